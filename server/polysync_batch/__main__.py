@@ -1,0 +1,5 @@
+import sys
+
+from polysync_batch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,46 @@
+"""One set of boto3 clients per platform, created at start-up and shared by every request
+(boto3 clients are thread-safe; sessions are not)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    batch: Any
+    sts: Any
+    iam: Any
+    logs: Any
+
+
+def make_clients(
+    session: boto3.Session,
+    *,
+    region: str,
+    endpoint_url: str | None,
+    retry_mode: str = "standard",
+    max_attempts: int = 5,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,
+    max_pool_connections: int = 32,
+) -> AwsClients:
+    # botocore's own retry modes back off with jitter on throttling and 5xx; what still fails
+    # after them reaches the caller as AWS_THROTTLED / AWS_UNAVAILABLE.
+    config = BotoConfig(
+        region_name=region,
+        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
+        user_agent_appid="polysync-batch",
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+
+    return AwsClients(batch=client("batch"), sts=client("sts"), iam=client("iam"), logs=client("logs"))

@@ -1,0 +1,128 @@
+"""AWS errors → the platform's typed errors (SPEC §7): one table, used by every AWS call."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+
+from polysync_batch.domain import errors
+
+log = logging.getLogger(__name__)
+
+ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnauthorizedException"}
+IDENTITY_TOKEN_INVALID = {"InvalidIdentityToken", "IDPRejectedClaim", "IDPCommunicationError"}
+CREDENTIALS_INVALID = {
+    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "InvalidAccessKeyId",
+    "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired",
+}
+THROTTLED = {
+    "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
+    "RequestLimitExceeded", "SlowDown", "RequestThrottled", "RequestThrottledException",
+}
+UNAVAILABLE = {"ServerException", "ServiceUnavailable", "InternalError", "InternalFailure",
+               "ServiceUnavailableException", "InternalServerError"}
+
+_QUEUE_MISSING = re.compile(r"queue.*(does not exist|not found|doesn't exist)", re.IGNORECASE)
+_DEFINITION_MISSING = re.compile(
+    r"(job ?definition|jobdefinition).*(does not exist|not found|doesn't exist|inactive)", re.IGNORECASE
+)
+
+IDENTITY_TOKEN_HINT = (
+    "Check that the IAM identity provider's thumbprint matches login.microsoftonline.com, that "
+    "the token's audience is sts.amazonaws.com, and that the role's trust policy allows the "
+    "workload identity's sub / oid claim."
+)
+CREDENTIALS_HINT = (
+    "Check the platform's [auth] configuration and that its credential source is current; "
+    "TestConnection shows which identity the platform resolves to."
+)
+SUBMIT_ACCESS_HINT = (
+    "The caller is missing batch:SubmitJob on the job queue / job definition ARNs, or "
+    "iam:PassRole on the definition's job role."
+)
+
+
+def translate(exc: Exception, operation: str, context: dict[str, str]) -> errors.PlatformError:
+    """The typed error for an exception raised by a boto3 call of `operation`.
+
+    `context` carries platform, region and the queue or definition involved; it becomes the
+    ErrorInfo metadata, and picks the NOT_FOUND reason of a ClientException.
+    """
+    if isinstance(exc, errors.PlatformError):
+        return exc
+    meta = dict(context, operation=operation)
+    if isinstance(exc, ClientError):
+        return _from_client_error(exc, operation, meta)
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
+        return errors.FailedPrecondition(
+            "AWS_CREDENTIALS_INVALID", f"no usable AWS credentials for {operation}: {exc}",
+            hint=CREDENTIALS_HINT, metadata=meta,
+        )
+    if isinstance(exc, BotoConnectionError):
+        return errors.Unavailable(
+            "AWS_UNAVAILABLE", f"AWS could not be reached for {operation} after retries: {exc}",
+            hint="A network or AWS outage; retry later.", metadata=meta,
+        )
+    if isinstance(exc, BotoCoreError):
+        log.exception("unexpected botocore error in %s", operation)
+        return errors.Internal("INTERNAL", f"AWS call {operation} failed", metadata=meta)
+    log.exception("unexpected error in %s", operation)
+    return errors.Internal("INTERNAL", f"internal error during {operation}", metadata=meta)
+
+
+def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -> errors.PlatformError:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    aws_message = str(error.get("Message", "")) or code
+    http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
+    meta = dict(meta, aws_error_code=code,
+                aws_request_id=exc.response.get("ResponseMetadata", {}).get("RequestId", ""))
+    # The operation that failed may be an STS call made while refreshing credentials.
+    failed_op = getattr(exc, "operation_name", "") or operation
+    if code in IDENTITY_TOKEN_INVALID or (failed_op == "AssumeRoleWithWebIdentity" and code in CREDENTIALS_INVALID):
+        return errors.FailedPrecondition(
+            "AWS_IDENTITY_TOKEN_INVALID",
+            f"AWS STS rejected the web identity token: {aws_message}",
+            hint=IDENTITY_TOKEN_HINT, metadata=meta,
+        )
+    if code in ACCESS_DENIED:
+        hint = SUBMIT_ACCESS_HINT if operation == "SubmitJob" else (
+            f"The caller is missing the IAM permission for {failed_op} "
+            f"({'batch:' + failed_op if failed_op == operation else failed_op})."
+        )
+        return errors.PermissionDenied(
+            "AWS_ACCESS_DENIED", f"AWS denied {failed_op}: {aws_message}", hint=hint, metadata=meta,
+        )
+    if code in CREDENTIALS_INVALID:
+        return errors.FailedPrecondition(
+            "AWS_CREDENTIALS_INVALID", f"AWS rejected the platform's credentials: {aws_message}",
+            hint=CREDENTIALS_HINT, metadata=meta,
+        )
+    if code in THROTTLED or http_status == 429:
+        return errors.ResourceExhausted(
+            "AWS_THROTTLED", f"AWS throttled {operation} after retries: {aws_message}",
+            hint="Slow down, or raise the AWS Batch API rate quota.", metadata=meta,
+            retry_after_seconds=2.0,
+        )
+    if code in UNAVAILABLE or http_status >= 500:
+        return errors.Unavailable(
+            "AWS_UNAVAILABLE", f"AWS failed {operation} after retries: {aws_message}",
+            hint="An AWS-side error; retry later.", metadata=meta,
+        )
+    if _QUEUE_MISSING.search(aws_message):
+        return errors.job_queue_not_found(meta.get("job_queue", ""), meta.get("region", ""), meta.get("platform", ""))
+    if _DEFINITION_MISSING.search(aws_message):
+        return errors.job_definition_not_found(meta.get("pipeline", ""), meta.get("region", ""), meta.get("platform", ""))
+    return errors.InvalidArgument(
+        "AWS_REQUEST_REJECTED", f"AWS Batch rejected {operation}: {aws_message}", metadata=meta,
+    )

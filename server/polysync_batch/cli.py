@@ -1,0 +1,115 @@
+"""`polysync-batch serve [--config FILE] [--address HOST:PORT]`: parse args → load config →
+build platforms → serve until SIGTERM. With no platform configured, the embedded emulator
+serves a `demo` platform."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+
+from polysync_batch.app import ServerSettings, build_server
+from polysync_batch.aws.credentials import build_session
+from polysync_batch.aws.platform import PlatformInfo
+from polysync_batch.config import Config, ConfigError, load_config
+from polysync_batch.platforms import Platforms, build_runtime
+from polysync_batch.watch.run_watcher import RunWatcher
+
+log = logging.getLogger("polysync_batch")
+DEMO_PLATFORM = "demo"
+# Demo jobs take seconds, so the demo polls faster than the production default.
+DEMO_POLL_INTERVAL_SECONDS = 1.0
+# boto3 calls run in this pool, off the event loop; sized for BatchGetPipelineRuns' 10 chunks.
+AWS_THREADS = 32
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="polysync-batch", description="Polysync's AWS Batch platform service")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the gRPC API")
+    serve.add_argument("--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)")
+    serve.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("botocore", "werkzeug", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config, os.environ)
+        if args.address:
+            config = config.model_copy(update={"server": config.server.model_copy(update={"address": args.address})})
+        return asyncio.run(serve(config, os.environ))
+    except ConfigError as error:
+        print(f"polysync-batch: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"polysync-batch: {error}", file=sys.stderr)
+        return 1
+
+
+async def serve(config: Config, environ: Mapping[str, str]) -> int:
+    executor = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
+    emulator = None
+    poll_interval = config.watch.poll_interval_seconds
+    if config.platforms:
+        platforms = platforms_from_config(config, environ, executor)
+    else:
+        from polysync_batch.emulator import start_emulator  # only the demo needs moto's server
+
+        emulator = await asyncio.to_thread(start_emulator)
+        platforms = demo_platforms(emulator, executor, config.watch.runnable_warning_seconds)
+        if "poll_interval_seconds" not in config.watch.model_fields_set:
+            poll_interval = DEMO_POLL_INTERVAL_SECONDS
+        log.info("no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
+                 DEMO_PLATFORM, emulator.endpoint_url)
+    settings = ServerSettings(address=config.server.address, reflection=config.server.reflection,
+                              max_message_bytes=config.server.max_message_bytes)
+    running = await build_server(platforms, RunWatcher(poll_interval), settings)
+    log.info("polysync-batch serving on %s (platforms: %s; default: %s)", config.server.address,
+             ", ".join(platforms.names()), platforms.default)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        log.info("shutting down: health NOT_SERVING, finishing calls for up to %.0f s",
+                 config.server.shutdown_grace_seconds)
+    finally:
+        await running.stop(config.server.shutdown_grace_seconds)
+        executor.shutdown(wait=False, cancel_futures=True)
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
+def platforms_from_config(config: Config, environ: Mapping[str, str], executor: ThreadPoolExecutor) -> Platforms:
+    runtimes = {}
+    for name, platform in config.platforms.items():
+        session = build_session(platform.auth, region=platform.region, endpoint_url=platform.endpoint_url,
+                                environ=environ)
+        info = PlatformInfo(name=name, region=platform.region, default_job_queue=platform.default_job_queue or "",
+                            console_domain=platform.console_domain,
+                            runnable_warning_seconds=config.watch.runnable_warning_seconds)
+        runtimes[name] = build_runtime(
+            info, session, executor, endpoint_url=platform.endpoint_url, retry_mode=platform.retry_mode,
+            max_attempts=platform.max_attempts, connect_timeout=platform.connect_timeout_seconds,
+            read_timeout=platform.read_timeout_seconds)
+    return Platforms(runtimes, config.default_platform_name)
+
+
+def demo_platforms(emulator, executor: ThreadPoolExecutor | None, runnable_warning_seconds: float = 600.0,
+                   max_attempts: int = 3) -> Platforms:
+    """The `demo` platform on the embedded emulator, signed with its dummy credentials."""
+    session = boto3.Session(aws_access_key_id=emulator.access_key_id,
+                            aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
+    info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
+                        runnable_warning_seconds=runnable_warning_seconds)
+    runtime = build_runtime(info, session, executor, endpoint_url=emulator.endpoint_url, max_attempts=max_attempts)
+    return Platforms({DEMO_PLATFORM: runtime}, DEMO_PLATFORM)

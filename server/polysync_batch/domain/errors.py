@@ -1,0 +1,126 @@
+"""Typed errors of the platform, independent of gRPC: each kind maps to one status code in
+`polysync_batch.rpc_errors`, so every RPC reports a failure the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ErrorInfo.domain of every error this service reports.
+ERROR_DOMAIN = "polysync.platform"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad request field, reported as google.rpc.BadRequest.FieldViolation."""
+
+    field: str
+    description: str
+
+
+class PlatformError(Exception):
+    """A failure reported to the caller with a stable `reason` (google.rpc.ErrorInfo.reason)."""
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        hint: str = "",
+        metadata: dict[str, str] | None = None,
+        violations: list[FieldViolation] | None = None,
+        retry_after_seconds: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.hint = hint
+        self.metadata = {k: v for k, v in (metadata or {}).items() if v}
+        self.violations = list(violations or [])
+        self.retry_after_seconds = retry_after_seconds
+
+
+class NotFound(PlatformError):
+    pass
+
+
+class InvalidArgument(PlatformError):
+    pass
+
+
+class PermissionDenied(PlatformError):
+    pass
+
+
+class FailedPrecondition(PlatformError):
+    pass
+
+
+class ResourceExhausted(PlatformError):
+    pass
+
+
+class Unavailable(PlatformError):
+    pass
+
+
+class Internal(PlatformError):
+    pass
+
+
+class Unimplemented(PlatformError):
+    pass
+
+
+@dataclass
+class Violations:
+    """Collects every bad field of a request so the caller can fix them all at once."""
+
+    items: list[FieldViolation] = field(default_factory=list)
+
+    def add(self, field_path: str, description: str) -> None:
+        self.items.append(FieldViolation(field_path, description))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        first = self.items[0]
+        more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
+        raise InvalidArgument(
+            "INVALID_ARGUMENT",
+            f"invalid request: {first.field}: {first.description}{more}",
+            violations=self.items,
+        )
+
+
+def run_not_found(run_id: str, platform: str) -> NotFound:
+    return NotFound(
+        "RUN_NOT_FOUND",
+        f"run {run_id!r} was not found on platform {platform!r}",
+        hint="Run ids are AWS Batch job ids; AWS Batch forgets jobs some days after they end.",
+        metadata={"run_id": run_id, "platform": platform},
+    )
+
+
+def job_queue_not_found(queue: str, region: str, platform: str) -> NotFound:
+    return NotFound(
+        "JOB_QUEUE_NOT_FOUND",
+        f"job queue {queue!r} does not exist in region {region}",
+        hint=(
+            "Check the queue name or ARN on the platform's default_job_queue or the request's "
+            "job_queue override, and the platform's region."
+        ),
+        metadata={"job_queue": queue, "region": region, "platform": platform},
+    )
+
+
+def job_definition_not_found(pipeline: str, region: str, platform: str) -> NotFound:
+    name = pipeline.rsplit("/", 1)[-1].split(":", 1)[0]
+    return NotFound(
+        "JOB_DEFINITION_NOT_FOUND",
+        f"pipeline {pipeline!r} has no ACTIVE job definition in region {region}",
+        hint=(
+            "Confirm the name is correct and has at least one ACTIVE revision: "
+            f"aws batch describe-job-definitions --status ACTIVE --job-definition-name {name}"
+        ),
+        metadata={"pipeline": pipeline, "region": region, "platform": platform},
+    )

@@ -1,0 +1,64 @@
+"""The platform's resources in Polysync's words, as the servicer returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from polysync_batch.domain.status import RunStatus
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    revision: int
+    arn: str
+    type: str
+    parameters: dict[str, str]
+    required_parameters: list[str]
+    image: str = ""
+    job_role_arn: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    platform_capabilities: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ArrayInfo:
+    size: int
+    index: int | None
+    status_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    platform: str
+    pipeline: str
+    pipeline_revision: int
+    pipeline_arn: str
+    job_name: str
+    job_queue: str
+    status: RunStatus
+    native_status: str
+    status_reason: str
+    exit_code: int | None
+    message: str
+    console_url: str
+    terminal: bool
+    logs_url: str = ""
+    log_stream_name: str = ""
+    log_group_name: str = ""
+    create_time: datetime | None = None
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    share_identifier: str = ""
+    scheduling_priority: int | None = None
+    attempts: int = 0
+    array: ArrayInfo | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def change_key(self) -> tuple:
+        """What a watcher reports a change of: status, reason, exit code and array progress."""
+        counts = tuple(sorted(self.array.status_counts.items())) if self.array else ()
+        return (self.native_status, self.status_reason, self.exit_code, counts)

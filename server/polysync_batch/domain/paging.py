@@ -1,0 +1,46 @@
+"""Opaque page tokens: base64url JSON bound to the filters of the listing that issued them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from polysync_batch.domain.errors import InvalidArgument, FieldViolation
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def page_size(requested: int) -> int:
+    if requested < 0 or requested > MAX_PAGE_SIZE:
+        raise InvalidArgument(
+            "INVALID_ARGUMENT", f"page_size must be between 0 and {MAX_PAGE_SIZE} ({requested} given)",
+            violations=[FieldViolation("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")],
+        )
+    return requested or DEFAULT_PAGE_SIZE
+
+
+def encode(state: dict[str, Any], filters: Any) -> str:
+    raw = json.dumps({"s": state, "f": filters}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(token: str, filters: Any) -> dict[str, Any] | None:
+    """The state of a page token; None for the first page."""
+    if not token:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        state, token_filters = payload["s"], payload["f"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        state, token_filters = None, None
+    if state is None or token_filters != json.loads(json.dumps(filters)):
+        raise InvalidArgument(
+            "INVALID_ARGUMENT",
+            "page_token is not a token of this listing: pass the next_page_token of the previous "
+            "response, with the same filters",
+            violations=[FieldViolation("page_token", "not issued for this listing and its filters")],
+        )
+    return state

@@ -1,0 +1,69 @@
+"""Helpers shared by the tests: a real grpc.aio server on 127.0.0.1:0 and rich-status reading."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import boto3
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from polysync.platform.v1 import platform_service_pb2_grpc
+
+from polysync_batch.app import RunningServer, ServerSettings, build_server
+from polysync_batch.aws.platform import PlatformInfo
+from polysync_batch.platforms import Platforms, PlatformRuntime, build_runtime
+from polysync_batch.watch.run_watcher import RunWatcher
+
+
+@dataclass
+class Served:
+    running: RunningServer
+    channel: grpc.aio.Channel
+    stub: platform_service_pb2_grpc.PlatformServiceStub
+    target: str
+
+
+@contextlib.asynccontextmanager
+async def serve(platforms: Platforms, poll_interval: float = 0.05,
+                health_check_interval: float = 0.0) -> AsyncIterator[Served]:
+    settings = ServerSettings(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval)
+    running = await build_server(platforms, RunWatcher(poll_interval), settings)
+    target = f"127.0.0.1:{running.port}"
+    channel = grpc.aio.insecure_channel(target)
+    try:
+        yield Served(running, channel, platform_service_pb2_grpc.PlatformServiceStub(channel), target)
+    finally:
+        await channel.close()
+        await running.stop(None)
+
+
+def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str = "q1",
+                     endpoint_url: str | None = None) -> PlatformRuntime:
+    """A platform with real boto3 clients and fake credentials, for botocore's Stubber (or a
+    dead endpoint); runs boto3 in the loop's default executor."""
+    session = boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", region_name=region)
+    info = PlatformInfo(name=name, region=region, default_job_queue=queue)
+    return build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=1, connect_timeout=1,
+                         read_timeout=2)
+
+
+def error_details(error: grpc.aio.AioRpcError) -> dict:
+    """The google.rpc details of a failed call, by type name (ErrorInfo, BadRequest, Help, RetryInfo)."""
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no rich status on {error.code()}: {error.details()}"
+    found = {}
+    for detail in status.details:
+        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.Help,
+                     error_details_pb2.RetryInfo):
+            if detail.Is(kind.DESCRIPTOR):
+                message = kind()
+                detail.Unpack(message)
+                found[kind.__name__] = message
+    return found
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    return error_details(error)["ErrorInfo"].reason
