@@ -24,6 +24,7 @@ class Served:
     channel: grpc.aio.Channel
     stub: platform_service_pb2_grpc.PlatformServiceStub
     target: str
+    platforms: Platforms
 
 
 @contextlib.asynccontextmanager
@@ -34,7 +35,8 @@ async def serve(platforms: Platforms, poll_interval: float = 0.05,
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.insecure_channel(target)
     try:
-        yield Served(running, channel, platform_service_pb2_grpc.PlatformServiceStub(channel), target)
+        yield Served(running, channel, platform_service_pb2_grpc.PlatformServiceStub(channel), target,
+                     platforms)
     finally:
         await channel.close()
         await running.stop(None)

@@ -18,7 +18,9 @@ import boto3
 from polysync_batch.app import ServerSettings, build_server
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.platform import PlatformInfo
-from polysync_batch.config import Config, ConfigError, load_config
+from pydantic import ValidationError
+
+from polysync_batch.config import Config, ConfigError, ServerConfig, load_config
 from polysync_batch.platforms import Platforms, build_runtime
 from polysync_batch.watch.run_watcher import RunWatcher
 
@@ -33,9 +35,9 @@ AWS_THREADS = 32
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polysync-batch", description="Polysync's AWS Batch platform service")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the gRPC API")
-    serve.add_argument("--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)")
-    serve.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
+    serve_parser = commands.add_parser("serve", help="serve the gRPC API")
+    serve_parser.add_argument("--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)")
+    serve_parser.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("botocore", "werkzeug", "urllib3"):
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config, os.environ)
         if args.address:
-            config = config.model_copy(update={"server": config.server.model_copy(update={"address": args.address})})
+            config = with_address(config, args.address)
         return asyncio.run(serve(config, os.environ))
     except ConfigError as error:
         print(f"polysync-batch: {error}", file=sys.stderr)
@@ -51,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"polysync-batch: {error}", file=sys.stderr)
         return 1
+
+
+def with_address(config: Config, address: str) -> Config:
+    """The config with --address applied, validated like the file's server.address."""
+    try:
+        server = ServerConfig.model_validate({**config.server.model_dump(), "address": address})
+    except ValidationError as error:
+        raise ConfigError(f"--address: {error.errors()[0]['msg']}") from None
+    return config.model_copy(update={"server": server})
 
 
 async def serve(config: Config, environ: Mapping[str, str]) -> int:
@@ -71,7 +82,8 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
     settings = ServerSettings(address=config.server.address, reflection=config.server.reflection,
                               max_message_bytes=config.server.max_message_bytes)
     running = await build_server(platforms, RunWatcher(poll_interval), settings)
-    log.info("polysync-batch serving on %s (platforms: %s; default: %s)", config.server.address,
+    host = config.server.address.rsplit(":", 1)[0]
+    log.info("polysync-batch serving on %s:%d (platforms: %s; default: %s)", host, running.port,
              ", ".join(platforms.names()), platforms.default)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -92,8 +104,11 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
 def platforms_from_config(config: Config, environ: Mapping[str, str], executor: ThreadPoolExecutor) -> Platforms:
     runtimes = {}
     for name, platform in config.platforms.items():
-        session = build_session(platform.auth, region=platform.region, endpoint_url=platform.endpoint_url,
-                                environ=environ)
+        try:
+            session = build_session(platform.auth, region=platform.region, endpoint_url=platform.endpoint_url,
+                                    environ=environ)
+        except ConfigError as error:  # its keys are relative to the platform
+            raise ConfigError(f"platforms.{name}.{error}") from None
         info = PlatformInfo(name=name, region=platform.region, default_job_queue=platform.default_job_queue or "",
                             console_domain=platform.console_domain,
                             runnable_warning_seconds=config.watch.runnable_warning_seconds)

@@ -19,7 +19,6 @@ class BatchPort(Protocol):
     """What the platform logic needs from AWS, in AWS's words."""
 
     async def describe_active_job_definitions(self, name: str | None = None) -> list[dict]: ...
-    async def describe_job_definitions(self, refs: list[str]) -> list[dict]: ...
     async def submit_job(self, request: dict[str, Any], context: dict[str, str]) -> dict: ...
     async def describe_jobs(self, job_ids: list[str]) -> list[dict]: ...
     async def list_jobs(self, request: dict[str, Any], context: dict[str, str]) -> dict: ...
@@ -54,12 +53,6 @@ class BatchGateway:
             return [d for page in paginator.paginate(**kwargs) for d in page.get("jobDefinitions", [])]
 
         return await self.call("DescribeJobDefinitions", fetch_all, {"pipeline": name or ""})
-
-    async def describe_job_definitions(self, refs: list[str]) -> list[dict]:
-        """Definitions by `name:revision` or ARN, in any status."""
-        response = await self.call("DescribeJobDefinitions", self.clients.batch.describe_job_definitions,
-                                   {"pipeline": refs[0] if refs else ""}, jobDefinitions=refs)
-        return response.get("jobDefinitions", [])
 
     async def submit_job(self, request: dict[str, Any], context: dict[str, str]) -> dict:
         return await self.call("SubmitJob", self.clients.batch.submit_job, context, **request)

@@ -76,11 +76,11 @@ class BatchPlatform:
                 "INVALID_ARGUMENT", f"pipeline {pipeline!r} is not a job definition name, name:revision or ARN",
                 violations=[FieldViolation("pipeline", "must be a job definition name, name:revision, or ARN")],
             )
-        if ref.pinned:
-            found = [d for d in await self.port.describe_job_definitions([ref.text]) if d.get("status") == "ACTIVE"]
-        else:
-            found = await self.port.describe_active_job_definitions(ref.name)
-        latest = latest_revisions(d for d in found if d["jobDefinitionName"] == ref.name)
+        # By name, then the revision: one path for names, name:revision and ARNs (the
+        # jobDefinitions=[name:revision] form is not understood by every emulator).
+        found = [d for d in await self.port.describe_active_job_definitions(ref.name)
+                 if d["jobDefinitionName"] == ref.name and (not ref.pinned or d["revision"] == ref.revision)]
+        latest = latest_revisions(found)
         if not latest:
             raise errors.job_definition_not_found(pipeline, self.info.region, self.name)
         return dict(latest[0])

@@ -1,0 +1,318 @@
+"""One typed settings object, read from a TOML file plus `POLYSYNC_BATCH_*` environment
+overrides and validated once at start-up (SPEC §4).
+
+A bad setting raises `ConfigError` whose message is one line naming the key by its dotted
+path, so the CLI can print it and exit without a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+ENV_PREFIX = "POLYSYNC_BATCH_"
+CONFIG_PATH_ENV = "POLYSYNC_BATCH_CONFIG"
+
+AuthMode = Literal["default", "web_identity", "assume_role", "access_keys"]
+
+_ROLE_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d+")
+_PLATFORM_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ACCESS_KEY_ID = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})")
+_TOML_POSITION = re.compile(r"\s*\((at line \d+, column \d+|at end of document)\)$")
+
+# The auth fields each mode accepts besides `mode`; anything else set by the user is an error
+# rather than silently ignored, because a misplaced key usually means a misunderstood mode.
+_MODE_FIELDS: dict[str, frozenset[str]] = {
+    "default": frozenset(),
+    "web_identity": frozenset(
+        {"role_arn", "session_name", "duration_seconds", "token_file", "azure_scope"}
+    ),
+    "assume_role": frozenset(
+        {"role_arn", "session_name", "external_id", "duration_seconds", "source"}
+    ),
+    "access_keys": frozenset({"access_key_id_env", "secret_access_key_env", "session_token_env"}),
+}
+_MAX_SOURCE_DEPTH = 2
+# AWS caps a session obtained by role chaining (AssumeRole with role credentials) at one hour.
+_MAX_CHAINED_DURATION = 3600
+
+
+class ConfigError(Exception):
+    """A configuration problem; `str()` is one line naming the key and what to fix."""
+
+
+def _key_error(key: str, message: str) -> PydanticCustomError:
+    # Model validators report against the model's location; `key` names the field within it
+    # so the message can point at `platforms.prod.auth.role_arn`, not just `...auth`.
+    return PydanticCustomError("config_key", "{message}", {"key": key, "message": message})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthConfig(_Model):
+    """How a platform obtains AWS credentials; see docs/configuration.md."""
+
+    mode: AuthMode = "default"
+    role_arn: str | None = None
+    session_name: str = Field(default="polysync-batch", pattern=r"^[\w+=,.@-]{2,64}$")
+    external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+    duration_seconds: int | None = Field(default=None, ge=900, le=43200)
+    token_file: Path | None = None
+    azure_scope: str | None = Field(default=None, min_length=1)
+    access_key_id_env: str | None = None
+    secret_access_key_env: str | None = None
+    session_token_env: str | None = None
+    source: AuthConfig | None = None
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role_arn_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _ROLE_ARN.fullmatch(value):
+            raise ValueError(
+                "not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)"
+            )
+        return value
+
+    @field_validator("access_key_id_env", "secret_access_key_env", "session_token_env")
+    @classmethod
+    def _env_var_name(cls, value: str | None) -> str | None:
+        # The file holds the *name* of a variable; catch a pasted secret without echoing it.
+        if value is None:
+            return value
+        if _ACCESS_KEY_ID.fullmatch(value) or not _ENV_VAR_NAME.fullmatch(value):
+            raise ValueError(
+                "must be the name of an environment variable holding the secret, not the secret"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fits_mode(self) -> AuthConfig:
+        allowed = _MODE_FIELDS[self.mode]
+        for key in sorted(self.model_fields_set - {"mode"} - allowed):
+            modes = " or ".join(f'"{m}"' for m, keys in _MODE_FIELDS.items() if key in keys)
+            raise _key_error(key, f'not valid when mode is "{self.mode}" (only for mode {modes})')
+        if self.mode in ("web_identity", "assume_role") and self.role_arn is None:
+            raise _key_error("role_arn", f'required when mode is "{self.mode}"')
+        if self.mode == "web_identity":
+            if self.token_file is not None and self.azure_scope is not None:
+                raise _key_error("azure_scope", "set either token_file or azure_scope, not both")
+            if self.token_file is None and self.azure_scope is None:
+                raise _key_error(
+                    "token_file", 'required when mode is "web_identity" (or set azure_scope)'
+                )
+        if self.mode == "access_keys":
+            for key in ("access_key_id_env", "secret_access_key_env"):
+                if getattr(self, key) is None:
+                    raise _key_error(key, 'required when mode is "access_keys"')
+        chained = self.source is not None and self.source.mode in ("web_identity", "assume_role")
+        if chained and (self.duration_seconds or 0) > _MAX_CHAINED_DURATION:
+            raise _key_error(
+                "duration_seconds",
+                f"at most {_MAX_CHAINED_DURATION} when the source is itself a role "
+                "(AWS limits role chaining to one hour)",
+            )
+        depth, source = 0, self.source
+        while source is not None:
+            depth, source = depth + 1, source.source
+        if depth > _MAX_SOURCE_DEPTH:
+            raise _key_error("source", f"at most {_MAX_SOURCE_DEPTH} nested sources are supported")
+        return self
+
+
+class PlatformConfig(_Model):
+    """One AWS account and region the service submits to."""
+
+    region: str
+    default_job_queue: str | None = Field(default=None, min_length=1)
+    endpoint_url: str | None = None
+    console_domain: str | None = None
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    retry_mode: Literal["standard", "adaptive"] = "standard"
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    read_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("region")
+    @classmethod
+    def _region_shape(cls, value: str) -> str:
+        if not _REGION.fullmatch(value):
+            raise ValueError("not an AWS region name (e.g. eu-west-1, us-gov-west-1)")
+        return value
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("console_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is not None and not _HOSTNAME.fullmatch(value):
+            raise ValueError("must be a domain name such as console.aws.amazon.com")
+        return value
+
+
+class WatchConfig(_Model):
+    """The shared poller behind Watch* streams."""
+
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    runnable_warning_seconds: float = Field(default=600.0, gt=0)
+
+
+class ServerConfig(_Model):
+    """The gRPC listener."""
+
+    address: str = "127.0.0.1:50051"
+    reflection: bool = True
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        match = _ADDRESS.fullmatch(value)
+        if match is None or int(match.group(2)) > 65535:
+            raise ValueError("must be HOST:PORT (e.g. 127.0.0.1:50051 or [::]:50051)")
+        return value
+
+
+class Config(_Model):
+    """Everything the server needs, validated at start-up."""
+
+    default_platform: str | None = None
+    platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platform_names(cls, value: dict[str, PlatformConfig]) -> dict[str, PlatformConfig]:
+        for name in value:
+            if not _PLATFORM_NAME.fullmatch(name):
+                raise _key_error(
+                    name,
+                    "platform names are lower-case letters, digits, '-' and '_', "
+                    "starting with a letter or digit",
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_configured(self) -> Config:
+        if self.default_platform is not None and self.default_platform not in self.platforms:
+            configured = ", ".join(sorted(self.platforms)) or "none"
+            raise _key_error(
+                "default_platform",
+                f'"{self.default_platform}" is not a configured platform '
+                f"(configured: {configured})",
+            )
+        if self.default_platform is None and len(self.platforms) > 1:
+            raise _key_error(
+                "default_platform", "required when more than one platform is configured"
+            )
+        return self
+
+    @property
+    def default_platform_name(self) -> str | None:
+        """The platform used when a request names none: the configured one, or the only one."""
+        if self.default_platform is not None:
+            return self.default_platform
+        if len(self.platforms) == 1:
+            return next(iter(self.platforms))
+        return None
+
+
+def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
+    """Read `path` (else `$POLYSYNC_BATCH_CONFIG`, else no file), apply environment overrides
+    and validate. Raises `ConfigError`."""
+    path = path or environ.get(CONFIG_PATH_ENV) or None
+    where = f"config {path}" if path else "config"
+    data = _read_toml(path, where) if path else {}
+    from_env = _apply_env_overrides(data, environ, where)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        key, message = _describe(errors[0])
+        # An unknown key may be reported at a prefix of the variable's path (`sevrer` for
+        # POLYSYNC_BATCH_SEVRER__ADDRESS), so match whole path segments from the start.
+        variable = next(
+            (v for k, v in from_env.items() if k == key or k.startswith(key + ".")), None
+        )
+        if variable is not None:
+            message += f" (from {variable})"
+        if len(errors) > 1:
+            others = len(errors) - 1
+            message += f" (and {others} more error{'s' if others > 1 else ''})"
+        raise ConfigError(f"{where}: {key}: {message}") from None
+
+
+def _read_toml(path: str, where: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's TOMLDecodeError has no line attribute; the position ends the message.
+        text = str(exc)
+        match = _TOML_POSITION.search(text)
+        position = match.group(1) if match else "somewhere"
+        reason = _TOML_POSITION.sub("", text)
+        raise ConfigError(f"{where}: TOML syntax error {position}: {reason}") from None
+
+
+def _apply_env_overrides(
+    data: dict[str, Any], environ: Mapping[str, str], where: str
+) -> dict[str, str]:
+    """Set `POLYSYNC_BATCH_A__B=v` as `data["a"]["b"] = "v"`; return dotted key → variable."""
+    applied: dict[str, str] = {}
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_PATH_ENV:
+            continue
+        keys = variable[len(ENV_PREFIX) :].lower().split("__")
+        if not all(keys):
+            raise ConfigError(f"{where}: {variable}: empty key between '__' separators")
+        table = data
+        for depth, key in enumerate(keys[:-1]):
+            table = table.setdefault(key, {})
+            if not isinstance(table, dict):
+                dotted = ".".join(keys[: depth + 1])
+                raise ConfigError(f"{where}: {variable}: {dotted} is a value, not a table")
+        if isinstance(table.get(keys[-1]), dict):
+            raise ConfigError(f"{where}: {variable}: {'.'.join(keys)} is a table; set its keys")
+        table[keys[-1]] = environ[variable]
+        applied[".".join(keys)] = variable
+    return applied
+
+
+def _describe(error: ErrorDetails) -> tuple[str, str]:
+    """(dotted key, message) for one pydantic error."""
+    loc = [str(part) for part in error["loc"]]
+    if error["type"] == "config_key":
+        loc.append(error["ctx"]["key"])
+    message = {"extra_forbidden": "unknown key", "missing": "required"}.get(
+        error["type"], error["msg"]
+    )
+    return ".".join(loc), message.removeprefix("Value error, ")
