@@ -1,0 +1,16 @@
+"""An embedded AWS Batch emulator: moto in-process on 127.0.0.1 with a realistic job lifecycle.
+
+    with start_emulator(Lifecycle(running=10)) as emulator:
+        batch = emulator.client("batch")
+        batch.submit_job(jobName="x", jobQueue=emulator.job_queue, jobDefinition="hello")
+
+Demo knobs (job parameters, from the request or the definition's defaults): `exit_code` (a
+non-zero integer makes the job end FAILED with that exit code) and `duration_seconds` (how long
+it stays RUNNING).
+"""
+
+from .clock import Clock, ManualClock, SystemClock
+from .emulator import Emulator, start_emulator
+from .lifecycle import Lifecycle
+
+__all__ = ["Clock", "Emulator", "Lifecycle", "ManualClock", "SystemClock", "start_emulator"]

@@ -1,0 +1,101 @@
+"""Starting and stopping one embedded AWS Batch emulator."""
+
+import itertools
+import os
+import threading
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+
+from .backend import install_backend
+from .clock import Clock, SystemClock
+from .iam import install_iam
+from .lifecycle import Lifecycle
+from .responses import install_responses
+from .seed import JOB_QUEUE, Credentials, create_credentials, seed_demo_platform
+from .server import MotoServer
+
+REGION = "us-east-1"
+# moto keeps every account's data in process-global state; giving each emulator its own
+# account is what keeps two emulators in one process from seeing each other's jobs.
+_ACCOUNT_IDS = itertools.count(100_000_000_001)
+_ACCOUNT_IDS_LOCK = threading.Lock()
+
+
+class Emulator:
+    """A running emulator: moto on 127.0.0.1 serving Batch, STS, IAM and CloudWatch Logs."""
+
+    region = REGION
+    job_queue = JOB_QUEUE
+
+    def __init__(self, server: MotoServer, account_id: str, credentials: Credentials) -> None:
+        self._server = server
+        self.endpoint_url = server.endpoint_url
+        self.account_id = account_id
+        self.access_key_id = credentials.access_key_id
+        self.secret_access_key = credentials.secret_access_key
+
+    def client(self, service_name: str, **config: Any) -> BaseClient:
+        """A boto3 client for this emulator, signed with its credentials."""
+        return _client(
+            service_name, self.endpoint_url, self.access_key_id, self.secret_access_key, **config
+        )
+
+    def stop(self) -> None:
+        """Release the port and the server thread. moto's in-memory data for the account stays."""
+        self._server.stop()
+
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_emulator(
+    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: Clock | None = None
+) -> Emulator:
+    """Start an emulator seeded with the demo platform; port 0 picks a free port.
+
+    Each emulator has its own account, so its lifecycle settings and jobs are its own.
+    """
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        raise RuntimeError(
+            "MOTO_ACCOUNT_ID is set: moto would put every emulator in that one account; unset it"
+        )
+    install_responses()
+    with _ACCOUNT_IDS_LOCK:
+        account_id = str(next(_ACCOUNT_IDS))
+    install_backend(account_id, REGION, lifecycle, clock or SystemClock())
+    install_iam(account_id)
+    server = MotoServer(port)
+    try:
+        bootstrap_iam = _client("iam", server.endpoint_url, "bootstrap", "bootstrap")
+        emulator = Emulator(server, account_id, create_credentials(bootstrap_iam, account_id))
+        seed_demo_platform(emulator.client)
+    except BaseException:
+        server.stop()
+        raise
+    return emulator
+
+
+def _client(
+    service_name: str, endpoint_url: str, access_key_id: str, secret: str, **config: Any
+) -> BaseClient:
+    return boto3.client(
+        service_name,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret,
+        # The endpoint is loopback: never route it through an HTTP(S)_PROXY from the environment.
+        config=Config(proxies={}, **config),
+    )
