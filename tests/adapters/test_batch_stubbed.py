@@ -4,7 +4,7 @@ what is sent to AWS, and how AWS's answers and errors come back."""
 import grpc
 import pytest
 from botocore.stub import ANY, Stubber
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import connection_pb2, pipeline_run_pb2, platform_service_pb2 as pb
 
 from polysync_batch.platforms import Platforms
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
@@ -140,3 +140,68 @@ async def test_unreachable_aws_is_unavailable():
             await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert reason_of(caught.value) == "AWS_UNAVAILABLE"
+
+
+@pytest.fixture
+async def stubbed_connection():
+    runtime = fake_aws_runtime()
+    clients = runtime.gateway.clients
+    stubbers = {name: Stubber(getattr(clients, name)) for name in ("batch", "sts", "iam")}
+    for stubber in stubbers.values():
+        stubber.activate()
+    try:
+        async with serve(Platforms({"prod": runtime}, "prod")) as served:
+            yield served, stubbers
+    finally:
+        for stubber in stubbers.values():
+            stubber.deactivate()
+    for stubber in stubbers.values():
+        stubber.assert_no_pending_responses()
+
+
+CALLER = {"UserId": "AROA:s", "Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/polysync/s"}
+QUEUE = {"jobQueueName": "q1", "jobQueueArn": "arn:aws:batch:eu-west-1:111122223333:job-queue/q1", "state": "ENABLED",
+         "status": "VALID", "priority": 1, "computeEnvironmentOrder": []}
+
+
+async def test_test_connection_reports_denied_permissions_without_failing(stubbed_connection):
+    served, stubbers = stubbed_connection
+    stubbers["sts"].add_response("get_caller_identity", CALLER)
+    stubbers["batch"].add_response("describe_job_queues", {"jobQueues": [QUEUE]}, {"jobQueues": ["q1"]})
+    stubbers["batch"].add_client_error("describe_job_definitions", "AccessDeniedException", "no", 403)
+    stubbers["batch"].add_response("describe_jobs", {"jobs": []})
+    stubbers["batch"].add_response("list_jobs", {"jobSummaryList": []})
+    stubbers["iam"].add_response("simulate_principal_policy", {"EvaluationResults": [
+        {"EvalActionName": "batch:SubmitJob", "EvalDecision": "allowed"},
+        {"EvalActionName": "batch:TerminateJob", "EvalDecision": "implicitDeny"},
+        {"EvalActionName": "iam:PassRole", "EvalDecision": "allowed"}]},
+        {"PolicySourceArn": "arn:aws:iam::111122223333:role/polysync", "ActionNames": ANY, "ResourceArns": [QUEUE["jobQueueArn"]]})
+    response = await served.stub.TestConnection(pb.TestConnectionRequest())
+    results = {c.permission: c.result for c in response.checks}
+    assert not response.ok and response.caller_arn == CALLER["Arn"]
+    assert results["batch:DescribeJobDefinitions"] == connection_pb2.CHECK_RESULT_DENIED
+    assert results["batch:TerminateJob"] == connection_pb2.CHECK_RESULT_DENIED
+    assert results["batch:SubmitJob"] == connection_pb2.CHECK_RESULT_ALLOWED
+    assert any("DescribeJobDefinitions" in p for p in response.problems)
+
+
+async def test_test_connection_with_bad_credentials_is_ok_false_not_an_error(stubbed_connection):
+    served, stubbers = stubbed_connection
+    stubbers["sts"].add_client_error("get_caller_identity", "InvalidClientTokenId", "bad token", 403)
+    response = await served.stub.TestConnection(pb.TestConnectionRequest())
+    assert not response.ok and response.caller_arn == ""
+    assert "credentials" in response.problems[0]
+
+
+async def test_test_connection_without_iam_simulation_reports_unverified(stubbed_connection):
+    served, stubbers = stubbed_connection
+    stubbers["sts"].add_response("get_caller_identity", CALLER)
+    stubbers["batch"].add_response("describe_job_queues", {"jobQueues": [QUEUE]})
+    stubbers["batch"].add_response("describe_job_definitions", {"jobDefinitions": []})
+    stubbers["batch"].add_response("describe_jobs", {"jobs": []})
+    stubbers["batch"].add_response("list_jobs", {"jobSummaryList": []})
+    stubbers["iam"].add_client_error("simulate_principal_policy", "AccessDenied", "no", 403)
+    response = await served.stub.TestConnection(pb.TestConnectionRequest())
+    results = {c.permission: c.result for c in response.checks}
+    assert response.ok, list(response.problems)  # unverifiable is not a failure
+    assert results["batch:SubmitJob"] == connection_pb2.CHECK_RESULT_UNVERIFIED
