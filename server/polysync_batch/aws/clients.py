@@ -33,7 +33,8 @@ def make_clients(
     # after them reaches the caller as AWS_THROTTLED / AWS_UNAVAILABLE.
     config = BotoConfig(
         region_name=region,
-        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        # total_max_attempts counts the first attempt (botocore's max_attempts counts retries).
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_pool_connections=max_pool_connections,
