@@ -15,7 +15,7 @@ from polysync.platform.v1 import platform_service_pb2_grpc
 from polysync_batch.app import RunningServer, ServerSettings, build_server
 from polysync_batch.aws.platform import PlatformInfo
 from polysync_batch.platforms import Platforms, PlatformRuntime, build_runtime
-from polysync_batch.watch.run_watcher import RunWatcher
+from polysync_batch.watch.poller import WatchSettings
 
 
 @dataclass
@@ -28,10 +28,9 @@ class Served:
 
 
 @contextlib.asynccontextmanager
-async def serve(platforms: Platforms, poll_interval: float = 0.05,
-                health_check_interval: float = 0.0) -> AsyncIterator[Served]:
-    settings = ServerSettings(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval)
-    running = await build_server(platforms, RunWatcher(poll_interval), settings)
+async def serve(platforms: Platforms, health_check_interval: float = 0.0, **settings: object) -> AsyncIterator[Served]:
+    settings = ServerSettings(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval, **settings)
+    running = await build_server(platforms, settings)
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.insecure_channel(target)
     try:
@@ -42,6 +41,11 @@ async def serve(platforms: Platforms, poll_interval: float = 0.05,
         await running.stop(None)
 
 
+# Watches in tests poll every 50 ms.
+FAST_WATCH = WatchSettings(min_interval_seconds=0.05, max_interval_seconds=0.2, heartbeat_seconds=30,
+                           describe_jobs_per_second=1000, describe_jobs_burst=1000)
+
+
 def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str = "q1",
                      endpoint_url: str | None = None) -> PlatformRuntime:
     """A platform with real boto3 clients and fake credentials, for botocore's Stubber (or a
@@ -49,7 +53,7 @@ def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str =
     session = boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", region_name=region)
     info = PlatformInfo(name=name, region=region, default_job_queue=queue)
     return build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=1, connect_timeout=1,
-                         read_timeout=2)
+                         read_timeout=2, watch=FAST_WATCH)
 
 
 def error_details(error: grpc.aio.AioRpcError) -> dict:

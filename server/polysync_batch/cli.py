@@ -20,9 +20,9 @@ from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.platform import PlatformInfo
 from pydantic import ValidationError
 
-from polysync_batch.config import Config, ConfigError, ServerConfig, load_config
+from polysync_batch.config import Config, ConfigError, ServerConfig, WatchConfig, load_config
 from polysync_batch.platforms import Platforms, build_runtime
-from polysync_batch.watch.run_watcher import RunWatcher
+from polysync_batch.watch.poller import WatchSettings
 
 log = logging.getLogger("polysync_batch")
 DEMO_PLATFORM = "demo"
@@ -67,21 +67,24 @@ def with_address(config: Config, address: str) -> Config:
 async def serve(config: Config, environ: Mapping[str, str]) -> int:
     executor = ThreadPoolExecutor(max_workers=AWS_THREADS, thread_name_prefix="aws")
     emulator = None
-    poll_interval = config.watch.poll_interval_seconds
     if config.platforms:
         platforms = platforms_from_config(config, environ, executor)
     else:
         from polysync_batch.emulator import start_emulator  # only the demo needs moto's server
 
         emulator = await asyncio.to_thread(start_emulator)
-        platforms = demo_platforms(emulator, executor, config.watch.runnable_warning_seconds)
-        if "poll_interval_seconds" not in config.watch.model_fields_set:
-            poll_interval = DEMO_POLL_INTERVAL_SECONDS
+        watch = config.watch
+        if "poll_interval_seconds" not in watch.model_fields_set:
+            watch = watch.model_copy(update={"poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS,
+                                             "max_poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS * 5})
+        platforms = demo_platforms(emulator, executor, watch_settings(watch), watch.runnable_warning_seconds)
         log.info("no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
                  DEMO_PLATFORM, emulator.endpoint_url)
     settings = ServerSettings(address=config.server.address, reflection=config.server.reflection,
-                              max_message_bytes=config.server.max_message_bytes)
-    running = await build_server(platforms, RunWatcher(poll_interval), settings)
+                              max_message_bytes=config.server.max_message_bytes,
+                              max_streams_per_caller=config.server.max_streams_per_caller,
+                              max_pending_requests=config.server.max_pending_requests)
+    running = await build_server(platforms, settings)
     host = config.server.address.rsplit(":", 1)[0]
     log.info("polysync-batch serving on %s:%d (platforms: %s; default: %s)", host, running.port,
              ", ".join(platforms.names()), platforms.default)
@@ -115,16 +118,24 @@ def platforms_from_config(config: Config, environ: Mapping[str, str], executor: 
         runtimes[name] = build_runtime(
             info, session, executor, endpoint_url=platform.endpoint_url, retry_mode=platform.retry_mode,
             max_attempts=platform.max_attempts, connect_timeout=platform.connect_timeout_seconds,
-            read_timeout=platform.read_timeout_seconds)
+            read_timeout=platform.read_timeout_seconds, watch=watch_settings(config.watch))
     return Platforms(runtimes, config.default_platform_name)
 
 
-def demo_platforms(emulator, executor: ThreadPoolExecutor | None, runnable_warning_seconds: float = 600.0,
-                   max_attempts: int = 3) -> Platforms:
+def watch_settings(watch: WatchConfig) -> WatchSettings:
+    return WatchSettings(
+        min_interval_seconds=watch.poll_interval_seconds, max_interval_seconds=watch.max_poll_interval_seconds,
+        heartbeat_seconds=watch.heartbeat_seconds, not_found_after_polls=watch.not_found_after_polls,
+        describe_jobs_per_second=watch.describe_jobs_per_second)
+
+
+def demo_platforms(emulator, executor: ThreadPoolExecutor | None, watch: WatchSettings = WatchSettings(),
+                   runnable_warning_seconds: float = 600.0, max_attempts: int = 3) -> Platforms:
     """The `demo` platform on the embedded emulator, signed with its dummy credentials."""
     session = boto3.Session(aws_access_key_id=emulator.access_key_id,
                             aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
     info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
                         runnable_warning_seconds=runnable_warning_seconds)
-    runtime = build_runtime(info, session, executor, endpoint_url=emulator.endpoint_url, max_attempts=max_attempts)
+    runtime = build_runtime(info, session, executor, endpoint_url=emulator.endpoint_url, max_attempts=max_attempts,
+                            watch=watch)
     return Platforms({DEMO_PLATFORM: runtime}, DEMO_PLATFORM)

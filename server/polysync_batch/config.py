@@ -174,7 +174,17 @@ class WatchConfig(_Model):
     """The shared poller behind Watch* streams."""
 
     poll_interval_seconds: float = Field(default=5.0, gt=0)
+    max_poll_interval_seconds: float = Field(default=30.0, gt=0)
+    heartbeat_seconds: float = Field(default=30.0, gt=0)
+    not_found_after_polls: int = Field(default=3, ge=1)
+    describe_jobs_per_second: float = Field(default=10.0, gt=0, le=50)
     runnable_warning_seconds: float = Field(default=600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _interval_bounds(self) -> WatchConfig:
+        if self.max_poll_interval_seconds < self.poll_interval_seconds:
+            raise _key_error("max_poll_interval_seconds", "must be at least poll_interval_seconds")
+        return self
 
 
 class ServerConfig(_Model):
@@ -184,6 +194,8 @@ class ServerConfig(_Model):
     reflection: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    max_streams_per_caller: int = Field(default=2000, ge=1)
+    max_pending_requests: int = Field(default=20000, ge=1)
 
     @field_validator("address")
     @classmethod

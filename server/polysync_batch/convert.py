@@ -21,7 +21,7 @@ RUN_STATUS_TO_PROTO = {
 RUN_STATUS_FROM_PROTO = {v: k for k, v in RUN_STATUS_TO_PROTO.items()}
 
 
-def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
     stamp = timestamp_pb2.Timestamp()
@@ -45,8 +45,8 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         job_queue=run.job_queue, status=RUN_STATUS_TO_PROTO[run.status], native_status=run.native_status,
         status_reason=run.status_reason, exit_code=run.exit_code, message=run.message,
         console_url=run.console_url, logs_url=run.logs_url, log_stream_name=run.log_stream_name,
-        log_group_name=run.log_group_name, create_time=_timestamp(run.create_time),
-        start_time=_timestamp(run.start_time), stop_time=_timestamp(run.stop_time),
+        log_group_name=run.log_group_name, create_time=timestamp(run.create_time),
+        start_time=timestamp(run.start_time), stop_time=timestamp(run.stop_time),
         parameters=run.parameters, share_identifier=run.share_identifier,
         scheduling_priority=run.scheduling_priority, attempts=run.attempts, warnings=run.warnings,
         terminal=run.terminal,

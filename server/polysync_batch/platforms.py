@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -12,6 +11,8 @@ from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.gateway import BatchGateway
 from polysync_batch.aws.platform import BatchPlatform, PlatformInfo
 from polysync_batch.domain import errors
+from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.poller import RunPoller, WatchSettings
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class PlatformRuntime:
     info: PlatformInfo
     gateway: BatchGateway
     platform: BatchPlatform
+    poller: RunPoller
 
 
 class Platforms:
@@ -28,6 +30,9 @@ class Platforms:
 
     def names(self) -> list[str]:
         return sorted(self._runtimes)
+
+    def runtimes(self) -> list[PlatformRuntime]:
+        return [self._runtimes[name] for name in self.names()]
 
     def get(self, name: str) -> PlatformRuntime:
         """The platform a request names; empty means the default one."""
@@ -46,12 +51,10 @@ class Platforms:
 
 def build_runtime(info: PlatformInfo, session: boto3.Session, executor: Executor | None, *,
                   endpoint_url: str | None, retry_mode: str = "standard", max_attempts: int = 5,
-                  connect_timeout: float = 5, read_timeout: float = 30) -> PlatformRuntime:
+                  connect_timeout: float = 5, read_timeout: float = 30,
+                  watch: WatchSettings = WatchSettings(), clock: Clock | None = None) -> PlatformRuntime:
     clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=retry_mode,
                            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout)
     gateway = BatchGateway(clients, executor, {"platform": info.name, "region": info.region})
-    return PlatformRuntime(info, gateway, BatchPlatform(info, gateway))
-
-
-def platforms_from(runtimes: Mapping[str, PlatformRuntime], default: str | None) -> Platforms:
-    return Platforms(dict(runtimes), default)
+    platform = BatchPlatform(info, gateway)
+    return PlatformRuntime(info, gateway, platform, RunPoller(info.name, platform.describe_runs, watch, clock))

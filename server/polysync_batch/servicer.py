@@ -14,9 +14,10 @@ from polysync_batch.aws.platform import MAX_BATCH_GET
 from polysync_batch.domain import errors
 from polysync_batch.domain.errors import Violations
 from polysync_batch.domain.submit import validate_job_queue, validate_run_id
-from polysync_batch.platforms import Platforms
+from polysync_batch.platforms import PlatformRuntime, Platforms
 from polysync_batch.rpc_errors import handle_errors
-from polysync_batch.watch.run_watcher import RunWatcher
+from polysync_batch.stream_limits import StreamLimiter, caller_of
+from polysync_batch.watch.subscription import WatchEvent
 
 
 def _check_run_id(run_id: str) -> None:
@@ -26,9 +27,9 @@ def _check_run_id(run_id: str) -> None:
 
 
 class PlatformServicer(pb_grpc.PlatformServiceServicer):
-    def __init__(self, platforms: Platforms, watcher: RunWatcher) -> None:
+    def __init__(self, platforms: Platforms, streams: StreamLimiter) -> None:
         self._platforms = platforms
-        self._watcher = watcher
+        self._streams = streams
 
     @handle_errors
     async def TestConnection(self, request: pb.TestConnectionRequest, context: grpc.aio.ServicerContext) -> pb.TestConnectionResponse:
@@ -54,15 +55,16 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     @handle_errors
     async def ExecutePipeline(self, request: pb.ExecutePipelineRequest, context: grpc.aio.ServicerContext) -> pb.ExecutePipelineResponse:
-        platform = self._platforms.get(request.platform).platform
-        run, deduplicated = await platform.execute(convert.submit_request_from_proto(request))
+        runtime = self._platforms.get(request.platform)
+        run, deduplicated = await runtime.platform.execute(convert.submit_request_from_proto(request))
+        runtime.poller.prime(run)
         return pb.ExecutePipelineResponse(run=convert.run_to_proto(run), deduplicated=deduplicated)
 
     @handle_errors
     async def GetPipelineRun(self, request: pb.GetPipelineRunRequest, context: grpc.aio.ServicerContext) -> pb.GetPipelineRunResponse:
         _check_run_id(request.run_id)
-        platform = self._platforms.get(request.platform).platform
-        return pb.GetPipelineRunResponse(run=convert.run_to_proto(await platform.get_run(request.run_id)))
+        poller = self._platforms.get(request.platform).poller
+        return pb.GetPipelineRunResponse(run=convert.run_to_proto(await poller.get(request.run_id)))
 
     @handle_errors
     async def BatchGetPipelineRuns(self, request: pb.BatchGetPipelineRunsRequest, context: grpc.aio.ServicerContext) -> pb.BatchGetPipelineRunsResponse:
@@ -72,9 +74,11 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         for index, run_id in enumerate(request.run_ids):
             validate_run_id(run_id, violations, f"run_ids[{index}]")
         violations.raise_if_any()
-        platform = self._platforms.get(request.platform).platform
-        runs, missing = await platform.batch_get_runs(list(request.run_ids))
-        return pb.BatchGetPipelineRunsResponse(runs=[convert.run_to_proto(r) for r in runs], missing_run_ids=missing)
+        poller = self._platforms.get(request.platform).poller
+        found = await poller.get_many(list(request.run_ids))
+        return pb.BatchGetPipelineRunsResponse(
+            runs=[convert.run_to_proto(run) for run in found.values() if run is not None],
+            missing_run_ids=[run_id for run_id, run in found.items() if run is None])
 
     @handle_errors
     async def ListPipelineRuns(self, request: pb.ListPipelineRunsRequest, context: grpc.aio.ServicerContext) -> pb.ListPipelineRunsResponse:
@@ -99,18 +103,18 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         _check_run_id(request.run_id)
         if len(request.reason) > 1000:
             Violations([errors.FieldViolation("reason", "must be at most 1000 characters")]).raise_if_any()
-        platform = self._platforms.get(request.platform).platform
-        run, already_terminal = await platform.cancel(request.run_id, request.reason)
+        runtime = self._platforms.get(request.platform)
+        run, already_terminal = await runtime.platform.cancel(request.run_id, request.reason)
+        runtime.poller.prime(run)
         return pb.CancelPipelineRunResponse(run=convert.run_to_proto(run), already_terminal=already_terminal)
 
     @handle_errors
     async def WatchPipelineRun(self, request: pb.WatchPipelineRunRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WatchPipelineRunResponse]:
         _check_run_id(request.run_id)
-        platform = self._platforms.get(request.platform).platform
-        sequence = 0
-        async for run in self._watcher.watch(lambda: platform.get_run(request.run_id)):
-            sequence += 1
-            yield pb.WatchPipelineRunResponse(run=convert.run_to_proto(run), sequence=sequence)
+        runtime = self._platforms.get(request.platform)
+        async for sequence, event in self._watch(runtime, [request.run_id], context):
+            yield pb.WatchPipelineRunResponse(run=convert.run_to_proto(event.run), sequence=sequence,
+                                              heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
 
     @handle_errors
     async def WatchPipelineRuns(self, request: pb.WatchPipelineRunsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
@@ -120,18 +124,26 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         for index, run_id in enumerate(request.run_ids):
             validate_run_id(run_id, violations, f"run_ids[{index}]")
         violations.raise_if_any()
-        platform = self._platforms.get(request.platform).platform
+        runtime = self._platforms.get(request.platform)
+        async for sequence, event in self._watch(runtime, list(request.run_ids), context):
+            yield pb.WatchPipelineRunsResponse(
+                run=convert.run_to_proto(event.run) if event.run is not None else None, sequence=sequence,
+                heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
 
-        async def fetch(run_ids: list[str]):
-            runs, missing = await platform.batch_get_runs(run_ids)
-            if missing:
-                raise errors.run_not_found(", ".join(missing), platform.name)
-            return runs
-
-        sequence = 0
-        async for run in self._watcher.watch_many(list(request.run_ids), fetch):
-            sequence += 1
-            yield pb.WatchPipelineRunsResponse(run=convert.run_to_proto(run), sequence=sequence)
+    async def _watch(self, runtime: PlatformRuntime, run_ids: list[str],
+                     context: grpc.aio.ServicerContext) -> AsyncIterator[tuple[int, WatchEvent]]:
+        """Events of one watch stream, numbered 1, 2, …, through the platform's shared poller."""
+        caller = caller_of(context)
+        with self._streams.hold(caller):
+            poller = runtime.poller
+            subscription = await poller.subscribe(run_ids, caller)
+            try:
+                sequence = 0
+                async for event in subscription.events(poller.clock, poller.settings.heartbeat_seconds):
+                    sequence += 1
+                    yield sequence, event
+            finally:
+                poller.unsubscribe(subscription)
 
     @handle_errors
     async def StreamPipelineRunLogs(self, request: pb.StreamPipelineRunLogsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.StreamPipelineRunLogsResponse]:

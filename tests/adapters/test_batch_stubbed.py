@@ -71,12 +71,12 @@ async def test_exit_code_is_present_only_when_known(stubbed):
     served, stubber = stubbed
     stubber.add_response("describe_jobs", {"jobs": [job(status="FAILED", statusReason="Essential container in task exited",
                                                         container={"exitCode": 3})]}, {"jobs": ["j-1"]})
-    stubber.add_response("describe_jobs", {"jobs": [job(status="RUNNING")]}, {"jobs": ["j-1"]})
+    stubber.add_response("describe_jobs", {"jobs": [job("j-2", status="RUNNING")]}, {"jobs": ["j-2"]})
     failed = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))).run
     assert failed.HasField("exit_code") and failed.exit_code == 3
     assert failed.status == pipeline_run_pb2.RUN_STATUS_FAILED
     assert failed.message == "Failed: Essential container in task exited (exit code 3)"
-    running = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))).run
+    running = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-2"))).run
     assert not running.HasField("exit_code")
 
 

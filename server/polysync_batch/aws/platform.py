@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from polysync_batch.aws.gateway import DESCRIBE_JOBS_LIMIT, BatchPort
+from polysync_batch.aws.gateway import BatchPort
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
 from polysync_batch.domain import errors, paging
 from polysync_batch.domain.errors import FieldViolation, Violations
@@ -147,20 +147,15 @@ class BatchPlatform:
     def _to_run(self, job: dict, job_queue: str = "") -> Run:
         return to_run(job, self._run_context, self._now(), job_queue)
 
+    async def describe_runs(self, run_ids: list[str]) -> list[Run]:
+        """One DescribeJobs call (at most 100 ids): the runs AWS Batch knows."""
+        return [self._to_run(job) for job in await self.port.describe_jobs(run_ids)]
+
     async def get_run(self, run_id: str) -> Run:
         jobs = await self.port.describe_jobs([run_id])
         if not jobs:
             raise errors.run_not_found(run_id, self.name)
         return self._to_run(jobs[0])
-
-    async def batch_get_runs(self, run_ids: list[str]) -> tuple[list[Run], list[str]]:
-        unique = list(dict.fromkeys(run_ids))
-        chunks = [unique[i:i + DESCRIBE_JOBS_LIMIT] for i in range(0, len(unique), DESCRIBE_JOBS_LIMIT)]
-        results = await asyncio.gather(*(self.port.describe_jobs(chunk) for chunk in chunks))
-        by_id = {job["jobId"]: job for jobs in results for job in jobs}
-        runs = [self._to_run(by_id[i]) for i in unique if i in by_id]
-        missing = [i for i in unique if i not in by_id]
-        return runs, missing
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""

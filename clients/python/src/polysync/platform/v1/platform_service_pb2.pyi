@@ -224,12 +224,16 @@ class WatchPipelineRunRequest(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class WatchPipelineRunResponse(_message.Message):
-    __slots__ = ("run", "sequence")
+    __slots__ = ("run", "sequence", "heartbeat", "stale_since")
     RUN_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    STALE_SINCE_FIELD_NUMBER: _ClassVar[int]
     run: _pipeline_run_pb2.PipelineRun
     sequence: int
-    def __init__(self, run: _Optional[_Union[_pipeline_run_pb2.PipelineRun, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    heartbeat: bool
+    stale_since: _timestamp_pb2.Timestamp
+    def __init__(self, run: _Optional[_Union[_pipeline_run_pb2.PipelineRun, _Mapping]] = ..., sequence: _Optional[int] = ..., heartbeat: _Optional[bool] = ..., stale_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class WatchPipelineRunsRequest(_message.Message):
     __slots__ = ("platform", "run_ids")
@@ -240,12 +244,16 @@ class WatchPipelineRunsRequest(_message.Message):
     def __init__(self, platform: _Optional[str] = ..., run_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WatchPipelineRunsResponse(_message.Message):
-    __slots__ = ("run", "sequence")
+    __slots__ = ("run", "sequence", "heartbeat", "stale_since")
     RUN_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    STALE_SINCE_FIELD_NUMBER: _ClassVar[int]
     run: _pipeline_run_pb2.PipelineRun
     sequence: int
-    def __init__(self, run: _Optional[_Union[_pipeline_run_pb2.PipelineRun, _Mapping]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    heartbeat: bool
+    stale_since: _timestamp_pb2.Timestamp
+    def __init__(self, run: _Optional[_Union[_pipeline_run_pb2.PipelineRun, _Mapping]] = ..., sequence: _Optional[int] = ..., heartbeat: _Optional[bool] = ..., stale_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class StreamPipelineRunLogsRequest(_message.Message):
     __slots__ = ("platform", "run_id", "follow", "start_from_head", "attempt", "array_index")

@@ -157,8 +157,10 @@ class PlatformServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchPipelineRun(self, request, context):
-        """Streams one run: first its current state, then one message per change. The stream ends
-        with OK after the run's terminal state.
+        """Streams one run: first its current state, then one message per change, and heartbeats
+        while nothing changes. The stream ends with OK after the run's terminal state, with
+        NOT_FOUND if AWS Batch stops knowing the run, and with UNAVAILABLE when the server shuts
+        down (reconnect: the first message is the current state again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,7 +168,8 @@ class PlatformServiceServicer:
 
     def WatchPipelineRuns(self, request, context):
         """Streams many runs: first the current state of each, then one message per change of any of
-        them. The stream ends with OK once all of them are terminal.
+        them, and heartbeats while nothing changes. The stream ends with OK once all of them are
+        terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,77 @@
+"""One watch stream's view of its runs: a bounded buffer that keeps only the latest undelivered
+state per run, so a client that reads slowly delays nobody, may miss intermediate states, but
+always gets the terminal state (it is the last one)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from polysync_batch.domain.errors import PlatformError
+from polysync_batch.domain.models import Run
+from polysync_batch.watch.clock import Clock, wait_for_signal
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    run: Run | None  # None on heartbeats of multi-run streams
+    stale_since: datetime | None = None
+    heartbeat: bool = False
+
+
+class Subscription:
+    def __init__(self, run_ids: list[str], caller: str = "") -> None:
+        self.run_ids = list(dict.fromkeys(run_ids))
+        self.caller = caller
+        self._pending: dict[str, WatchEvent] = {}
+        self._delivered: dict[str, tuple] = {}
+        self._latest: dict[str, WatchEvent] = {}
+        self._finished: set[str] = set()  # runs whose terminal state was yielded
+        self._error: PlatformError | None = None
+        self._signal = asyncio.Event()
+
+    def deliver(self, run: Run, stale_since: datetime | None = None) -> None:
+        """Queues the run's state unless it is the one this stream last saw."""
+        key = (run.change_key(), stale_since)
+        if self._delivered.get(run.run_id) == key or run.run_id in self._finished:
+            return
+        self._delivered[run.run_id] = key
+        event = WatchEvent(run, stale_since)
+        self._pending[run.run_id] = event
+        self._latest[run.run_id] = event
+        self._signal.set()
+
+    def fail(self, error: PlatformError) -> None:
+        if self._error is None:
+            self._error = error
+            self._signal.set()
+
+    @property
+    def done(self) -> bool:
+        return len(self._finished) == len(self.run_ids)
+
+    async def events(self, clock: Clock, heartbeat_seconds: float) -> AsyncIterator[WatchEvent]:
+        """Yields states as they come and a heartbeat after each quiet `heartbeat_seconds`;
+        returns once every run's terminal state is out, raises the error that ended the watch."""
+        while not self.done:
+            if self._pending:
+                run_id = next(iter(self._pending))
+                event = self._pending.pop(run_id)
+                if event.run is not None and event.run.terminal:
+                    self._finished.add(run_id)
+                yield event
+                continue
+            if self._error is not None:
+                raise self._error
+            self._signal.clear()
+            if not await wait_for_signal(self._signal, clock, heartbeat_seconds):
+                yield self._heartbeat()
+
+    def _heartbeat(self) -> WatchEvent:
+        if len(self.run_ids) == 1 and self.run_ids[0] in self._latest:
+            latest = self._latest[self.run_ids[0]]
+            return WatchEvent(latest.run, latest.stale_since, heartbeat=True)
+        return WatchEvent(None, heartbeat=True)
+

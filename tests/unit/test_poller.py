@@ -1,0 +1,248 @@
+"""The shared poller with an injected clock: call counts, caching, micro-batching, heartbeats,
+NOT_FOUND after K polls, staleness under throttling, slow consumers, shutdown."""
+
+import asyncio
+import math
+
+import pytest
+
+from polysync_batch.aws.translate import RunContext, to_run
+from polysync_batch.domain import errors
+from polysync_batch.watch.clock import ManualClock, settle
+from polysync_batch.watch.poller import RunPoller, WatchSettings
+
+SETTINGS = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, heartbeat_seconds=30,
+                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000,
+                         batch_window_seconds=0)
+CTX = RunContext("prod", "eu-west-1", None, 600)
+
+
+class FakeBatch:
+    """DescribeJobs over an in-memory job table; counts calls and ids per call."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.calls: list[list[str]] = []
+        self.fail_with: errors.PlatformError | None = None
+
+    def add(self, *run_ids: str, status: str = "RUNNING") -> None:
+        for run_id in run_ids:
+            self.status[run_id] = status
+
+    async def describe(self, run_ids: list[str]):
+        assert len(run_ids) <= 100, "DescribeJobs takes at most 100 ids"
+        self.calls.append(list(run_ids))
+        await asyncio.sleep(0)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return [to_run({"jobId": i, "status": self.status[i], "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
+                for i in run_ids if i in self.status]
+
+
+def make(settings: WatchSettings = SETTINGS):
+    batch, clock = FakeBatch(), ManualClock()
+    return batch, clock, RunPoller("prod", batch.describe, settings, clock)
+
+
+async def drain(subscription, clock, into: list):
+    async for event in subscription.events(clock, SETTINGS.heartbeat_seconds):
+        into.append(event)
+
+
+@pytest.mark.parametrize("runs,watchers_per_run", [(1000, 10), (250, 4), (7, 50)])
+async def test_n_watchers_of_m_runs_cost_ceil_m_over_100_calls_per_interval(runs, watchers_per_run):
+    batch, clock, poller = make()
+    ids = [f"r{i}" for i in range(runs)]
+    batch.add(*ids)
+    subscriptions = [await poller.subscribe([i]) for i in ids for _ in range(watchers_per_run)]
+    assert len(subscriptions) == runs * watchers_per_run
+    for _ in range(3):
+        before = len(batch.calls)
+        await clock.advance(SETTINGS.min_interval_seconds)
+        assert len(batch.calls) - before == math.ceil(runs / 100)
+    poller.close(errors.Unavailable("X", "bye"))
+
+
+async def test_cached_gets_cost_no_calls():
+    batch, clock, poller = make()
+    batch.add("a", "b")
+    batch.add("done", status="SUCCEEDED")
+    await poller.get_many(["a", "b", "done"])
+    assert len(batch.calls) == 1
+    await clock.advance(SETTINGS.min_interval_seconds - 1)
+    assert (await poller.get("a")).native_status == "RUNNING"
+    await poller.get_many(["a", "b"])
+    assert len(batch.calls) == 1  # polled within the interval: answered from memory
+    await clock.advance(3600)
+    assert (await poller.get("done")).terminal
+    assert len(batch.calls) == 1  # terminal states never change
+    await poller.get("a")
+    assert len(batch.calls) == 2  # stale again: one call
+
+
+async def test_concurrent_misses_are_micro_batched():
+    batch, clock, poller = make()
+    ids = [f"r{i}" for i in range(1000)]
+    batch.add(*ids)
+    runs = await asyncio.gather(*(poller.get(i) for i in ids))
+    assert [r.run_id for r in runs] == ids
+    assert len(batch.calls) <= 11
+    assert sorted(i for call in batch.calls for i in call) == sorted(ids)
+
+
+async def test_micro_batching_shares_calls_for_the_same_id():
+    batch, clock, poller = make()
+    batch.add("a")
+    await asyncio.gather(*(poller.get("a") for _ in range(50)))
+    assert batch.calls == [["a"]]
+
+
+async def test_first_event_is_current_state_then_one_per_change_then_end():
+    batch, clock, poller = make()
+    batch.add("a", status="RUNNABLE")
+    subscription = await poller.subscribe(["a"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    await settle()
+    await clock.advance(5)  # unchanged: nothing new
+    batch.status["a"] = "RUNNING"
+    await clock.advance(5)
+    batch.status["a"] = "SUCCEEDED"
+    await clock.advance(5)
+    await reader
+    assert [e.run.native_status for e in events] == ["RUNNABLE", "RUNNING", "SUCCEEDED"]
+    assert poller.watched_runs == 0
+    before = len(batch.calls)
+    await clock.advance(50)
+    assert len(batch.calls) == before  # terminal runs leave the poll set
+
+
+async def test_heartbeats_while_nothing_changes():
+    batch, clock, poller = make()
+    batch.add("a")
+    subscription = await poller.subscribe(["a"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    await settle()
+    await clock.advance(SETTINGS.heartbeat_seconds + 1)
+    assert [e.heartbeat for e in events] == [False, True]
+    assert events[1].run.run_id == "a"  # a single-run heartbeat repeats the latest state
+    await clock.advance(SETTINGS.heartbeat_seconds)
+    assert [e.heartbeat for e in events] == [False, True, True]
+    poller.close(errors.Unavailable("X", "bye"))
+    with pytest.raises(errors.Unavailable):
+        await reader
+
+
+async def test_a_run_that_disappears_is_not_found_after_k_polls():
+    batch, clock, poller = make()
+    batch.add("a")
+    subscription = await poller.subscribe(["a"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    del batch.status["a"]
+    for _ in range(SETTINGS.not_found_after_polls - 1):
+        await clock.advance(5)
+        assert not reader.done()
+    await clock.advance(5)
+    with pytest.raises(errors.NotFound) as caught:
+        await reader
+    assert caught.value.reason == "RUN_NOT_FOUND"
+
+
+async def test_unknown_run_is_not_found_at_once():
+    batch, clock, poller = make()
+    with pytest.raises(errors.NotFound):
+        await poller.subscribe(["nope"])
+
+
+async def test_throttling_keeps_the_stream_and_marks_the_state_stale():
+    batch, clock, poller = make()
+    batch.add("a")
+    subscription = await poller.subscribe(["a"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    batch.fail_with = errors.ResourceExhausted("AWS_THROTTLED", "slow down")
+    await clock.advance(5)
+    assert len(events) == 2 and events[1].stale_since is not None
+    stale_since = events[1].stale_since
+    failed_calls = len(batch.calls)
+    await clock.advance(5)  # backing off (5 s × 2 × jitter ≥ 5 s): at most one retry
+    await clock.advance(60)
+    assert not reader.done()
+    assert all(e.stale_since == stale_since for e in events[1:])  # one stale event, no repeats
+    assert len(batch.calls) - failed_calls <= 4  # exponential backoff, not one call per interval
+    batch.fail_with = None
+    batch.status["a"] = "SUCCEEDED"
+    await clock.advance(120)
+    await reader
+    assert events[-1].run.native_status == "SUCCEEDED" and events[-1].stale_since is None
+
+
+async def test_a_slow_consumer_still_gets_the_terminal_state_and_delays_no_one():
+    batch, clock, poller = make()
+    batch.add("a", status="SUBMITTED")
+    slow = await poller.subscribe(["a"])
+    fast = await poller.subscribe(["a"])
+    fast_events = []
+    reader = asyncio.ensure_future(drain(fast, clock, fast_events))
+    for status in ("PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"):
+        batch.status["a"] = status
+        await clock.advance(5)
+    await reader
+    assert [e.run.native_status for e in fast_events] == [
+        "SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+    slow_events = []
+    await drain(slow, clock, slow_events)  # reads only now: intermediate states were coalesced
+    assert [e.run.native_status for e in slow_events] == ["SUCCEEDED"]
+
+
+async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
+    settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=40, interval_growth=2,
+                             describe_jobs_per_second=1000, describe_jobs_burst=1000, batch_window_seconds=0)
+    batch, clock, poller = make(settings)
+    batch.add("a")
+    await poller.subscribe(["a"])
+    polled_at = []
+    original = batch.describe
+
+    async def recording(ids):
+        polled_at.append(clock.monotonic())
+        return await original(ids)
+
+    batch_describe = recording
+    poller._describe_raw = batch_describe  # observe the poll times
+    await clock.advance(200)
+    gaps = [b - a for a, b in zip(polled_at, polled_at[1:])]
+    assert gaps[:3] == [10, 20, 40] and set(gaps[3:]) == {40}
+    batch.status["a"] = "SUCCEEDED"
+    await clock.advance(40)
+    assert poller.watched_runs == 0
+
+
+async def test_describe_jobs_budget_spaces_calls():
+    settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, describe_jobs_per_second=2,
+                             describe_jobs_burst=2, batch_window_seconds=0)
+    batch, clock, poller = make(settings)
+    ids = [f"r{i}" for i in range(1000)]
+    batch.add(*ids)
+    task = asyncio.ensure_future(poller.get_many(ids))
+    await settle()
+    assert len(batch.calls) == 2  # the burst
+    await clock.advance(1)
+    assert len(batch.calls) == 4  # then 2 per second
+    await clock.advance(3)
+    await task
+    assert len(batch.calls) == 10
+
+
+async def test_close_ends_every_subscription_with_the_error():
+    batch, clock, poller = make()
+    batch.add("a", "b")
+    subscriptions = [await poller.subscribe(["a"]), await poller.subscribe(["a", "b"])]
+    poller.close(errors.Unavailable("SERVER_SHUTTING_DOWN", "bye"))
+    for subscription in subscriptions:
+        with pytest.raises(errors.Unavailable):
+            await drain(subscription, clock, [])
+    with pytest.raises(errors.Unavailable):
+        await poller.subscribe(["a"])
