@@ -6,9 +6,12 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 BUF := node_modules/.bin/buf
+GO_BIN := $(TOOLS)/go-bin
+GRPCURL_VERSION := v1.9.3
+GRPC_HEALTH_PROBE_VERSION := v0.4.61
 ARGS ?=
 
-.PHONY: run test setup lint generate check-generated clean
+.PHONY: run test test-python test-clients setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -25,25 +28,49 @@ $(BUF): package.json package-lock.json
 
 setup: $(VENV)/.synced $(BUF)
 
+# Real third-party gRPC tools the tests drive, pinned and installed into .tools/go-bin.
+tools: $(GO_BIN)/grpcurl $(GO_BIN)/grpc-health-probe
+
+$(GO_BIN)/grpcurl:
+	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(GO_BIN)/grpc-health-probe:
+	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)
+
 # Serves the embedded emulator's `demo` platform on 127.0.0.1:50051 unless a config is given.
 run: $(VENV)/.synced
 	$(VENV)/bin/polysync-batch serve $(ARGS)
 
-test: setup lint check-generated
-	$(PY) -m pytest $(ARGS)
+test: setup tools lint breaking check-generated test-python test-clients
+
+# The server, the emulator and the Python client (unit, adapter, service and tool tests).
+test-python: setup tools
+	PATH="$(CURDIR)/$(GO_BIN):$$PATH" $(PY) -m pytest $(ARGS)
+
+# Each generated client against a live server on the emulator.
+test-clients: setup
+	bash clients/go/test.sh
+	bash clients/typescript/test.sh
+	bash clients/java/test.sh
+	bash clients/csharp/test.sh
 
 lint: $(BUF)
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 
-generate: $(VENV)/.synced
-	scripts/generate-python.sh
+# The contract may grow but never break what main already has.
+breaking: $(BUF)
+	$(BUF) breaking --against '.git#branch=main'
 
-# Fails when the committed stubs differ from what proto/ generates.
-check-generated: $(VENV)/.synced
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && scripts/generate-python.sh "$$tmp" && \
-	  diff -r "$$tmp/polysync" clients/python/src/polysync \
-	  || { echo "Generated stubs drifted from proto/: run 'make generate' and commit." >&2; exit 1; }
+generate: setup
+	scripts/generate-python.sh
+	scripts/generate-go.sh
+	scripts/generate-typescript.sh
+	scripts/generate-java.sh
+
+# Fails when any committed generated code differs from what proto/ generates.
+check-generated: setup
+	scripts/check-generated.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules

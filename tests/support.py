@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 import grpc
@@ -73,3 +80,29 @@ def error_details(error: grpc.aio.AioRpcError) -> dict:
 
 def reason_of(error: grpc.aio.AioRpcError) -> str:
     return error_details(error)["ErrorInfo"].reason
+
+
+EXECUTABLE = str(Path(sys.executable).with_name("polysync-batch"))
+
+
+def start_serve(*args, env=None):
+    """`polysync-batch serve ARGS` as a user starts it; read its port with wait_for_port."""
+    return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, **(env or {})})
+
+
+def wait_for_port(process, timeout=60.0):
+    """The port the server reports; from then on its output is collected in `process.lines`
+    (read continuously, so a full pipe never blocks the server)."""
+    deadline = time.monotonic() + timeout
+    process.lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        process.lines.append(line)
+        if match := re.search(r"serving on 127\.0\.0\.1:(\d+)", line):
+            threading.Thread(target=lambda: process.lines.extend(process.stdout), daemon=True).start()
+            return int(match.group(1))
+    process.kill()
+    raise AssertionError("server did not start:\n" + "".join(process.lines))

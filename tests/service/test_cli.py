@@ -1,41 +1,16 @@
 """`polysync-batch serve` as a user runs it: a real process, a real port, SIGTERM to stop."""
 
-import os
-import re
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
 
-EXECUTABLE = str(Path(sys.executable).with_name("polysync-batch"))
-
-
-def start(*args, env=None):
-    return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, **(env or {})})
-
-
-def wait_for_port(process, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    lines = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if match := re.search(r"serving on 127\.0\.0\.1:(\d+)", line):
-            return int(match.group(1))
-    process.kill()
-    raise AssertionError("server did not start:\n" + "".join(lines))
-
+from tests.support import EXECUTABLE, start_serve, wait_for_port
 
 def test_serve_without_config_runs_the_demo_and_stops_on_sigterm():
-    process = start("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
+    process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
     try:
         port = wait_for_port(process)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -50,8 +25,7 @@ def test_serve_without_config_runs_the_demo_and_stops_on_sigterm():
     finally:
         if process.poll() is None:
             process.kill()
-    output = process.stdout.read()
-    assert "Traceback" not in output
+    assert "Traceback" not in "".join(process.lines)
 
 
 def test_a_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path):

@@ -1,0 +1,237 @@
+package platformclient_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/polysync/polysync-batch/clients/go/internal/livestack"
+	"github.com/polysync/polysync-batch/clients/go/platformclient"
+	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
+)
+
+func execute(ctx context.Context, t *testing.T, client platformv1.PlatformServiceClient,
+	pipeline string, params map[string]string) *platformv1.PipelineRun {
+	t.Helper()
+	resp, err := client.ExecutePipeline(ctx, &platformv1.ExecutePipelineRequest{Pipeline: pipeline, Parameters: params})
+	if err != nil {
+		t.Fatalf("ExecutePipeline %s: %v", pipeline, err)
+	}
+	run := resp.GetRun()
+	if run.GetRunId() == "" {
+		t.Fatalf("ExecutePipeline %s: no run id in %v", pipeline, resp)
+	}
+	return run
+}
+
+// watchAll reads a WatchPipelineRun stream to its end and checks the stream's sequence numbers.
+func watchAll(ctx context.Context, t *testing.T, client platformv1.PlatformServiceClient, runID string) []*platformv1.PipelineRun {
+	t.Helper()
+	stream, err := client.WatchPipelineRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: runID})
+	if err != nil {
+		t.Fatalf("WatchPipelineRun: %v", err)
+	}
+	var runs []*platformv1.PipelineRun
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("WatchPipelineRun after %d messages: %v", len(runs), err)
+		}
+		if want := int64(len(runs) + 1); msg.GetSequence() != want {
+			t.Fatalf("message %d has sequence %d, want %d", len(runs)+1, msg.GetSequence(), want)
+		}
+		if got := msg.GetRun().GetRunId(); got != runID {
+			t.Fatalf("message %d is about run %q, want %q", len(runs)+1, got, runID)
+		}
+		runs = append(runs, msg.GetRun())
+	}
+	if len(runs) == 0 {
+		t.Fatal("WatchPipelineRun ended without a message")
+	}
+	for i, r := range runs[:len(runs)-1] {
+		if r.GetTerminal() {
+			t.Fatalf("message %d is terminal (%v) but the stream went on", i+1, r.GetStatus())
+		}
+	}
+	if last := runs[len(runs)-1]; !last.GetTerminal() {
+		t.Fatalf("stream ended OK on a non-terminal state %v", last.GetStatus())
+	}
+	return runs
+}
+
+func TestExecuteGreetAndWatchToSuccess(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	client := livestack.Start(t).Client(t)
+
+	run := execute(ctx, t, client, "greet", map[string]string{"name": "Ada"})
+	if run.GetPipeline() != "greet" {
+		t.Errorf("run pipeline = %q, want greet", run.GetPipeline())
+	}
+	runs := watchAll(ctx, t, client, run.GetRunId())
+	if len(runs) < 2 {
+		t.Errorf("got %d states, want the initial one and at least one change", len(runs))
+	}
+	final := runs[len(runs)-1]
+	if final.GetStatus() != platformv1.RunStatus_RUN_STATUS_SUCCEEDED {
+		t.Errorf("final status = %v (%s), want RUN_STATUS_SUCCEEDED", final.GetStatus(), final.GetMessage())
+	}
+	if final.GetNativeStatus() != "SUCCEEDED" {
+		t.Errorf("final native status = %q, want SUCCEEDED", final.GetNativeStatus())
+	}
+	if final.ExitCode == nil || final.GetExitCode() != 0 {
+		t.Errorf("final exit code = %v, want 0", final.ExitCode)
+	}
+	if got := final.GetParameters()["name"]; got != "Ada" {
+		t.Errorf("parameters[name] = %q, want Ada", got)
+	}
+}
+
+func TestCancelLongRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	client := livestack.Start(t).Client(t)
+
+	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "60"})
+	resp, err := client.CancelPipelineRun(ctx, &platformv1.CancelPipelineRunRequest{RunId: run.GetRunId()})
+	if err != nil {
+		t.Fatalf("CancelPipelineRun: %v", err)
+	}
+	if resp.GetAlreadyTerminal() {
+		t.Fatalf("a 60 s run was already terminal: %v", resp.GetRun())
+	}
+	runs := watchAll(ctx, t, client, run.GetRunId())
+	final := runs[len(runs)-1]
+	if final.GetStatus() != platformv1.RunStatus_RUN_STATUS_CANCELLED {
+		t.Errorf("final status = %v (%s), want RUN_STATUS_CANCELLED", final.GetStatus(), final.GetMessage())
+	}
+	if final.GetStatusReason() != "Cancelled by Polysync" {
+		t.Errorf("status_reason = %q, want %q", final.GetStatusReason(), "Cancelled by Polysync")
+	}
+}
+
+func TestGetUnknownRunIsNotFound(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	client := livestack.Start(t).Client(t)
+
+	_, err := client.GetPipelineRun(ctx, &platformv1.GetPipelineRunRequest{RunId: randomUUID(t)})
+	if code := status.Code(err); code != codes.NotFound {
+		t.Fatalf("GetPipelineRun(unknown) = %v, want code NotFound", err)
+	}
+	info := platformclient.ErrorInfo(err)
+	if info == nil {
+		t.Fatalf("no google.rpc.ErrorInfo in %v", err)
+	}
+	if info.GetReason() != platformclient.ReasonRunNotFound || info.GetDomain() != platformclient.Domain {
+		t.Errorf("ErrorInfo = %s/%s, want %s/%s", info.GetDomain(), info.GetReason(),
+			platformclient.Domain, platformclient.ReasonRunNotFound)
+	}
+	// A wrapped error keeps its details.
+	if got := platformclient.Reason(fmt.Errorf("looking up: %w", err)); got != "RUN_NOT_FOUND" {
+		t.Errorf("Reason(wrapped) = %q, want RUN_NOT_FOUND", got)
+	}
+}
+
+func TestExecuteWithoutRequiredParameter(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	client := livestack.Start(t).Client(t)
+
+	_, err := client.ExecutePipeline(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet"})
+	if code := status.Code(err); code != codes.InvalidArgument {
+		t.Fatalf("ExecutePipeline(greet, no name) = %v, want code InvalidArgument", err)
+	}
+	if got := platformclient.Reason(err); got != platformclient.ReasonMissingParameters {
+		t.Errorf("reason = %q, want MISSING_PARAMETERS", got)
+	}
+	var fields []string
+	for _, v := range platformclient.FieldViolations(err) {
+		fields = append(fields, v.GetField())
+	}
+	// Ref::greeting has a default, so only name is missing.
+	if strings.Join(fields, ",") != "parameters[name]" {
+		t.Errorf("BadRequest field violations = %q, want exactly [parameters[name]]", fields)
+	}
+}
+
+func TestWatchRunSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	stack := livestack.Start(t)
+	client := stack.Client(t)
+
+	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "4"})
+	var reconnects atomic.Int32
+	restarted := make(chan error, 1)
+	var states []*platformv1.PipelineRun
+	err := platformclient.WatchRun(ctx, client, &platformv1.WatchPipelineRunRequest{RunId: run.GetRunId()},
+		func(r *platformv1.PipelineRun) error {
+			states = append(states, r)
+			if len(states) == 1 {
+				go func() { restarted <- stack.Restart() }()
+			}
+			return nil
+		},
+		platformclient.WithBackoff(platformclient.Backoff{Initial: 100 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.2}),
+		platformclient.WithMaxReconnects(30),
+		platformclient.WithOnReconnect(func(r platformclient.Reconnect) {
+			reconnects.Add(1)
+			t.Logf("reconnect %d in %s after: %v", r.Attempt, r.Delay, r.Err)
+		}))
+	if err != nil {
+		t.Fatalf("WatchRun: %v", err)
+	}
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+	if n := reconnects.Load(); n < 1 {
+		t.Errorf("observed %d reconnects, want at least 1 (the server restarted mid-watch)", n)
+	}
+	if len(states) == 0 {
+		t.Fatal("WatchRun delivered no state")
+	}
+	final := states[len(states)-1]
+	if final.GetStatus() != platformv1.RunStatus_RUN_STATUS_SUCCEEDED || !final.GetTerminal() {
+		t.Errorf("final state = %v terminal=%v, want terminal RUN_STATUS_SUCCEEDED", final.GetStatus(), final.GetTerminal())
+	}
+	for i := 1; i < len(states); i++ {
+		if proto.Equal(states[i], states[i-1]) {
+			t.Errorf("state %d delivered twice in a row: %v", i, states[i])
+		}
+		if states[i-1].GetTerminal() {
+			t.Errorf("state %d delivered after the terminal state", i)
+		}
+	}
+	for i, s := range states {
+		t.Logf("state %d: %s %s", i+1, s.GetNativeStatus(), s.GetStatus())
+	}
+}
+
+func randomUUID(t *testing.T) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}

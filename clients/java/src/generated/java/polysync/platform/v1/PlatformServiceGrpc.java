@@ -1,0 +1,1164 @@
+package polysync.platform.v1;
+
+import static io.grpc.MethodDescriptor.generateFullMethodName;
+
+/**
+ * <pre>
+ * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+ * `platform`; empty means the server's default platform.
+ * </pre>
+ */
+@javax.annotation.Generated(
+    value = "by gRPC proto compiler",
+    comments = "Source: polysync/platform/v1/platform_service.proto")
+@io.grpc.stub.annotations.GrpcGenerated
+public final class PlatformServiceGrpc {
+
+  private PlatformServiceGrpc() {}
+
+  public static final String SERVICE_NAME = "polysync.platform.v1.PlatformService";
+
+  // Static method descriptors that strictly reflect the proto.
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "TestConnection",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest, polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod;
+    if ((getTestConnectionMethod = PlatformServiceGrpc.getTestConnectionMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getTestConnectionMethod = PlatformServiceGrpc.getTestConnectionMethod) == null) {
+          PlatformServiceGrpc.getTestConnectionMethod = getTestConnectionMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest, polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "TestConnection"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("TestConnection"))
+              .build();
+        }
+      }
+    }
+    return getTestConnectionMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListPipelines",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod;
+    if ((getListPipelinesMethod = PlatformServiceGrpc.getListPipelinesMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getListPipelinesMethod = PlatformServiceGrpc.getListPipelinesMethod) == null) {
+          PlatformServiceGrpc.getListPipelinesMethod = getListPipelinesMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListPipelines"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ListPipelines"))
+              .build();
+        }
+      }
+    }
+    return getListPipelinesMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetPipeline",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod;
+    if ((getGetPipelineMethod = PlatformServiceGrpc.getGetPipelineMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getGetPipelineMethod = PlatformServiceGrpc.getGetPipelineMethod) == null) {
+          PlatformServiceGrpc.getGetPipelineMethod = getGetPipelineMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetPipeline"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("GetPipeline"))
+              .build();
+        }
+      }
+    }
+    return getGetPipelineMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ExecutePipeline",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod;
+    if ((getExecutePipelineMethod = PlatformServiceGrpc.getExecutePipelineMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getExecutePipelineMethod = PlatformServiceGrpc.getExecutePipelineMethod) == null) {
+          PlatformServiceGrpc.getExecutePipelineMethod = getExecutePipelineMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ExecutePipeline"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ExecutePipeline"))
+              .build();
+        }
+      }
+    }
+    return getExecutePipelineMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetPipelineRun",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod;
+    if ((getGetPipelineRunMethod = PlatformServiceGrpc.getGetPipelineRunMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getGetPipelineRunMethod = PlatformServiceGrpc.getGetPipelineRunMethod) == null) {
+          PlatformServiceGrpc.getGetPipelineRunMethod = getGetPipelineRunMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetPipelineRun"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("GetPipelineRun"))
+              .build();
+        }
+      }
+    }
+    return getGetPipelineRunMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "BatchGetPipelineRuns",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
+    if ((getBatchGetPipelineRunsMethod = PlatformServiceGrpc.getBatchGetPipelineRunsMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getBatchGetPipelineRunsMethod = PlatformServiceGrpc.getBatchGetPipelineRunsMethod) == null) {
+          PlatformServiceGrpc.getBatchGetPipelineRunsMethod = getBatchGetPipelineRunsMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "BatchGetPipelineRuns"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("BatchGetPipelineRuns"))
+              .build();
+        }
+      }
+    }
+    return getBatchGetPipelineRunsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListPipelineRuns",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod;
+    if ((getListPipelineRunsMethod = PlatformServiceGrpc.getListPipelineRunsMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getListPipelineRunsMethod = PlatformServiceGrpc.getListPipelineRunsMethod) == null) {
+          PlatformServiceGrpc.getListPipelineRunsMethod = getListPipelineRunsMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListPipelineRuns"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ListPipelineRuns"))
+              .build();
+        }
+      }
+    }
+    return getListPipelineRunsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CancelPipelineRun",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod;
+    if ((getCancelPipelineRunMethod = PlatformServiceGrpc.getCancelPipelineRunMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getCancelPipelineRunMethod = PlatformServiceGrpc.getCancelPipelineRunMethod) == null) {
+          PlatformServiceGrpc.getCancelPipelineRunMethod = getCancelPipelineRunMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CancelPipelineRun"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("CancelPipelineRun"))
+              .build();
+        }
+      }
+    }
+    return getCancelPipelineRunMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchPipelineRun",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod;
+    if ((getWatchPipelineRunMethod = PlatformServiceGrpc.getWatchPipelineRunMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getWatchPipelineRunMethod = PlatformServiceGrpc.getWatchPipelineRunMethod) == null) {
+          PlatformServiceGrpc.getWatchPipelineRunMethod = getWatchPipelineRunMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchPipelineRun"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("WatchPipelineRun"))
+              .build();
+        }
+      }
+    }
+    return getWatchPipelineRunMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchPipelineRuns",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
+    if ((getWatchPipelineRunsMethod = PlatformServiceGrpc.getWatchPipelineRunsMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getWatchPipelineRunsMethod = PlatformServiceGrpc.getWatchPipelineRunsMethod) == null) {
+          PlatformServiceGrpc.getWatchPipelineRunsMethod = getWatchPipelineRunsMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchPipelineRuns"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("WatchPipelineRuns"))
+              .build();
+        }
+      }
+    }
+    return getWatchPipelineRunsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "StreamPipelineRunLogs",
+      requestType = polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest.class,
+      responseType = polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
+      polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod() {
+    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
+    if ((getStreamPipelineRunLogsMethod = PlatformServiceGrpc.getStreamPipelineRunLogsMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getStreamPipelineRunLogsMethod = PlatformServiceGrpc.getStreamPipelineRunLogsMethod) == null) {
+          PlatformServiceGrpc.getStreamPipelineRunLogsMethod = getStreamPipelineRunLogsMethod =
+              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "StreamPipelineRunLogs"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("StreamPipelineRunLogs"))
+              .build();
+        }
+      }
+    }
+    return getStreamPipelineRunLogsMethod;
+  }
+
+  /**
+   * Creates a new async stub that supports all call types for the service
+   */
+  public static PlatformServiceStub newStub(io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<PlatformServiceStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<PlatformServiceStub>() {
+        @java.lang.Override
+        public PlatformServiceStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new PlatformServiceStub(channel, callOptions);
+        }
+      };
+    return PlatformServiceStub.newStub(factory, channel);
+  }
+
+  /**
+   * Creates a new blocking-style stub that supports unary and streaming output calls on the service
+   */
+  public static PlatformServiceBlockingStub newBlockingStub(
+      io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<PlatformServiceBlockingStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<PlatformServiceBlockingStub>() {
+        @java.lang.Override
+        public PlatformServiceBlockingStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new PlatformServiceBlockingStub(channel, callOptions);
+        }
+      };
+    return PlatformServiceBlockingStub.newStub(factory, channel);
+  }
+
+  /**
+   * Creates a new ListenableFuture-style stub that supports unary calls on the service
+   */
+  public static PlatformServiceFutureStub newFutureStub(
+      io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<PlatformServiceFutureStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<PlatformServiceFutureStub>() {
+        @java.lang.Override
+        public PlatformServiceFutureStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new PlatformServiceFutureStub(channel, callOptions);
+        }
+      };
+    return PlatformServiceFutureStub.newStub(factory, channel);
+  }
+
+  /**
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static abstract class PlatformServiceImplBase implements io.grpc.BindableService {
+
+    /**
+     * <pre>
+     * Checks that the platform's credentials work and its job queue exists. Failed checks are
+     * reported in the response with `ok` false, never as an error.
+     * </pre>
+     */
+    public void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getTestConnectionMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the ACTIVE job definitions, each name once at its highest revision.
+     * </pre>
+     */
+    public void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelinesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
+     * </pre>
+     */
+    public void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Submits a job. With a `request_id`, repeated calls return the run of the first one.
+     * </pre>
+     */
+    public void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getExecutePipelineMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets one run.
+     * </pre>
+     */
+    public void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineRunMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets up to 1000 runs at once; unknown ids are listed, not an error.
+     * </pre>
+     */
+    public void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getBatchGetPipelineRunsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the runs of a job queue, newest first within each status.
+     * </pre>
+     */
+    public void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelineRunsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Cancels a queued or running run. Cancelling a finished run is not an error: it returns the
+     * run as it is.
+     * </pre>
+     */
+    public void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCancelPipelineRunMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams one run: first its current state, then one message per change, and heartbeats
+     * while nothing changes. The stream ends with OK after the run's terminal state, with
+     * NOT_FOUND if AWS Batch stops knowing the run, and with UNAVAILABLE when the server shuts
+     * down (reconnect: the first message is the current state again).
+     * </pre>
+     */
+    public void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams many runs: first the current state of each, then one message per change of any of
+     * them, and heartbeats while nothing changes. The stream ends with OK once all of them are
+     * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
+     * </pre>
+     */
+    public void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
+     * events written so far; with `follow` it ends once the run is terminal and its log drained.
+     * </pre>
+     */
+    public void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getStreamPipelineRunLogsMethod(), responseObserver);
+    }
+
+    @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
+      return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
+          .addMethod(
+            getTestConnectionMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>(
+                  this, METHODID_TEST_CONNECTION)))
+          .addMethod(
+            getListPipelinesMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>(
+                  this, METHODID_LIST_PIPELINES)))
+          .addMethod(
+            getGetPipelineMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>(
+                  this, METHODID_GET_PIPELINE)))
+          .addMethod(
+            getExecutePipelineMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>(
+                  this, METHODID_EXECUTE_PIPELINE)))
+          .addMethod(
+            getGetPipelineRunMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>(
+                  this, METHODID_GET_PIPELINE_RUN)))
+          .addMethod(
+            getBatchGetPipelineRunsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>(
+                  this, METHODID_BATCH_GET_PIPELINE_RUNS)))
+          .addMethod(
+            getListPipelineRunsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>(
+                  this, METHODID_LIST_PIPELINE_RUNS)))
+          .addMethod(
+            getCancelPipelineRunMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>(
+                  this, METHODID_CANCEL_PIPELINE_RUN)))
+          .addMethod(
+            getWatchPipelineRunMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>(
+                  this, METHODID_WATCH_PIPELINE_RUN)))
+          .addMethod(
+            getWatchPipelineRunsMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>(
+                  this, METHODID_WATCH_PIPELINE_RUNS)))
+          .addMethod(
+            getStreamPipelineRunLogsMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
+                polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>(
+                  this, METHODID_STREAM_PIPELINE_RUN_LOGS)))
+          .build();
+    }
+  }
+
+  /**
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static final class PlatformServiceStub extends io.grpc.stub.AbstractAsyncStub<PlatformServiceStub> {
+    private PlatformServiceStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected PlatformServiceStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new PlatformServiceStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * Checks that the platform's credentials work and its job queue exists. Failed checks are
+     * reported in the response with `ok` false, never as an error.
+     * </pre>
+     */
+    public void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getTestConnectionMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the ACTIVE job definitions, each name once at its highest revision.
+     * </pre>
+     */
+    public void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListPipelinesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
+     * </pre>
+     */
+    public void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetPipelineMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Submits a job. With a `request_id`, repeated calls return the run of the first one.
+     * </pre>
+     */
+    public void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getExecutePipelineMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets one run.
+     * </pre>
+     */
+    public void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetPipelineRunMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Gets up to 1000 runs at once; unknown ids are listed, not an error.
+     * </pre>
+     */
+    public void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getBatchGetPipelineRunsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Lists the runs of a job queue, newest first within each status.
+     * </pre>
+     */
+    public void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListPipelineRunsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Cancels a queued or running run. Cancelling a finished run is not an error: it returns the
+     * run as it is.
+     * </pre>
+     */
+    public void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCancelPipelineRunMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams one run: first its current state, then one message per change, and heartbeats
+     * while nothing changes. The stream ends with OK after the run's terminal state, with
+     * NOT_FOUND if AWS Batch stops knowing the run, and with UNAVAILABLE when the server shuts
+     * down (reconnect: the first message is the current state again).
+     * </pre>
+     */
+    public void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchPipelineRunMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams many runs: first the current state of each, then one message per change of any of
+     * them, and heartbeats while nothing changes. The stream ends with OK once all of them are
+     * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
+     * </pre>
+     */
+    public void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchPipelineRunsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
+     * events written so far; with `follow` it ends once the run is terminal and its log drained.
+     * </pre>
+     */
+    public void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
+        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getStreamPipelineRunLogsMethod(), getCallOptions()), request, responseObserver);
+    }
+  }
+
+  /**
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static final class PlatformServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<PlatformServiceBlockingStub> {
+    private PlatformServiceBlockingStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected PlatformServiceBlockingStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new PlatformServiceBlockingStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * Checks that the platform's credentials work and its job queue exists. Failed checks are
+     * reported in the response with `ok` false, never as an error.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getTestConnectionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the ACTIVE job definitions, each name once at its highest revision.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListPipelinesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetPipelineMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Submits a job. With a `request_id`, repeated calls return the run of the first one.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getExecutePipelineMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one run.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets up to 1000 runs at once; unknown ids are listed, not an error.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getBatchGetPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the runs of a job queue, newest first within each status.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Cancels a queued or running run. Cancelling a finished run is not an error: it returns the
+     * run as it is.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCancelPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams one run: first its current state, then one message per change, and heartbeats
+     * while nothing changes. The stream ends with OK after the run's terminal state, with
+     * NOT_FOUND if AWS Batch stops knowing the run, and with UNAVAILABLE when the server shuts
+     * down (reconnect: the first message is the current state again).
+     * </pre>
+     */
+    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> watchPipelineRun(
+        polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams many runs: first the current state of each, then one message per change of any of
+     * them, and heartbeats while nothing changes. The stream ends with OK once all of them are
+     * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
+     * </pre>
+     */
+    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> watchPipelineRuns(
+        polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
+     * events written so far; with `follow` it ends once the run is terminal and its log drained.
+     * </pre>
+     */
+    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> streamPipelineRunLogs(
+        polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
+    }
+  }
+
+  /**
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static final class PlatformServiceFutureStub extends io.grpc.stub.AbstractFutureStub<PlatformServiceFutureStub> {
+    private PlatformServiceFutureStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected PlatformServiceFutureStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new PlatformServiceFutureStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * Checks that the platform's credentials work and its job queue exists. Failed checks are
+     * reported in the response with `ok` false, never as an error.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> testConnection(
+        polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getTestConnectionMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the ACTIVE job definitions, each name once at its highest revision.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> listPipelines(
+        polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListPipelinesMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getPipeline(
+        polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetPipelineMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Submits a job. With a `request_id`, repeated calls return the run of the first one.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> executePipeline(
+        polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getExecutePipelineMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one run.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getPipelineRun(
+        polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetPipelineRunMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Gets up to 1000 runs at once; unknown ids are listed, not an error.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> batchGetPipelineRuns(
+        polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getBatchGetPipelineRunsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the runs of a job queue, newest first within each status.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> listPipelineRuns(
+        polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListPipelineRunsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Cancels a queued or running run. Cancelling a finished run is not an error: it returns the
+     * run as it is.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> cancelPipelineRun(
+        polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCancelPipelineRunMethod(), getCallOptions()), request);
+    }
+  }
+
+  private static final int METHODID_TEST_CONNECTION = 0;
+  private static final int METHODID_LIST_PIPELINES = 1;
+  private static final int METHODID_GET_PIPELINE = 2;
+  private static final int METHODID_EXECUTE_PIPELINE = 3;
+  private static final int METHODID_GET_PIPELINE_RUN = 4;
+  private static final int METHODID_BATCH_GET_PIPELINE_RUNS = 5;
+  private static final int METHODID_LIST_PIPELINE_RUNS = 6;
+  private static final int METHODID_CANCEL_PIPELINE_RUN = 7;
+  private static final int METHODID_WATCH_PIPELINE_RUN = 8;
+  private static final int METHODID_WATCH_PIPELINE_RUNS = 9;
+  private static final int METHODID_STREAM_PIPELINE_RUN_LOGS = 10;
+
+  private static final class MethodHandlers<Req, Resp> implements
+      io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.ServerStreamingMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.ClientStreamingMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.BidiStreamingMethod<Req, Resp> {
+    private final PlatformServiceImplBase serviceImpl;
+    private final int methodId;
+
+    MethodHandlers(PlatformServiceImplBase serviceImpl, int methodId) {
+      this.serviceImpl = serviceImpl;
+      this.methodId = methodId;
+    }
+
+    @java.lang.Override
+    @java.lang.SuppressWarnings("unchecked")
+    public void invoke(Req request, io.grpc.stub.StreamObserver<Resp> responseObserver) {
+      switch (methodId) {
+        case METHODID_TEST_CONNECTION:
+          serviceImpl.testConnection((polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>) responseObserver);
+          break;
+        case METHODID_LIST_PIPELINES:
+          serviceImpl.listPipelines((polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>) responseObserver);
+          break;
+        case METHODID_GET_PIPELINE:
+          serviceImpl.getPipeline((polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>) responseObserver);
+          break;
+        case METHODID_EXECUTE_PIPELINE:
+          serviceImpl.executePipeline((polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>) responseObserver);
+          break;
+        case METHODID_GET_PIPELINE_RUN:
+          serviceImpl.getPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>) responseObserver);
+          break;
+        case METHODID_BATCH_GET_PIPELINE_RUNS:
+          serviceImpl.batchGetPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>) responseObserver);
+          break;
+        case METHODID_LIST_PIPELINE_RUNS:
+          serviceImpl.listPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>) responseObserver);
+          break;
+        case METHODID_CANCEL_PIPELINE_RUN:
+          serviceImpl.cancelPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_PIPELINE_RUN:
+          serviceImpl.watchPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_PIPELINE_RUNS:
+          serviceImpl.watchPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>) responseObserver);
+          break;
+        case METHODID_STREAM_PIPELINE_RUN_LOGS:
+          serviceImpl.streamPipelineRunLogs((polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest) request,
+              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>) responseObserver);
+          break;
+        default:
+          throw new AssertionError();
+      }
+    }
+
+    @java.lang.Override
+    @java.lang.SuppressWarnings("unchecked")
+    public io.grpc.stub.StreamObserver<Req> invoke(
+        io.grpc.stub.StreamObserver<Resp> responseObserver) {
+      switch (methodId) {
+        default:
+          throw new AssertionError();
+      }
+    }
+  }
+
+  private static abstract class PlatformServiceBaseDescriptorSupplier
+      implements io.grpc.protobuf.ProtoFileDescriptorSupplier, io.grpc.protobuf.ProtoServiceDescriptorSupplier {
+    PlatformServiceBaseDescriptorSupplier() {}
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.FileDescriptor getFileDescriptor() {
+      return polysync.platform.v1.PlatformServiceOuterClass.getDescriptor();
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.ServiceDescriptor getServiceDescriptor() {
+      return getFileDescriptor().findServiceByName("PlatformService");
+    }
+  }
+
+  private static final class PlatformServiceFileDescriptorSupplier
+      extends PlatformServiceBaseDescriptorSupplier {
+    PlatformServiceFileDescriptorSupplier() {}
+  }
+
+  private static final class PlatformServiceMethodDescriptorSupplier
+      extends PlatformServiceBaseDescriptorSupplier
+      implements io.grpc.protobuf.ProtoMethodDescriptorSupplier {
+    private final String methodName;
+
+    PlatformServiceMethodDescriptorSupplier(String methodName) {
+      this.methodName = methodName;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.MethodDescriptor getMethodDescriptor() {
+      return getServiceDescriptor().findMethodByName(methodName);
+    }
+  }
+
+  private static volatile io.grpc.ServiceDescriptor serviceDescriptor;
+
+  public static io.grpc.ServiceDescriptor getServiceDescriptor() {
+    io.grpc.ServiceDescriptor result = serviceDescriptor;
+    if (result == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        result = serviceDescriptor;
+        if (result == null) {
+          serviceDescriptor = result = io.grpc.ServiceDescriptor.newBuilder(SERVICE_NAME)
+              .setSchemaDescriptor(new PlatformServiceFileDescriptorSupplier())
+              .addMethod(getTestConnectionMethod())
+              .addMethod(getListPipelinesMethod())
+              .addMethod(getGetPipelineMethod())
+              .addMethod(getExecutePipelineMethod())
+              .addMethod(getGetPipelineRunMethod())
+              .addMethod(getBatchGetPipelineRunsMethod())
+              .addMethod(getListPipelineRunsMethod())
+              .addMethod(getCancelPipelineRunMethod())
+              .addMethod(getWatchPipelineRunMethod())
+              .addMethod(getWatchPipelineRunsMethod())
+              .addMethod(getStreamPipelineRunLogsMethod())
+              .build();
+        }
+      }
+    }
+    return result;
+  }
+}

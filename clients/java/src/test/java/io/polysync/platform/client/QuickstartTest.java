@@ -1,0 +1,37 @@
+package io.polysync.platform.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polysync.platform.client.examples.Quickstart;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Keeps the README's "Calling from Java" example (examples/Quickstart.java) true. */
+class QuickstartTest {
+  @RegisterExtension static final LiveStack STACK = new LiveStack();
+
+  @Test
+  void quickstartRunsGreetToSucceeded() throws Exception {
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    PrintStream stdout = System.out;
+    System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      Quickstart.main(new String[] {STACK.target()});
+    } finally {
+      System.setOut(stdout);
+    }
+    String output = captured.toString(StandardCharsets.UTF_8);
+
+    List<String> lines = output.lines().collect(Collectors.toList());
+    assertTrue(lines.get(0).matches("started \\S+"), output);
+    assertTrue(lines.contains("RUNNING"), output);
+    assertEquals("SUCCEEDED", lines.get(lines.size() - 2), output);
+    assertTrue(lines.get(lines.size() - 1).startsWith("RUN_STATUS_SUCCEEDED"), output);
+  }
+}

@@ -1,0 +1,14 @@
+import { createPlatformClient, RunStatus, watchRun } from "@polysync/platform-client";
+
+// `make run` serves the demo platform on 127.0.0.1:50051.
+const client = createPlatformClient(process.env.POLYSYNC_BATCH_ADDRESS ?? "http://127.0.0.1:50051");
+
+const { run } = await client.executePipeline({ pipeline: "greet", parameters: { name: "Ada" } });
+const runId = run!.runId;
+console.log(`submitted ${runId}`);
+
+// Each new state until the run is terminal; reconnects and resumes if the server restarts.
+for await (const state of watchRun(client, { runId })) {
+  console.log(`${RunStatus[state.status]} (${state.nativeStatus})`);
+  if (state.terminal) console.log(`finished ${RunStatus[state.status]}: ${state.message}`);
+}

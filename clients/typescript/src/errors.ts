@@ -1,0 +1,46 @@
+import { ConnectError } from "@connectrpc/connect";
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  HelpSchema,
+  RetryInfoSchema,
+  type BadRequest_FieldViolation,
+  type ErrorInfo,
+  type Help_Link,
+  type RetryInfo,
+} from "./gen/google/rpc/error_details_pb.js";
+
+/** The ErrorInfo domain of every error the platform service returns. */
+export const ERROR_DOMAIN = "polysync.platform";
+
+function details<T>(err: unknown, find: (e: ConnectError) => T[]): T[] {
+  return err instanceof ConnectError ? find(err) : [];
+}
+
+/** The google.rpc.ErrorInfo of a failed call, if the server attached one. */
+export function errorInfo(err: unknown): ErrorInfo | undefined {
+  return details(err, (e) => e.findDetails(ErrorInfoSchema))[0];
+}
+
+/**
+ * The machine-readable reason of a failed call (ErrorInfo.reason, e.g. "RUN_NOT_FOUND",
+ * "MISSING_PARAMETERS"), or undefined when the error carries no ErrorInfo.
+ */
+export function errorReason(err: unknown): string | undefined {
+  return errorInfo(err)?.reason;
+}
+
+/** The field violations of a google.rpc.BadRequest detail (INVALID_ARGUMENT errors). */
+export function fieldViolations(err: unknown): BadRequest_FieldViolation[] {
+  return details(err, (e) => e.findDetails(BadRequestSchema)).flatMap((b) => b.fieldViolations);
+}
+
+/** The troubleshooting links of google.rpc.Help details. */
+export function helpLinks(err: unknown): Help_Link[] {
+  return details(err, (e) => e.findDetails(HelpSchema)).flatMap((h) => h.links);
+}
+
+/** The google.rpc.RetryInfo of a failed call (e.g. with RESOURCE_EXHAUSTED), if any. */
+export function retryInfo(err: unknown): RetryInfo | undefined {
+  return details(err, (e) => e.findDetails(RetryInfoSchema))[0];
+}
