@@ -9,9 +9,10 @@ BUF := node_modules/.bin/buf
 GO_BIN := $(TOOLS)/go-bin
 GRPCURL_VERSION := v1.9.3
 GRPC_HEALTH_PROBE_VERSION := v0.4.61
+GHZ_VERSION := v0.120.0
 ARGS ?=
 
-.PHONY: run test test-python test-clients setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients bench setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -33,6 +34,14 @@ tools: $(GO_BIN)/grpcurl $(GO_BIN)/grpc-health-probe
 
 $(GO_BIN)/grpcurl:
 	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+
+$(GO_BIN)/ghz:
+	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+# Benchmarks print figures (bench/README.md has them); never part of `make test`.
+bench: setup $(GO_BIN)/ghz
+	$(PY) -m bench.watch_fanout
+	$(PY) -m bench.unary
 
 $(GO_BIN)/grpc-health-probe:
 	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)

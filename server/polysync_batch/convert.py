@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
@@ -57,6 +58,21 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         if run.array.index is not None:
             message.array.index = run.array.index
     return message
+
+
+# Many streams watch the same run: its state is converted once, whoever sends it.
+_shared_protos: dict[int, tuple[weakref.ref, pipeline_run_pb2.PipelineRun]] = {}
+
+
+def shared_run_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
+    """run_to_proto, computed once per Run object while the object lives."""
+    key = id(run)
+    entry = _shared_protos.get(key)
+    if entry is not None and entry[0]() is run:
+        return entry[1]
+    proto = run_to_proto(run)
+    _shared_protos[key] = (weakref.ref(run, lambda _: _shared_protos.pop(key, None)), proto)
+    return proto
 
 
 def submit_request_from_proto(request: pb.ExecutePipelineRequest) -> SubmitRequest:

@@ -30,7 +30,6 @@ STATUS_CODES: dict[type[errors.PlatformError], grpc.StatusCode] = {
     errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.Internal: grpc.StatusCode.INTERNAL,
-    errors.Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
 }
 
 

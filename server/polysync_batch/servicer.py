@@ -14,6 +14,7 @@ from polysync_batch.aws.platform import MAX_BATCH_GET
 from polysync_batch.domain import errors
 from polysync_batch.domain.errors import Violations
 from polysync_batch.domain.submit import validate_job_queue, validate_run_id
+from polysync_batch.logs import stream_logs
 from polysync_batch.platforms import PlatformRuntime, Platforms
 from polysync_batch.rpc_errors import handle_errors
 from polysync_batch.stream_limits import StreamLimiter, caller_of
@@ -113,7 +114,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         _check_run_id(request.run_id)
         runtime = self._platforms.get(request.platform)
         async for sequence, event in self._watch(runtime, [request.run_id], context):
-            yield pb.WatchPipelineRunResponse(run=convert.run_to_proto(event.run), sequence=sequence,
+            yield pb.WatchPipelineRunResponse(run=convert.shared_run_proto(event.run), sequence=sequence,
                                               heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
 
     @handle_errors
@@ -127,7 +128,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         runtime = self._platforms.get(request.platform)
         async for sequence, event in self._watch(runtime, list(request.run_ids), context):
             yield pb.WatchPipelineRunsResponse(
-                run=convert.run_to_proto(event.run) if event.run is not None else None, sequence=sequence,
+                run=convert.shared_run_proto(event.run) if event.run is not None else None, sequence=sequence,
                 heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
 
     async def _watch(self, runtime: PlatformRuntime, run_ids: list[str],
@@ -147,7 +148,17 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     @handle_errors
     async def StreamPipelineRunLogs(self, request: pb.StreamPipelineRunLogsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.StreamPipelineRunLogsResponse]:
-        raise errors.Unimplemented(
-            "UNIMPLEMENTED", "StreamPipelineRunLogs is not implemented yet",
-            hint="Open the run's logs_url (GetPipelineRun) in the CloudWatch console meanwhile.")
-        yield  # pragma: no cover — makes this a server-streaming handler
+        _check_run_id(request.run_id)
+        violations = Violations()
+        for name in ("attempt", "array_index"):
+            if request.HasField(name) and getattr(request, name) < 0:
+                violations.add(name, "must be 0 or more")
+        violations.raise_if_any()
+        runtime = self._platforms.get(request.platform)
+        run_id = f"{request.run_id}:{request.array_index}" if request.HasField("array_index") else request.run_id
+        pages = stream_logs(run_id, runtime.poller, runtime.gateway, follow=request.follow,
+                            start_from_head=request.start_from_head,
+                            attempt=request.attempt if request.HasField("attempt") else None)
+        async for stream, events in pages:
+            yield pb.StreamPipelineRunLogsResponse(log_stream_name=stream, events=[
+                pb.LogEvent(time=convert.timestamp(e.time), message=e.message) for e in events])

@@ -51,6 +51,7 @@ def test_readme_grpcurl_walkthrough_runs_as_written(demo_server):
     assert '"caller_arn"' in out and '"ok": true' in out  # TestConnection
     assert '"required_parameters"' in out  # ListPipelines
     assert "MISSING_PARAMETERS" in out  # the refused submit
+    assert "Hello Ada" in out  # StreamPipelineRunLogs
     assert out.count('"RUN_STATUS_SUCCEEDED"') >= 2  # the watch ended, and the listing found it
     assert '"RUN_STATUS_CANCELLED"' in out and "Cancelled by Polysync: no longer needed" in out
     assert '"exit_code": 3' in out or '"native_status": "SUBMITTED"' in out  # the failing submit

@@ -78,3 +78,17 @@ class BatchGateway:
 
     async def get_caller_identity(self) -> dict:
         return await self.call("GetCallerIdentity", self.clients.sts.get_caller_identity)
+
+    async def get_log_events(self, group: str, stream: str, token: str, start_from_head: bool) -> dict | None:
+        """One page of a log stream (GetLogEvents); None while the stream does not exist yet."""
+        kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": start_from_head}
+        if token:
+            kwargs["nextToken"] = token
+
+        def fetch() -> dict | None:
+            try:
+                return self.clients.logs.get_log_events(**kwargs)
+            except self.clients.logs.exceptions.ResourceNotFoundException:
+                return None
+
+        return await self.call("GetLogEvents", fetch, {"log_group": group, "log_stream": stream})

@@ -80,6 +80,7 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
         share_identifier=job.get("shareIdentifier", "") or "",
         scheduling_priority=job.get("schedulingPriority"),
         attempts=len(job.get("attempts") or []),
+        attempt_log_streams=[(a.get("container") or {}).get("logStreamName", "") for a in job.get("attempts") or []],
         array=_array(job),
         warnings=diagnostics.run_warnings(
             native, reason, create_time, now or datetime.now(timezone.utc),

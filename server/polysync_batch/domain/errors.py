@@ -67,10 +67,6 @@ class Internal(PlatformError):
     pass
 
 
-class Unimplemented(PlatformError):
-    pass
-
-
 @dataclass
 class Violations:
     """Collects every bad field of a request so the caller can fix them all at once."""

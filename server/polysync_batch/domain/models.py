@@ -57,6 +57,7 @@ class Run:
     attempts: int = 0
     array: ArrayInfo | None = None
     warnings: list[str] = field(default_factory=list)
+    attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
 
     def change_key(self) -> tuple:
         """What a watcher reports a change of: status, reason, exit code and array progress."""

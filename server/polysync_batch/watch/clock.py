@@ -6,13 +6,19 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
 
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...
     def wall(self) -> datetime: ...
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer: ...
     async def sleep(self, seconds: float) -> None: ...
 
 
@@ -23,17 +29,28 @@ class SystemClock:
     def wall(self) -> datetime:
         return datetime.now(timezone.utc)
 
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        return asyncio.get_running_loop().call_later(max(0.0, seconds), callback)
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
 
+class _ManualTimer:
+    def __init__(self, callback: Callable[[], None]) -> None:
+        self.callback: Callable[[], None] | None = callback
+
+    def cancel(self) -> None:
+        self.callback = None
+
+
 class ManualClock:
-    """Time moves only when a test calls `advance`; sleepers wake in order of their deadline."""
+    """Time moves only when a test calls `advance`; timers fire in order of their deadline."""
 
     def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
         self._now = 0.0
         self._start = start
-        self._sleepers: list[tuple[float, int, asyncio.Future]] = []
+        self._timers: list[tuple[float, int, _ManualTimer]] = []
         self._order = itertools.count()
 
     def monotonic(self) -> float:
@@ -42,24 +59,26 @@ class ManualClock:
     def wall(self) -> datetime:
         return self._start + timedelta(seconds=self._now)
 
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
+        timer = _ManualTimer(callback)
+        heapq.heappush(self._timers, (self._now + max(0.0, seconds), next(self._order), timer))
+        return timer
+
     async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            await asyncio.sleep(0)
-            return
         future = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        self.call_later(seconds, lambda: future.done() or future.set_result(None))
         await future
 
     async def advance(self, seconds: float) -> None:
-        """Moves time forward, waking each sleeper at its deadline and letting the loop run."""
+        """Moves time forward, firing each timer at its deadline and letting the loop run."""
         target = self._now + seconds
-        await settle()  # timers created just before must register their deadlines first
-        while self._sleepers and self._sleepers[0][0] <= target:
-            deadline, _, future = heapq.heappop(self._sleepers)
+        await settle()  # timers set just before must be registered first
+        while self._timers and self._timers[0][0] <= target:
+            deadline, _, timer = heapq.heappop(self._timers)
             self._now = max(self._now, deadline)
-            if not future.done():
-                future.set_result(None)
-            await settle()
+            if timer.callback is not None:
+                timer.callback()
+                await settle()
         self._now = target
         await settle()
 
@@ -71,12 +90,20 @@ async def settle(rounds: int = 50) -> None:
 
 
 async def wait_for_signal(signal: asyncio.Event, clock: Clock, seconds: float) -> bool:
-    """Waits until `signal` is set or `seconds` pass on `clock`; True when signalled."""
-    waiter = asyncio.ensure_future(signal.wait())
-    timer = asyncio.ensure_future(clock.sleep(seconds))
+    """Waits until `signal` is set or `seconds` pass on `clock`; True when signalled. A timer
+    rather than a task per wait: thousands of streams wait at once."""
+    if signal.is_set():
+        return True
+    timed_out = False
+
+    def expire() -> None:
+        nonlocal timed_out
+        timed_out = True
+        signal.set()
+
+    timer = clock.call_later(seconds, expire)
     try:
-        await asyncio.wait({waiter, timer}, return_when=asyncio.FIRST_COMPLETED)
+        await signal.wait()
     finally:
-        waiter.cancel()
         timer.cancel()
-    return signal.is_set()
+    return not timed_out

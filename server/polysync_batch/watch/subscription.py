@@ -22,12 +22,16 @@ class WatchEvent:
 
 
 class Subscription:
+    # Thousands exist at once: slots keep each one small.
+    __slots__ = ("run_ids", "caller", "_pending", "_delivered", "_last", "_finished", "_error", "_signal",
+                 "__weakref__")
+
     def __init__(self, run_ids: list[str], caller: str = "") -> None:
         self.run_ids = list(dict.fromkeys(run_ids))
         self.caller = caller
         self._pending: dict[str, WatchEvent] = {}
         self._delivered: dict[str, tuple] = {}
-        self._latest: dict[str, WatchEvent] = {}
+        self._last: WatchEvent | None = None  # the last event yielded, repeated by heartbeats
         self._finished: set[str] = set()  # runs whose terminal state was yielded
         self._error: PlatformError | None = None
         self._signal = asyncio.Event()
@@ -38,9 +42,7 @@ class Subscription:
         if self._delivered.get(run.run_id) == key or run.run_id in self._finished:
             return
         self._delivered[run.run_id] = key
-        event = WatchEvent(run, stale_since)
-        self._pending[run.run_id] = event
-        self._latest[run.run_id] = event
+        self._pending[run.run_id] = WatchEvent(run, stale_since)
         self._signal.set()
 
     def fail(self, error: PlatformError) -> None:
@@ -61,17 +63,18 @@ class Subscription:
                 event = self._pending.pop(run_id)
                 if event.run is not None and event.run.terminal:
                     self._finished.add(run_id)
+                self._last = event
                 yield event
                 continue
             if self._error is not None:
                 raise self._error
             self._signal.clear()
-            if not await wait_for_signal(self._signal, clock, heartbeat_seconds):
+            if not await wait_for_signal(self._signal, clock, heartbeat_seconds) \
+                    and not self._pending and self._error is None:
                 yield self._heartbeat()
 
     def _heartbeat(self) -> WatchEvent:
-        if len(self.run_ids) == 1 and self.run_ids[0] in self._latest:
-            latest = self._latest[self.run_ids[0]]
-            return WatchEvent(latest.run, latest.stale_since, heartbeat=True)
+        if len(self.run_ids) == 1 and self._last is not None:
+            return WatchEvent(self._last.run, self._last.stale_since, heartbeat=True)
         return WatchEvent(None, heartbeat=True)
 
