@@ -13,6 +13,7 @@ from polysync.platform.v1 import platform_service_pb2, platform_service_pb2_grpc
 from polysync_batch.domain import errors
 from polysync_batch.health import SERVICE_NAME, PlatformHealth
 from polysync_batch.platforms import Platforms
+from polysync_batch.reflection_pool import MethodAwarePool
 from polysync_batch.servicer import PlatformServicer
 from polysync_batch.stream_limits import StreamLimiter
 
@@ -66,7 +67,7 @@ async def build_server(platforms: Platforms, settings: ServerSettings) -> Runnin
     if settings.reflection:
         reflection.enable_server_reflection(
             [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server)
+            server, pool=MethodAwarePool())
     port = server.add_insecure_port(settings.address)
     if port == 0:
         raise OSError(f"cannot listen on {settings.address}")

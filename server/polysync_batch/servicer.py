@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
@@ -113,9 +114,11 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
     async def WatchPipelineRun(self, request: pb.WatchPipelineRunRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WatchPipelineRunResponse]:
         _check_run_id(request.run_id)
         runtime = self._platforms.get(request.platform)
-        async for sequence, event in self._watch(runtime, [request.run_id], context):
-            yield pb.WatchPipelineRunResponse(run=convert.shared_run_proto(event.run), sequence=sequence,
-                                              heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
+        async with self._subscribed(runtime, [request.run_id], context) as events:
+            async for event in events:
+                yield pb.WatchPipelineRunResponse(
+                    run=convert.shared_run_proto(event.run), sequence=event.sequence, heartbeat=event.heartbeat,
+                    stale_since=convert.timestamp(event.stale_since))
 
     @handle_errors
     async def WatchPipelineRuns(self, request: pb.WatchPipelineRunsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
@@ -126,23 +129,23 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
             validate_run_id(run_id, violations, f"run_ids[{index}]")
         violations.raise_if_any()
         runtime = self._platforms.get(request.platform)
-        async for sequence, event in self._watch(runtime, list(request.run_ids), context):
-            yield pb.WatchPipelineRunsResponse(
-                run=convert.shared_run_proto(event.run) if event.run is not None else None, sequence=sequence,
-                heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
+        async with self._subscribed(runtime, list(request.run_ids), context) as events:
+            async for event in events:
+                yield pb.WatchPipelineRunsResponse(
+                    run=convert.shared_run_proto(event.run) if event.run is not None else None,
+                    sequence=event.sequence, heartbeat=event.heartbeat, stale_since=convert.timestamp(event.stale_since))
 
-    async def _watch(self, runtime: PlatformRuntime, run_ids: list[str],
-                     context: grpc.aio.ServicerContext) -> AsyncIterator[tuple[int, WatchEvent]]:
-        """Events of one watch stream, numbered 1, 2, …, through the platform's shared poller."""
+    @contextlib.asynccontextmanager
+    async def _subscribed(self, runtime: PlatformRuntime, run_ids: list[str],
+                          context: grpc.aio.ServicerContext) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+        """A watch stream's events through the platform's shared poller, holding one of the
+        caller's stream slots until the stream ends."""
         caller = caller_of(context)
         with self._streams.hold(caller):
             poller = runtime.poller
             subscription = await poller.subscribe(run_ids, caller)
             try:
-                sequence = 0
-                async for event in subscription.events(poller.clock, poller.settings.heartbeat_seconds):
-                    sequence += 1
-                    yield sequence, event
+                yield subscription.events(poller.clock, poller.settings.heartbeat_seconds)
             finally:
                 poller.unsubscribe(subscription)
 

@@ -18,6 +18,9 @@ def describe_over_reflection(target: str) -> tuple[list[str], list[str]]:
         services = list(database.get_services())
         service = database.FindFileContainingSymbol("polysync.platform.v1.PlatformService")
         methods = [m.name for m in service.service[0].method]
+        # What grpcurl's `describe Service.Method` and ghz's --call ask for.
+        by_method = database.FindFileContainingSymbol("polysync.platform.v1.PlatformService.GetPipelineRun")
+        assert by_method.name == service.name
     return services, methods
 
 
@@ -46,3 +49,17 @@ async def test_a_platform_whose_queue_is_gone_is_not_serving(emulator):
         health = health_pb2_grpc.HealthStub(served.channel)
         response = await health.Check(health_pb2.HealthCheckRequest(service="platform:demo"))
         assert response.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_unknown_symbols_are_still_not_found(served):
+    def look_up():
+        with grpc.insecure_channel(served.target) as channel:
+            database = ProtoReflectionDescriptorDatabase(channel)
+            for symbol in ("polysync.platform.v1.PlatformService.NoSuchMethod", "no.such.Service.Method"):
+                try:
+                    database.FindFileContainingSymbol(symbol)
+                except KeyError:
+                    continue
+                raise AssertionError(f"{symbol} was found")
+
+    await asyncio.to_thread(look_up)

@@ -12,8 +12,7 @@ from polysync_batch.watch.clock import ManualClock, settle
 from polysync_batch.watch.poller import RunPoller, WatchSettings
 
 SETTINGS = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, heartbeat_seconds=30,
-                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000,
-                         batch_window_seconds=0)
+                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000)
 CTX = RunContext("prod", "eu-west-1", None, 600)
 
 
@@ -24,6 +23,7 @@ class FakeBatch:
         self.status: dict[str, str] = {}
         self.calls: list[list[str]] = []
         self.fail_with: errors.PlatformError | None = None
+        self.gate: asyncio.Event | None = None  # when set, calls wait for it: a call in flight
 
     def add(self, *run_ids: str, status: str = "RUNNING") -> None:
         for run_id in run_ids:
@@ -33,6 +33,8 @@ class FakeBatch:
         assert len(run_ids) <= 100, "DescribeJobs takes at most 100 ids"
         self.calls.append(list(run_ids))
         await asyncio.sleep(0)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
         return [to_run({"jobId": i, "status": self.status[i], "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
@@ -88,6 +90,29 @@ async def test_concurrent_misses_are_micro_batched():
     assert [r.run_id for r in runs] == ids
     assert len(batch.calls) <= 11
     assert sorted(i for call in batch.calls for i in call) == sorted(ids)
+
+
+async def test_a_lone_miss_is_sent_at_once_and_misses_during_a_call_share_the_next():
+    batch, clock, poller = make()
+    batch.add(*[f"r{i}" for i in range(30)])
+    batch.gate = asyncio.Event()
+    first = asyncio.ensure_future(poller.get("r0"))
+    await settle()
+    assert batch.calls == [["r0"]]  # no waiting window when nothing is in flight
+    rest = asyncio.ensure_future(asyncio.gather(*(poller.get(f"r{i}") for i in range(1, 30))))
+    await settle()
+    assert len(batch.calls) == 1  # arrivals during a call wait for it
+    batch.gate.set()
+    await first
+    await settle()
+    assert len(batch.calls) == 1  # and, being load, for the gap after it
+    await clock.advance(SETTINGS.batch_gap_seconds)
+    await rest
+    assert len(batch.calls) == 2
+    assert await poller.get("r0") and len(batch.calls) == 2  # cached
+    await clock.advance(SETTINGS.min_interval_seconds)
+    await poller.get("r0")
+    assert len(batch.calls) == 3  # quiet again: sent at once, no gap and sorted(batch.calls[1]) == sorted(f"r{i}" for i in range(1, 30))
 
 
 async def test_micro_batching_shares_calls_for_the_same_id():
@@ -199,7 +224,7 @@ async def test_a_slow_consumer_still_gets_the_terminal_state_and_delays_no_one()
 
 async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
     settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=40, interval_growth=2,
-                             describe_jobs_per_second=1000, describe_jobs_burst=1000, batch_window_seconds=0)
+                             describe_jobs_per_second=1000, describe_jobs_burst=1000)
     batch, clock, poller = make(settings)
     batch.add("a")
     await poller.subscribe(["a"])
@@ -222,7 +247,7 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
 
 async def test_describe_jobs_budget_spaces_calls():
     settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, describe_jobs_per_second=2,
-                             describe_jobs_burst=2, batch_window_seconds=0)
+                             describe_jobs_burst=2)
     batch, clock, poller = make(settings)
     ids = [f"r{i}" for i in range(1000)]
     batch.add(*ids)

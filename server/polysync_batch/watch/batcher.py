@@ -1,5 +1,11 @@
 """Micro-batching of DescribeJobs: concurrent look-ups of distinct runs share calls of up to 100
-ids, so 1,000 concurrent GetPipelineRun cost about 10 calls instead of 1,000."""
+ids, so 1,000 concurrent GetPipelineRun cost about 10 calls instead of 1,000.
+
+No fixed window: a partial batch is sent on the next loop iteration when the platform is quiet
+(a caller making one request after another never waits). Under load — requests arrived while
+the previous partial batch was in flight — it also waits until `min_gap` seconds after that
+batch, so requests arriving one by one (as gRPC delivers them) still share calls. Full batches
+of 100 are sent at once."""
 
 from __future__ import annotations
 
@@ -7,16 +13,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from polysync_batch.domain.models import Run
+from polysync_batch.watch.clock import Clock
 
 DESCRIBE_LIMIT = 100
 Describe = Callable[[list[str]], Awaitable[list[Run]]]
 
 
 class DescribeBatcher:
-    def __init__(self, describe: Describe, window_seconds: float = 0.002) -> None:
+    def __init__(self, describe: Describe, clock: Clock, min_gap_seconds: float = 0.02) -> None:
         self._describe = describe  # one DescribeJobs call (≤100 ids), budgeted by the caller
-        self._window = window_seconds
+        self._clock = clock
+        self._min_gap = min_gap_seconds
         self._waiting: dict[str, asyncio.Future[Run | None]] = {}
+        self._partial_in_flight = False
+        self._last_partial = float("-inf")
+        self._busy = False  # requests arrived while the last partial batch was in flight
         self._scheduled = False
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
@@ -28,29 +39,37 @@ class DescribeBatcher:
                 future = asyncio.get_running_loop().create_future()
                 self._waiting[run_id] = future
             futures[run_id] = future
-        while len(self._waiting) >= DESCRIBE_LIMIT:  # full calls need not wait for the window
-            self._send(DESCRIBE_LIMIT)
-        if self._waiting and not self._scheduled:
-            self._scheduled = True
-            loop = asyncio.get_running_loop()
-            if self._window > 0:
-                loop.call_later(self._window, self._flush)
-            else:
-                loop.call_soon(self._flush)
+        while len(self._waiting) >= DESCRIBE_LIMIT:
+            self._send(partial=False)
+        self._schedule()
         return {run_id: await future for run_id, future in futures.items()}
+
+    def _schedule(self) -> None:
+        if self._waiting and not self._scheduled and not self._partial_in_flight:
+            self._scheduled = True
+            delay = self._last_partial + self._min_gap - self._clock.monotonic() if self._busy else 0.0
+            if delay > 0:
+                self._clock.call_later(delay, self._flush)
+            else:
+                asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._scheduled = False
-        while self._waiting:
-            self._send(DESCRIBE_LIMIT)
+        while len(self._waiting) >= DESCRIBE_LIMIT:
+            self._send(partial=False)
+        if self._waiting:
+            self._send(partial=True)
 
-    def _send(self, limit: int) -> None:
-        batch = dict(list(self._waiting.items())[:limit])
+    def _send(self, partial: bool) -> None:
+        batch = dict(list(self._waiting.items())[:DESCRIBE_LIMIT])
         for run_id in batch:
             del self._waiting[run_id]
-        asyncio.ensure_future(self._resolve(batch))
+        if partial:
+            self._partial_in_flight = True
+            self._last_partial = self._clock.monotonic()
+        asyncio.ensure_future(self._resolve(batch, partial))
 
-    async def _resolve(self, batch: dict[str, asyncio.Future[Run | None]]) -> None:
+    async def _resolve(self, batch: dict[str, asyncio.Future[Run | None]], partial: bool) -> None:
         try:
             runs = {run.run_id: run for run in await self._describe(list(batch))}
         except Exception as error:  # noqa: BLE001 — every waiter gets the same failure
@@ -58,6 +77,11 @@ class DescribeBatcher:
                 if not future.done():
                     future.set_exception(error)
             return
+        finally:
+            if partial:
+                self._partial_in_flight = False
+                self._busy = bool(self._waiting)
+                self._schedule()  # what gathered meanwhile goes next
         for run_id, future in batch.items():
             if not future.done():
                 future.set_result(runs.get(run_id))

@@ -33,7 +33,7 @@ class WatchSettings:
     not_found_after_polls: int = 3
     describe_jobs_per_second: float = 10.0
     describe_jobs_burst: int = 20
-    batch_window_seconds: float = 0.002
+    batch_gap_seconds: float = 0.02  # under load, at most one partial DescribeJobs batch per gap
     max_backoff_seconds: float = 60.0
     max_cached_runs: int = 100_000
 
@@ -61,7 +61,7 @@ class RunPoller:
         self.clock = clock or SystemClock()
         self._describe_raw = describe
         self._budget = RateBudget(settings.describe_jobs_per_second, settings.describe_jobs_burst, self.clock)
-        self._batcher = DescribeBatcher(self._describe, settings.batch_window_seconds)
+        self._batcher = DescribeBatcher(self._describe, self.clock, settings.batch_gap_seconds)
         self._tracked: OrderedDict[str, Tracked] = OrderedDict()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from polysync_batch.domain.errors import PlatformError
 from polysync_batch.domain.models import Run
-from polysync_batch.watch.clock import Clock, wait_for_signal
+from polysync_batch.watch.clock import Clock
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,13 @@ class WatchEvent:
     run: Run | None  # None on heartbeats of multi-run streams
     stale_since: datetime | None = None
     heartbeat: bool = False
+    sequence: int = 0  # 1, 2, … in the order the stream yields them
 
 
 class Subscription:
     # Thousands exist at once: slots keep each one small.
-    __slots__ = ("run_ids", "caller", "_pending", "_delivered", "_last", "_finished", "_error", "_signal",
-                 "__weakref__")
+    __slots__ = ("run_ids", "caller", "_pending", "_delivered", "_last", "_finished", "_error", "_waiter",
+                 "_sequence", "__weakref__")
 
     def __init__(self, run_ids: list[str], caller: str = "") -> None:
         self.run_ids = list(dict.fromkeys(run_ids))
@@ -34,7 +35,8 @@ class Subscription:
         self._last: WatchEvent | None = None  # the last event yielded, repeated by heartbeats
         self._finished: set[str] = set()  # runs whose terminal state was yielded
         self._error: PlatformError | None = None
-        self._signal = asyncio.Event()
+        self._waiter: asyncio.Future[bool] | None = None  # set while the reader waits
+        self._sequence = 0
 
     def deliver(self, run: Run, stale_since: datetime | None = None) -> None:
         """Queues the run's state unless it is the one this stream last saw."""
@@ -43,12 +45,16 @@ class Subscription:
             return
         self._delivered[run.run_id] = key
         self._pending[run.run_id] = WatchEvent(run, stale_since)
-        self._signal.set()
+        self._wake(True)
 
     def fail(self, error: PlatformError) -> None:
         if self._error is None:
             self._error = error
-            self._signal.set()
+            self._wake(True)
+
+    def _wake(self, signalled: bool) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(signalled)
 
     @property
     def done(self) -> bool:
@@ -64,17 +70,29 @@ class Subscription:
                 if event.run is not None and event.run.terminal:
                     self._finished.add(run_id)
                 self._last = event
-                yield event
+                yield self._numbered(event)
                 continue
             if self._error is not None:
                 raise self._error
-            self._signal.clear()
-            if not await wait_for_signal(self._signal, clock, heartbeat_seconds) \
-                    and not self._pending and self._error is None:
-                yield self._heartbeat()
+            if not await self._wait(clock, heartbeat_seconds):
+                yield self._numbered(self._heartbeat())
+
+    def _numbered(self, event: WatchEvent) -> WatchEvent:
+        self._sequence += 1
+        return replace(event, sequence=self._sequence)
+
+    async def _wait(self, clock: Clock, seconds: float) -> bool:
+        """True when woken by a state or an error, False after `seconds` (a timer, not a task:
+        thousands of streams wait at once)."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        timer = clock.call_later(seconds, lambda: self._wake(False))
+        try:
+            return await self._waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     def _heartbeat(self) -> WatchEvent:
         if len(self.run_ids) == 1 and self._last is not None:
             return WatchEvent(self._last.run, self._last.stale_since, heartbeat=True)
         return WatchEvent(None, heartbeat=True)
-

@@ -1,0 +1,63 @@
+"""The baseline the shared poller is measured against: every watch stream polls its own run
+with its own DescribeJobs call each interval (how per-task pollers such as Airflow's sensors
+behave), and every get is a DescribeJobs call. Same interface as RunPoller."""
+
+from __future__ import annotations
+
+import asyncio
+
+from polysync_batch.domain import errors
+from polysync_batch.watch.clock import SystemClock
+from polysync_batch.watch.poller import Describe, WatchSettings
+from polysync_batch.watch.subscription import Subscription
+
+
+class NaivePoller:
+    def __init__(self, platform: str, describe: Describe, settings: WatchSettings) -> None:
+        self.platform, self.settings, self.clock = platform, settings, SystemClock()
+        self._describe = describe
+        self._tasks: dict[Subscription, asyncio.Task] = {}
+        self.describe_calls = 0
+
+    async def _one(self, run_id: str):
+        self.describe_calls += 1
+        runs = await self._describe([run_id])
+        return runs[0] if runs else None
+
+    async def get(self, run_id: str):
+        run = await self._one(run_id)
+        if run is None:
+            raise errors.run_not_found(run_id, self.platform)
+        return run
+
+    async def get_many(self, run_ids: list[str]):
+        runs = await asyncio.gather(*(self._one(i) for i in run_ids))
+        return dict(zip(run_ids, runs))
+
+    def prime(self, run) -> None:
+        pass
+
+    async def subscribe(self, run_ids: list[str], caller: str = "") -> Subscription:
+        subscription = Subscription(run_ids, caller)
+        for run_id in subscription.run_ids:
+            subscription.deliver(await self.get(run_id))
+        self._tasks[subscription] = asyncio.ensure_future(self._follow(subscription))
+        return subscription
+
+    async def _follow(self, subscription: Subscription) -> None:
+        while True:
+            await asyncio.sleep(self.settings.min_interval_seconds)
+            for run_id in subscription.run_ids:
+                run = await self._one(run_id)
+                if run is not None:
+                    subscription.deliver(run)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        task = self._tasks.pop(subscription, None)
+        if task is not None:
+            task.cancel()
+
+    def close(self, error) -> None:
+        for subscription in list(self._tasks):
+            subscription.fail(error)
+            self.unsubscribe(subscription)

@@ -1,0 +1,60 @@
+"""The gRPC server under benchmark, against the fake endpoint: `--mode shared` is the product
+(one poller per platform), `--mode naive` the per-stream baseline. Prints "ready PORT".
+
+    python -m bench.server --endpoint http://127.0.0.1:PORT --mode shared --interval 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import boto3
+
+from bench.naive import NaivePoller
+from polysync_batch.app import ServerSettings, build_server
+from polysync_batch.aws.platform import PlatformInfo
+from polysync_batch.platforms import Platforms, build_runtime
+from polysync_batch.watch.poller import WatchSettings
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--mode", choices=["shared", "naive"], default="shared")
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--max-pending-requests", type=int, default=20000)
+    parser.add_argument("--describe-per-second", type=float, default=50.0, help="the DescribeJobs budget")
+    args = parser.parse_args()
+    # Fixed intervals (no growth) so both modes poll at the same rate and the counts compare.
+    watch = WatchSettings(min_interval_seconds=args.interval, max_interval_seconds=args.interval,
+                          heartbeat_seconds=30, describe_jobs_per_second=args.describe_per_second,
+                          describe_jobs_burst=max(1, int(args.describe_per_second)))
+    session = boto3.Session(aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench", region_name="us-east-1")
+    info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q")
+    executor = ThreadPoolExecutor(max_workers=32)
+    runtime = build_runtime(info, session, executor, endpoint_url=args.endpoint, max_attempts=3, watch=watch)
+    if args.mode == "naive":
+        runtime = replace(runtime, poller=NaivePoller("bench", runtime.platform.describe_runs, watch))
+    platforms = Platforms({"bench": runtime}, "bench")
+    running = await build_server(platforms, ServerSettings(
+        address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
+        max_pending_requests=args.max_pending_requests))
+    print(f"ready {running.port}", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await running.stop(1)
+
+
+if __name__ == "__main__":
+    if os.environ.get("BENCH_PROFILE"):  # where to write a cProfile of the server
+        import cProfile
+
+        cProfile.run("asyncio.run(main())", os.environ["BENCH_PROFILE"])
+    else:
+        asyncio.run(main())

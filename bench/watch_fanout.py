@@ -1,0 +1,166 @@
+"""Fan-out and burst: N watch streams over M runs, with the shared poller and with the naive
+per-stream baseline, side by side in one run against the fake endpoint.
+
+    python -m bench.watch_fanout --runs 1000 --streams 10000 --interval 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import urllib.request
+
+import grpc
+from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
+
+from bench import grpc_floor
+from bench.fake_batch import STATES, change_time
+from bench.harness import cpu_seconds, percentile, rss_kib, start, stop
+
+CHANNELS = 20  # separate HTTP/2 connections, as many clients would use
+
+
+def stats(fake_port: int) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{fake_port}/v1/stats", data=b"{}")) as r:
+        return json.load(r)
+
+
+def channels(port: int) -> list[grpc.aio.Channel]:
+    options = [("grpc.use_local_subchannel_pool", 1)]  # one connection per channel, not shared
+    return [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(CHANNELS)]
+
+
+class Streams:
+    """`count` watch streams opened at once over CHANNELS connections; job-(n % runs) each."""
+
+    def __init__(self, port: int, runs: int, count: int, on_event) -> None:
+        self.channels = channels(port)
+        stubs = [platform_service_pb2_grpc.PlatformServiceStub(c) for c in self.channels]
+        self.errors: list[str] = []
+        self.answered = 0  # streams that got their first message or failed
+        self.all_answered = asyncio.Event()
+        self.count = count
+
+        async def follow(n: int) -> None:
+            request = pb.WatchPipelineRunRequest(run_id=f"job-{n % runs}")
+            try:
+                async for event in stubs[n % CHANNELS].WatchPipelineRun(request):
+                    if event.sequence == 1:
+                        self._answer()
+                    on_event(n % runs, event, time.time())
+            except grpc.aio.AioRpcError as error:
+                self.errors.append(error.code().name)
+                self._answer()
+
+        self.tasks = [asyncio.ensure_future(follow(n)) for n in range(count)]
+
+    def _answer(self) -> None:
+        self.answered += 1
+        if self.answered == self.count:
+            self.all_answered.set()
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for channel in self.channels:
+            await channel.close()
+
+
+async def fanout(mode: str, runs: int, streams: int, interval: float, first: float, period: float) -> dict:
+    start_at = time.time()
+    fake, fake_port = start("bench.fake_batch", "--jobs", str(runs), "--start", str(start_at),
+                            "--first", str(first), "--period", str(period))
+    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--mode", mode,
+                         "--interval", str(interval))
+    try:
+        await asyncio.sleep(1)
+        rss_before = rss_kib(server.pid)
+        delays: list[float] = []
+        changes = 0
+
+        def on_event(index: int, event, received: float) -> None:
+            nonlocal changes
+            if event.heartbeat or event.sequence == 1:
+                return
+            changes += 1
+            change = STATES.index(event.run.native_status) - 1  # STARTING is change 0
+            delays.append(received - change_time(start_at, first, period, index, change))
+
+        opened_at = time.time()
+        opened = Streams(port, runs, streams, on_event)
+        try:  # the naive baseline may not get every stream answered before the first change
+            await asyncio.wait_for(opened.all_answered.wait(), timeout=first - 2)
+        except asyncio.TimeoutError:
+            pass
+        open_seconds = time.time() - opened_at
+        answered_before_changes = opened.answered
+        await asyncio.sleep(1)
+        rss_open = rss_kib(server.pid)
+        # Steady state: from the first change to the last terminal state.
+        await asyncio.sleep(max(0.0, start_at + first - time.time()))
+        calls_before, cpu_before, window_start = stats(fake_port)["calls"].get("describejobs", 0), cpu_seconds(server.pid), time.time()
+        changes_before = changes
+        done, pending = await asyncio.wait(opened.tasks, timeout=first + 2 * period + 3 * interval + 10 - (time.time() - start_at))
+        window = time.time() - window_start
+        calls = stats(fake_port)["calls"].get("describejobs", 0) - calls_before
+        cpu = cpu_seconds(server.pid) - cpu_before
+        delivered = changes - changes_before
+        await opened.close()
+        return {
+            "mode": mode, "streams": streams, "runs": runs, "interval_s": interval,
+            "rejected": len(opened.errors), "rejected_codes": sorted(set(opened.errors)), "open_s": round(open_seconds, 1),
+            "answered_before_first_change": answered_before_changes,
+            "unfinished_streams": len(pending),
+            "describe_calls_per_interval": round(calls / (window / interval), 1),
+            "rss_per_stream_kib": round((rss_open - rss_before) / streams, 1),
+            "rss_before_mib": round(rss_before / 1024, 1), "rss_open_mib": round(rss_open / 1024, 1),
+            "cpu_us_per_event": round(cpu / max(1, delivered) * 1e6, 1), "events_delivered": delivered,
+            "server_cpu_s": round(cpu, 1), "window_s": round(window, 1),
+            "delay_p50_s": round(percentile(delays, 50), 2), "delay_p99_s": round(percentile(delays, 99), 2),
+            "delay_max_s": round(max(delays) if delays else float("nan"), 2),
+        }
+    finally:
+        stop(server)
+        stop(fake)
+
+
+async def burst(streams: int, max_pending: int) -> dict:
+    """Opens `streams` watches at once on long-running runs; counts those rejected."""
+    fake, fake_port = start("bench.fake_batch", "--jobs", "100", "--start", str(time.time()), "--first", "3600")
+    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}",
+                         "--max-pending-requests", str(max_pending))
+    try:
+        started = time.time()
+        opened = Streams(port, 100, streams, lambda *a: None)
+        await asyncio.wait_for(opened.all_answered.wait(), timeout=120)
+        seconds = time.time() - started
+        await opened.close()
+        return {"max_pending_requests": max_pending, "streams": streams, "rejected": len(opened.errors),
+                "codes": sorted(set(opened.errors)), "all_answered_s": round(seconds, 1)}
+    finally:
+        stop(server)
+        stop(fake)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--streams", type=int, default=10000)
+    parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--first", type=float, default=40.0, help="seconds until the first state change")
+    parser.add_argument("--period", type=float, default=15.0, help="seconds between state changes")
+    parser.add_argument("--modes", default="shared,naive")
+    parser.add_argument("--burst", default="1000,20000", help="max_pending_requests values to burst against")
+    args = parser.parse_args()
+    for mode in args.modes.split(","):
+        print(json.dumps(await fanout(mode, args.runs, args.streams, args.interval, args.first, args.period)), flush=True)
+    for max_pending in filter(None, args.burst.split(",")):
+        print(json.dumps(await burst(args.streams, int(max_pending))), flush=True)
+    print(json.dumps(await grpc_floor.drive(args.streams)), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
