@@ -15,7 +15,7 @@ from pathlib import Path
 
 import boto3
 import grpc
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from polysync.platform.v1 import platform_service_pb2_grpc
 
@@ -67,6 +67,10 @@ def error_details(error: grpc.aio.AioRpcError) -> dict:
     """The google.rpc details of a failed call, by type name (ErrorInfo, BadRequest, Help, RetryInfo)."""
     status = rpc_status.from_call(error)
     assert status is not None, f"no rich status on {error.code()}: {error.details()}"
+    return unpack_details(status)
+
+
+def unpack_details(status: status_pb2.Status) -> dict:
     found = {}
     for detail in status.details:
         for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.Help,

@@ -10,7 +10,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 
 from polysync_batch import convert
-from polysync_batch.aws.connection_test import test_connection
+from polysync_batch.aws.connection_check import test_connection
 from polysync_batch.aws.platform import MAX_BATCH_GET
 from polysync_batch.domain import errors
 from polysync_batch.domain.errors import Violations
@@ -25,6 +25,15 @@ from polysync_batch.watch.subscription import WatchEvent
 def _check_run_id(run_id: str) -> None:
     violations = Violations()
     validate_run_id(run_id, violations)
+    violations.raise_if_any()
+
+
+def _check_run_ids(run_ids: list[str]) -> None:
+    violations = Violations()
+    if not 1 <= len(run_ids) <= MAX_BATCH_GET:
+        violations.add("run_ids", f"must hold 1 to {MAX_BATCH_GET} run ids ({len(run_ids)} given)")
+    for index, run_id in enumerate(run_ids):
+        validate_run_id(run_id, violations, f"run_ids[{index}]")
     violations.raise_if_any()
 
 
@@ -70,12 +79,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     @handle_errors
     async def BatchGetPipelineRuns(self, request: pb.BatchGetPipelineRunsRequest, context: grpc.aio.ServicerContext) -> pb.BatchGetPipelineRunsResponse:
-        violations = Violations()
-        if not 1 <= len(request.run_ids) <= MAX_BATCH_GET:
-            violations.add("run_ids", f"must hold 1 to {MAX_BATCH_GET} run ids ({len(request.run_ids)} given)")
-        for index, run_id in enumerate(request.run_ids):
-            validate_run_id(run_id, violations, f"run_ids[{index}]")
-        violations.raise_if_any()
+        _check_run_ids(list(request.run_ids))
         poller = self._platforms.get(request.platform).poller
         found = await poller.get_many(list(request.run_ids))
         return pb.BatchGetPipelineRunsResponse(
@@ -122,12 +126,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     @handle_errors
     async def WatchPipelineRuns(self, request: pb.WatchPipelineRunsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
-        violations = Violations()
-        if not 1 <= len(request.run_ids) <= MAX_BATCH_GET:
-            violations.add("run_ids", f"must hold 1 to {MAX_BATCH_GET} run ids ({len(request.run_ids)} given)")
-        for index, run_id in enumerate(request.run_ids):
-            validate_run_id(run_id, violations, f"run_ids[{index}]")
-        violations.raise_if_any()
+        _check_run_ids(list(request.run_ids))
         runtime = self._platforms.get(request.platform)
         async with self._subscribed(runtime, list(request.run_ids), context) as events:
             async for event in events:

@@ -3,11 +3,12 @@
 import grpc
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import status_pb2
 
 from polysync_batch.aws.errors import translate
 from polysync_batch.domain import errors
 from polysync_batch.rpc_errors import to_status
+from tests.support import unpack_details
 
 CONTEXT = {"platform": "prod", "region": "eu-west-1", "job_queue": "q1", "pipeline": "hello"}
 
@@ -18,17 +19,8 @@ def client_error(code, message="msg", status=400, operation="SubmitJob"):
 
 
 def details(status: grpc.Status):
-    (key, value), = [(k, v) for k, v in status.trailing_metadata if k == "grpc-status-details-bin"]
-    proto = status_pb2.Status.FromString(value)
-    found = {}
-    for any_detail in proto.details:
-        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.Help, error_details_pb2.BadRequest,
-                     error_details_pb2.RetryInfo):
-            if any_detail.Is(kind.DESCRIPTOR):
-                message = kind()
-                any_detail.Unpack(message)
-                found[kind.__name__] = message
-    return found
+    (value,) = [v for k, v in status.trailing_metadata if k == "grpc-status-details-bin"]
+    return unpack_details(status_pb2.Status.FromString(value))
 
 
 @pytest.mark.parametrize("exc,code,reason", [
