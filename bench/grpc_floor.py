@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 
 import grpc
 
@@ -67,10 +66,11 @@ async def drive(streams: int) -> dict:
 
         async def follow(n: int) -> None:
             nonlocal received, opened
-            call = channels[n % 20].unary_stream(METHOD)(b"")
-            async for _ in call:
+            first_message = True
+            async for _ in channels[n % 20].unary_stream(METHOD)(b""):
                 received += 1
-                if received and _ is not None and opened < streams:
+                if first_message:
+                    first_message = False
                     opened += 1
                     if opened == streams:
                         first.set()

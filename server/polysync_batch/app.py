@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from polysync.platform.v1 import platform_service_pb2, platform_service_pb2_grpc
+from polysync.platform.v1 import platform_service_pb2_grpc
 
 from polysync_batch.domain import errors
 from polysync_batch.health import SERVICE_NAME, PlatformHealth
