@@ -7,10 +7,9 @@
 # - protoc: com.google.protobuf:protoc at <protobuf.version> of clients/java/pom.xml (the same
 #   version as the protobuf-java runtime), fetched from Maven Central with Maven itself into the
 #   git-ignored clients/java/.tools/.
-# - the grpc-java stub generator: Debian's protobuf-compiler-grpc-java-plugin (installed with
-#   apt-get when missing; needs root). Maven Central does not serve the executables of
-#   io.grpc:protoc-gen-grpc-java here, so Debian's build is the one that can be had; its stubs
-#   use only API that grpc-java 1.85 still has.
+# - the grpc-java stub generator: io.grpc:protoc-gen-grpc-java at <grpc.generator.version> of
+#   the pom, also from Maven Central. The registry reachable here serves its executables up to
+#   1.83.1 (not 1.84.x/1.85.x); stubs of 1.83 run on the grpc-java 1.85 runtime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -26,9 +25,11 @@ protobuf_version="$(pom_property protobuf.version)"
   echo "generate-java.sh: cannot read <protobuf.version> from $pom" >&2
   exit 1
 }
-grpc_java_plugin_deb=protobuf-compiler-grpc-java-plugin
-grpc_java_plugin_deb_version=1.41.3+ds-1
-plugin=/usr/bin/grpc_java_plugin
+generator_version="$(pom_property grpc.generator.version)"
+[[ -n "$generator_version" ]] || {
+  echo "generate-java.sh: cannot read <grpc.generator.version> from $pom" >&2
+  exit 1
+}
 
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) classifier=linux-x86_64 ;;
@@ -39,6 +40,7 @@ case "$(uname -s)-$(uname -m)" in
 esac
 
 protoc="$tools/protoc-$protobuf_version-$classifier.exe"
+plugin="$tools/protoc-gen-grpc-java-$generator_version-$classifier.exe"
 include="$tools/include-$protobuf_version"
 
 mvn_get() { # ARTIFACT OUTPUT_DIR GOAL [extra args]
@@ -51,13 +53,9 @@ if [[ ! -x "$protoc" ]]; then
   mvn_get "com.google.protobuf:protoc:$protobuf_version:exe:$classifier" "$tools" copy
   chmod +x "$protoc"
 fi
-installed="$(dpkg-query -W -f='${Version}' "$grpc_java_plugin_deb" 2>/dev/null || true)"
-if [[ "$installed" != "$grpc_java_plugin_deb_version" ]]; then
-  [[ -z "$installed" ]] || echo "generate-java.sh: $grpc_java_plugin_deb $installed installed;" \
-    "installing the pinned $grpc_java_plugin_deb_version" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --allow-downgrades \
-    "$grpc_java_plugin_deb=$grpc_java_plugin_deb_version" >/dev/null
+if [[ ! -x "$plugin" ]]; then
+  mvn_get "io.grpc:protoc-gen-grpc-java:$generator_version:exe:$classifier" "$tools" copy
+  chmod +x "$plugin"
 fi
 # The protoc binary from Maven Central carries no well-known types (google/protobuf/*.proto);
 # protobuf-java of the same version ships them.

@@ -8,15 +8,12 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * `platform`; empty means the server's default platform.
  * </pre>
  */
-@javax.annotation.Generated(
-    value = "by gRPC proto compiler",
-    comments = "Source: polysync/platform/v1/platform_service.proto")
 @io.grpc.stub.annotations.GrpcGenerated
 public final class PlatformServiceGrpc {
 
   private PlatformServiceGrpc() {}
 
-  public static final String SERVICE_NAME = "polysync.platform.v1.PlatformService";
+  public static final java.lang.String SERVICE_NAME = "polysync.platform.v1.PlatformService";
 
   // Static method descriptors that strictly reflect the proto.
   private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
@@ -375,6 +372,21 @@ public final class PlatformServiceGrpc {
   }
 
   /**
+   * Creates a new blocking-style stub that supports all types of calls on the service
+   */
+  public static PlatformServiceBlockingV2Stub newBlockingV2Stub(
+      io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<PlatformServiceBlockingV2Stub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<PlatformServiceBlockingV2Stub>() {
+        @java.lang.Override
+        public PlatformServiceBlockingV2Stub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new PlatformServiceBlockingV2Stub(channel, callOptions);
+        }
+      };
+    return PlatformServiceBlockingV2Stub.newStub(factory, channel);
+  }
+
+  /**
    * Creates a new blocking-style stub that supports unary and streaming output calls on the service
    */
   public static PlatformServiceBlockingStub newBlockingStub(
@@ -410,7 +422,7 @@ public final class PlatformServiceGrpc {
    * `platform`; empty means the server's default platform.
    * </pre>
    */
-  public static abstract class PlatformServiceImplBase implements io.grpc.BindableService {
+  public interface AsyncService {
 
     /**
      * <pre>
@@ -418,7 +430,7 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    public void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
+    default void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getTestConnectionMethod(), responseObserver);
     }
@@ -428,7 +440,7 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    public void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
+    default void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelinesMethod(), responseObserver);
     }
@@ -438,7 +450,7 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    public void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
+    default void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineMethod(), responseObserver);
     }
@@ -448,7 +460,7 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    public void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
+    default void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getExecutePipelineMethod(), responseObserver);
     }
@@ -458,7 +470,7 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    public void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
+    default void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineRunMethod(), responseObserver);
     }
@@ -468,7 +480,7 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    public void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
+    default void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getBatchGetPipelineRunsMethod(), responseObserver);
     }
@@ -478,7 +490,7 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    public void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
+    default void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelineRunsMethod(), responseObserver);
     }
@@ -489,7 +501,7 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    public void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
+    default void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCancelPipelineRunMethod(), responseObserver);
     }
@@ -502,7 +514,7 @@ public final class PlatformServiceGrpc {
      * down (reconnect: the first message is the current state again).
      * </pre>
      */
-    public void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
+    default void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunMethod(), responseObserver);
     }
@@ -514,7 +526,7 @@ public final class PlatformServiceGrpc {
      * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
      * </pre>
      */
-    public void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
+    default void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunsMethod(), responseObserver);
     }
@@ -525,101 +537,36 @@ public final class PlatformServiceGrpc {
      * events written so far; with `follow` it ends once the run is terminal and its log drained.
      * </pre>
      */
-    public void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
+    default void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
         io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getStreamPipelineRunLogsMethod(), responseObserver);
-    }
-
-    @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
-      return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
-          .addMethod(
-            getTestConnectionMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>(
-                  this, METHODID_TEST_CONNECTION)))
-          .addMethod(
-            getListPipelinesMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>(
-                  this, METHODID_LIST_PIPELINES)))
-          .addMethod(
-            getGetPipelineMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>(
-                  this, METHODID_GET_PIPELINE)))
-          .addMethod(
-            getExecutePipelineMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>(
-                  this, METHODID_EXECUTE_PIPELINE)))
-          .addMethod(
-            getGetPipelineRunMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>(
-                  this, METHODID_GET_PIPELINE_RUN)))
-          .addMethod(
-            getBatchGetPipelineRunsMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>(
-                  this, METHODID_BATCH_GET_PIPELINE_RUNS)))
-          .addMethod(
-            getListPipelineRunsMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>(
-                  this, METHODID_LIST_PIPELINE_RUNS)))
-          .addMethod(
-            getCancelPipelineRunMethod(),
-            io.grpc.stub.ServerCalls.asyncUnaryCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>(
-                  this, METHODID_CANCEL_PIPELINE_RUN)))
-          .addMethod(
-            getWatchPipelineRunMethod(),
-            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>(
-                  this, METHODID_WATCH_PIPELINE_RUN)))
-          .addMethod(
-            getWatchPipelineRunsMethod(),
-            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>(
-                  this, METHODID_WATCH_PIPELINE_RUNS)))
-          .addMethod(
-            getStreamPipelineRunLogsMethod(),
-            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
-              new MethodHandlers<
-                polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
-                polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>(
-                  this, METHODID_STREAM_PIPELINE_RUN_LOGS)))
-          .build();
     }
   }
 
   /**
+   * Base class for the server implementation of the service PlatformService.
    * <pre>
    * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
    * `platform`; empty means the server's default platform.
    * </pre>
    */
-  public static final class PlatformServiceStub extends io.grpc.stub.AbstractAsyncStub<PlatformServiceStub> {
+  public static abstract class PlatformServiceImplBase
+      implements io.grpc.BindableService, AsyncService {
+
+    @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
+      return PlatformServiceGrpc.bindService(this);
+    }
+  }
+
+  /**
+   * A stub to allow clients to do asynchronous rpc calls to service PlatformService.
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static final class PlatformServiceStub
+      extends io.grpc.stub.AbstractAsyncStub<PlatformServiceStub> {
     private PlatformServiceStub(
         io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
       super(channel, callOptions);
@@ -762,12 +709,159 @@ public final class PlatformServiceGrpc {
   }
 
   /**
+   * A stub to allow clients to do synchronous rpc calls to service PlatformService.
    * <pre>
    * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
    * `platform`; empty means the server's default platform.
    * </pre>
    */
-  public static final class PlatformServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<PlatformServiceBlockingStub> {
+  public static final class PlatformServiceBlockingV2Stub
+      extends io.grpc.stub.AbstractBlockingStub<PlatformServiceBlockingV2Stub> {
+    private PlatformServiceBlockingV2Stub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected PlatformServiceBlockingV2Stub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new PlatformServiceBlockingV2Stub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * Checks that the platform's credentials work and its job queue exists. Failed checks are
+     * reported in the response with `ok` false, never as an error.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getTestConnectionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the ACTIVE job definitions, each name once at its highest revision.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListPipelinesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetPipelineMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Submits a job. With a `request_id`, repeated calls return the run of the first one.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getExecutePipelineMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets one run.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Gets up to 1000 runs at once; unknown ids are listed, not an error.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getBatchGetPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Lists the runs of a job queue, newest first within each status.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getListPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Cancels a queued or running run. Cancelling a finished run is not an error: it returns the
+     * run as it is.
+     * </pre>
+     */
+    public polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCancelPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams one run: first its current state, then one message per change, and heartbeats
+     * while nothing changes. The stream ends with OK after the run's terminal state, with
+     * NOT_FOUND if AWS Batch stops knowing the run, and with UNAVAILABLE when the server shuts
+     * down (reconnect: the first message is the current state again).
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>
+        watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchPipelineRunMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams many runs: first the current state of each, then one message per change of any of
+     * them, and heartbeats while nothing changes. The stream ends with OK once all of them are
+     * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>
+        watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchPipelineRunsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
+     * events written so far; with `follow` it ends once the run is terminal and its log drained.
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>
+        streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
+    }
+  }
+
+  /**
+   * A stub to allow clients to do limited synchronous rpc calls to service PlatformService.
+   * <pre>
+   * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
+   * `platform`; empty means the server's default platform.
+   * </pre>
+   */
+  public static final class PlatformServiceBlockingStub
+      extends io.grpc.stub.AbstractBlockingStub<PlatformServiceBlockingStub> {
     private PlatformServiceBlockingStub(
         io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
       super(channel, callOptions);
@@ -902,12 +996,14 @@ public final class PlatformServiceGrpc {
   }
 
   /**
+   * A stub to allow clients to do ListenableFuture-style rpc calls to service PlatformService.
    * <pre>
    * The Polysync platform contract, implemented for AWS Batch. Every request names a configured
    * `platform`; empty means the server's default platform.
    * </pre>
    */
-  public static final class PlatformServiceFutureStub extends io.grpc.stub.AbstractFutureStub<PlatformServiceFutureStub> {
+  public static final class PlatformServiceFutureStub
+      extends io.grpc.stub.AbstractFutureStub<PlatformServiceFutureStub> {
     private PlatformServiceFutureStub(
         io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
       super(channel, callOptions);
@@ -1027,10 +1123,10 @@ public final class PlatformServiceGrpc {
       io.grpc.stub.ServerCalls.ServerStreamingMethod<Req, Resp>,
       io.grpc.stub.ServerCalls.ClientStreamingMethod<Req, Resp>,
       io.grpc.stub.ServerCalls.BidiStreamingMethod<Req, Resp> {
-    private final PlatformServiceImplBase serviceImpl;
+    private final AsyncService serviceImpl;
     private final int methodId;
 
-    MethodHandlers(PlatformServiceImplBase serviceImpl, int methodId) {
+    MethodHandlers(AsyncService serviceImpl, int methodId) {
       this.serviceImpl = serviceImpl;
       this.methodId = methodId;
     }
@@ -1099,6 +1195,88 @@ public final class PlatformServiceGrpc {
     }
   }
 
+  public static final io.grpc.ServerServiceDefinition bindService(AsyncService service) {
+    return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
+        .addMethod(
+          getTestConnectionMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>(
+                service, METHODID_TEST_CONNECTION)))
+        .addMethod(
+          getListPipelinesMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>(
+                service, METHODID_LIST_PIPELINES)))
+        .addMethod(
+          getGetPipelineMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>(
+                service, METHODID_GET_PIPELINE)))
+        .addMethod(
+          getExecutePipelineMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>(
+                service, METHODID_EXECUTE_PIPELINE)))
+        .addMethod(
+          getGetPipelineRunMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>(
+                service, METHODID_GET_PIPELINE_RUN)))
+        .addMethod(
+          getBatchGetPipelineRunsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>(
+                service, METHODID_BATCH_GET_PIPELINE_RUNS)))
+        .addMethod(
+          getListPipelineRunsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>(
+                service, METHODID_LIST_PIPELINE_RUNS)))
+        .addMethod(
+          getCancelPipelineRunMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>(
+                service, METHODID_CANCEL_PIPELINE_RUN)))
+        .addMethod(
+          getWatchPipelineRunMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>(
+                service, METHODID_WATCH_PIPELINE_RUN)))
+        .addMethod(
+          getWatchPipelineRunsMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>(
+                service, METHODID_WATCH_PIPELINE_RUNS)))
+        .addMethod(
+          getStreamPipelineRunLogsMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
+              polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>(
+                service, METHODID_STREAM_PIPELINE_RUN_LOGS)))
+        .build();
+  }
+
   private static abstract class PlatformServiceBaseDescriptorSupplier
       implements io.grpc.protobuf.ProtoFileDescriptorSupplier, io.grpc.protobuf.ProtoServiceDescriptorSupplier {
     PlatformServiceBaseDescriptorSupplier() {}
@@ -1122,9 +1300,9 @@ public final class PlatformServiceGrpc {
   private static final class PlatformServiceMethodDescriptorSupplier
       extends PlatformServiceBaseDescriptorSupplier
       implements io.grpc.protobuf.ProtoMethodDescriptorSupplier {
-    private final String methodName;
+    private final java.lang.String methodName;
 
-    PlatformServiceMethodDescriptorSupplier(String methodName) {
+    PlatformServiceMethodDescriptorSupplier(java.lang.String methodName) {
       this.methodName = methodName;
     }
 
