@@ -19,6 +19,6 @@ check() {  # language, generator, committed directory, directory inside the gene
 check python scripts/generate-python.sh clients/python/src/polysync polysync
 check go scripts/generate-go.sh clients/go/polysync polysync
 check typescript scripts/generate-typescript.sh clients/typescript/src/gen .
-check java scripts/generate-java.sh clients/java/src/generated/java/polysync polysync
+check java scripts/generate-java.sh clients/java/src/generated/java/io io
 [ "$status" = 0 ] && echo "generated code matches proto/ (python, go, typescript, java)"
 exit "$status"

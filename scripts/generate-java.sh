@@ -65,7 +65,7 @@ if [[ ! -f "$include/google/protobuf/timestamp.proto" ]]; then
 fi
 
 mkdir -p "$out"
-rm -rf "$out/polysync"
+rm -rf "$out/io/polysync/platform"
 # shellcheck disable=SC2046  # proto paths contain no spaces
 "$protoc" -I proto -I "$include" \
   --plugin=protoc-gen-grpc-java="$plugin" \

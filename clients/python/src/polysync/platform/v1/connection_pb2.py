@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polysync/platform/v1/connection.proto\x12\x14polysync.platform.v1\"h\n\x0fPermissionCheck\x12\x12\n\npermission\x18\x01 \x01(\t\x12\x31\n\x06result\x18\x02 \x01(\x0e\x32!.polysync.platform.v1.CheckResult\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x90\x01\n\x0eJobQueueStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x61rn\x18\x02 \x01(\t\x12\x0e\n\x06\x65xists\x18\x03 \x01(\x08\x12\r\n\x05state\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x15\n\rstatus_reason\x18\x06 \x01(\t\x12\x1d\n\x15scheduling_policy_arn\x18\x07 \x01(\t*\x93\x01\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43HECK_RESULT_ALLOWED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_DENIED\x10\x02\x12\x1b\n\x17\x43HECK_RESULT_UNVERIFIED\x10\x03\x12\x16\n\x12\x43HECK_RESULT_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polysync/platform/v1/connection.proto\x12\x14polysync.platform.v1\"h\n\x0fPermissionCheck\x12\x12\n\npermission\x18\x01 \x01(\t\x12\x31\n\x06result\x18\x02 \x01(\x0e\x32!.polysync.platform.v1.CheckResult\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x90\x01\n\x0eJobQueueStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x61rn\x18\x02 \x01(\t\x12\x0e\n\x06\x65xists\x18\x03 \x01(\x08\x12\r\n\x05state\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x15\n\rstatus_reason\x18\x06 \x01(\t\x12\x1d\n\x15scheduling_policy_arn\x18\x07 \x01(\t*\x93\x01\n\x0b\x43heckResult\x12\x1c\n\x18\x43HECK_RESULT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43HECK_RESULT_ALLOWED\x10\x01\x12\x17\n\x13\x43HECK_RESULT_DENIED\x10\x02\x12\x1b\n\x17\x43HECK_RESULT_UNVERIFIED\x10\x03\x12\x16\n\x12\x43HECK_RESULT_ERROR\x10\x04\x42,\n\x17io.polysync.platform.v1B\x0f\x43onnectionProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polysync.platform.v1.connection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\027io.polysync.platform.v1B\017ConnectionProtoP\001'
   _globals['_CHECKRESULT']._serialized_start=317
   _globals['_CHECKRESULT']._serialized_end=464
   _globals['_PERMISSIONCHECK']._serialized_start=63

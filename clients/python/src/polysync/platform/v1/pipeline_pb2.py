@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#polysync/platform/v1/pipeline.proto\x12\x14polysync.platform.v1\"\x82\x03\n\x08Pipeline\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x0b\n\x03\x61rn\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x42\n\nparameters\x18\x05 \x03(\x0b\x32..polysync.platform.v1.Pipeline.ParametersEntry\x12\x1b\n\x13required_parameters\x18\x06 \x03(\t\x12\r\n\x05image\x18\x07 \x01(\t\x12\x14\n\x0cjob_role_arn\x18\x08 \x01(\t\x12\x36\n\x04tags\x18\t \x03(\x0b\x32(.polysync.platform.v1.Pipeline.TagsEntry\x12\x1d\n\x15platform_capabilities\x18\n \x03(\t\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#polysync/platform/v1/pipeline.proto\x12\x14polysync.platform.v1\"\x82\x03\n\x08Pipeline\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x0b\n\x03\x61rn\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x42\n\nparameters\x18\x05 \x03(\x0b\x32..polysync.platform.v1.Pipeline.ParametersEntry\x12\x1b\n\x13required_parameters\x18\x06 \x03(\t\x12\r\n\x05image\x18\x07 \x01(\t\x12\x14\n\x0cjob_role_arn\x18\x08 \x01(\t\x12\x36\n\x04tags\x18\t \x03(\x0b\x32(.polysync.platform.v1.Pipeline.TagsEntry\x12\x1d\n\x15platform_capabilities\x18\n \x03(\t\x1a\x31\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42*\n\x17io.polysync.platform.v1B\rPipelineProtoP\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polysync.platform.v1.pipeline_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\027io.polysync.platform.v1B\rPipelineProtoP\001'
   _globals['_PIPELINE_PARAMETERSENTRY']._loaded_options = None
   _globals['_PIPELINE_PARAMETERSENTRY']._serialized_options = b'8\001'
   _globals['_PIPELINE_TAGSENTRY']._loaded_options = None

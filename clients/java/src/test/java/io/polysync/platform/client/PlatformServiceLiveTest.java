@@ -9,6 +9,15 @@ import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.polysync.platform.v1.CancelPipelineRunRequest;
+import io.polysync.platform.v1.ExecutePipelineRequest;
+import io.polysync.platform.v1.GetPipelineRunRequest;
+import io.polysync.platform.v1.PipelineRun;
+import io.polysync.platform.v1.PlatformServiceGrpc;
+import io.polysync.platform.v1.PlatformServiceGrpc.PlatformServiceBlockingStub;
+import io.polysync.platform.v1.RunStatus;
+import io.polysync.platform.v1.WatchPipelineRunRequest;
+import io.polysync.platform.v1.WatchPipelineRunResponse;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -18,15 +27,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import polysync.platform.v1.PipelineRunOuterClass.PipelineRun;
-import polysync.platform.v1.PipelineRunOuterClass.RunStatus;
-import polysync.platform.v1.PlatformServiceGrpc;
-import polysync.platform.v1.PlatformServiceGrpc.PlatformServiceBlockingStub;
-import polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse;
 
 /** The generated Java client against the real server and its embedded AWS Batch emulator. */
 class PlatformServiceLiveTest {

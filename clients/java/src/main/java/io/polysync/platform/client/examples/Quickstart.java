@@ -3,14 +3,14 @@ package io.polysync.platform.client.examples;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.polysync.platform.v1.ExecutePipelineRequest;
+import io.polysync.platform.v1.PipelineRun;
+import io.polysync.platform.v1.PlatformServiceGrpc;
+import io.polysync.platform.v1.PlatformServiceGrpc.PlatformServiceBlockingStub;
+import io.polysync.platform.v1.WatchPipelineRunRequest;
+import io.polysync.platform.v1.WatchPipelineRunResponse;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
-import polysync.platform.v1.PipelineRunOuterClass.PipelineRun;
-import polysync.platform.v1.PlatformServiceGrpc;
-import polysync.platform.v1.PlatformServiceGrpc.PlatformServiceBlockingStub;
-import polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest;
-import polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse;
 
 /** Runs the demo pipeline "greet" and follows the run to its end. */
 public final class Quickstart {

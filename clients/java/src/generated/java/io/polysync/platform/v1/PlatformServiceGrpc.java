@@ -1,4 +1,4 @@
-package polysync.platform.v1;
+package io.polysync.platform.v1;
 
 import static io.grpc.MethodDescriptor.generateFullMethodName;
 
@@ -16,29 +16,29 @@ public final class PlatformServiceGrpc {
   public static final java.lang.String SERVICE_NAME = "polysync.platform.v1.PlatformService";
 
   // Static method descriptors that strictly reflect the proto.
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.TestConnectionRequest,
+      io.polysync.platform.v1.TestConnectionResponse> getTestConnectionMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "TestConnection",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse.class,
+      requestType = io.polysync.platform.v1.TestConnectionRequest.class,
+      responseType = io.polysync.platform.v1.TestConnectionResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest, polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> getTestConnectionMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.TestConnectionRequest,
+      io.polysync.platform.v1.TestConnectionResponse> getTestConnectionMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.TestConnectionRequest, io.polysync.platform.v1.TestConnectionResponse> getTestConnectionMethod;
     if ((getTestConnectionMethod = PlatformServiceGrpc.getTestConnectionMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getTestConnectionMethod = PlatformServiceGrpc.getTestConnectionMethod) == null) {
           PlatformServiceGrpc.getTestConnectionMethod = getTestConnectionMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest, polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.TestConnectionRequest, io.polysync.platform.v1.TestConnectionResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "TestConnection"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.TestConnectionRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.TestConnectionResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("TestConnection"))
               .build();
         }
@@ -47,29 +47,29 @@ public final class PlatformServiceGrpc {
     return getTestConnectionMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelinesRequest,
+      io.polysync.platform.v1.ListPipelinesResponse> getListPipelinesMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "ListPipelines",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse.class,
+      requestType = io.polysync.platform.v1.ListPipelinesRequest.class,
+      responseType = io.polysync.platform.v1.ListPipelinesResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> getListPipelinesMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelinesRequest,
+      io.polysync.platform.v1.ListPipelinesResponse> getListPipelinesMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelinesRequest, io.polysync.platform.v1.ListPipelinesResponse> getListPipelinesMethod;
     if ((getListPipelinesMethod = PlatformServiceGrpc.getListPipelinesMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getListPipelinesMethod = PlatformServiceGrpc.getListPipelinesMethod) == null) {
           PlatformServiceGrpc.getListPipelinesMethod = getListPipelinesMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.ListPipelinesRequest, io.polysync.platform.v1.ListPipelinesResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListPipelines"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.ListPipelinesRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.ListPipelinesResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ListPipelines"))
               .build();
         }
@@ -78,29 +78,29 @@ public final class PlatformServiceGrpc {
     return getListPipelinesMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRequest,
+      io.polysync.platform.v1.GetPipelineResponse> getGetPipelineMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "GetPipeline",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse.class,
+      requestType = io.polysync.platform.v1.GetPipelineRequest.class,
+      responseType = io.polysync.platform.v1.GetPipelineResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getGetPipelineMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRequest,
+      io.polysync.platform.v1.GetPipelineResponse> getGetPipelineMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRequest, io.polysync.platform.v1.GetPipelineResponse> getGetPipelineMethod;
     if ((getGetPipelineMethod = PlatformServiceGrpc.getGetPipelineMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getGetPipelineMethod = PlatformServiceGrpc.getGetPipelineMethod) == null) {
           PlatformServiceGrpc.getGetPipelineMethod = getGetPipelineMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.GetPipelineRequest, io.polysync.platform.v1.GetPipelineResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetPipeline"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.GetPipelineRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.GetPipelineResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("GetPipeline"))
               .build();
         }
@@ -109,29 +109,29 @@ public final class PlatformServiceGrpc {
     return getGetPipelineMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.ExecutePipelineRequest,
+      io.polysync.platform.v1.ExecutePipelineResponse> getExecutePipelineMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "ExecutePipeline",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse.class,
+      requestType = io.polysync.platform.v1.ExecutePipelineRequest.class,
+      responseType = io.polysync.platform.v1.ExecutePipelineResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> getExecutePipelineMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.ExecutePipelineRequest,
+      io.polysync.platform.v1.ExecutePipelineResponse> getExecutePipelineMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.ExecutePipelineRequest, io.polysync.platform.v1.ExecutePipelineResponse> getExecutePipelineMethod;
     if ((getExecutePipelineMethod = PlatformServiceGrpc.getExecutePipelineMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getExecutePipelineMethod = PlatformServiceGrpc.getExecutePipelineMethod) == null) {
           PlatformServiceGrpc.getExecutePipelineMethod = getExecutePipelineMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest, polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.ExecutePipelineRequest, io.polysync.platform.v1.ExecutePipelineResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ExecutePipeline"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.ExecutePipelineRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.ExecutePipelineResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ExecutePipeline"))
               .build();
         }
@@ -140,29 +140,29 @@ public final class PlatformServiceGrpc {
     return getExecutePipelineMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRunRequest,
+      io.polysync.platform.v1.GetPipelineRunResponse> getGetPipelineRunMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "GetPipelineRun",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse.class,
+      requestType = io.polysync.platform.v1.GetPipelineRunRequest.class,
+      responseType = io.polysync.platform.v1.GetPipelineRunResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getGetPipelineRunMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRunRequest,
+      io.polysync.platform.v1.GetPipelineRunResponse> getGetPipelineRunMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.GetPipelineRunRequest, io.polysync.platform.v1.GetPipelineRunResponse> getGetPipelineRunMethod;
     if ((getGetPipelineRunMethod = PlatformServiceGrpc.getGetPipelineRunMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getGetPipelineRunMethod = PlatformServiceGrpc.getGetPipelineRunMethod) == null) {
           PlatformServiceGrpc.getGetPipelineRunMethod = getGetPipelineRunMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.GetPipelineRunRequest, io.polysync.platform.v1.GetPipelineRunResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetPipelineRun"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.GetPipelineRunRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.GetPipelineRunResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("GetPipelineRun"))
               .build();
         }
@@ -171,29 +171,29 @@ public final class PlatformServiceGrpc {
     return getGetPipelineRunMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.BatchGetPipelineRunsRequest,
+      io.polysync.platform.v1.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "BatchGetPipelineRuns",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse.class,
+      requestType = io.polysync.platform.v1.BatchGetPipelineRunsRequest.class,
+      responseType = io.polysync.platform.v1.BatchGetPipelineRunsResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.BatchGetPipelineRunsRequest,
+      io.polysync.platform.v1.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.BatchGetPipelineRunsRequest, io.polysync.platform.v1.BatchGetPipelineRunsResponse> getBatchGetPipelineRunsMethod;
     if ((getBatchGetPipelineRunsMethod = PlatformServiceGrpc.getBatchGetPipelineRunsMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getBatchGetPipelineRunsMethod = PlatformServiceGrpc.getBatchGetPipelineRunsMethod) == null) {
           PlatformServiceGrpc.getBatchGetPipelineRunsMethod = getBatchGetPipelineRunsMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.BatchGetPipelineRunsRequest, io.polysync.platform.v1.BatchGetPipelineRunsResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "BatchGetPipelineRuns"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.BatchGetPipelineRunsRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.BatchGetPipelineRunsResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("BatchGetPipelineRuns"))
               .build();
         }
@@ -202,29 +202,29 @@ public final class PlatformServiceGrpc {
     return getBatchGetPipelineRunsMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelineRunsRequest,
+      io.polysync.platform.v1.ListPipelineRunsResponse> getListPipelineRunsMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "ListPipelineRuns",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse.class,
+      requestType = io.polysync.platform.v1.ListPipelineRunsRequest.class,
+      responseType = io.polysync.platform.v1.ListPipelineRunsResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> getListPipelineRunsMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelineRunsRequest,
+      io.polysync.platform.v1.ListPipelineRunsResponse> getListPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.ListPipelineRunsRequest, io.polysync.platform.v1.ListPipelineRunsResponse> getListPipelineRunsMethod;
     if ((getListPipelineRunsMethod = PlatformServiceGrpc.getListPipelineRunsMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getListPipelineRunsMethod = PlatformServiceGrpc.getListPipelineRunsMethod) == null) {
           PlatformServiceGrpc.getListPipelineRunsMethod = getListPipelineRunsMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.ListPipelineRunsRequest, io.polysync.platform.v1.ListPipelineRunsResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListPipelineRuns"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.ListPipelineRunsRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.ListPipelineRunsResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("ListPipelineRuns"))
               .build();
         }
@@ -233,29 +233,29 @@ public final class PlatformServiceGrpc {
     return getListPipelineRunsMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.CancelPipelineRunRequest,
+      io.polysync.platform.v1.CancelPipelineRunResponse> getCancelPipelineRunMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "CancelPipelineRun",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse.class,
+      requestType = io.polysync.platform.v1.CancelPipelineRunRequest.class,
+      responseType = io.polysync.platform.v1.CancelPipelineRunResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> getCancelPipelineRunMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.CancelPipelineRunRequest,
+      io.polysync.platform.v1.CancelPipelineRunResponse> getCancelPipelineRunMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.CancelPipelineRunRequest, io.polysync.platform.v1.CancelPipelineRunResponse> getCancelPipelineRunMethod;
     if ((getCancelPipelineRunMethod = PlatformServiceGrpc.getCancelPipelineRunMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getCancelPipelineRunMethod = PlatformServiceGrpc.getCancelPipelineRunMethod) == null) {
           PlatformServiceGrpc.getCancelPipelineRunMethod = getCancelPipelineRunMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.CancelPipelineRunRequest, io.polysync.platform.v1.CancelPipelineRunResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CancelPipelineRun"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.CancelPipelineRunRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.CancelPipelineRunResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("CancelPipelineRun"))
               .build();
         }
@@ -264,29 +264,29 @@ public final class PlatformServiceGrpc {
     return getCancelPipelineRunMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunRequest,
+      io.polysync.platform.v1.WatchPipelineRunResponse> getWatchPipelineRunMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "WatchPipelineRun",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse.class,
+      requestType = io.polysync.platform.v1.WatchPipelineRunRequest.class,
+      responseType = io.polysync.platform.v1.WatchPipelineRunResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> getWatchPipelineRunMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunRequest,
+      io.polysync.platform.v1.WatchPipelineRunResponse> getWatchPipelineRunMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunRequest, io.polysync.platform.v1.WatchPipelineRunResponse> getWatchPipelineRunMethod;
     if ((getWatchPipelineRunMethod = PlatformServiceGrpc.getWatchPipelineRunMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getWatchPipelineRunMethod = PlatformServiceGrpc.getWatchPipelineRunMethod) == null) {
           PlatformServiceGrpc.getWatchPipelineRunMethod = getWatchPipelineRunMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.WatchPipelineRunRequest, io.polysync.platform.v1.WatchPipelineRunResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchPipelineRun"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.WatchPipelineRunRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.WatchPipelineRunResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("WatchPipelineRun"))
               .build();
         }
@@ -295,29 +295,29 @@ public final class PlatformServiceGrpc {
     return getWatchPipelineRunMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunsRequest,
+      io.polysync.platform.v1.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "WatchPipelineRuns",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse.class,
+      requestType = io.polysync.platform.v1.WatchPipelineRunsRequest.class,
+      responseType = io.polysync.platform.v1.WatchPipelineRunsResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunsRequest,
+      io.polysync.platform.v1.WatchPipelineRunsResponse> getWatchPipelineRunsMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchPipelineRunsRequest, io.polysync.platform.v1.WatchPipelineRunsResponse> getWatchPipelineRunsMethod;
     if ((getWatchPipelineRunsMethod = PlatformServiceGrpc.getWatchPipelineRunsMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getWatchPipelineRunsMethod = PlatformServiceGrpc.getWatchPipelineRunsMethod) == null) {
           PlatformServiceGrpc.getWatchPipelineRunsMethod = getWatchPipelineRunsMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.WatchPipelineRunsRequest, io.polysync.platform.v1.WatchPipelineRunsResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchPipelineRuns"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.WatchPipelineRunsRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.WatchPipelineRunsResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("WatchPipelineRuns"))
               .build();
         }
@@ -326,29 +326,29 @@ public final class PlatformServiceGrpc {
     return getWatchPipelineRunsMethod;
   }
 
-  private static volatile io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.StreamPipelineRunLogsRequest,
+      io.polysync.platform.v1.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
 
   @io.grpc.stub.annotations.RpcMethod(
       fullMethodName = SERVICE_NAME + '/' + "StreamPipelineRunLogs",
-      requestType = polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest.class,
-      responseType = polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse.class,
+      requestType = io.polysync.platform.v1.StreamPipelineRunLogsRequest.class,
+      responseType = io.polysync.platform.v1.StreamPipelineRunLogsResponse.class,
       methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
-  public static io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
-      polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod() {
-    io.grpc.MethodDescriptor<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.StreamPipelineRunLogsRequest,
+      io.polysync.platform.v1.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.StreamPipelineRunLogsRequest, io.polysync.platform.v1.StreamPipelineRunLogsResponse> getStreamPipelineRunLogsMethod;
     if ((getStreamPipelineRunLogsMethod = PlatformServiceGrpc.getStreamPipelineRunLogsMethod) == null) {
       synchronized (PlatformServiceGrpc.class) {
         if ((getStreamPipelineRunLogsMethod = PlatformServiceGrpc.getStreamPipelineRunLogsMethod) == null) {
           PlatformServiceGrpc.getStreamPipelineRunLogsMethod = getStreamPipelineRunLogsMethod =
-              io.grpc.MethodDescriptor.<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>newBuilder()
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.StreamPipelineRunLogsRequest, io.polysync.platform.v1.StreamPipelineRunLogsResponse>newBuilder()
               .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
               .setFullMethodName(generateFullMethodName(SERVICE_NAME, "StreamPipelineRunLogs"))
               .setSampledToLocalTracing(true)
               .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest.getDefaultInstance()))
+                  io.polysync.platform.v1.StreamPipelineRunLogsRequest.getDefaultInstance()))
               .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
-                  polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse.getDefaultInstance()))
+                  io.polysync.platform.v1.StreamPipelineRunLogsResponse.getDefaultInstance()))
               .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("StreamPipelineRunLogs"))
               .build();
         }
@@ -430,8 +430,8 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    default void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> responseObserver) {
+    default void testConnection(io.polysync.platform.v1.TestConnectionRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.TestConnectionResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getTestConnectionMethod(), responseObserver);
     }
 
@@ -440,8 +440,8 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    default void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> responseObserver) {
+    default void listPipelines(io.polysync.platform.v1.ListPipelinesRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelinesResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelinesMethod(), responseObserver);
     }
 
@@ -450,8 +450,8 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    default void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> responseObserver) {
+    default void getPipeline(io.polysync.platform.v1.GetPipelineRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineMethod(), responseObserver);
     }
 
@@ -460,8 +460,8 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    default void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> responseObserver) {
+    default void executePipeline(io.polysync.platform.v1.ExecutePipelineRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ExecutePipelineResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getExecutePipelineMethod(), responseObserver);
     }
 
@@ -470,8 +470,8 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    default void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> responseObserver) {
+    default void getPipelineRun(io.polysync.platform.v1.GetPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPipelineRunMethod(), responseObserver);
     }
 
@@ -480,8 +480,8 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    default void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> responseObserver) {
+    default void batchGetPipelineRuns(io.polysync.platform.v1.BatchGetPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.BatchGetPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getBatchGetPipelineRunsMethod(), responseObserver);
     }
 
@@ -490,8 +490,8 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    default void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> responseObserver) {
+    default void listPipelineRuns(io.polysync.platform.v1.ListPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListPipelineRunsMethod(), responseObserver);
     }
 
@@ -501,8 +501,8 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    default void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> responseObserver) {
+    default void cancelPipelineRun(io.polysync.platform.v1.CancelPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.CancelPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCancelPipelineRunMethod(), responseObserver);
     }
 
@@ -514,8 +514,8 @@ public final class PlatformServiceGrpc {
      * down (reconnect: the first message is the current state again).
      * </pre>
      */
-    default void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> responseObserver) {
+    default void watchPipelineRun(io.polysync.platform.v1.WatchPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunMethod(), responseObserver);
     }
 
@@ -526,8 +526,8 @@ public final class PlatformServiceGrpc {
      * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
      * </pre>
      */
-    default void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> responseObserver) {
+    default void watchPipelineRuns(io.polysync.platform.v1.WatchPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchPipelineRunsMethod(), responseObserver);
     }
 
@@ -537,8 +537,8 @@ public final class PlatformServiceGrpc {
      * events written so far; with `follow` it ends once the run is terminal and its log drained.
      * </pre>
      */
-    default void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> responseObserver) {
+    default void streamPipelineRunLogs(io.polysync.platform.v1.StreamPipelineRunLogsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.StreamPipelineRunLogsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getStreamPipelineRunLogsMethod(), responseObserver);
     }
   }
@@ -584,8 +584,8 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    public void testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> responseObserver) {
+    public void testConnection(io.polysync.platform.v1.TestConnectionRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.TestConnectionResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getTestConnectionMethod(), getCallOptions()), request, responseObserver);
     }
@@ -595,8 +595,8 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    public void listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> responseObserver) {
+    public void listPipelines(io.polysync.platform.v1.ListPipelinesRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelinesResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getListPipelinesMethod(), getCallOptions()), request, responseObserver);
     }
@@ -606,8 +606,8 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    public void getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> responseObserver) {
+    public void getPipeline(io.polysync.platform.v1.GetPipelineRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getGetPipelineMethod(), getCallOptions()), request, responseObserver);
     }
@@ -617,8 +617,8 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    public void executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> responseObserver) {
+    public void executePipeline(io.polysync.platform.v1.ExecutePipelineRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ExecutePipelineResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getExecutePipelineMethod(), getCallOptions()), request, responseObserver);
     }
@@ -628,8 +628,8 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    public void getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> responseObserver) {
+    public void getPipelineRun(io.polysync.platform.v1.GetPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineRunResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getGetPipelineRunMethod(), getCallOptions()), request, responseObserver);
     }
@@ -639,8 +639,8 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    public void batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> responseObserver) {
+    public void batchGetPipelineRuns(io.polysync.platform.v1.BatchGetPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.BatchGetPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getBatchGetPipelineRunsMethod(), getCallOptions()), request, responseObserver);
     }
@@ -650,8 +650,8 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    public void listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> responseObserver) {
+    public void listPipelineRuns(io.polysync.platform.v1.ListPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getListPipelineRunsMethod(), getCallOptions()), request, responseObserver);
     }
@@ -662,8 +662,8 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    public void cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> responseObserver) {
+    public void cancelPipelineRun(io.polysync.platform.v1.CancelPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.CancelPipelineRunResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getCancelPipelineRunMethod(), getCallOptions()), request, responseObserver);
     }
@@ -676,8 +676,8 @@ public final class PlatformServiceGrpc {
      * down (reconnect: the first message is the current state again).
      * </pre>
      */
-    public void watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> responseObserver) {
+    public void watchPipelineRun(io.polysync.platform.v1.WatchPipelineRunRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getWatchPipelineRunMethod(), getCallOptions()), request, responseObserver);
     }
@@ -689,8 +689,8 @@ public final class PlatformServiceGrpc {
      * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
      * </pre>
      */
-    public void watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> responseObserver) {
+    public void watchPipelineRuns(io.polysync.platform.v1.WatchPipelineRunsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunsResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getWatchPipelineRunsMethod(), getCallOptions()), request, responseObserver);
     }
@@ -701,8 +701,8 @@ public final class PlatformServiceGrpc {
      * events written so far; with `follow` it ends once the run is terminal and its log drained.
      * </pre>
      */
-    public void streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request,
-        io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> responseObserver) {
+    public void streamPipelineRunLogs(io.polysync.platform.v1.StreamPipelineRunLogsRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.StreamPipelineRunLogsResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getStreamPipelineRunLogsMethod(), getCallOptions()), request, responseObserver);
     }
@@ -734,7 +734,7 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.TestConnectionResponse testConnection(io.polysync.platform.v1.TestConnectionRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getTestConnectionMethod(), getCallOptions(), request);
     }
@@ -744,7 +744,7 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.ListPipelinesResponse listPipelines(io.polysync.platform.v1.ListPipelinesRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getListPipelinesMethod(), getCallOptions(), request);
     }
@@ -754,7 +754,7 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.GetPipelineResponse getPipeline(io.polysync.platform.v1.GetPipelineRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getGetPipelineMethod(), getCallOptions(), request);
     }
@@ -764,7 +764,7 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.ExecutePipelineResponse executePipeline(io.polysync.platform.v1.ExecutePipelineRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getExecutePipelineMethod(), getCallOptions(), request);
     }
@@ -774,7 +774,7 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.GetPipelineRunResponse getPipelineRun(io.polysync.platform.v1.GetPipelineRunRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getGetPipelineRunMethod(), getCallOptions(), request);
     }
@@ -784,7 +784,7 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.BatchGetPipelineRunsResponse batchGetPipelineRuns(io.polysync.platform.v1.BatchGetPipelineRunsRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getBatchGetPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -794,7 +794,7 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.ListPipelineRunsResponse listPipelineRuns(io.polysync.platform.v1.ListPipelineRunsRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getListPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -805,7 +805,7 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) throws io.grpc.StatusException {
+    public io.polysync.platform.v1.CancelPipelineRunResponse cancelPipelineRun(io.polysync.platform.v1.CancelPipelineRunRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getCancelPipelineRunMethod(), getCallOptions(), request);
     }
@@ -819,8 +819,8 @@ public final class PlatformServiceGrpc {
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
-    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>
-        watchPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request) {
+    public io.grpc.stub.BlockingClientCall<?, io.polysync.platform.v1.WatchPipelineRunResponse>
+        watchPipelineRun(io.polysync.platform.v1.WatchPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getWatchPipelineRunMethod(), getCallOptions(), request);
     }
@@ -833,8 +833,8 @@ public final class PlatformServiceGrpc {
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
-    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>
-        watchPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request) {
+    public io.grpc.stub.BlockingClientCall<?, io.polysync.platform.v1.WatchPipelineRunsResponse>
+        watchPipelineRuns(io.polysync.platform.v1.WatchPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getWatchPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -846,8 +846,8 @@ public final class PlatformServiceGrpc {
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
-    public io.grpc.stub.BlockingClientCall<?, polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>
-        streamPipelineRunLogs(polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request) {
+    public io.grpc.stub.BlockingClientCall<?, io.polysync.platform.v1.StreamPipelineRunLogsResponse>
+        streamPipelineRunLogs(io.polysync.platform.v1.StreamPipelineRunLogsRequest request) {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
     }
@@ -879,7 +879,7 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse testConnection(polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) {
+    public io.polysync.platform.v1.TestConnectionResponse testConnection(io.polysync.platform.v1.TestConnectionRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getTestConnectionMethod(), getCallOptions(), request);
     }
@@ -889,7 +889,7 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse listPipelines(polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) {
+    public io.polysync.platform.v1.ListPipelinesResponse listPipelines(io.polysync.platform.v1.ListPipelinesRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListPipelinesMethod(), getCallOptions(), request);
     }
@@ -899,7 +899,7 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse getPipeline(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) {
+    public io.polysync.platform.v1.GetPipelineResponse getPipeline(io.polysync.platform.v1.GetPipelineRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetPipelineMethod(), getCallOptions(), request);
     }
@@ -909,7 +909,7 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse executePipeline(polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) {
+    public io.polysync.platform.v1.ExecutePipelineResponse executePipeline(io.polysync.platform.v1.ExecutePipelineRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getExecutePipelineMethod(), getCallOptions(), request);
     }
@@ -919,7 +919,7 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse getPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) {
+    public io.polysync.platform.v1.GetPipelineRunResponse getPipelineRun(io.polysync.platform.v1.GetPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetPipelineRunMethod(), getCallOptions(), request);
     }
@@ -929,7 +929,7 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse batchGetPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) {
+    public io.polysync.platform.v1.BatchGetPipelineRunsResponse batchGetPipelineRuns(io.polysync.platform.v1.BatchGetPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getBatchGetPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -939,7 +939,7 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse listPipelineRuns(polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) {
+    public io.polysync.platform.v1.ListPipelineRunsResponse listPipelineRuns(io.polysync.platform.v1.ListPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -950,7 +950,7 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    public polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse cancelPipelineRun(polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) {
+    public io.polysync.platform.v1.CancelPipelineRunResponse cancelPipelineRun(io.polysync.platform.v1.CancelPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getCancelPipelineRunMethod(), getCallOptions(), request);
     }
@@ -963,8 +963,8 @@ public final class PlatformServiceGrpc {
      * down (reconnect: the first message is the current state again).
      * </pre>
      */
-    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse> watchPipelineRun(
-        polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest request) {
+    public java.util.Iterator<io.polysync.platform.v1.WatchPipelineRunResponse> watchPipelineRun(
+        io.polysync.platform.v1.WatchPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getWatchPipelineRunMethod(), getCallOptions(), request);
     }
@@ -976,8 +976,8 @@ public final class PlatformServiceGrpc {
      * terminal; NOT_FOUND and UNAVAILABLE as for WatchPipelineRun.
      * </pre>
      */
-    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse> watchPipelineRuns(
-        polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest request) {
+    public java.util.Iterator<io.polysync.platform.v1.WatchPipelineRunsResponse> watchPipelineRuns(
+        io.polysync.platform.v1.WatchPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getWatchPipelineRunsMethod(), getCallOptions(), request);
     }
@@ -988,8 +988,8 @@ public final class PlatformServiceGrpc {
      * events written so far; with `follow` it ends once the run is terminal and its log drained.
      * </pre>
      */
-    public java.util.Iterator<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse> streamPipelineRunLogs(
-        polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest request) {
+    public java.util.Iterator<io.polysync.platform.v1.StreamPipelineRunLogsResponse> streamPipelineRunLogs(
+        io.polysync.platform.v1.StreamPipelineRunLogsRequest request) {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
     }
@@ -1021,8 +1021,8 @@ public final class PlatformServiceGrpc {
      * reported in the response with `ok` false, never as an error.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse> testConnection(
-        polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.TestConnectionResponse> testConnection(
+        io.polysync.platform.v1.TestConnectionRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getTestConnectionMethod(), getCallOptions()), request);
     }
@@ -1032,8 +1032,8 @@ public final class PlatformServiceGrpc {
      * Lists the ACTIVE job definitions, each name once at its highest revision.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse> listPipelines(
-        polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.ListPipelinesResponse> listPipelines(
+        io.polysync.platform.v1.ListPipelinesRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getListPipelinesMethod(), getCallOptions()), request);
     }
@@ -1043,8 +1043,8 @@ public final class PlatformServiceGrpc {
      * Gets one job definition by name (highest ACTIVE revision), `name:revision`, or ARN.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse> getPipeline(
-        polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.GetPipelineResponse> getPipeline(
+        io.polysync.platform.v1.GetPipelineRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getGetPipelineMethod(), getCallOptions()), request);
     }
@@ -1054,8 +1054,8 @@ public final class PlatformServiceGrpc {
      * Submits a job. With a `request_id`, repeated calls return the run of the first one.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse> executePipeline(
-        polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.ExecutePipelineResponse> executePipeline(
+        io.polysync.platform.v1.ExecutePipelineRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getExecutePipelineMethod(), getCallOptions()), request);
     }
@@ -1065,8 +1065,8 @@ public final class PlatformServiceGrpc {
      * Gets one run.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse> getPipelineRun(
-        polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.GetPipelineRunResponse> getPipelineRun(
+        io.polysync.platform.v1.GetPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getGetPipelineRunMethod(), getCallOptions()), request);
     }
@@ -1076,8 +1076,8 @@ public final class PlatformServiceGrpc {
      * Gets up to 1000 runs at once; unknown ids are listed, not an error.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse> batchGetPipelineRuns(
-        polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.BatchGetPipelineRunsResponse> batchGetPipelineRuns(
+        io.polysync.platform.v1.BatchGetPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getBatchGetPipelineRunsMethod(), getCallOptions()), request);
     }
@@ -1087,8 +1087,8 @@ public final class PlatformServiceGrpc {
      * Lists the runs of a job queue, newest first within each status.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse> listPipelineRuns(
-        polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.ListPipelineRunsResponse> listPipelineRuns(
+        io.polysync.platform.v1.ListPipelineRunsRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getListPipelineRunsMethod(), getCallOptions()), request);
     }
@@ -1099,8 +1099,8 @@ public final class PlatformServiceGrpc {
      * run as it is.
      * </pre>
      */
-    public com.google.common.util.concurrent.ListenableFuture<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse> cancelPipelineRun(
-        polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest request) {
+    public com.google.common.util.concurrent.ListenableFuture<io.polysync.platform.v1.CancelPipelineRunResponse> cancelPipelineRun(
+        io.polysync.platform.v1.CancelPipelineRunRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getCancelPipelineRunMethod(), getCallOptions()), request);
     }
@@ -1136,48 +1136,48 @@ public final class PlatformServiceGrpc {
     public void invoke(Req request, io.grpc.stub.StreamObserver<Resp> responseObserver) {
       switch (methodId) {
         case METHODID_TEST_CONNECTION:
-          serviceImpl.testConnection((polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>) responseObserver);
+          serviceImpl.testConnection((io.polysync.platform.v1.TestConnectionRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.TestConnectionResponse>) responseObserver);
           break;
         case METHODID_LIST_PIPELINES:
-          serviceImpl.listPipelines((polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>) responseObserver);
+          serviceImpl.listPipelines((io.polysync.platform.v1.ListPipelinesRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelinesResponse>) responseObserver);
           break;
         case METHODID_GET_PIPELINE:
-          serviceImpl.getPipeline((polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>) responseObserver);
+          serviceImpl.getPipeline((io.polysync.platform.v1.GetPipelineRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineResponse>) responseObserver);
           break;
         case METHODID_EXECUTE_PIPELINE:
-          serviceImpl.executePipeline((polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>) responseObserver);
+          serviceImpl.executePipeline((io.polysync.platform.v1.ExecutePipelineRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.ExecutePipelineResponse>) responseObserver);
           break;
         case METHODID_GET_PIPELINE_RUN:
-          serviceImpl.getPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>) responseObserver);
+          serviceImpl.getPipelineRun((io.polysync.platform.v1.GetPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.GetPipelineRunResponse>) responseObserver);
           break;
         case METHODID_BATCH_GET_PIPELINE_RUNS:
-          serviceImpl.batchGetPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>) responseObserver);
+          serviceImpl.batchGetPipelineRuns((io.polysync.platform.v1.BatchGetPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.BatchGetPipelineRunsResponse>) responseObserver);
           break;
         case METHODID_LIST_PIPELINE_RUNS:
-          serviceImpl.listPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>) responseObserver);
+          serviceImpl.listPipelineRuns((io.polysync.platform.v1.ListPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.ListPipelineRunsResponse>) responseObserver);
           break;
         case METHODID_CANCEL_PIPELINE_RUN:
-          serviceImpl.cancelPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>) responseObserver);
+          serviceImpl.cancelPipelineRun((io.polysync.platform.v1.CancelPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.CancelPipelineRunResponse>) responseObserver);
           break;
         case METHODID_WATCH_PIPELINE_RUN:
-          serviceImpl.watchPipelineRun((polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>) responseObserver);
+          serviceImpl.watchPipelineRun((io.polysync.platform.v1.WatchPipelineRunRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunResponse>) responseObserver);
           break;
         case METHODID_WATCH_PIPELINE_RUNS:
-          serviceImpl.watchPipelineRuns((polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>) responseObserver);
+          serviceImpl.watchPipelineRuns((io.polysync.platform.v1.WatchPipelineRunsRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchPipelineRunsResponse>) responseObserver);
           break;
         case METHODID_STREAM_PIPELINE_RUN_LOGS:
-          serviceImpl.streamPipelineRunLogs((polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest) request,
-              (io.grpc.stub.StreamObserver<polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>) responseObserver);
+          serviceImpl.streamPipelineRunLogs((io.polysync.platform.v1.StreamPipelineRunLogsRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.StreamPipelineRunLogsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1201,78 +1201,78 @@ public final class PlatformServiceGrpc {
           getTestConnectionMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.TestConnectionRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.TestConnectionResponse>(
+              io.polysync.platform.v1.TestConnectionRequest,
+              io.polysync.platform.v1.TestConnectionResponse>(
                 service, METHODID_TEST_CONNECTION)))
         .addMethod(
           getListPipelinesMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.ListPipelinesResponse>(
+              io.polysync.platform.v1.ListPipelinesRequest,
+              io.polysync.platform.v1.ListPipelinesResponse>(
                 service, METHODID_LIST_PIPELINES)))
         .addMethod(
           getGetPipelineMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineResponse>(
+              io.polysync.platform.v1.GetPipelineRequest,
+              io.polysync.platform.v1.GetPipelineResponse>(
                 service, METHODID_GET_PIPELINE)))
         .addMethod(
           getExecutePipelineMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.ExecutePipelineResponse>(
+              io.polysync.platform.v1.ExecutePipelineRequest,
+              io.polysync.platform.v1.ExecutePipelineResponse>(
                 service, METHODID_EXECUTE_PIPELINE)))
         .addMethod(
           getGetPipelineRunMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.GetPipelineRunResponse>(
+              io.polysync.platform.v1.GetPipelineRunRequest,
+              io.polysync.platform.v1.GetPipelineRunResponse>(
                 service, METHODID_GET_PIPELINE_RUN)))
         .addMethod(
           getBatchGetPipelineRunsMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.BatchGetPipelineRunsResponse>(
+              io.polysync.platform.v1.BatchGetPipelineRunsRequest,
+              io.polysync.platform.v1.BatchGetPipelineRunsResponse>(
                 service, METHODID_BATCH_GET_PIPELINE_RUNS)))
         .addMethod(
           getListPipelineRunsMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.ListPipelineRunsResponse>(
+              io.polysync.platform.v1.ListPipelineRunsRequest,
+              io.polysync.platform.v1.ListPipelineRunsResponse>(
                 service, METHODID_LIST_PIPELINE_RUNS)))
         .addMethod(
           getCancelPipelineRunMethod(),
           io.grpc.stub.ServerCalls.asyncUnaryCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.CancelPipelineRunResponse>(
+              io.polysync.platform.v1.CancelPipelineRunRequest,
+              io.polysync.platform.v1.CancelPipelineRunResponse>(
                 service, METHODID_CANCEL_PIPELINE_RUN)))
         .addMethod(
           getWatchPipelineRunMethod(),
           io.grpc.stub.ServerCalls.asyncServerStreamingCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunResponse>(
+              io.polysync.platform.v1.WatchPipelineRunRequest,
+              io.polysync.platform.v1.WatchPipelineRunResponse>(
                 service, METHODID_WATCH_PIPELINE_RUN)))
         .addMethod(
           getWatchPipelineRunsMethod(),
           io.grpc.stub.ServerCalls.asyncServerStreamingCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.WatchPipelineRunsResponse>(
+              io.polysync.platform.v1.WatchPipelineRunsRequest,
+              io.polysync.platform.v1.WatchPipelineRunsResponse>(
                 service, METHODID_WATCH_PIPELINE_RUNS)))
         .addMethod(
           getStreamPipelineRunLogsMethod(),
           io.grpc.stub.ServerCalls.asyncServerStreamingCall(
             new MethodHandlers<
-              polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsRequest,
-              polysync.platform.v1.PlatformServiceOuterClass.StreamPipelineRunLogsResponse>(
+              io.polysync.platform.v1.StreamPipelineRunLogsRequest,
+              io.polysync.platform.v1.StreamPipelineRunLogsResponse>(
                 service, METHODID_STREAM_PIPELINE_RUN_LOGS)))
         .build();
   }
@@ -1283,7 +1283,7 @@ public final class PlatformServiceGrpc {
 
     @java.lang.Override
     public com.google.protobuf.Descriptors.FileDescriptor getFileDescriptor() {
-      return polysync.platform.v1.PlatformServiceOuterClass.getDescriptor();
+      return io.polysync.platform.v1.PlatformServiceProto.getDescriptor();
     }
 
     @java.lang.Override
