@@ -37,8 +37,8 @@ class NaivePoller:
     def prime(self, run) -> None:
         pass
 
-    async def subscribe(self, run_ids: list[str], caller: str = "") -> Subscription:
-        subscription = Subscription(run_ids, caller)
+    async def subscribe(self, run_ids: list[str]) -> Subscription:
+        subscription = Subscription(run_ids)
         for run_id in subscription.run_ids:
             subscription.deliver(await self.get(run_id))
         self._tasks[subscription] = asyncio.ensure_future(self._follow(subscription))

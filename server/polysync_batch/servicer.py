@@ -142,7 +142,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         caller = caller_of(context)
         with self._streams.hold(caller):
             poller = runtime.poller
-            subscription = await poller.subscribe(run_ids, caller)
+            subscription = await poller.subscribe(run_ids)
             try:
                 yield subscription.events(poller.clock, poller.settings.heartbeat_seconds)
             finally:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from polysync_batch.aws.gateway import DESCRIBE_JOBS_LIMIT
 from polysync_batch.domain.models import Run
 from polysync_batch.watch.clock import Clock
 
-DESCRIBE_LIMIT = 100
 Describe = Callable[[list[str]], Awaitable[list[Run]]]
 
 
@@ -39,7 +39,7 @@ class DescribeBatcher:
                 future = asyncio.get_running_loop().create_future()
                 self._waiting[run_id] = future
             futures[run_id] = future
-        while len(self._waiting) >= DESCRIBE_LIMIT:
+        while len(self._waiting) >= DESCRIBE_JOBS_LIMIT:
             self._send(partial=False)
         self._schedule()
         return {run_id: await future for run_id, future in futures.items()}
@@ -55,13 +55,13 @@ class DescribeBatcher:
 
     def _flush(self) -> None:
         self._scheduled = False
-        while len(self._waiting) >= DESCRIBE_LIMIT:
+        while len(self._waiting) >= DESCRIBE_JOBS_LIMIT:
             self._send(partial=False)
         if self._waiting:
             self._send(partial=True)
 
     def _send(self, partial: bool) -> None:
-        batch = dict(list(self._waiting.items())[:DESCRIBE_LIMIT])
+        batch = dict(list(self._waiting.items())[:DESCRIBE_JOBS_LIMIT])
         for run_id in batch:
             del self._waiting[run_id]
         if partial:

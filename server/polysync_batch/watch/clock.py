@@ -89,21 +89,27 @@ async def settle(rounds: int = 50) -> None:
         await asyncio.sleep(0)
 
 
-async def wait_for_signal(signal: asyncio.Event, clock: Clock, seconds: float) -> bool:
-    """Waits until `signal` is set or `seconds` pass on `clock`; True when signalled. A timer
-    rather than a task per wait: thousands of streams wait at once."""
-    if signal.is_set():
-        return True
-    timed_out = False
+class Wakeup:
+    """Wakes one waiter, or lets its wait time out on a clock. A timer rather than a task per
+    wait, because thousands of watch streams wait at once. Edge-triggered: a wake with no one
+    waiting is dropped, so waiters check their state before they wait."""
 
-    def expire() -> None:
-        nonlocal timed_out
-        timed_out = True
-        signal.set()
+    __slots__ = ("_waiter",)
 
-    timer = clock.call_later(seconds, expire)
-    try:
-        await signal.wait()
-    finally:
-        timer.cancel()
-    return not timed_out
+    def __init__(self) -> None:
+        self._waiter: asyncio.Future[bool] | None = None
+
+    def wake(self, woken: bool = True) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(woken)
+
+    async def wait(self, clock: Clock, seconds: float | None = None) -> bool:
+        """True when woken, False when `seconds` passed first (None: no time-out)."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        timer = clock.call_later(seconds, lambda: self.wake(False)) if seconds is not None else None
+        try:
+            return await self._waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None

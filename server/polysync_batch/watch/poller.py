@@ -12,11 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from polysync_batch.aws.gateway import DESCRIBE_JOBS_LIMIT
 from polysync_batch.domain import errors
 from polysync_batch.domain.models import Run
-from polysync_batch.watch.batcher import DESCRIBE_LIMIT, DescribeBatcher
+from polysync_batch.watch.batcher import DescribeBatcher
 from polysync_batch.watch.budget import RateBudget
-from polysync_batch.watch.clock import Clock, SystemClock, wait_for_signal
+from polysync_batch.watch.clock import Clock, SystemClock, Wakeup
 from polysync_batch.watch.subscription import Subscription
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class RunPoller:
         self._budget = RateBudget(settings.describe_jobs_per_second, settings.describe_jobs_burst, self.clock)
         self._batcher = DescribeBatcher(self._describe, self.clock, settings.batch_gap_seconds)
         self._tracked: OrderedDict[str, Tracked] = OrderedDict()
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
         self._task: asyncio.Task | None = None
         self._failures = 0
         self._closed: errors.PlatformError | None = None
@@ -102,16 +103,16 @@ class RunPoller:
         self._update(tracked, run)
         tracked.interval = self.settings.min_interval_seconds
         tracked.next_poll = self.clock.monotonic() + tracked.interval
-        self._wakeup.set()
+        self._wakeup.wake()
 
     # -- watching ------------------------------------------------------------------------------
 
-    async def subscribe(self, run_ids: list[str], caller: str = "") -> Subscription:
+    async def subscribe(self, run_ids: list[str]) -> Subscription:
         """A subscription whose first events are the runs' current states. Unknown ids raise
         RUN_NOT_FOUND; a closed poller raises its closing error."""
         if self._closed is not None:
             raise self._closed
-        subscription = Subscription(run_ids, caller)
+        subscription = Subscription(run_ids)
         for run_id in subscription.run_ids:  # subscribed first, so no change can slip between
             self._track(run_id).subscribers.add(subscription)
         try:
@@ -126,7 +127,7 @@ class RunPoller:
         for run_id, run in current.items():
             subscription.deliver(run, self._tracked[run_id].stale_since)
         self._ensure_running()
-        self._wakeup.set()
+        self._wakeup.wake()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -158,20 +159,18 @@ class RunPoller:
         while self._closed is None:
             active = [t for t in self._tracked.values() if t.subscribers and not self._finished(t)]
             if not active:
-                self._wakeup.clear()
-                await self._wakeup.wait()
+                await self._wakeup.wait(self.clock)
                 continue
             now = self.clock.monotonic()
             due = [t for t in active if t.next_poll <= now]
             if not due:
-                self._wakeup.clear()
-                await wait_for_signal(self._wakeup, self.clock, min(t.next_poll for t in active) - now)
+                await self._wakeup.wait(self.clock, min(t.next_poll for t in active) - now)
                 continue
             await self._poll(self._fill(due, active))
 
     def _fill(self, due: list[Tracked], active: list[Tracked]) -> list[Tracked]:
         """Due runs, topped up with the soonest-due others so the last call is not half empty."""
-        room = -len(due) % DESCRIBE_LIMIT
+        room = -len(due) % DESCRIBE_JOBS_LIMIT
         if room:
             due_ids = {t.run_id for t in due}
             soon = sorted((t for t in active if t.run_id not in due_ids), key=lambda t: t.next_poll)
@@ -179,7 +178,7 @@ class RunPoller:
         return due
 
     async def _poll(self, batch: list[Tracked]) -> None:
-        chunks = [batch[i:i + DESCRIBE_LIMIT] for i in range(0, len(batch), DESCRIBE_LIMIT)]
+        chunks = [batch[i:i + DESCRIBE_JOBS_LIMIT] for i in range(0, len(batch), DESCRIBE_JOBS_LIMIT)]
         results = await asyncio.gather(*(self._poll_chunk(chunk) for chunk in chunks), return_exceptions=True)
         for chunk, result in zip(chunks, results):
             if isinstance(result, BaseException):

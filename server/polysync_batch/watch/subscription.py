@@ -4,14 +4,13 @@ always gets the terminal state (it is the last one)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from polysync_batch.domain.errors import PlatformError
 from polysync_batch.domain.models import Run
-from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.clock import Clock, Wakeup
 
 
 @dataclass(frozen=True)
@@ -24,18 +23,17 @@ class WatchEvent:
 
 class Subscription:
     # Thousands exist at once: slots keep each one small.
-    __slots__ = ("run_ids", "caller", "_pending", "_delivered", "_last", "_finished", "_error", "_waiter",
-                 "_sequence", "__weakref__")
+    __slots__ = ("run_ids", "_pending", "_delivered", "_last", "_finished", "_error", "_wakeup", "_sequence",
+                 "__weakref__")
 
-    def __init__(self, run_ids: list[str], caller: str = "") -> None:
+    def __init__(self, run_ids: list[str]) -> None:
         self.run_ids = list(dict.fromkeys(run_ids))
-        self.caller = caller
         self._pending: dict[str, WatchEvent] = {}
         self._delivered: dict[str, tuple] = {}
         self._last: WatchEvent | None = None  # the last event yielded, repeated by heartbeats
         self._finished: set[str] = set()  # runs whose terminal state was yielded
         self._error: PlatformError | None = None
-        self._waiter: asyncio.Future[bool] | None = None  # set while the reader waits
+        self._wakeup = Wakeup()
         self._sequence = 0
 
     def deliver(self, run: Run, stale_since: datetime | None = None) -> None:
@@ -45,16 +43,12 @@ class Subscription:
             return
         self._delivered[run.run_id] = key
         self._pending[run.run_id] = WatchEvent(run, stale_since)
-        self._wake(True)
+        self._wakeup.wake()
 
     def fail(self, error: PlatformError) -> None:
         if self._error is None:
             self._error = error
-            self._wake(True)
-
-    def _wake(self, signalled: bool) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(signalled)
+            self._wakeup.wake()
 
     @property
     def done(self) -> bool:
@@ -74,23 +68,12 @@ class Subscription:
                 continue
             if self._error is not None:
                 raise self._error
-            if not await self._wait(clock, heartbeat_seconds):
+            if not await self._wakeup.wait(clock, heartbeat_seconds):
                 yield self._numbered(self._heartbeat())
 
     def _numbered(self, event: WatchEvent) -> WatchEvent:
         self._sequence += 1
         return replace(event, sequence=self._sequence)
-
-    async def _wait(self, clock: Clock, seconds: float) -> bool:
-        """True when woken by a state or an error, False after `seconds` (a timer, not a task:
-        thousands of streams wait at once)."""
-        self._waiter = asyncio.get_running_loop().create_future()
-        timer = clock.call_later(seconds, lambda: self._wake(False))
-        try:
-            return await self._waiter
-        finally:
-            timer.cancel()
-            self._waiter = None
 
     def _heartbeat(self) -> WatchEvent:
         if len(self.run_ids) == 1 and self._last is not None:
