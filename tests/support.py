@@ -54,13 +54,15 @@ FAST_WATCH = WatchSettings(min_interval_seconds=0.05, max_interval_seconds=0.2, 
 
 
 def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str = "q1",
-                     endpoint_url: str | None = None) -> PlatformRuntime:
-    """A platform with real boto3 clients and fake credentials, for botocore's Stubber (or a
-    dead endpoint); runs boto3 in the loop's default executor."""
-    session = boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", region_name=region)
+                     endpoint_url: str | None = None, session: boto3.Session | None = None,
+                     max_attempts: int = 1) -> PlatformRuntime:
+    """A platform with real boto3 clients and (unless a session is given) fake credentials, for
+    botocore's Stubber or a fake endpoint; runs boto3 in the loop's default executor."""
+    session = session or boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret",
+                                       region_name=region)
     info = PlatformInfo(name=name, region=region, default_job_queue=queue)
-    return build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=1, connect_timeout=1,
-                         read_timeout=2, watch=FAST_WATCH)
+    return build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=max_attempts,
+                         connect_timeout=1, read_timeout=2, watch=FAST_WATCH)
 
 
 def error_details(error: grpc.aio.AioRpcError) -> dict:

@@ -7,19 +7,16 @@ import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
 
 from polysync_batch.aws.credentials import build_session
-from polysync_batch.aws.platform import PlatformInfo
 from polysync_batch.config import AuthConfig
-from polysync_batch.platforms import Platforms, build_runtime
+from polysync_batch.platforms import Platforms
 from tests.fake_aws import FakeAws, json_error, query_error
-from tests.support import error_details, reason_of, serve
+from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
 ATTEMPTS = 3
 
 
 def platforms_at(endpoint_url: str, session: boto3.Session | None = None) -> Platforms:
-    session = session or boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="x", region_name="eu-west-1")
-    info = PlatformInfo(name="prod", region="eu-west-1", default_job_queue="q1")
-    runtime = build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=ATTEMPTS)
+    runtime = fake_aws_runtime(endpoint_url=endpoint_url, session=session, max_attempts=ATTEMPTS)
     return Platforms({"prod": runtime}, "prod")
 
 
