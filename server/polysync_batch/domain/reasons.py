@@ -1,0 +1,75 @@
+"""Every google.rpc.ErrorInfo reason the service sends, in one catalogue.
+
+The reason is the stable, machine-readable part of an error (ErrorInfo.domain is always
+"polysync.platform"): clients branch on it, dashboards count it, and each client's reason
+constants and the README's error table are generated from or checked against this list
+(scripts/generate-reasons.py). Add a reason here first; never rename or remove one.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+
+# ErrorInfo.domain of every error this service reports.
+ERROR_DOMAIN = "polysync.platform"
+
+
+class Reason(enum.StrEnum):
+    JOB_QUEUE_NOT_FOUND = "JOB_QUEUE_NOT_FOUND"
+    JOB_DEFINITION_NOT_FOUND = "JOB_DEFINITION_NOT_FOUND"
+    RUN_NOT_FOUND = "RUN_NOT_FOUND"
+    PLATFORM_NOT_FOUND = "PLATFORM_NOT_FOUND"
+    AWS_ACCESS_DENIED = "AWS_ACCESS_DENIED"
+    AWS_IDENTITY_TOKEN_INVALID = "AWS_IDENTITY_TOKEN_INVALID"
+    AWS_CREDENTIALS_INVALID = "AWS_CREDENTIALS_INVALID"
+    AWS_THROTTLED = "AWS_THROTTLED"
+    AWS_UNAVAILABLE = "AWS_UNAVAILABLE"
+    AWS_REQUEST_REJECTED = "AWS_REQUEST_REJECTED"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    MISSING_PARAMETERS = "MISSING_PARAMETERS"
+    CALLER_UNAUTHENTICATED = "CALLER_UNAUTHENTICATED"
+    CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED"
+    TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
+    SERVER_SHUTTING_DOWN = "SERVER_SHUTTING_DOWN"
+    INTERNAL = "INTERNAL"
+
+
+@dataclass(frozen=True)
+class ReasonInfo:
+    reason: Reason
+    code: str  # the gRPC status code name (grpc.StatusCode.<code>) the reason is sent with
+    when: str  # one line for the README's error table
+
+
+CATALOGUE: tuple[ReasonInfo, ...] = (
+    ReasonInfo(Reason.JOB_QUEUE_NOT_FOUND, "NOT_FOUND", "the job queue does not exist in the platform's region"),
+    ReasonInfo(Reason.JOB_DEFINITION_NOT_FOUND, "NOT_FOUND", "the pipeline has no ACTIVE job definition revision"),
+    ReasonInfo(Reason.RUN_NOT_FOUND, "NOT_FOUND", "AWS Batch does not know the run id"),
+    ReasonInfo(Reason.PLATFORM_NOT_FOUND, "NOT_FOUND", "the request names a platform that is not configured"),
+    ReasonInfo(Reason.AWS_ACCESS_DENIED, "PERMISSION_DENIED", "AWS denied the call (IAM permissions of the platform's role)"),
+    ReasonInfo(Reason.AWS_IDENTITY_TOKEN_INVALID, "FAILED_PRECONDITION", "AWS STS rejected the platform's web identity token"),
+    ReasonInfo(Reason.AWS_CREDENTIALS_INVALID, "FAILED_PRECONDITION", "the platform's AWS credentials are missing, expired or invalid"),
+    ReasonInfo(Reason.AWS_THROTTLED, "RESOURCE_EXHAUSTED", "AWS throttled the call after retries (RetryInfo says when to retry)"),
+    ReasonInfo(Reason.AWS_UNAVAILABLE, "UNAVAILABLE", "AWS answered 5xx or could not be reached after retries"),
+    ReasonInfo(Reason.AWS_REQUEST_REJECTED, "INVALID_ARGUMENT", "AWS Batch rejected the request for another reason (its message is passed on)"),
+    ReasonInfo(Reason.INVALID_ARGUMENT, "INVALID_ARGUMENT", "a request field is invalid (BadRequest lists each one)"),
+    ReasonInfo(Reason.MISSING_PARAMETERS, "INVALID_ARGUMENT", "the pipeline's Ref:: parameters without defaults were not given (BadRequest lists them)"),
+    ReasonInfo(Reason.CALLER_UNAUTHENTICATED, "UNAUTHENTICATED", "caller authentication is configured and the call has no valid token or certificate"),
+    ReasonInfo(Reason.CALLER_NOT_ALLOWED, "PERMISSION_DENIED", "the caller is not in the platform's access list"),
+    ReasonInfo(Reason.TOO_MANY_STREAMS, "RESOURCE_EXHAUSTED", "the caller already holds server.max_streams_per_caller watch streams"),
+    ReasonInfo(Reason.SERVER_SHUTTING_DOWN, "UNAVAILABLE", "the server is stopping; reconnect and the watch resumes with the current state"),
+    ReasonInfo(Reason.INTERNAL, "INTERNAL", "an unexpected server error (the server log has the details)"),
+)
+
+assert [info.reason for info in CATALOGUE] == list(Reason), "every Reason has one catalogue entry, in order"
+
+
+def catalogue_json() -> str:
+    """The catalogue as JSON, for the client generators."""
+    return json.dumps([{"reason": i.reason.value, "code": i.code, "when": i.when} for i in CATALOGUE], indent=2)
+
+
+if __name__ == "__main__":
+    print(catalogue_json())
