@@ -1,5 +1,6 @@
 """One typed settings object, read from a TOML file plus `POLYSYNC_BATCH_*` environment
-overrides and validated once at start-up (SPEC §4).
+overrides and validated once at start-up; the only home of every default. Each key is listed
+in docs/configuration.md.
 
 A bad setting raises `ConfigError` whose message is one line naming the key by its dotted
 path, so the CLI can print it and exit without a traceback.
@@ -64,7 +65,7 @@ class _Model(BaseModel):
 
 
 class AuthConfig(_Model):
-    """How a platform obtains AWS credentials; see docs/configuration.md."""
+    """How a platform obtains AWS credentials (docs/configuration.md, "auth")."""
 
     mode: AuthMode = "default"
     role_arn: str | None = None
@@ -179,6 +180,12 @@ class WatchConfig(_Model):
     not_found_after_polls: int = Field(default=3, ge=1)
     describe_jobs_per_second: float = Field(default=10.0, gt=0, le=50)
     runnable_warning_seconds: float = Field(default=600.0, gt=0)
+    # Tuning rarely worth changing.
+    interval_growth: float = Field(default=1.5, ge=1)  # an unchanged poll stretches the interval by this
+    describe_jobs_burst: int = Field(default=20, ge=1)  # DescribeJobs calls the budget allows at once
+    batch_gap_seconds: float = Field(default=0.02, ge=0)  # under load, one partial DescribeJobs batch per gap
+    max_backoff_seconds: float = Field(default=60.0, gt=0)  # polling after repeated AWS failures
+    max_cached_runs: int = Field(default=100_000, ge=1)  # states kept for reads; watched runs always are
 
     @model_validator(mode="after")
     def _interval_bounds(self) -> WatchConfig:
@@ -195,7 +202,10 @@ class ServerConfig(_Model):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_streams_per_caller: int = Field(default=2000, ge=1)
+    # grpc core queues at most 1000 calls that have arrived but not yet been picked up and
+    # cancels the rest, so a burst of 10,000 new watches would lose most of them.
     max_pending_requests: int = Field(default=20000, ge=1)
+    health_check_interval_seconds: float = Field(default=30.0, ge=0)  # 0: no probing, platforms SERVING
 
     @field_validator("address")
     @classmethod

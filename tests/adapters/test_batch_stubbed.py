@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from polysync.platform.v1 import connection_pb2, pipeline_run_pb2, platform_service_pb2 as pb
 
-from polysync_batch.platforms import Platforms
+from polysync_batch.service.registry import PlatformRegistry
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
 ARN = "arn:aws:batch:eu-west-1:111122223333:job-definition/hello:{}"
@@ -22,9 +22,9 @@ def job(job_id="j-1", status="RUNNABLE", **extra):
 @pytest.fixture
 async def stubbed():
     runtime = fake_aws_runtime()
-    stubber = Stubber(runtime.gateway.clients.batch)
+    stubber = Stubber(runtime.clients.batch)
     with stubber:
-        async with serve(Platforms({"prod": runtime}, "prod")) as served:
+        async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubber
     stubber.assert_no_pending_responses()
 
@@ -135,7 +135,7 @@ async def test_submit_errors_are_mapped(stubbed, code, status, http, grpc_code, 
 
 async def test_unreachable_aws_is_unavailable():
     runtime = fake_aws_runtime(endpoint_url="http://127.0.0.1:9")  # discard port: nothing listens
-    async with serve(Platforms({"prod": runtime}, "prod")) as served:
+    async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -145,12 +145,12 @@ async def test_unreachable_aws_is_unavailable():
 @pytest.fixture
 async def stubbed_connection():
     runtime = fake_aws_runtime()
-    clients = runtime.gateway.clients
+    clients = runtime.clients
     stubbers = {name: Stubber(getattr(clients, name)) for name in ("batch", "sts", "iam")}
     for stubber in stubbers.values():
         stubber.activate()
     try:
-        async with serve(Platforms({"prod": runtime}, "prod")) as served:
+        async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubbers
     finally:
         for stubber in stubbers.values():

@@ -12,8 +12,9 @@ import pytest
 from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb, platform_service_pb2_grpc
 from polysync_platform_client import error_reason, watch_run
 
-from polysync_batch.app import ServerSettings, build_server
-from polysync_batch.cli import demo_platforms
+from polysync_batch.api.server import build_server
+from polysync_batch.config import ServerConfig
+from polysync_batch.bootstrap import demo_platforms
 from tests.support import FAST_WATCH
 
 QUICKSTART = Path(__file__).parents[2] / "clients" / "python" / "examples" / "quickstart.py"
@@ -29,7 +30,7 @@ def emulator():
 
 async def start(emulator, address="127.0.0.1:0"):
     return await build_server(demo_platforms(emulator, None, FAST_WATCH),
-                              ServerSettings(address=address, health_check_interval_seconds=0))
+                              ServerConfig(address=address, health_check_interval_seconds=0))
 
 
 async def test_watch_run_follows_a_run_across_a_server_restart(emulator):

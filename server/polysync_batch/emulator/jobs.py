@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
-from .clock import Clock
+from .job_clock import JobClock
 from .lifecycle import ArrayRun, JobView, Lifecycle, Run, Timeline
 from .logs import ContainerLogs, simulated_output
 
@@ -67,7 +67,7 @@ class EmulatedJob(Job):
     def __init__(
         self,
         backend: BatchBackend,
-        clock: Clock,
+        clock: JobClock,
         lifecycle: Lifecycle,
         *,
         job_id: str,

@@ -27,13 +27,7 @@ class StreamLimiter:
     @contextlib.contextmanager
     def hold(self, caller: str) -> Iterator[None]:
         if self._open[caller] >= self.max_per_caller:
-            raise errors.ResourceExhausted(
-                "TOO_MANY_STREAMS",
-                f"caller {caller} already has {self._open[caller]} open watch streams (the limit)",
-                hint="Watch many runs with one WatchPipelineRuns stream, or close streams you no longer read.",
-                metadata={"caller": caller, "limit": str(self.max_per_caller)},
-                retry_after_seconds=5.0,
-            )
+            raise errors.too_many_streams(caller, self._open[caller], self.max_per_caller)
         self._open[caller] += 1
         try:
             yield
@@ -41,7 +35,3 @@ class StreamLimiter:
             self._open[caller] -= 1
             if not self._open[caller]:
                 del self._open[caller]
-
-    @property
-    def open_streams(self) -> int:
-        return sum(self._open.values())

@@ -1,5 +1,5 @@
-"""build_server: the grpc.aio server with PlatformService, health and reflection. Tests call it
-with address 127.0.0.1:0."""
+"""build_server: the grpc.aio server with PlatformService, health and reflection behind the
+interceptor chain, and its ordered shutdown. Tests call it with address 127.0.0.1:0."""
 
 from __future__ import annotations
 
@@ -10,29 +10,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from polysync.platform.v1 import platform_service_pb2_grpc
 
+from polysync_batch.api.health import SERVICE_NAME, PlatformHealth
+from polysync_batch.api.interceptors.access_log import AccessLogInterceptor
+from polysync_batch.api.interceptors.errors import ErrorInterceptor
+from polysync_batch.api.reflection_pool import MethodAwarePool
+from polysync_batch.api.servicer import PlatformServicer
+from polysync_batch.api.stream_limits import StreamLimiter
+from polysync_batch.config import ServerConfig
 from polysync_batch.domain import errors
-from polysync_batch.health import SERVICE_NAME, PlatformHealth
-from polysync_batch.platforms import Platforms
-from polysync_batch.reflection_pool import MethodAwarePool
-from polysync_batch.servicer import PlatformServicer
-from polysync_batch.stream_limits import StreamLimiter
-
-
-@dataclass
-class ServerSettings:
-    address: str = "127.0.0.1:50051"
-    reflection: bool = True
-    max_message_bytes: int = 4 * 1024 * 1024
-    health_check_interval_seconds: float = 30.0
-    max_streams_per_caller: int = 2000
-    # grpc core queues at most 1000 (hard limit 3000) calls that have arrived but not yet been
-    # picked up and cancels the rest, so a burst of 10,000 new watches loses most of them.
-    max_pending_requests: int = 20000
-
-
-SHUTTING_DOWN = errors.Unavailable(
-    "SERVER_SHUTTING_DOWN", "the server is shutting down",
-    hint="Reconnect (to another replica): the first message of a new watch is the run's current state.")
+from polysync_batch.service.registry import PlatformRegistry
 
 
 @dataclass
@@ -40,26 +26,30 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: PlatformHealth
-    platforms: Platforms
-    streams: StreamLimiter
+    platforms: PlatformRegistry
 
     async def stop(self, grace: float | None) -> None:
         """Health NOT_SERVING first; then watch streams end UNAVAILABLE at once (grpc's own stop
         would hold them for the whole grace period, then cancel them); unary calls get `grace`."""
         await self.health.shutdown()
-        for runtime in self.platforms.runtimes():
-            runtime.poller.close(SHUTTING_DOWN)
+        for platform in self.platforms.all():
+            platform.hub.close(errors.server_shutting_down())
         await self.server.stop(grace)
 
 
-async def build_server(platforms: Platforms, settings: ServerSettings) -> RunningServer:
+def interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """Outermost first: the access log sees the final status of every call."""
+    return [AccessLogInterceptor(), ErrorInterceptor()]
+
+
+async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> RunningServer:
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.server.max_pending_requests", settings.max_pending_requests),
         ("grpc.server.max_pending_requests_hard_limit", settings.max_pending_requests * 2),
     ]
-    server = grpc.aio.server(options=options)
+    server = grpc.aio.server(options=options, interceptors=interceptors())
     streams = StreamLimiter(settings.max_streams_per_caller)
     platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platforms, streams), server)
     health_servicer = health.aio.HealthServicer()
@@ -74,4 +64,4 @@ async def build_server(platforms: Platforms, settings: ServerSettings) -> Runnin
     platform_health = PlatformHealth(health_servicer, platforms, settings.health_check_interval_seconds)
     await server.start()
     await platform_health.start()
-    return RunningServer(server, port, platform_health, platforms, streams)
+    return RunningServer(server, port, platform_health, platforms)

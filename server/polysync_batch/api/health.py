@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2
 from polysync.platform.v1 import platform_service_pb2
 
 from polysync_batch.domain import errors
-from polysync_batch.platforms import Platforms
+from polysync_batch.service.registry import PlatformRegistry
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = platform_service_pb2.DESCRIPTOR.services_by_name["PlatformService"].full_name
@@ -23,7 +23,7 @@ def platform_service_name(platform: str) -> str:
 
 
 class PlatformHealth:
-    def __init__(self, servicer: health.aio.HealthServicer, platforms: Platforms, interval_seconds: float) -> None:
+    def __init__(self, servicer: health.aio.HealthServicer, platforms: PlatformRegistry, interval_seconds: float) -> None:
         self.servicer = servicer
         self._platforms = platforms
         self._interval = interval_seconds
@@ -43,13 +43,13 @@ class PlatformHealth:
         await asyncio.gather(*(self._probe(name) for name in self._platforms.names()))
 
     async def _probe(self, name: str) -> None:
-        runtime = self._platforms.get(name)
+        platform = self._platforms.get(name)
         try:
-            if runtime.info.default_job_queue:
-                found = await runtime.gateway.describe_job_queue(runtime.info.default_job_queue)
-                healthy = found is not None and found.get("state") == "ENABLED"
+            if platform.info.default_job_queue:
+                queue = await platform.batch.job_queue(platform.info.default_job_queue)
+                healthy = queue.exists and queue.state == "ENABLED"
             else:
-                await runtime.gateway.get_caller_identity()
+                await platform.identity.caller_arn()
                 healthy = True
         except errors.PlatformError as error:
             log.warning("platform %s is not healthy: %s", name, error.message)

@@ -1,17 +1,17 @@
-"""The only place the emulator reads the time, so tests can substitute their own clock."""
+"""The only place the emulator reads the time (epoch seconds), so tests can substitute their own."""
 
 import threading
 import time
 from typing import Protocol
 
 
-class Clock(Protocol):
+class JobClock(Protocol):
     def now(self) -> float:
         """Seconds since the Unix epoch."""
         ...
 
 
-class SystemClock:
+class SystemJobClock:
     """Epoch seconds that never go backwards.
 
     Anchored to the wall clock once, then advanced by the monotonic clock, so a wall-clock step
@@ -26,7 +26,7 @@ class SystemClock:
         return self._wall_anchor + (time.monotonic() - self._monotonic_anchor)
 
 
-class ManualClock:
+class ManualJobClock:
     """A clock that moves only when told, for tests that want exact states without sleeping.
 
     Starts at the real time because CloudWatch Logs rejects events older than 14 days.

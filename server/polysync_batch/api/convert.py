@@ -10,8 +10,10 @@ from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2,
 
 from polysync_batch.domain.connection import ConnectionReport
 from polysync_batch.domain.models import Pipeline, Run
+from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import SubmitRequest
+from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
     RunStatus.RUNNING: pipeline_run_pb2.RUN_STATUS_RUNNING,
@@ -105,3 +107,23 @@ def connection_to_proto(report: ConnectionReport) -> pb.TestConnectionResponse:
             name=q.name, arn=q.arn, exists=q.exists, state=q.state, status=q.status,
             status_reason=q.status_reason, scheduling_policy_arn=q.scheduling_policy_arn))
     return response
+
+
+def run_query_from_proto(request: pb.ListPipelineRunsRequest) -> RunQuery:
+    return RunQuery(
+        job_queue=request.job_queue, statuses=[RUN_STATUS_FROM_PROTO.get(s) for s in request.statuses],
+        name_prefix=request.name_prefix, array_parent_run_id=request.array_parent_run_id,
+        page_size=request.page_size, page_token=request.page_token)
+
+
+def logs_request_from_proto(request: pb.StreamPipelineRunLogsRequest) -> LogsRequest:
+    return LogsRequest(
+        run_id=request.run_id, follow=request.follow, start_from_head=request.start_from_head,
+        attempt=request.attempt if request.HasField("attempt") else None,
+        array_index=request.array_index if request.HasField("array_index") else None)
+
+
+def watch_event_fields(event: WatchEvent) -> dict:
+    """The fields both watch responses share."""
+    return {"run": shared_run_proto(event.run) if event.run is not None else None, "sequence": event.sequence,
+            "heartbeat": event.heartbeat, "stale_since": timestamp(event.stale_since)}

@@ -1,0 +1,144 @@
+"""The run use cases of one platform: submit (idempotent by request_id), get, list, cancel and
+watch. Every state they learn goes into the platform's watch hub, so watchers and the read
+cache see it at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
+
+from polysync_batch.domain import errors, paging, requests
+from polysync_batch.domain.errors import Reason
+from polysync_batch.domain.models import PlatformInfo, Run
+from polysync_batch.domain.requests import RunQuery
+from polysync_batch.domain.status import cancel_reason, native_statuses_for
+from polysync_batch.domain.submit import SubmitRequest, job_name
+from polysync_batch.service.pipelines import PipelineService
+from polysync_batch.service.ports import BatchPort
+from polysync_batch.watch.hub import RunHub
+from polysync_batch.watch.source import Source
+from polysync_batch.watch.subscription import WatchEvent
+
+# ListJobs returns at most 100 summaries per call; a page stops after this many calls so one
+# request's cost stays bounded even when client-side filters drop most summaries.
+LIST_JOBS_LIMIT = 100
+MAX_LIST_CALLS_PER_PAGE = 10
+
+
+class RunService:
+    def __init__(self, info: PlatformInfo, batch: BatchPort, pipelines: PipelineService, hub: RunHub) -> None:
+        self._info = info
+        self._batch = batch
+        self._pipelines = pipelines
+        self._hub = hub
+        # Serialises submits of one request_id within this process; across processes the
+        # ListJobs look-up before SubmitJob is the guard.
+        self._submit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- submitting ----------------------------------------------------------------------------
+
+    async def execute(self, request: SubmitRequest) -> tuple[Run, bool]:
+        """Submits a job; returns the run and whether an earlier submit of the same request_id
+        was found instead."""
+        requests.validate_submit(request)
+        queue = request.job_queue or self._info.default_job_queue
+        requests.check_queue_given(queue, self._info.name)
+        pipeline = await self._pipelines.get(request.pipeline)
+        missing = [name for name in pipeline.required_parameters if name not in request.parameters]
+        if missing:
+            raise errors.InvalidArgument(
+                Reason.MISSING_PARAMETERS,
+                f"pipeline {pipeline.name!r} needs values for its Ref:: parameters without defaults: "
+                f"{', '.join(missing)}",
+                hint="Pass each missing name in ExecutePipelineRequest.parameters; nothing was submitted.",
+                metadata={"pipeline": request.pipeline, "missing": ",".join(missing), "platform": self._info.name},
+                violations=[errors.FieldViolation(f"parameters[{name}]", f"required by the job definition (Ref::"
+                                                  f"{name} has no default)") for name in missing],
+            )
+        if request.has_container_overrides and not pipeline.container_overrides:
+            raise errors.invalid(
+                "command", f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
+                f"container job definition; {pipeline.name!r} is {pipeline.type!r}")
+        name = job_name(self._info.name, request.request_id)
+        if not request.request_id:
+            run, deduplicated = await self._batch.submit(request, queue, name), False
+        else:
+            async with self._submit_locks.setdefault(name, asyncio.Lock()):
+                existing = await self._batch.runs_named(queue, name)
+                if existing:
+                    run, deduplicated = await self._describe_one(existing[0]), True
+                else:
+                    run, deduplicated = await self._batch.submit(request, queue, name), False
+        self._hub.observe(run, Source.SUBMIT)
+        return run, deduplicated
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    async def get(self, run_id: str) -> Run:
+        requests.check_run_id(run_id)
+        return await self._hub.get(run_id)
+
+    async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
+        """Each id's run, or None when AWS Batch does not know it."""
+        requests.check_run_ids(run_ids)
+        return await self._hub.get_many(run_ids)
+
+    async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
+        """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
+        requests.check_cancel(run_id, reason)
+        run = await self._describe_one(run_id)
+        if run.terminal:
+            return run, True
+        await self._batch.terminate(run_id, cancel_reason(reason))
+        run = await self._describe_one(run_id)
+        self._hub.observe(run, Source.CANCEL)
+        return run, False
+
+    async def _describe_one(self, run_id: str) -> Run:
+        runs = await self._batch.describe_runs([run_id])
+        if not runs:
+            raise errors.run_not_found(run_id, self._info.name)
+        return runs[0]
+
+    async def list(self, query: RunQuery) -> tuple[list[Run], str]:
+        """A page of ListJobs. With a name filter ListJobs ignores jobStatus and returns every
+        status in one stream; otherwise each AWS status is its own stream, listed in turn."""
+        requests.check_run_query(query)
+        size = requests.check_page_size(query.page_size)
+        queue = query.job_queue or self._info.default_job_queue
+        if not query.array_parent_run_id:
+            requests.check_queue_given(queue, self._info.name)
+        statuses = [s for s in query.statuses if s is not None]
+        natives = native_statuses_for(statuses)
+        filters = {"q": queue, "s": [s.value for s in statuses], "p": query.name_prefix, "a": query.array_parent_run_id}
+        state = paging.decode(query.page_token, filters) or {"i": 0, "t": ""}
+        streams: list[str | None] = [None] if query.name_prefix else list(natives)
+        index, aws_token = state["i"], state["t"]
+        runs: list[Run] = []
+        calls = 0
+        while index < len(streams) and len(runs) < size and calls < MAX_LIST_CALLS_PER_PAGE:
+            page, aws_token = await self._batch.list_runs_page(
+                job_queue=queue, array_parent_run_id=query.array_parent_run_id, native_status=streams[index],
+                name_prefix=query.name_prefix, max_results=min(LIST_JOBS_LIMIT, size - len(runs)),
+                next_token=aws_token)
+            calls += 1
+            runs += [run for run in page if run.native_status in natives and (not statuses or run.status in statuses)]
+            if not aws_token:
+                index += 1
+        next_token = paging.encode({"i": index, "t": aws_token}, filters) if index < len(streams) else ""
+        return runs, next_token
+
+    # -- watching ------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def watch(self, run_ids: list[str]) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+        """The events of a watch of these runs: their current states first, then each change,
+        with heartbeats; the stream ends after every run's terminal state."""
+        requests.check_run_ids(run_ids)
+        subscription = await self._hub.subscribe(run_ids)
+        try:
+            yield subscription.events(self._hub.clock, self._hub.settings.heartbeat_seconds)
+        finally:
+            self._hub.unsubscribe(subscription)
