@@ -22,6 +22,7 @@ from polysync_batch.config import PlatformConfig, ServerConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.service.registry import PlatformRegistry
 from polysync_batch.service.runs import RunService
+from polysync_batch.watch.budget import AdaptiveBudget
 
 
 async def main() -> None:
@@ -44,7 +45,8 @@ async def main() -> None:
                               aws=PlatformConfig(region="us-east-1", max_attempts=3))
     if args.mode == "naive":  # the same use cases over a hub that polls per stream
         hub = NaiveHub("bench", platform.batch.describe_runs, watch)
-        platform = replace(platform, hub=hub, runs=RunService(info, platform.batch, platform.pipelines, hub))
+        platform = replace(platform, hub=hub, runs=RunService(
+            info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3))
     platforms = PlatformRegistry({"bench": platform}, "bench")
     running = await build_server(platforms, ServerConfig(
         address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,

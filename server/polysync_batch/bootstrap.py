@@ -21,6 +21,7 @@ from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 from polysync_batch.service.runs import RunService
+from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.clock import Clock
 from polysync_batch.watch.hub import RunHub
 
@@ -39,11 +40,12 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
                            max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
                            read_timeout=aws.read_timeout_seconds)
     call = AwsCaller(executor, info.name, info.region)
-    batch = BatchAdapter(clients.batch, call, RunContext(info.name, info.region, info.console_domain,
-                                                         info.runnable_warning_seconds))
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call,
+                         RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))
     hub = RunHub(info.name, batch.describe_runs, watch, clock)
     pipelines = PipelineService(info, batch)
-    runs = RunService(info, batch, pipelines, hub)
+    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
+    runs = RunService(info, batch, pipelines, hub, submit_budget, submit_attempts=aws.max_attempts)
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
     return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
                             identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients)

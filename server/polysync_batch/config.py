@@ -146,6 +146,8 @@ class PlatformConfig(_Model):
     max_attempts: int = Field(default=5, ge=1, le=20)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     read_timeout_seconds: float = Field(default=30.0, gt=0)
+    # AWS allows about 50 SubmitJob per second per account; callers over this wait their turn.
+    submit_jobs_per_second: float = Field(default=20.0, gt=0, le=50)
 
     @field_validator("region")
     @classmethod

@@ -19,10 +19,37 @@ def job(job_id="j-1", status="RUNNABLE", **extra):
             "jobDefinition": ARN.format(2), "createdAt": 1764072000000, "startedAt": 1764072001000, **extra}
 
 
+class BatchStubber:
+    """Stubs both Batch clients of a platform: SubmitJob has a client of its own (never retried
+    by botocore), every other operation the shared one."""
+
+    def __init__(self, clients) -> None:
+        self._shared, self._submit = Stubber(clients.batch), Stubber(clients.batch_submit)
+
+    def _for(self, operation: str) -> Stubber:
+        return self._submit if operation == "submit_job" else self._shared
+
+    def add_response(self, operation, *args):
+        self._for(operation).add_response(operation, *args)
+
+    def add_client_error(self, operation, *args, **kwargs):
+        self._for(operation).add_client_error(operation, *args, **kwargs)
+
+    def __enter__(self):
+        self._shared.__enter__(), self._submit.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._shared.__exit__(*exc), self._submit.__exit__(*exc)
+
+    def assert_no_pending_responses(self):
+        self._shared.assert_no_pending_responses(), self._submit.assert_no_pending_responses()
+
+
 @pytest.fixture
 async def stubbed():
     runtime = fake_aws_runtime()
-    stubber = Stubber(runtime.clients.batch)
+    stubber = BatchStubber(runtime.clients)
     with stubber:
         async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubber
@@ -123,6 +150,8 @@ async def test_submit_errors_are_mapped(stubbed, code, status, http, grpc_code, 
     served, stubber = stubbed
     stubber.add_response("describe_job_definitions", {"jobDefinitions": [HELLO]})
     stubber.add_client_error("submit_job", code, status or "denied", http)
+    if http >= 500:  # AWS may have made the job: the service looks it up by name before answering
+        stubber.add_response("list_jobs", {"jobSummaryList": []})
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
     assert caught.value.code() == grpc_code

@@ -12,6 +12,7 @@ from polysync.platform.v1 import platform_service_pb2_grpc
 
 from polysync_batch.api.health import SERVICE_NAME, PlatformHealth
 from polysync_batch.api.interceptors.access_log import AccessLogInterceptor
+from polysync_batch.api.interceptors.deadline import DeadlineInterceptor
 from polysync_batch.api.interceptors.errors import ErrorInterceptor
 from polysync_batch.api.reflection_pool import MethodAwarePool
 from polysync_batch.api.servicer import PlatformServicer
@@ -38,8 +39,9 @@ class RunningServer:
 
 
 def interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """Outermost first: the access log sees the final status of every call."""
-    return [AccessLogInterceptor(), ErrorInterceptor()]
+    """Outermost first: the access log sees the final status of every call; errors raised by the
+    interceptors after `errors` are mapped like the handlers' own."""
+    return [AccessLogInterceptor(), ErrorInterceptor(), DeadlineInterceptor()]
 
 
 async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> RunningServer:

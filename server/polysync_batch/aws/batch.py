@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
+from polysync_batch.domain import errors
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.models import Pipeline, Run
 from polysync_batch.domain.pipelines import latest_revisions
@@ -16,8 +18,9 @@ from polysync_batch.service.ports import DESCRIBE_LIMIT
 
 
 class BatchAdapter:
-    def __init__(self, batch_client: Any, call: AwsCaller, run_context: RunContext) -> None:
+    def __init__(self, batch_client: Any, submit_client: Any, call: AwsCaller, run_context: RunContext) -> None:
         self._batch = batch_client
+        self._submit_client = submit_client
         self._call = call
         self._run_context = run_context
 
@@ -43,22 +46,26 @@ class BatchAdapter:
         await self._call("DescribeJobDefinitions", self._batch.describe_job_definitions, status="ACTIVE", maxResults=1)
 
     async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> Run:
-        response = await self._call("SubmitJob", self._batch.submit_job,
+        response = await self._call("SubmitJob", self._submit_client.submit_job,
                                     {"job_queue": job_queue, "pipeline": request.pipeline},
+                                    translate=aws_errors.translate_submit,
                                     **submit_job_request(request, job_queue, job_name))
         job_id = response["jobId"]
-        runs = await self.describe_runs([job_id])
+        try:
+            runs = await self.describe_runs([job_id])
+        except errors.PlatformError:  # the job exists: a failed read must not look like a failed submit
+            runs = []
         if runs:
             return runs[0]
         # DescribeJobs is eventually consistent: right after SubmitJob it may not know the job yet.
         return self._to_run({"jobId": job_id, "jobName": job_name, "jobQueue": job_queue, "status": "SUBMITTED",
                              "parameters": request.parameters, "createdAt": int(time.time() * 1000)})
 
-    async def runs_named(self, job_queue: str, job_name: str) -> list[str]:
+    async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
         response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, jobQueue=job_queue,
                                     filters=[{"name": "JOB_NAME", "values": [job_name]}])
         matches = [s for s in response.get("jobSummaryList", []) if s.get("jobName") == job_name]
-        return [s["jobId"] for s in sorted(matches, key=lambda s: s.get("createdAt", 0))]
+        return [self._to_run(s, job_queue) for s in sorted(matches, key=lambda s: s.get("createdAt", 0))]
 
     async def describe_runs(self, run_ids: list[str]) -> list[Run]:
         if len(run_ids) > DESCRIBE_LIMIT:

@@ -13,6 +13,7 @@ from botocore.config import Config as BotoConfig
 @dataclass(frozen=True)
 class AwsClients:
     batch: Any
+    batch_submit: Any  # SubmitJob only: never retried by botocore (AWS would make a second job)
     sts: Any
     iam: Any
     logs: Any
@@ -41,7 +42,11 @@ def make_clients(
         user_agent_appid="polysync-batch",
     )
 
-    def client(service: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    def client(service: str, client_config: BotoConfig = config) -> Any:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config)
 
-    return AwsClients(batch=client("batch"), sts=client("sts"), iam=client("iam"), logs=client("logs"))
+    # SubmitJob is not idempotent at AWS: a retry after a lost answer makes a second job. The
+    # use case retries it itself, after looking the job up by its name (service/runs.py).
+    once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
+    return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
+                      iam=client("iam"), logs=client("logs"))

@@ -10,7 +10,10 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError as BotoConnectionError,
+    ConnectTimeoutError,
     CredentialRetrievalError,
+    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
 )
@@ -70,7 +73,8 @@ def translate(exc: Exception, operation: str, context: dict[str, str]) -> errors
             Reason.AWS_CREDENTIALS_INVALID, f"no usable AWS credentials for {operation}: {exc}",
             hint=CREDENTIALS_HINT, metadata=meta,
         )
-    if isinstance(exc, BotoConnectionError):
+    # A refused connection, a reset, a read timeout: the network, after botocore's retries.
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return errors.Unavailable(
             Reason.AWS_UNAVAILABLE, f"AWS could not be reached for {operation} after retries: {exc}",
             hint="A network or AWS outage; retry later.", metadata=meta,
@@ -128,3 +132,17 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
     return errors.InvalidArgument(
         Reason.AWS_REQUEST_REJECTED, f"AWS Batch rejected {operation}: {aws_message}", metadata=meta,
     )
+
+
+def translate_submit(exc: Exception, operation: str, context: dict[str, str]) -> errors.PlatformError:
+    """Like `translate`, but tells whether AWS may have accepted the SubmitJob: a lost answer,
+    a 5xx or a timeout after sending is `SubmitUnsure` (the caller must look the job up before
+    submitting again); a refused connection or throttling means it was not accepted."""
+    error = translate(exc, operation, context)
+    sent = not isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
+    if isinstance(error, errors.Unavailable) and sent:
+        return errors.SubmitUnsure(
+            Reason.AWS_UNAVAILABLE, f"AWS may or may not have accepted {operation}: {error.message}",
+            hint="Retry with the same request_id: the retry finds the job if AWS created it.",
+            metadata=error.metadata, retry_after_seconds=1.0)
+    return error

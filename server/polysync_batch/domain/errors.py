@@ -69,6 +69,15 @@ class Internal(PlatformError):
     pass
 
 
+class DeadlineExceeded(PlatformError):
+    pass
+
+
+class SubmitUnsure(Unavailable):
+    """SubmitJob reached AWS but its answer was lost (connection dropped, 5xx, timeout after
+    sending): the job may or may not exist. Only a look-up by its job name can tell."""
+
+
 @dataclass
 class Violations:
     """Collects every bad field of a request so the caller can fix them all at once."""

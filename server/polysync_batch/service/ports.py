@@ -31,8 +31,9 @@ class BatchPort(Protocol):
         the request, while DescribeJobs does not know the new job yet)."""
         ...
 
-    async def runs_named(self, job_queue: str, job_name: str) -> list[str]:
-        """Run ids of the jobs with exactly this name on the queue, any status, oldest first."""
+    async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
+        """The jobs with exactly this name on the queue, any status, oldest first (from ListJobs
+        summaries: fewer fields than describe_runs)."""
         ...
 
     async def describe_runs(self, run_ids: list[str]) -> list[Run]:

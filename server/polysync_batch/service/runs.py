@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import weakref
 from collections.abc import AsyncIterator
 
-from polysync_batch.domain import errors, paging, requests
+from polysync_batch.domain import deadline, errors, paging, requests
 from polysync_batch.domain.errors import Reason
 from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.requests import RunQuery
@@ -17,6 +18,7 @@ from polysync_batch.domain.status import cancel_reason, native_statuses_for
 from polysync_batch.domain.submit import SubmitRequest, job_name
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.ports import BatchPort
+from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Source
 from polysync_batch.watch.subscription import WatchEvent
@@ -25,14 +27,24 @@ from polysync_batch.watch.subscription import WatchEvent
 # request's cost stays bounded even when client-side filters drop most summaries.
 LIST_JOBS_LIMIT = 100
 MAX_LIST_CALLS_PER_PAGE = 10
+# Time kept back from the caller's deadline for the last SubmitJob and the look-up after it.
+SUBMIT_RESERVE_SECONDS = 1.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Before retry `attempt` (1, 2, …): 0.2 s doubling up to 5 s, with jitter."""
+    return min(5.0, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 class RunService:
-    def __init__(self, info: PlatformInfo, batch: BatchPort, pipelines: PipelineService, hub: RunHub) -> None:
+    def __init__(self, info: PlatformInfo, batch: BatchPort, pipelines: PipelineService, hub: RunHub,
+                 submit_budget: AdaptiveBudget, submit_attempts: int) -> None:
         self._info = info
         self._batch = batch
         self._pipelines = pipelines
         self._hub = hub
+        self._submit_budget = submit_budget  # submit_jobs_per_second, slowed by AWS throttling
+        self._submit_attempts = submit_attempts
         # Serialises submits of one request_id within this process; across processes the
         # ListJobs look-up before SubmitJob is the guard.
         self._submit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -63,16 +75,51 @@ class RunService:
                 f"container job definition; {pipeline.name!r} is {pipeline.type!r}")
         name = job_name(self._info.name, request.request_id)
         if not request.request_id:
-            run, deduplicated = await self._batch.submit(request, queue, name), False
+            run, deduplicated = await self._submit_once(request, queue, name), False
         else:
             async with self._submit_locks.setdefault(name, asyncio.Lock()):
-                existing = await self._batch.runs_named(queue, name)
-                if existing:
-                    run, deduplicated = await self._describe_one(existing[0]), True
+                existing = await self._named(queue, name)
+                if existing is not None:
+                    run, deduplicated = existing, True
                 else:
-                    run, deduplicated = await self._batch.submit(request, queue, name), False
+                    run, deduplicated = await self._submit_once(request, queue, name), False
         self._hub.observe(run, Source.SUBMIT)
         return run, deduplicated
+
+    async def _submit_once(self, request: SubmitRequest, queue: str, name: str) -> Run:
+        """SubmitJob, retried only when AWS surely did not take it (throttled, never sent) or when
+        a look-up by the job name shows it did not: AWS makes a second job for a second
+        SubmitJob, so an unsure outcome is never simply sent again."""
+        attempt = 0
+        while True:
+            await self._submit_budget.acquire()
+            try:
+                run = await self._batch.submit(request, queue, name)
+                self._submit_budget.succeeded()
+                return run
+            except errors.SubmitUnsure as unsure:
+                failure: errors.PlatformError = unsure
+                existing = await self._named(queue, name)
+                if existing is not None:
+                    return existing  # AWS took it; only the answer was lost
+            except (errors.ResourceExhausted, errors.Unavailable) as not_taken:
+                failure = not_taken
+                if isinstance(not_taken, errors.ResourceExhausted):
+                    self._submit_budget.throttled()
+            attempt += 1
+            delay = retry_delay(attempt)
+            left = deadline.remaining()
+            if attempt >= self._submit_attempts or (left is not None and left < delay + SUBMIT_RESERVE_SECONDS):
+                raise failure
+            await asyncio.sleep(delay)
+
+    async def _named(self, queue: str, name: str) -> Run | None:
+        """The job AWS holds under this name (the oldest, should there be more), or None."""
+        found = await self._batch.runs_named(queue, name)
+        if not found:
+            return None
+        described = await self._batch.describe_runs([found[0].run_id])
+        return described[0] if described else found[0]  # DescribeJobs may lag ListJobs
 
     # -- runs ----------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Cross-cutting work on every RPC, as grpc.aio server interceptors that wrap the method
-handler's behaviour. The chain, outermost first (api/server.py): access log → errors. An
+handler's behaviour. The chain, outermost first (api/server.py): access log → errors → deadline. An
 interceptor added later (auth, metrics) raises typed errors inside `errors`, so they are
 mapped like any other."""
 
