@@ -180,6 +180,9 @@ class WatchConfig(_Model):
     max_poll_interval_seconds: float = Field(default=30.0, gt=0)
     heartbeat_seconds: float = Field(default=30.0, gt=0)
     not_found_after_polls: int = Field(default=3, ge=1)
+    # DescribeJobs may not know a job for seconds after SubmitJob answered: a run this server
+    # submitted this recently is never NOT_FOUND.
+    submit_grace_seconds: float = Field(default=30.0, ge=0)
     describe_jobs_per_second: float = Field(default=10.0, gt=0, le=50)
     runnable_warning_seconds: float = Field(default=600.0, gt=0)
     # Tuning rarely worth changing.

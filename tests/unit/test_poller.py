@@ -11,6 +11,7 @@ from polysync_batch.domain import errors
 from polysync_batch.watch.clock import ManualClock, settle
 from polysync_batch.config import WatchConfig
 from polysync_batch.watch.hub import RunHub
+from polysync_batch.watch.source import Source
 from tests.support import watch_config
 
 SETTINGS = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, heartbeat_seconds=30,
@@ -273,3 +274,29 @@ async def test_close_ends_every_subscription_with_the_error():
             await drain(subscription, clock, [])
     with pytest.raises(errors.Unavailable):
         await poller.subscribe(["a"])
+
+
+async def test_a_run_this_server_submitted_is_not_not_found_while_aws_catches_up():
+    batch, clock, poller = make()  # polls every 5 s, NOT_FOUND after 3 misses, 30 s of submit grace
+    submitted = to_run({"jobId": "new", "status": "SUBMITTED", "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
+    poller.observe(submitted, Source.SUBMIT)  # DescribeJobs does not know it yet
+    await clock.advance(6)  # past the read cache: a get asks AWS, which does not know it
+    assert (await poller.get("new")).native_status == "SUBMITTED"
+    subscription = await poller.subscribe(["new"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    await clock.advance(20)  # four polls that miss: still inside the grace
+    assert not reader.done()
+    batch.add("new", status="RUNNABLE")  # AWS caught up
+    await clock.advance(5)
+    assert [e.run.native_status for e in events] == ["SUBMITTED", "RUNNABLE"]
+    del batch.status["new"]  # forgotten after the grace: NOT_FOUND after the usual misses
+    await clock.advance(5 * SETTINGS.not_found_after_polls)
+    with pytest.raises(errors.NotFound):
+        await reader
+
+
+async def test_an_unknown_run_gets_no_grace():
+    batch, clock, poller = make()
+    with pytest.raises(errors.NotFound):
+        await poller.get("never-submitted")

@@ -28,6 +28,7 @@ class Entry:
     run: Run | None = None
     fetched_at: float = float("-inf")
     stale_since: datetime | None = None  # when refreshing this state last failed; None once it succeeds
+    submitted_at: float | None = None  # when this server submitted it (monotonic), for the submit grace
     subscribers: set[Subscription] = field(default_factory=set)
 
     @property
@@ -79,6 +80,8 @@ class RunHub:
             for run_id, run in (await self._batcher.get_many(misses)).items():
                 if run is not None:
                     self.observe(run, Source.READ)
+                elif self.in_submit_grace(run_id):
+                    run = self._entries[run_id].run  # AWS has not caught up: the submit-time state
                 found[run_id] = run
         return {run_id: found[run_id] for run_id in dict.fromkeys(run_ids)}
 
@@ -87,12 +90,21 @@ class RunHub:
     def observe(self, run: Run, source: Source) -> None:
         """Records a run's state; subscribers get it when it changed or was stale."""
         entry = self._entry(run.run_id)
+        if source is Source.SUBMIT and entry.submitted_at is None:
+            entry.submitted_at = self.clock.monotonic()
         changed = entry.run is None or entry.run.change_key() != run.change_key()
         was_stale = entry.stale_since is not None
         entry.run, entry.fetched_at, entry.stale_since = run, self.clock.monotonic(), None
         self.poller.observed(run.run_id, changed, source)
         if changed or was_stale:
             self._notify(entry)
+
+    def in_submit_grace(self, run_id: str) -> bool:
+        """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
+        not know it yet, it is not NOT_FOUND."""
+        entry = self._entries.get(run_id)
+        return (entry is not None and entry.submitted_at is not None and entry.run is not None
+                and self.clock.monotonic() - entry.submitted_at < self.settings.submit_grace_seconds)
 
     def mark_stale(self, run_ids: list[str]) -> None:
         """Refreshing these states failed: every message says so until one succeeds."""

@@ -114,8 +114,10 @@ class RunPoller:
                 self._hub.observe(run, Source.POLL)
                 continue
             schedule = self._schedule(run_id)
-            schedule.misses += 1
             schedule.next_poll = now + self._settings.poll_interval_seconds
+            if self._hub.in_submit_grace(run_id):
+                continue  # AWS has not caught up with our own submit yet: keep polling
+            schedule.misses += 1
             if schedule.misses >= self._settings.not_found_after_polls:
                 self._hub.forget(run_id, errors.run_not_found(run_id, self._hub.platform))
 
