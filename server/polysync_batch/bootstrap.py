@@ -13,6 +13,7 @@ from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.identity import IdentityAdapter
+from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, PlatformConfig, WatchConfig
@@ -38,14 +39,20 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
     aws = aws or PlatformConfig(region=info.region)
     clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
                            max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
-                           read_timeout=aws.read_timeout_seconds)
+                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None)
     call = AwsCaller(executor, info.name, info.region)
     batch = BatchAdapter(clients.batch, clients.batch_submit, call,
                          RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))
     hub = RunHub(info.name, batch.describe_runs, watch, clock)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
-    runs = RunService(info, batch, pipelines, hub, submit_budget, submit_attempts=aws.max_attempts)
+    ledger = None
+    if aws.idempotency_table is not None:
+        ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
+    # A live claimer renews its claim before each SubmitJob, which takes at most one attempt's timeouts.
+    lease = aws.connect_timeout_seconds + aws.read_timeout_seconds + 5
+    runs = RunService(info, batch, pipelines, hub, submit_budget, submit_attempts=aws.max_attempts, ledger=ledger,
+                      claim_lease_seconds=lease)
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
     return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
                             identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients)

@@ -148,6 +148,9 @@ class PlatformConfig(_Model):
     read_timeout_seconds: float = Field(default=30.0, gt=0)
     # AWS allows about 50 SubmitJob per second per account; callers over this wait their turn.
     submit_jobs_per_second: float = Field(default=20.0, gt=0, le=50)
+    # A DynamoDB table shared by the replicas makes request_id hold for concurrent calls too.
+    idempotency_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
 
     @field_validator("region")
     @classmethod

@@ -31,6 +31,7 @@ class Fault(enum.Enum):
     DELAY = "delay"  # forwarded; the answer comes `seconds` later
     RESET = "reset"  # not forwarded; the connection is reset
     ANSWER = "answer"  # not forwarded; the client gets `body` with status 200 (e.g. a lagging read)
+    HOLD = "hold"  # forwarded only `seconds` later (AWS sees it late), then answered
 
 
 @dataclass
@@ -131,6 +132,8 @@ class FaultProxy:
                                  else _json_response(action.body or {}))
                     await writer.drain()
                     continue
+                if action and action.fault is Fault.HOLD:
+                    await asyncio.sleep(action.seconds)
                 response = await self._forward(head, body)
                 exchange.response = _json(response.split(b"\r\n\r\n", 1)[-1])
                 if action and action.fault is Fault.LOSE_ANSWER:

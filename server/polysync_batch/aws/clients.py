@@ -17,6 +17,7 @@ class AwsClients:
     sts: Any
     iam: Any
     logs: Any
+    dynamodb: Any = None  # only with an idempotency table
 
 
 def make_clients(
@@ -29,6 +30,7 @@ def make_clients(
     connect_timeout: float = 5,
     read_timeout: float = 30,
     max_pool_connections: int = 32,
+    dynamodb: bool = False,
 ) -> AwsClients:
     # botocore's own retry modes back off with jitter on throttling and 5xx; what still fails
     # after them reaches the caller as AWS_THROTTLED / AWS_UNAVAILABLE.
@@ -49,4 +51,4 @@ def make_clients(
     # use case retries it itself, after looking the job up by its name (service/runs.py).
     once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
     return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
-                      iam=client("iam"), logs=client("logs"))
+                      iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None)

@@ -4,6 +4,7 @@ these; tests substitute fakes. Every method raises `domain.errors.PlatformError`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from polysync_batch.domain.connection import QueueStatus
@@ -66,3 +67,34 @@ class IdentityPort(Protocol):
     async def simulate(self, caller_arn: str, actions: list[str], resource: str) -> dict[str, str]:
         """IAM policy simulation: action → decision ("allowed", "implicitDeny", …)."""
         ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One request_id's entry in the idempotency ledger."""
+
+    key: str
+    owner: str  # who is submitting it (a random id per claiming call)
+    claimed_at: float  # epoch seconds of the claim or its last renewal
+    run_id: str = ""  # set once the job exists
+
+
+class IdempotencyLedger(Protocol):
+    """A table shared by every replica: the first call of a request_id claims it, submits, and
+    records the job; every other call, on any replica, waits for that record."""
+
+    async def claim(self, key: str, owner: str, now: float) -> Claim:
+        """Claims `key` unless someone has; returns the entry as it is now (ours if owner matches)."""
+        ...
+
+    async def read(self, key: str) -> Claim | None: ...
+
+    async def renew(self, claim: Claim, now: float) -> bool:
+        """Refreshes our claim before submitting; False if it is no longer ours."""
+        ...
+
+    async def take_over(self, claim: Claim, owner: str, now: float) -> bool:
+        """Takes an abandoned claim (no run recorded) from its owner; False if anything changed."""
+        ...
+
+    async def record(self, claim: Claim, run_id: str, now: float) -> None: ...

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
+import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from polysync_batch.domain import deadline, errors, paging, requests
 from polysync_batch.domain.errors import Reason
@@ -17,7 +19,7 @@ from polysync_batch.domain.requests import RunQuery
 from polysync_batch.domain.status import cancel_reason, native_statuses_for
 from polysync_batch.domain.submit import SubmitRequest, job_name
 from polysync_batch.service.pipelines import PipelineService
-from polysync_batch.service.ports import BatchPort
+from polysync_batch.service.ports import BatchPort, Claim, IdempotencyLedger
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Source
@@ -38,8 +40,11 @@ def retry_delay(attempt: int) -> float:
 
 class RunService:
     def __init__(self, info: PlatformInfo, batch: BatchPort, pipelines: PipelineService, hub: RunHub,
-                 submit_budget: AdaptiveBudget, submit_attempts: int) -> None:
+                 submit_budget: AdaptiveBudget, submit_attempts: int, ledger: IdempotencyLedger | None = None,
+                 claim_lease_seconds: float = 40.0) -> None:
         self._info = info
+        self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
+        self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
         self._pipelines = pipelines
         self._hub = hub
@@ -78,21 +83,81 @@ class RunService:
             run, deduplicated = await self._submit_once(request, queue, name), False
         else:
             async with self._submit_locks.setdefault(name, asyncio.Lock()):
-                existing = await self._named(queue, name)
-                if existing is not None:
-                    run, deduplicated = existing, True
+                if self._ledger is not None:
+                    run, deduplicated = await self._submit_claimed(request, queue, name, self._ledger)
                 else:
-                    run, deduplicated = await self._submit_once(request, queue, name), False
+                    run, deduplicated = await self._submit_unless_named(request, queue, name)
         self._hub.observe(run, Source.SUBMIT)
         return run, deduplicated
 
-    async def _submit_once(self, request: SubmitRequest, queue: str, name: str) -> Run:
+    async def _submit_unless_named(self, request: SubmitRequest, queue: str, name: str,
+                                   still_ours: Callable[[], Awaitable[bool]] | None = None) -> tuple[Run, bool]:
+        existing = await self._named(queue, name)
+        if existing is not None:
+            return existing, True
+        return await self._submit_once(request, queue, name, still_ours), False
+
+    async def _submit_claimed(self, request: SubmitRequest, queue: str, name: str,
+                              ledger: IdempotencyLedger) -> tuple[Run, bool]:
+        """Across replicas: claim the request_id, submit, record the run; a call that finds it
+        claimed waits for the record (bounded by its deadline) and returns the same run."""
+        owner = uuid.uuid4().hex
+        claim = await ledger.claim(name, owner, time.time())
+        waited = 0
+        while True:
+            if claim.run_id:
+                return await self._recorded(queue, name, claim.run_id), True
+            if claim.owner == owner:
+                # Ours (new, or taken over from a caller that died): the look-up tells whether an
+                # earlier submit went through before anyone submits again; the claim is renewed
+                # before each SubmitJob so nobody takes it over while we are alive.
+                mine = claim
+
+                async def still_ours() -> bool:
+                    return await ledger.renew(mine, time.time())
+
+                run, deduplicated = await self._submit_unless_named(request, queue, name, still_ours)
+                await ledger.record(claim, run.run_id, time.time())
+                return run, deduplicated
+            if time.time() - claim.claimed_at > self._claim_lease:
+                if await ledger.take_over(claim, owner, time.time()):
+                    claim = Claim(claim.key, owner, time.time())
+                    continue
+            else:
+                waited += 1
+                pause = min(0.5, 0.05 * waited)
+                left = deadline.remaining()
+                if left is not None and left < pause + SUBMIT_RESERVE_SECONDS:
+                    raise errors.Unavailable(
+                        Reason.SUBMIT_IN_PROGRESS, f"another call with this request_id is submitting job {name}",
+                        hint="Retry with the same request_id: it returns that call's run once it is recorded.",
+                        metadata={"job_name": name, "platform": self._info.name}, retry_after_seconds=1.0)
+                await asyncio.sleep(pause)
+            claim = await ledger.read(name) or await ledger.claim(name, owner, time.time())
+
+    async def _recorded(self, queue: str, name: str, run_id: str) -> Run:
+        described = await self._batch.describe_runs([run_id])
+        if described:
+            return described[0]
+        named = await self._named(queue, name)  # DescribeJobs may lag; ListJobs may know it
+        if named is not None:
+            return named
+        raise errors.Unavailable(
+            Reason.SUBMIT_IN_PROGRESS, f"job {run_id} was submitted but AWS Batch does not show it yet",
+            metadata={"run_id": run_id, "platform": self._info.name}, retry_after_seconds=1.0)
+
+    async def _submit_once(self, request: SubmitRequest, queue: str, name: str,
+                           still_ours: Callable[[], Awaitable[bool]] | None = None) -> Run:
         """SubmitJob, retried only when AWS surely did not take it (throttled, never sent) or when
         a look-up by the job name shows it did not: AWS makes a second job for a second
         SubmitJob, so an unsure outcome is never simply sent again."""
         attempt = 0
         while True:
             await self._submit_budget.acquire()
+            if still_ours is not None and not await still_ours():
+                raise errors.Unavailable(  # our claim was taken over: another call submits now
+                    Reason.SUBMIT_IN_PROGRESS, f"another call with this request_id took over submitting job {name}",
+                    metadata={"job_name": name, "platform": self._info.name}, retry_after_seconds=1.0)
             try:
                 run = await self._batch.submit(request, queue, name)
                 self._submit_budget.succeeded()
