@@ -12,7 +12,7 @@ GRPC_HEALTH_PROBE_VERSION := v0.4.61
 GHZ_VERSION := v0.120.0
 ARGS ?=
 
-.PHONY: run test test-python test-clients bench setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients bench fuzz setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -42,6 +42,10 @@ $(GO_BIN)/ghz:
 bench: setup $(GO_BIN)/ghz
 	$(PY) -m bench.watch_fanout
 	$(PY) -m bench.unary
+
+# 100,000 random requests against a live demo server; prints the status counts (0 UNKNOWN/INTERNAL).
+fuzz: setup
+	$(PY) -m bench.fuzz --requests 100000
 
 $(GO_BIN)/grpc-health-probe:
 	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)
