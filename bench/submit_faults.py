@@ -113,11 +113,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--submits", type=int, default=100, help="per fault")
     parser.add_argument("--latency-calls", type=int, default=200)
+    parser.add_argument("--faults", nargs="*", help="only these faults (default: all)")
     args = parser.parse_args()
     random.seed(20261201)
     with start_emulator(LIFECYCLE) as emulator, FaultProxy(emulator.endpoint_url) as proxy:
         totals = {"submits": 0, "duplicates": 0, "lost_acks": 0}
         for name, rule in faults().items():
+            if args.faults and name not in args.faults:
+                continue
             before = len([e for e in proxy.of("SubmitJob") if e.fault is not None])
             result = await under_fault(emulator, proxy, name, rule, args.submits)
             result["faults_injected"] = len([e for e in proxy.of("SubmitJob") if e.fault is not None]) - before

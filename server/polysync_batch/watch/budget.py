@@ -30,20 +30,25 @@ class RateBudget:
 
 
 class AdaptiveBudget(RateBudget):
-    """A rate budget that AWS's throttling slows down: each throttled call halves the rate (to
-    at least `floor_per_second`), each successful one wins back 5% of the configured rate."""
+    """A rate budget that AWS's throttling slows down (AIMD): a throttled call halves the rate,
+    at most once per second however many calls were throttled together, down to a tenth of the
+    configured rate; each successful call wins back a twentieth of it."""
 
-    def __init__(self, per_second: float, burst: int, clock: Clock, floor_per_second: float = 0.5) -> None:
+    def __init__(self, per_second: float, burst: int, clock: Clock) -> None:
         super().__init__(per_second, burst, clock)
         self.configured = per_second
-        self._floor = min(floor_per_second, per_second)
+        self._floor = per_second / 10
+        self._last_cut = float("-inf")
 
     @property
     def rate(self) -> float:
         return self._rate
 
     def throttled(self) -> None:
-        self._rate = max(self._floor, self._rate / 2)
+        now = self._clock.monotonic()
+        if now - self._last_cut >= 1.0:
+            self._last_cut = now
+            self._rate = max(self._floor, self._rate / 2)
 
     def succeeded(self) -> None:
-        self._rate = min(self.configured, self._rate + self.configured * 0.05)
+        self._rate = min(self.configured, self._rate + self.configured / 20)
