@@ -13,12 +13,14 @@
 #     re-signed by a local CA; without it uv fails with UnknownIssuer; SSL_CERT_FILE points uv
 #     at it, as on the host), imported under the FROM tag. The Dockerfile keeps the official base for real builds.
 # Installs podman, runc and debootstrap with apt-get when they are missing (CI runs as root).
-# The debootstrap tarball and the imported base are cached in build/; a fresh machine builds
-# them (about a minute).
+# The debootstrap tarball is cached outside the checkout ($XDG_CACHE_HOME/polysync-batch, so a
+# fresh clone on the same machine, as in CI, reuses it); the imported base and podman's layers
+# are cached in build/podman/. A fresh machine makes them all (about a minute more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=$ROOT/build/podman
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/polysync-batch/debootstrap
 IMAGE=localhost/polysync-batch:test
 PROBE=$ROOT/.tools/go-bin/grpc-health-probe
 SUITE=bookworm
@@ -48,7 +50,7 @@ FROM_TAG=$(awk 'toupper($1) == "FROM" { print $2; exit }' Dockerfile)
 [[ -n $FROM_TAG ]] || fail "no FROM line in Dockerfile"
 case $FROM_TAG in */*) QUALIFIED=$FROM_TAG ;; *) QUALIFIED=docker.io/library/$FROM_TAG ;; esac
 
-mkdir -p "$BUILD"/{storage,run,tmp,base}
+mkdir -p "$BUILD"/{storage,run,tmp} "$CACHE"
 cat >"$BUILD/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
@@ -79,23 +81,23 @@ podman() { command podman --root "$BUILD/storage" --runroot "$BUILD/run" "$@"; }
 # --- the stand-in base image -------------------------------------------------------------
 ca_sum=$(sha256sum /etc/ssl/certs/ca-certificates.crt | cut -c1-12)
 base_key="$SUITE-$(echo "$BASE_PACKAGES $BASE_RECIPE" | sha256sum | cut -c1-12)-ca$ca_sum"
-tarball=$BUILD/base/$base_key.tar
+tarball=$CACHE/$base_key.tar
 import_key=$base_key-$IMPORT_RECIPE
 if [[ $(podman image inspect --format '{{index .Labels "polysync.base-key"}}' "$QUALIFIED" 2>/dev/null) != "$import_key" ]]; then
     if [[ ! -s $tarball ]]; then
         started=$SECONDS
-        log "debootstrap $SUITE with $BASE_PACKAGES (cached as build/podman/base/$base_key.tar)"
-        rootfs=$BUILD/base/rootfs
+        log "debootstrap $SUITE with $BASE_PACKAGES (cached as $tarball)"
+        rootfs=$CACHE/rootfs
         rm -rf "$rootfs" && mkdir -p "$rootfs"
         debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$rootfs" "$MIRROR" \
-            >"$BUILD/base/debootstrap.log" 2>&1 || { tail -20 "$BUILD/base/debootstrap.log"; fail "debootstrap"; }
+            >"$CACHE/debootstrap.log" 2>&1 || { tail -20 "$CACHE/debootstrap.log" >&2; fail "debootstrap"; }
         # What the official python image also has: the system pip may install (no PEP 668
         # marker), a `python` command; plus this host's trust store.
         rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
         ln -sf python3 "$rootfs/usr/bin/python"
         cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
         rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-        rm -f "$BUILD"/base/*.tar
+        rm -f "$CACHE"/*.tar
         tar -C "$rootfs" --numeric-owner -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
         rm -rf "$rootfs"
         log "base rootfs made in $((SECONDS - started)) s"
@@ -113,13 +115,17 @@ fi
 
 # --- build -----------------------------------------------------------------------------
 started=$SECONDS
+previous=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 log "podman build -t $IMAGE ."
 # The build stage downloads from PyPI (uv sync from the lock file): host network for builds.
 podman build --pull=never --network=host -t "$IMAGE" -f Dockerfile . >"$BUILD/build.log" 2>&1 \
     || { tail -30 "$BUILD/build.log" >&2; fail "podman build (log: build/podman/build.log)"; }
 log "built in $((SECONDS - started)) s"
-# Earlier builds' images, now untagged, would fill build/ over time.
-podman image prune --force >/dev/null
+# The image this build replaced would fill build/ over time. (Not `podman image prune`: that
+# also drops the build stage's cached layers.)
+if [[ -n $previous && $previous != $(podman image inspect --format '{{.Id}}' "$IMAGE") ]]; then
+    podman rmi "$previous" >/dev/null 2>&1 || true
+fi
 
 # --- smoke test ------------------------------------------------------------------------
 started=$SECONDS
