@@ -140,4 +140,4 @@ check-generated: setup
 	scripts/check-generated.sh
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules
+	rm -rf $(VENV) $(TOOLS) node_modules build scripts/crd-validate/node_modules

@@ -18,6 +18,7 @@
 # are cached in build/podman/. A fresh machine makes them all (about a minute more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PATH=$PATH:/usr/sbin:/sbin  # runc and debootstrap live there
 ROOT=$PWD
 BUILD=$ROOT/build/podman
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/polysync-batch/debootstrap
@@ -50,10 +51,15 @@ FROM_TAG=$(awk 'toupper($1) == "FROM" { print $2; exit }' Dockerfile)
 [[ -n $FROM_TAG ]] || fail "no FROM line in Dockerfile"
 case $FROM_TAG in */*) QUALIFIED=$FROM_TAG ;; *) QUALIFIED=docker.io/library/$FROM_TAG ;; esac
 
+# A container may not be given more than the host's hard limits (20000 open files here).
+limit() { local hard=$1 want=$2; [[ $hard == unlimited || $hard -ge $want ]] && echo "$want" || echo "$hard"; }
+nofile=$(limit "$(ulimit -Hn)" 20000)
+nproc=$(limit "$(ulimit -Hu)" 4096)
+
 mkdir -p "$BUILD"/{storage,run,tmp} "$CACHE"
 cat >"$BUILD/containers.conf" <<EOF
 [containers]
-default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 netns = "none"
 
 [engine]
@@ -145,7 +151,7 @@ podman run --detach --name "$name" --network none \
 
 uid=$(podman exec "$name" id -u)
 [[ $uid == 10001 ]] || fail "the server runs as uid $uid, not 10001"
-# The entrypoint's own process (pid 1) is the server, also as 10001.
+# pid 1, the entrypoint's process, also runs as 10001.
 pid1_uid=$(podman exec "$name" awk '/^Uid:/ { print $2 }' /proc/1/status)
 [[ $pid1_uid == 10001 ]] || fail "pid 1 runs as uid $pid1_uid, not 10001"
 
@@ -164,6 +170,10 @@ for service in "" "platform:demo"; do
 done
 
 podman kill --signal TERM "$name" >/dev/null
-code=$(podman wait "$name")
+# server.shutdown_grace_seconds is 10; a process that ignores SIGTERM would never exit.
+if ! code=$(timeout 30 podman wait "$name"); then
+    podman logs "$name" | tail -20 >&2
+    fail "still running 30 s after SIGTERM"
+fi
 [[ $code == 0 ]] || { podman logs "$name" | tail -20 >&2; fail "SIGTERM: exit code $code, not 0"; }
 log "SIGTERM: exit code 0; smoke test in $((SECONDS - started)) s"

@@ -5,12 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=.tools/bin/promtool
 work=$(mktemp -d)
-chmod 755 "$work"  # apt-get download writes as _apt
 trap 'rm -rf "$work"' EXIT
-if ! apt-cache policy prometheus 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    apt-get update -qq
-fi
-(cd "$work" && apt-get download -qq prometheus)
+download() { (cd "$work" && apt-get -o APT::Sandbox::User=root download -qq prometheus); }
+# A machine whose package lists are missing or stale needs `apt-get update` first.
+download 2>/dev/null || { apt-get update -qq && download; }
 dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
 mkdir -p "$(dirname "$target")"
 install -m 0755 "$work/root/usr/bin/promtool" "$target"
