@@ -21,7 +21,7 @@ K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/.kubernetes-validate-$(KUBERNETES_VALIDATE_V
 PROMTOOL := $(TOOLS)/bin/promtool
 ARGS ?=
 
-.PHONY: run test test-python test-clients test-ops test-image test-deploy test-monitoring ops-tools bench fuzz setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -84,6 +84,10 @@ test-monitoring: setup ops-tools
 	$(PROMTOOL) check rules deploy/monitoring/alerts.yaml
 	cd deploy/monitoring && $(CURDIR)/$(PROMTOOL) test rules alerts_test.yaml
 	$(OPS_TOOL_PATHS) $(PY) -m pytest -q tests/deploy/test_monitoring.py
+
+# deploy/monitoring/prometheusrule.yaml is alerts.yaml in a PrometheusRule; tests check they agree.
+prometheusrule:
+	python3 scripts/prometheusrule.py
 
 ops-tools: $(GO_BIN)/kustomize $(GO_BIN)/kubeconform $(K8S_SCHEMAS_STAMP) \
 	$(PROMTOOL) scripts/crd-validate/node_modules/.installed

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders every kustomization under deploy/ (the base and each overlay) and validates the
+# Renders every kustomization under deploy/ (the base, each overlay, monitoring) and validates the
 # result offline: kubeconform (strict: unknown fields fail) against the Kubernetes API schemas
 # of each version in K8S_VERSIONS, and the Prometheus Operator objects against the operator's
 # CRD schemas. The rendered YAML is left in build/deploy/ for a look.
@@ -14,7 +14,8 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.yaml
 
 rendered=()
-for kustomization in deploy/base/kustomization.yaml deploy/overlays/*/kustomization.yaml; do
+for kustomization in deploy/base/kustomization.yaml deploy/overlays/*/kustomization.yaml \
+    deploy/monitoring/kustomization.yaml; do
     dir=$(dirname "$kustomization")
     name=$(basename "$dir")
     "$BIN/kustomize" build "$dir" >"$OUT/$name.yaml"
@@ -23,8 +24,9 @@ done
 
 for version in $K8S_VERSIONS; do
     echo "kubeconform, Kubernetes $version: ${rendered[*]}"
-    # ServiceMonitor is a CRD kind: crd-validate below checks it.
-    "$BIN/kubeconform" -strict -summary -kubernetes-version "$version" -skip ServiceMonitor \
+    # The Prometheus Operator's kinds are CRDs: crd-validate below checks them.
+    "$BIN/kubeconform" -strict -summary -kubernetes-version "$version" \
+        -skip ServiceMonitor,PrometheusRule \
         -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
         "${rendered[@]}"
 done

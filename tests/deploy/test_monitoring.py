@@ -104,6 +104,13 @@ def test_the_alerts_the_operating_guide_explains():
         assert rule["alert"] in rule["annotations"]["description"]
 
 
+def test_the_prometheusrule_carries_alerts_yaml():
+    rule = yaml.safe_load((MONITORING / "prometheusrule.yaml").read_text())
+    alerts = yaml.safe_load((MONITORING / "alerts.yaml").read_text())
+    assert rule["kind"] == "PrometheusRule"
+    assert rule["spec"] == alerts, "run make prometheusrule"
+
+
 def test_dashboard_is_well_formed_grafana_json():
     board = dashboard()
     assert board["title"] and board["uid"] and isinstance(board["schemaVersion"], int)
