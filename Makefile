@@ -114,9 +114,10 @@ scripts/crd-validate/node_modules/.installed: scripts/crd-validate/package.json 
 	cd scripts/crd-validate && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The server, the emulator and the Python client (unit, adapter, service and tool tests).
+# The server, the emulator and the Python client (unit, adapter, service, fault and tool tests);
+# tests/deploy run in test-ops, where the tools they need are installed.
 test-python: setup tools
-	PATH="$(CURDIR)/$(GO_BIN):$$PATH" $(PY) -m pytest $(ARGS)
+	PATH="$(CURDIR)/$(GO_BIN):$$PATH" $(PY) -m pytest --ignore=tests/deploy $(ARGS)
 
 # Each generated client against a live server on the emulator.
 test-clients: setup
