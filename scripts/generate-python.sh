@@ -9,7 +9,7 @@
 #   the generator ("GRPC_GENERATED_VERSION"), and the plugin has no option to lower that, so the
 #   stubs come from the newest generator without the check: the client then works with any
 #   grpcio from 1.62.3 on (the floor in clients/python/pyproject.toml, tested by
-#   tests/clients/consumer/python.sh with --resolution lowest-direct).
+#   tests/clients/consumer/python.sh with --resolution lowest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRPC_STUB_TOOLS_VERSION=1.62.3
