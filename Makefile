@@ -129,6 +129,7 @@ test-clients: setup
 # a live server (tests/live_stack.py): list, refused submit, dedupe, watch, cancel, execute, paging.
 test-consumers: setup
 	bash tests/clients/consumer/python.sh
+	bash tests/clients/consumer/java.sh
 
 lint: $(BUF)
 	$(BUF) lint
