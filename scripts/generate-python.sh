@@ -21,7 +21,8 @@ rm -rf "$out/polysync"
 .venv/bin/python -m grpc_tools.protoc -I proto \
   --plugin=protoc-gen-mypy=.venv/bin/protoc-gen-mypy \
   --plugin=protoc-gen-mypy_grpc=.venv/bin/protoc-gen-mypy_grpc \
-  --python_out="$out" --mypy_out="$out" --mypy_grpc_out="$out" $protos
+  --python_out="$out" --mypy_out="$out" --mypy_grpc_out="$out" $protos \
+  2> >(grep -v '^Writing mypy to' >&2)  # mypy-protobuf names each file it writes
 # shellcheck disable=SC2086
 .tools/bin/uvx --quiet --python .venv/bin/python --from "grpcio-tools==$GRPC_STUB_TOOLS_VERSION" \
   python -m grpc_tools.protoc -I proto --grpc_python_out="$out" $protos

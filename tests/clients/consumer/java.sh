@@ -16,8 +16,22 @@ cleanup() {
 trap cleanup EXIT
 seconds() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
-# PATH without the repository (its .venv, .tools) and without any virtualenv.
-clean_path="$(tr ':' '\n' <<<"$PATH" | grep -v -e "^$repo" -e '/\.venv/' -e '/venv/' | paste -sd: -)"
+# A PATH with no Python at all: the system's bin directories mirrored without python*, and
+# nothing of the repository (its .venv, .tools) or of any virtualenv.
+mkdir -p "$tmp/bin"
+for dir in /usr/local/bin /usr/bin /bin; do
+  for tool in "$dir"/*; do
+    name="${tool##*/}"
+    case "$name" in python* | pip* | uv | uvx) continue ;; esac
+    [[ -e "$tmp/bin/$name" ]] || ln -s "$tool" "$tmp/bin/$name"
+  done
+done
+clean_path="$(tr ':' '\n' <<<"$PATH" | grep -v -e "^$repo" -e '/\.venv/' -e '/venv/' -e '^/usr/local/bin$' \
+  -e '^/usr/bin$' -e '^/bin$' -e '^/usr/local/sbin$' -e '^/usr/sbin$' -e '^/sbin$' -e 'pyenv' | paste -sd: -)"
+clean_path="$tmp/bin${clean_path:+:$clean_path}"
+if env PATH="$clean_path" bash -c 'command -v python3 || command -v python' >/dev/null; then
+  echo "java-consumer: could not take Python off PATH ($clean_path)"; exit 1
+fi
 mvn_quiet=(mvn -B -q -Dstyle.color=never)
 
 passed=0
@@ -37,7 +51,7 @@ step() { # NAME COMMAND...
 
 mkdir -p "$tmp/src"
 (cd "$repo/clients/java" && tar --exclude=./target --exclude=./.tools -cf - .) | (cd "$tmp/src" && tar -xf -)
-step "mvn install -DskipTests (PATH without the repo's venv)" \
+step "mvn install -DskipTests (no Python on PATH)" \
   env PATH="$clean_path" "${mvn_quiet[@]}" -f "$tmp/src/pom.xml" install -DskipTests
 jar="$(ls "$tmp/src/target/"polysync-platform-client-*-SNAPSHOT.jar | grep -v -e sources -e javadoc)"
 step "the jar ships no examples.Quickstart, sources and javadoc jars exist" bash -c \
@@ -62,6 +76,6 @@ unit_tests_ran_without_live_ones() {
     && ls "$tmp"/src/target/surefire-reports/TEST-*HelpersTest.xml >/dev/null \
     && ! ls "$tmp"/src/target/surefire-reports/ | grep -q LiveTest
 }
-step "plain mvn install runs the unit tests (not the live ones) without Python" unit_tests_ran_without_live_ones
+step "plain mvn install runs the unit tests (not the live ones) with no Python on PATH" unit_tests_ran_without_live_ones
 echo "java-consumer: $passed passed, $failed failed"
 [[ "$failed" -eq 0 ]]
