@@ -226,10 +226,26 @@ def test_watch_runs_reconnects_for_the_runs_not_yet_terminal(server, flavour):
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_leaving_a_watch_early_cancels_the_stream(server, flavour):
+    """The server's stream ends as soon as the loop is left, while the channel stays open."""
     server.script("WatchPipelineRun", event(run(native="RUNNING")), Hang())
-    outcome = watch(flavour, server.target, ["r1"], stop_after=1)
-    assert outcome.states == ["RUNNING"]
-    assert server.calls_of("WatchPipelineRun")[0].ended.wait(5), "the server's stream is still open"
+    ended = lambda: server.calls_of("WatchPipelineRun")[0].ended.wait(5)  # noqa: E731
+    if flavour == "sync":
+        with client.connect(server.target) as c:
+            for e in c.watch_run("r1"):
+                break
+            assert e.run.native_status == "RUNNING"
+            assert ended(), "the server's stream is still open"
+        return
+
+    async def main() -> None:
+        async with aio.connect(server.target) as c:
+            events = c.watch_run("r1")
+            async for e in events:
+                break
+            await events.aclose()
+            assert e.run.native_status == "RUNNING"
+            assert await asyncio.to_thread(ended), "the server's stream is still open"
+    asyncio.run(main())
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -409,3 +425,22 @@ def test_policy_defaults_are_the_documented_ones():
     assert (policy.initial_backoff, policy.max_backoff, policy.jitter, policy.max_reconnects) == (0.5, 15.0, 0.2, 10)
     assert [policy.backoff(n, lambda lo, hi: 1.0) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 15, 15]
     assert policy.backoff(1, lambda lo, hi: lo) == 0.4 and policy.backoff(1, lambda lo, hi: hi) == 0.6
+
+
+def test_cancelling_the_task_that_iterates_cancels_the_stream(server):
+    server.script("WatchPipelineRun", event(run(native="RUNNING")), Hang())
+
+    async def main() -> None:
+        async with aio.connect(server.target) as c:
+            first = asyncio.Event()
+
+            async def follow() -> None:
+                async for _ in c.watch_run("r1"):
+                    first.set()
+            task = asyncio.create_task(follow())
+            await asyncio.wait_for(first.wait(), 5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await asyncio.to_thread(server.calls_of("WatchPipelineRun")[0].ended.wait, 5)
+    asyncio.run(main())

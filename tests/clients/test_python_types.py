@@ -1,4 +1,4 @@
-"""mypy (pinned in uv.lock) over the Python client: the package and its examples pass --strict,
+"""The Python client's README shows its tested examples verbatim, and mypy (pinned in uv.lock) over the Python client: the package and its examples pass --strict,
 and the generated service stub is really typed (a wrong request type or a wrong use of a
 response field is an error, not Any)."""
 
@@ -36,3 +36,9 @@ def test_the_service_stub_is_typed(tmp_path):
     assert 'has incompatible type "GetPipelineRequest"; expected "ListPipelinesRequest"' in out, out
     assert 'expression has type "str", variable has type "int"' in out, out
     assert 'expression has type "int", variable has type "str"' in out, out
+
+
+def test_the_client_readme_shows_each_tested_example_verbatim():
+    readme = (CLIENT / "README.md").read_text()
+    for example in sorted((CLIENT / "examples").glob("*.py")):
+        assert example.read_text().strip() in readme, f"clients/python/README.md's copy of {example.name} differs"
