@@ -58,6 +58,12 @@ public static class Reasons
     /// <summary>UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state.</summary>
     public const string ServerShuttingDown = "SERVER_SHUTTING_DOWN";
 
+    /// <summary>DEADLINE_EXCEEDED: the caller's deadline passed before the work could start or finish (no AWS call is started after it).</summary>
+    public const string DeadlineExceeded = "DEADLINE_EXCEEDED";
+
+    /// <summary>UNAVAILABLE: another call with the same request_id is still submitting; retry (RetryInfo) and get its run.</summary>
+    public const string SubmitInProgress = "SUBMIT_IN_PROGRESS";
+
     /// <summary>INTERNAL: an unexpected server error (the server log has the details).</summary>
     public const string Internal = "INTERNAL";
 
@@ -80,6 +86,8 @@ public static class Reasons
         CallerNotAllowed,
         TooManyStreams,
         ServerShuttingDown,
+        DeadlineExceeded,
+        SubmitInProgress,
         Internal,
     };
 }

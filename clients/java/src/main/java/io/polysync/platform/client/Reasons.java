@@ -59,6 +59,12 @@ public final class Reasons {
   /** UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state. */
   public static final String SERVER_SHUTTING_DOWN = "SERVER_SHUTTING_DOWN";
 
+  /** DEADLINE_EXCEEDED: the caller's deadline passed before the work could start or finish (no AWS call is started after it). */
+  public static final String DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED";
+
+  /** UNAVAILABLE: another call with the same request_id is still submitting; retry (RetryInfo) and get its run. */
+  public static final String SUBMIT_IN_PROGRESS = "SUBMIT_IN_PROGRESS";
+
   /** INTERNAL: an unexpected server error (the server log has the details). */
   public static final String INTERNAL = "INTERNAL";
 
@@ -80,6 +86,8 @@ public final class Reasons {
       CALLER_NOT_ALLOWED,
       TOO_MANY_STREAMS,
       SERVER_SHUTTING_DOWN,
+      DEADLINE_EXCEEDED,
+      SUBMIT_IN_PROGRESS,
       INTERNAL);
 
   private Reasons() {}
