@@ -5,11 +5,13 @@
 # - typed stubs (_pb2.pyi, _pb2_grpc.pyi): mypy-protobuf 5.1.0 (uv.lock), so the service stub's
 #   methods are typed (grpc.UnaryUnaryMultiCallable[Request, Response], sync and grpc.aio);
 # - service stubs (_pb2_grpc.py): the grpc plugin of grpcio-tools $GRPC_STUB_TOOLS_VERSION, run
-#   with the pinned uv from PyPI. Code from grpcio-tools 1.63 on refuses any grpcio older than
-#   the generator ("GRPC_GENERATED_VERSION"), and the plugin has no option to lower that, so the
-#   stubs come from the newest generator without the check: the client then works with any
-#   grpcio from 1.62.3 on (the floor in clients/python/pyproject.toml, tested by
-#   tests/clients/consumer/python.sh with --resolution lowest).
+#   with the pinned uv from PyPI. The plugin has no option for this: code from grpcio-tools 1.63
+#   on compares the installed grpcio with the generator's version (a warning through 1.65, a
+#   RuntimeError from 1.66, e.g. "depends on grpcio>=1.85.1") and passes _registered_method,
+#   which older grpcio lacks. 1.62.3's code does neither (it only forgoes the registered-method
+#   fast path), so the client works with any grpcio from 1.62.3 on (the floor in
+#   clients/python/pyproject.toml, tested by tests/clients/consumer/python.sh with
+#   --resolution lowest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRPC_STUB_TOOLS_VERSION=1.62.3
