@@ -21,7 +21,7 @@ K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/.kubernetes-validate-$(KUBERNETES_VALIDATE_V
 PROMTOOL := $(TOOLS)/bin/promtool
 ARGS ?=
 
-.PHONY: run test test-python test-clients test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -64,7 +64,7 @@ $(GO_BIN)/grpc-health-probe:
 run: $(VENV)/.synced
 	$(VENV)/bin/polysync-batch serve $(ARGS)
 
-test: setup tools lint breaking check-generated test-ops test-python test-clients
+test: setup tools lint breaking check-generated test-ops test-python test-clients test-consumers
 
 # What an operator runs: the image (built with podman and smoke-tested), the Kubernetes
 # manifests (validated offline) and the alert rules and dashboard. docs/operating.md.
@@ -125,6 +125,12 @@ test-clients: setup
 	bash clients/typescript/test.sh
 	bash clients/java/test.sh
 	bash clients/csharp/test.sh
+
+# Each client installed as a service team would, in a temp dir outside the repo, then run against
+# a live server (tests/live_stack.py): list, refused submit, dedupe, watch, cancel, execute, paging.
+test-consumers: setup
+	bash tests/clients/consumer/python.sh
+	bash tests/clients/consumer/java.sh
 
 lint: $(BUF)
 	$(BUF) lint

@@ -1,0 +1,71 @@
+# Generated from server/polysync_batch/domain/reasons.py by scripts/generate-reasons.py; do not edit.
+"""Every google.rpc.ErrorInfo reason the Polysync platform service sends, as constants.
+
+Compare with `polysync_platform_client.reason(error)`; each comment names the gRPC status code
+the reason comes with and when.
+"""
+
+# ErrorInfo.domain of every error the service reports.
+ERROR_DOMAIN = "polysync.platform"
+
+# NOT_FOUND: the job queue does not exist in the platform's region
+JOB_QUEUE_NOT_FOUND = "JOB_QUEUE_NOT_FOUND"
+# NOT_FOUND: the pipeline has no ACTIVE job definition revision
+JOB_DEFINITION_NOT_FOUND = "JOB_DEFINITION_NOT_FOUND"
+# NOT_FOUND: AWS Batch does not know the run id
+RUN_NOT_FOUND = "RUN_NOT_FOUND"
+# NOT_FOUND: the request names a platform that is not configured
+PLATFORM_NOT_FOUND = "PLATFORM_NOT_FOUND"
+# PERMISSION_DENIED: AWS denied the call (IAM permissions of the platform's role)
+AWS_ACCESS_DENIED = "AWS_ACCESS_DENIED"
+# FAILED_PRECONDITION: AWS STS rejected the platform's web identity token
+AWS_IDENTITY_TOKEN_INVALID = "AWS_IDENTITY_TOKEN_INVALID"
+# FAILED_PRECONDITION: the platform's AWS credentials are missing, expired or invalid
+AWS_CREDENTIALS_INVALID = "AWS_CREDENTIALS_INVALID"
+# RESOURCE_EXHAUSTED: AWS throttled the call after retries (RetryInfo says when to retry)
+AWS_THROTTLED = "AWS_THROTTLED"
+# UNAVAILABLE: AWS answered 5xx or could not be reached after retries
+AWS_UNAVAILABLE = "AWS_UNAVAILABLE"
+# INVALID_ARGUMENT: AWS Batch rejected the request for another reason (its message is passed on)
+AWS_REQUEST_REJECTED = "AWS_REQUEST_REJECTED"
+# INVALID_ARGUMENT: a request field is invalid (BadRequest lists each one)
+INVALID_ARGUMENT = "INVALID_ARGUMENT"
+# INVALID_ARGUMENT: the pipeline's Ref:: parameters without defaults were not given (BadRequest lists them)
+MISSING_PARAMETERS = "MISSING_PARAMETERS"
+# UNAUTHENTICATED: caller authentication is configured and the call has no valid token or certificate
+CALLER_UNAUTHENTICATED = "CALLER_UNAUTHENTICATED"
+# PERMISSION_DENIED: the caller is not in the platform's access list
+CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED"
+# RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller watch streams
+TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
+# UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state
+SERVER_SHUTTING_DOWN = "SERVER_SHUTTING_DOWN"
+# DEADLINE_EXCEEDED: the caller's deadline passed before the work could start or finish (no AWS call is started after it)
+DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+# UNAVAILABLE: another call with the same request_id is still submitting; retry (RetryInfo) and get its run
+SUBMIT_IN_PROGRESS = "SUBMIT_IN_PROGRESS"
+# INTERNAL: an unexpected server error (the server log has the details)
+INTERNAL = "INTERNAL"
+
+# Every reason above, in the catalogue's order.
+ALL: tuple[str, ...] = (
+    JOB_QUEUE_NOT_FOUND,
+    JOB_DEFINITION_NOT_FOUND,
+    RUN_NOT_FOUND,
+    PLATFORM_NOT_FOUND,
+    AWS_ACCESS_DENIED,
+    AWS_IDENTITY_TOKEN_INVALID,
+    AWS_CREDENTIALS_INVALID,
+    AWS_THROTTLED,
+    AWS_UNAVAILABLE,
+    AWS_REQUEST_REJECTED,
+    INVALID_ARGUMENT,
+    MISSING_PARAMETERS,
+    CALLER_UNAUTHENTICATED,
+    CALLER_NOT_ALLOWED,
+    TOO_MANY_STREAMS,
+    SERVER_SHUTTING_DOWN,
+    DEADLINE_EXCEEDED,
+    SUBMIT_IN_PROGRESS,
+    INTERNAL,
+)
