@@ -76,6 +76,7 @@ generate: setup
 	scripts/generate-go.sh
 	scripts/generate-typescript.sh
 	scripts/generate-java.sh
+	$(PY) scripts/generate-reasons.py
 
 # Fails when any committed generated code differs from what proto/ generates.
 check-generated: setup

@@ -5,23 +5,7 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Domain is the google.rpc.ErrorInfo domain of every error the service reports.
-const Domain = "polysync.platform"
-
-// ErrorInfo reasons the service reports (SPEC §7). Match on these, not on messages.
-const (
-	ReasonJobQueueNotFound        = "JOB_QUEUE_NOT_FOUND"
-	ReasonJobDefinitionNotFound   = "JOB_DEFINITION_NOT_FOUND"
-	ReasonRunNotFound             = "RUN_NOT_FOUND"
-	ReasonPlatformNotFound        = "PLATFORM_NOT_FOUND"
-	ReasonAWSAccessDenied         = "AWS_ACCESS_DENIED"
-	ReasonAWSIdentityTokenInvalid = "AWS_IDENTITY_TOKEN_INVALID"
-	ReasonAWSCredentialsInvalid   = "AWS_CREDENTIALS_INVALID"
-	ReasonAWSThrottled            = "AWS_THROTTLED"
-	ReasonAWSUnavailable          = "AWS_UNAVAILABLE"
-	ReasonInvalidArgument         = "INVALID_ARGUMENT"
-	ReasonMissingParameters       = "MISSING_PARAMETERS"
-)
+// The Domain and Reason* constants are in reasons.go, generated from the server's catalogue.
 
 // ErrorInfo returns the google.rpc.ErrorInfo among the status details of err, or nil when err
 // is not a gRPC status error (wrapped ones count) or carries none.

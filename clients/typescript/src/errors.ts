@@ -10,9 +10,6 @@ import {
   type RetryInfo,
 } from "./gen/google/rpc/error_details_pb.js";
 
-/** The ErrorInfo domain of every error the platform service returns. */
-export const ERROR_DOMAIN = "polysync.platform";
-
 function details<T>(err: unknown, find: (e: ConnectError) => T[]): T[] {
   return err instanceof ConnectError ? find(err) : [];
 }

@@ -9,7 +9,8 @@ export * from "./gen/polysync/platform/v1/connection_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 
 export { createPlatformClient, type PlatformClient, type PlatformClientOptions } from "./client.js";
-export { ERROR_DOMAIN, errorInfo, errorReason, fieldViolations, helpLinks, retryInfo } from "./errors.js";
+export { ERROR_DOMAIN, REASONS, Reason } from "./reasons.js";
+export { errorInfo, errorReason, fieldViolations, helpLinks, retryInfo } from "./errors.js";
 export { watchRun, type ReconnectEvent, type WatchRunOptions } from "./watch.js";
 
 // Re-exported so callers need no direct dependency on Connect to inspect errors.
