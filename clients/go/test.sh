@@ -5,7 +5,7 @@
 # a go.mod that needs changing fails the run instead of being rewritten.
 set -euo pipefail
 cd "$(dirname "$0")"
-command -v go >/dev/null || { echo "go not found on PATH (Go >= 1.26 is needed)" >&2; exit 1; }
+command -v go >/dev/null || { echo "go not found on PATH (Go >= 1.22 is needed)" >&2; exit 1; }
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 export GOTOOLCHAIN=local
 go vet ./...

@@ -1,6 +1,9 @@
 package platformclient
 
 import (
+	"strings"
+	"time"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 )
@@ -56,4 +59,27 @@ func details(err error) []any {
 		return nil
 	}
 	return st.Details()
+}
+
+// MissingParameters returns the names of the pipeline parameters a MISSING_PARAMETERS error
+// lists (its field violations "parameters[<name>]"), e.g. ["name"] for greet without a name.
+func MissingParameters(err error) []string {
+	var names []string
+	for _, v := range FieldViolations(err) {
+		if name, ok := strings.CutPrefix(v.GetField(), "parameters["); ok && strings.HasSuffix(name, "]") {
+			names = append(names, strings.TrimSuffix(name, "]"))
+		}
+	}
+	return names
+}
+
+// RetryDelay returns the delay of the google.rpc.RetryInfo details of err (sent with
+// RESOURCE_EXHAUSTED / AWS_THROTTLED), and whether there was one.
+func RetryDelay(err error) (time.Duration, bool) {
+	for _, d := range details(err) {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return ri.GetRetryDelay().AsDuration(), true
+		}
+	}
+	return 0, false
 }
