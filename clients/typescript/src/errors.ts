@@ -41,3 +41,20 @@ export function helpLinks(err: unknown): Help_Link[] {
 export function retryInfo(err: unknown): RetryInfo | undefined {
   return details(err, (e) => e.findDetails(RetryInfoSchema))[0];
 }
+
+/**
+ * The names of the pipeline parameters a MISSING_PARAMETERS error lists (its field violations
+ * `parameters[<name>]`), e.g. `["name"]` for greet without a name.
+ */
+export function missingParameters(err: unknown): string[] {
+  return fieldViolations(err).flatMap((v) => {
+    const match = /^parameters\[(.*)\]$/.exec(v.field);
+    return match ? [match[1]!] : [];
+  });
+}
+
+/** The RetryInfo delay of a failed call in ms (sent with RESOURCE_EXHAUSTED / AWS_THROTTLED), if any. */
+export function retryDelayMs(err: unknown): number | undefined {
+  const delay = retryInfo(err)?.retryDelay;
+  return delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : undefined;
+}
