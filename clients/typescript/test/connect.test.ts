@@ -14,6 +14,7 @@ import { create } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   createPlatformClient,
+  hasTokenSource,
   GetPipelineRunResponseSchema,
   PipelineRunSchema,
   PlatformService,
@@ -113,6 +114,11 @@ test("TLS fails without the CA, and without the client certificate", async () =>
   await assert.rejects(call(createPlatformClient(`127.0.0.1:${securePort}`, { tls: { ca: pem.ca } })));
   const ok = await call(createPlatformClient(`https://127.0.0.1:${securePort}`, { tls: pem }));
   assert.equal(ok.run?.runId, "job-1");
+});
+
+test("a client with a token source retries UNAUTHENTICATED in its watches; one with a static token does not", () => {
+  assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { tokenSource: () => "t" })), true);
+  assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { token: "t" })), false);
 });
 
 test("contradictory options are refused", () => {
