@@ -12,7 +12,7 @@ GRPC_HEALTH_PROBE_VERSION := v0.4.61
 GHZ_VERSION := v0.120.0
 ARGS ?=
 
-.PHONY: run test test-python test-clients bench setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients test-consumers bench setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -50,7 +50,7 @@ $(GO_BIN)/grpc-health-probe:
 run: $(VENV)/.synced
 	$(VENV)/bin/polysync-batch serve $(ARGS)
 
-test: setup tools lint breaking check-generated test-python test-clients
+test: setup tools lint breaking check-generated test-python test-clients test-consumers
 
 # The server, the emulator and the Python client (unit, adapter, service and tool tests).
 test-python: setup tools
@@ -62,6 +62,11 @@ test-clients: setup
 	bash clients/typescript/test.sh
 	bash clients/java/test.sh
 	bash clients/csharp/test.sh
+
+# Each client installed from outside the repository the way its README says (a fresh clone:
+# the npm pack tarball into ESM and CommonJS projects, a Go consumer module), run live.
+test-consumers: setup
+	scripts/test-consumers.sh
 
 lint: $(BUF)
 	$(BUF) lint
