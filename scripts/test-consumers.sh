@@ -88,8 +88,13 @@ test_typescript() {
   quoted "$repo/clients/typescript/README.md" "$repo/clients/typescript/examples/consumer.ts"
   quoted "$repo/clients/typescript/README.md" "$repo/clients/typescript/examples/consumer.cjs"
   t0=$(seconds)
-  (cd "$pkg" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  tarball="$(cd "$pkg" && npm pack --silent --pack-destination "$work" | tail -1)"
+  (cd "$pkg" && npm ci --ignore-scripts --no-audit --no-fund 2>&1 | tee "$work/package-ci.log")
+  tarball="$(cd "$pkg" && npm pack --silent --pack-destination "$work" 2>"$work/pack.log" | tail -1)"
+  if grep -q EBADENGINE "$work/package-ci.log" "$work/pack.log"; then
+    echo "test-consumers: EBADENGINE building the package on node $(node --version):" >&2
+    cat "$work/package-ci.log" "$work/pack.log" >&2
+    exit 1
+  fi
   say "npm ci + npm pack (prepare builds dist/): $(elapsed "$t0") s -> $tarball"
   tar -tzf "$work/$tarball" >"$work/tarball.txt"
   grep -q '^package/dist/cjs/index.js$' "$work/tarball.txt"

@@ -13,7 +13,9 @@ command -v go >/dev/null || { echo "go not found on PATH (Go >= 1.22 is needed)"
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 GO_MIN_TOOLCHAIN="${GO_MIN_TOOLCHAIN:-go1.22.12}"
 GOTOOLCHAIN=local go vet ./...
-GOTOOLCHAIN=local go test ./... -count=1 -timeout 5m "$@"
+# Each live test starts its own server (python + the emulator); at most two at a time, so a busy
+# machine (2 cores shared) still brings each up well within livestack's 60 s.
+GOTOOLCHAIN=local go test ./... -count=1 -timeout 8m -p 1 -parallel 2 "$@"
 if [[ "$GO_MIN_TOOLCHAIN" != none ]]; then
   echo "--- with $GO_MIN_TOOLCHAIN (the go directive's line): vet and unit tests"
   GOTOOLCHAIN="$GO_MIN_TOOLCHAIN" go version
