@@ -52,6 +52,19 @@ func (s *recordingServer) GetPipelineRun(ctx context.Context, req *platformv1.Ge
 	return &platformv1.GetPipelineRunResponse{Run: &platformv1.PipelineRun{RunId: req.GetRunId()}}, nil
 }
 
+// WatchPipelineRun refuses a stream whose token is "token-1" (expired), else sends a terminal state.
+func (s *recordingServer) WatchPipelineRun(req *platformv1.WatchPipelineRunRequest, stream grpc.ServerStreamingServer[platformv1.WatchPipelineRunResponse]) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	s.mu.Lock()
+	s.tokens = append(s.tokens, md.Get("authorization")...)
+	s.mu.Unlock()
+	if auth := md.Get("authorization"); len(auth) == 0 || auth[0] == "Bearer token-1" {
+		return status.Error(codes.Unauthenticated, "token expired")
+	}
+	return stream.Send(&platformv1.WatchPipelineRunResponse{Sequence: 1, Run: &platformv1.PipelineRun{
+		RunId: req.GetRunId(), NativeStatus: "SUCCEEDED", Terminal: true}})
+}
+
 func serve(t *testing.T, creds credentials.TransportCredentials) (*recordingServer, string) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -210,5 +223,39 @@ func TestNewRejectsContradictoryOptions(t *testing.T) {
 	src := func(context.Context) (string, error) { return "", nil }
 	if _, err := platformclient.New("127.0.0.1:1", platformclient.WithBearerToken("a"), platformclient.WithTokenSource(src)); err == nil {
 		t.Error("WithBearerToken + WithTokenSource accepted")
+	}
+}
+
+func TestWatchRunOfAClientWithATokenSourceReconnectsWithAFreshToken(t *testing.T) {
+	rec, addr := serve(t, nil)
+	n := 0
+	client, err := platformclient.New(addr, platformclient.WithInsecure(),
+		platformclient.WithTokenSource(func(context.Context) (string, error) { n++; return fmt.Sprintf("token-%d", n), nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var got []string
+	err = client.WatchRun(testContext(t), &platformv1.WatchPipelineRunRequest{RunId: "job-1"},
+		func(ev platformclient.WatchEvent) error { got = append(got, ev.Run.GetNativeStatus()); return nil }, fast)
+	if err != nil || len(got) != 1 || got[0] != "SUCCEEDED" {
+		t.Fatalf("WatchRun = %q, %v; want [SUCCEEDED] after one fresh-token reconnect", got, err)
+	}
+	rec.mu.Lock()
+	if len(rec.tokens) != 2 || rec.tokens[0] != "Bearer token-1" || rec.tokens[1] != "Bearer token-2" {
+		t.Errorf("streams carried %q, want token-1 then a fresh token-2", rec.tokens)
+	}
+	rec.mu.Unlock()
+
+	// A static token cannot get fresher: UNAUTHENTICATED is returned at once.
+	static, err := platformclient.New(addr, platformclient.WithInsecure(), platformclient.WithBearerToken("token-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer static.Close()
+	err = static.WatchRun(testContext(t), &platformv1.WatchPipelineRunRequest{RunId: "job-1"},
+		func(platformclient.WatchEvent) error { return nil }, fast)
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("WatchRun with a static expired token = %v, want Unauthenticated", err)
 	}
 }
