@@ -13,8 +13,11 @@ import { after, before, test } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
+  Code,
+  ConnectError,
   createPlatformClient,
   hasTokenSource,
+  watchRun,
   GetPipelineRunResponseSchema,
   PipelineRunSchema,
   PlatformService,
@@ -32,6 +35,13 @@ const handler = connectNodeAdapter({
       getPipelineRun(request, context) {
         seen.push({ authorization: context.requestHeader.get("authorization") });
         return create(GetPipelineRunResponseSchema, { run: create(PipelineRunSchema, { runId: request.runId }) });
+      },
+      // Refuses a stream whose token is "token-1" (expired), else sends a terminal state.
+      async *watchPipelineRun(request, context) {
+        const authorization = context.requestHeader.get("authorization");
+        seen.push({ authorization });
+        if (authorization === null || authorization === "Bearer token-1") throw new ConnectError("token expired", Code.Unauthenticated);
+        yield { sequence: 1n, run: create(PipelineRunSchema, { runId: request.runId, nativeStatus: "SUCCEEDED", terminal: true }) };
       },
     }),
 });
@@ -119,6 +129,21 @@ test("TLS fails without the CA, and without the client certificate", async () =>
 test("a client with a token source retries UNAUTHENTICATED in its watches; one with a static token does not", () => {
   assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { tokenSource: () => "t" })), true);
   assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { token: "t" })), false);
+});
+
+test("watchRun of a client with a token source reconnects once with a fresh token", async () => {
+  let n = 0;
+  const client = createPlatformClient(`127.0.0.1:${plainPort}`, { tokenSource: () => `token-${++n}` });
+  seen.length = 0;
+  const states: string[] = [];
+  for await (const event of watchRun(client, { runId: "job-1" }, { backoff: { initialMs: 1, maxMs: 1 } })) states.push(event.run.nativeStatus);
+  assert.deepEqual(states, ["SUCCEEDED"]);
+  assert.deepEqual(seen.map((s) => s.authorization), ["Bearer token-1", "Bearer token-2"]);
+  // A static token cannot get fresher: UNAUTHENTICATED is thrown at once.
+  const fixed = createPlatformClient(`127.0.0.1:${plainPort}`, { token: "token-1" });
+  await assert.rejects(async () => {
+    for await (const _ of watchRun(fixed, { runId: "job-1" }, { backoff: { initialMs: 1, maxMs: 1 } })) void _;
+  }, { code: Code.Unauthenticated });
 });
 
 test("contradictory options are refused", () => {
