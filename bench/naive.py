@@ -1,6 +1,6 @@
 """The baseline the shared poller is measured against: every watch stream polls its own run
 with its own DescribeJobs call each interval (how per-task pollers such as Airflow's sensors
-behave), and every get is a DescribeJobs call. Same interface as RunPoller."""
+behave), and every get is a DescribeJobs call. Same interface as the RunHub."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import asyncio
 
 from polysync_batch.domain import errors
 from polysync_batch.watch.clock import SystemClock
-from polysync_batch.watch.poller import Describe, WatchSettings
+from polysync_batch.config import WatchConfig
+from polysync_batch.service.ports import DescribeRuns
 from polysync_batch.watch.subscription import Subscription
 
 
-class NaivePoller:
-    def __init__(self, platform: str, describe: Describe, settings: WatchSettings) -> None:
+class NaiveHub:
+    def __init__(self, platform: str, describe: DescribeRuns, settings: WatchConfig) -> None:
         self.platform, self.settings, self.clock = platform, settings, SystemClock()
         self._describe = describe
         self._tasks: dict[Subscription, asyncio.Task] = {}
@@ -34,7 +35,7 @@ class NaivePoller:
         runs = await asyncio.gather(*(self._one(i) for i in run_ids))
         return dict(zip(run_ids, runs))
 
-    def prime(self, run) -> None:
+    def observe(self, run, source) -> None:
         pass
 
     async def subscribe(self, run_ids: list[str]) -> Subscription:
@@ -46,7 +47,7 @@ class NaivePoller:
 
     async def _follow(self, subscription: Subscription) -> None:
         while True:
-            await asyncio.sleep(self.settings.min_interval_seconds)
+            await asyncio.sleep(self.settings.poll_interval_seconds)
             for run_id in subscription.run_ids:
                 run = await self._one(run_id)
                 if run is not None:

@@ -15,11 +15,14 @@ from dataclasses import replace
 
 import boto3
 
-from bench.naive import NaivePoller
-from polysync_batch.app import ServerSettings, build_server
-from polysync_batch.aws.platform import PlatformInfo
-from polysync_batch.platforms import Platforms, build_runtime
-from polysync_batch.watch.poller import WatchSettings
+from bench.naive import NaiveHub
+from polysync_batch.api.server import build_server
+from polysync_batch.bootstrap import build_platform
+from polysync_batch.config import PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.service.registry import PlatformRegistry
+from polysync_batch.service.runs import RunService
+from polysync_batch.watch.budget import AdaptiveBudget
 
 
 async def main() -> None:
@@ -31,17 +34,21 @@ async def main() -> None:
     parser.add_argument("--describe-per-second", type=float, default=50.0, help="the DescribeJobs budget")
     args = parser.parse_args()
     # Fixed intervals (no growth) so both modes poll at the same rate and the counts compare.
-    watch = WatchSettings(min_interval_seconds=args.interval, max_interval_seconds=args.interval,
+    watch = WatchConfig.model_construct(poll_interval_seconds=args.interval, max_poll_interval_seconds=args.interval,
                           heartbeat_seconds=30, describe_jobs_per_second=args.describe_per_second,
                           describe_jobs_burst=max(1, int(args.describe_per_second)))
     session = boto3.Session(aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench", region_name="us-east-1")
-    info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q")
+    info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q", console_domain=None,
+                        runnable_warning_seconds=600)
     executor = ThreadPoolExecutor(max_workers=32)
-    runtime = build_runtime(info, session, executor, endpoint_url=args.endpoint, max_attempts=3, watch=watch)
-    if args.mode == "naive":
-        runtime = replace(runtime, poller=NaivePoller("bench", runtime.platform.describe_runs, watch))
-    platforms = Platforms({"bench": runtime}, "bench")
-    running = await build_server(platforms, ServerSettings(
+    platform = build_platform(info, session, executor, endpoint_url=args.endpoint, watch=watch,
+                              aws=PlatformConfig(region="us-east-1", max_attempts=3))
+    if args.mode == "naive":  # the same use cases over a hub that polls per stream
+        hub = NaiveHub("bench", platform.batch.describe_runs, watch)
+        platform = replace(platform, hub=hub, runs=RunService(
+            info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3))
+    platforms = PlatformRegistry({"bench": platform}, "bench")
+    running = await build_server(platforms, ServerConfig(
         address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
         max_pending_requests=args.max_pending_requests))
     print(f"ready {running.port}", flush=True)

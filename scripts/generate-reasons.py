@@ -98,58 +98,62 @@ def ts(domain: str, entries: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+# The Python, Java and C# files keep the shape their clients' code and READMEs use.
+HEADER = f"Generated from {SOURCE} by scripts/generate-reasons.py; do not edit."
+
+
 def py(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f'"""The google.rpc.ErrorInfo reasons the service reports ({GENERATED_BY};',
-             'do not edit). Match on these, never on messages: ``error_reason(err) == Reason.RUN_NOT_FOUND``."""',
-             "", "import enum", "",
-             "# The google.rpc.ErrorInfo domain of every error the service reports.",
-             f'ERROR_DOMAIN = "{domain}"', "", "",
-             "class Reason(str, enum.Enum):",
-             '    """An ErrorInfo reason; a str, so it compares equal to the reason text."""', ""]
+    lines = [f"# {HEADER}",
+             '"""Every google.rpc.ErrorInfo reason the Polysync platform service sends, as constants.', "",
+             "Compare with `polysync_platform_client.reason(error)`; each comment names the gRPC status code",
+             "the reason comes with and when.", '"""', "",
+             "# ErrorInfo.domain of every error the service reports.",
+             f'ERROR_DOMAIN = "{domain}"', ""]
     for e in entries:
-        lines.append(f"    # {e['code']}: {e['when']}.")
-        lines.append(f'    {e["reason"]} = "{e["reason"]}"')
-    lines += ["", "", "REASONS = tuple(reason.value for reason in Reason)",
-              '"""Every reason the service reports, in the catalogue\'s order."""', ""]
+        lines.append(f"# {e['code']}: {e['when']}")
+        lines.append(f'{e["reason"]} = "{e["reason"]}"')
+    lines += ["", "# Every reason above, in the catalogue's order.", "ALL: tuple[str, ...] = ("]
+    lines += [f"    {e['reason']}," for e in entries]
+    lines += [")", ""]
     return "\n".join(lines)
 
 
 def java(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"// Code {GENERATED_BY}. DO NOT EDIT.", "package io.polysync.platform.client;", "",
+    lines = [f"// {HEADER}", "package io.polysync.platform.client;", "",
              "import java.util.List;", "",
              "/**",
-             " * The {@code google.rpc.ErrorInfo} reasons the service reports. Match on these, never on",
-             " * messages.",
+             " * Every {@code google.rpc.ErrorInfo} reason the Polysync platform service sends. Compare with",
+             " * {@link Errors#reason(Throwable)}; each constant says the gRPC status code it comes with.",
              " */",
              "public final class Reasons {",
-             "  private Reasons() {}", "",
-             "  /** The {@code google.rpc.ErrorInfo} domain of every error the service reports. */",
+             "  /** The {@code ErrorInfo.domain} of every error the service reports. */",
              f'  public static final String DOMAIN = "{domain}";', ""]
     for e in entries:
         lines.append(f"  /** {e['code']}: {e['when']}. */")
         lines.append(f'  public static final String {e["reason"]} = "{e["reason"]}";')
         lines.append("")
-    lines.append("  /** Every reason the service reports, in the catalogue's order. */")
-    lines.append("  public static final List<String> ALL =")
-    items = [f"          {e['reason']}" for e in entries]
-    lines.append("      List.of(")
-    lines.append(",\n".join(items) + ");")
-    lines += ["}", ""]
+    lines.append("  /** Every reason above, in the catalogue's order. */")
+    lines.append("  public static final List<String> ALL = List.of(")
+    lines.append(",\n".join(f"      {e['reason']}" for e in entries) + ");")
+    lines += ["", "  private Reasons() {}", "}", ""]
     return "\n".join(lines)
 
 
 def cs(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"// Code {GENERATED_BY}. DO NOT EDIT.", "namespace Polysync.Platform.Client;", "",
-             "/// <summary>The <c>google.rpc.ErrorInfo</c> reasons the service reports. Match on these, never on messages.</summary>",
+    lines = [f"// {HEADER}", "namespace Polysync.Platform.Client;", "",
+             "/// <summary>",
+             "/// Every <c>google.rpc.ErrorInfo</c> reason the Polysync platform service sends. Compare with",
+             '/// <see cref="Errors.Reason"/>; each constant says the gRPC status code it comes with.',
+             "/// </summary>",
              "public static class Reasons",
              "{",
-             "    /// <summary>The <c>google.rpc.ErrorInfo</c> domain of every error the service reports.</summary>",
+             "    /// <summary>The <c>ErrorInfo.Domain</c> of every error the service reports.</summary>",
              f'    public const string Domain = "{domain}";', ""]
     for e in entries:
         lines.append(f"    /// <summary>{e['code']}: {xml(e['when'])}.</summary>")
         lines.append(f'    public const string {pascal(e["reason"])} = "{e["reason"]}";')
         lines.append("")
-    lines.append("    /// <summary>Every reason the service reports, in the catalogue's order.</summary>")
+    lines.append("    /// <summary>Every reason above, in the catalogue's order.</summary>")
     lines.append("    public static readonly IReadOnlyList<string> All = new[]")
     lines.append("    {")
     lines += [f"        {pascal(e['reason'])}," for e in entries]

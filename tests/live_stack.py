@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from polysync_batch.app import ServerSettings, build_server
-from polysync_batch.cli import demo_platforms
+from polysync_batch.api.server import build_server
+from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.config import ServerConfig, WatchConfig
 from polysync_batch.emulator import Lifecycle, start_emulator
-from polysync_batch.watch.poller import WatchSettings
 
 LIFECYCLE = Lifecycle(submitted=0.1, pending=0.1, runnable=0.2, starting=0.2, running=1.0)
-WATCH = WatchSettings(min_interval_seconds=0.2, max_interval_seconds=0.5, heartbeat_seconds=5)
+WATCH = WatchConfig(poll_interval_seconds=0.2, max_poll_interval_seconds=0.5, heartbeat_seconds=5)
 
 
 async def main() -> int:
@@ -29,7 +29,7 @@ async def main() -> int:
         address = "127.0.0.1:0"
         while True:
             platforms = demo_platforms(emulator, None, WATCH)  # a new process would start afresh too
-            running = await build_server(platforms, ServerSettings(address=address, health_check_interval_seconds=0))
+            running = await build_server(platforms, ServerConfig(address=address, health_check_interval_seconds=0))
             address = f"127.0.0.1:{running.port}"
             print(f"ready {running.port}", flush=True)
             command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()

@@ -19,10 +19,11 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from polysync.platform.v1 import platform_service_pb2_grpc
 
-from polysync_batch.app import RunningServer, ServerSettings, build_server
-from polysync_batch.aws.platform import PlatformInfo
-from polysync_batch.platforms import Platforms, PlatformRuntime, build_runtime
-from polysync_batch.watch.poller import WatchSettings
+from polysync_batch.api.server import RunningServer, build_server
+from polysync_batch.bootstrap import build_platform
+from polysync_batch.config import PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 
 
 @dataclass
@@ -31,12 +32,18 @@ class Served:
     channel: grpc.aio.Channel
     stub: platform_service_pb2_grpc.PlatformServiceStub
     target: str
-    platforms: Platforms
+    platforms: PlatformRegistry
+
+
+def watch_config(**settings: object) -> WatchConfig:
+    """Watch settings for tests, past the bounds an operator's file is held to (e.g. a
+    DescribeJobs budget of 1000 per second)."""
+    return WatchConfig.model_construct(**settings)
 
 
 @contextlib.asynccontextmanager
-async def serve(platforms: Platforms, health_check_interval: float = 0.0, **settings: object) -> AsyncIterator[Served]:
-    settings = ServerSettings(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval, **settings)
+async def serve(platforms: PlatformRegistry, health_check_interval: float = 0.0, **settings: object) -> AsyncIterator[Served]:
+    settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval, **settings)
     running = await build_server(platforms, settings)
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.insecure_channel(target)
@@ -49,20 +56,21 @@ async def serve(platforms: Platforms, health_check_interval: float = 0.0, **sett
 
 
 # Watches in tests poll every 50 ms.
-FAST_WATCH = WatchSettings(min_interval_seconds=0.05, max_interval_seconds=0.2, heartbeat_seconds=30,
+FAST_WATCH = watch_config(poll_interval_seconds=0.05, max_poll_interval_seconds=0.2, heartbeat_seconds=30,
                            describe_jobs_per_second=1000, describe_jobs_burst=1000)
 
 
 def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str = "q1",
                      endpoint_url: str | None = None, session: boto3.Session | None = None,
-                     max_attempts: int = 1) -> PlatformRuntime:
+                     max_attempts: int = 1) -> PlatformServices:
     """A platform with real boto3 clients and (unless a session is given) fake credentials, for
     botocore's Stubber or a fake endpoint; runs boto3 in the loop's default executor."""
     session = session or boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret",
                                        region_name=region)
-    info = PlatformInfo(name=name, region=region, default_job_queue=queue)
-    return build_runtime(info, session, None, endpoint_url=endpoint_url, max_attempts=max_attempts,
-                         connect_timeout=1, read_timeout=2, watch=FAST_WATCH)
+    info = PlatformInfo(name=name, region=region, default_job_queue=queue, console_domain=None,
+                        runnable_warning_seconds=600.0)
+    aws = PlatformConfig(region=region, max_attempts=max_attempts, connect_timeout_seconds=1, read_timeout_seconds=2)
+    return build_platform(info, session, None, endpoint_url=endpoint_url, watch=FAST_WATCH, aws=aws)
 
 
 def error_details(error: grpc.aio.AioRpcError) -> dict:

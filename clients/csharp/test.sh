@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Checks the C# client as far as this machine allows. Works from any directory.
-# Without a .NET SDK it checks that the protos generate C# (messages, namespace
-# Polysync.Platform.V1, the names the Quickstart uses) and that the project files are well-formed
-# XML pointing at the protos; with `dotnet` on PATH it also builds the client and the Quickstart.
+# THE C# CODE IS NOT COMPILED HERE (no .NET SDK on this machine): without one this checks that
+# the protos generate C# (messages, namespace Polysync.Platform.V1, every generated name the
+# helpers and the Quickstart use), that every hand-written .cs file PARSES as C# (tree-sitter's
+# C# grammar: syntax only, no types or overloads), that the reconnect policy's numbers are the
+# documented ones, that Reasons.cs matches the server's catalogue, and that the project files are
+# well-formed XML pointing at the protos; with `dotnet` on PATH it also builds the client and the
+# Quickstart.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -44,12 +48,24 @@ namespace_is_polysync_platform_v1() {
 
 quickstart_names_exist() {
   local all="$gen/*.cs" name bad=0
-  # Every generated type and member that examples/Quickstart/Quickstart.cs uses.
+  # Every generated message type and member that the helpers (PlatformClient.cs, WatchState.cs)
+  # and examples/Quickstart/Quickstart.cs use. (The client stub, PlatformService.
+  # PlatformServiceClient, comes from grpc_csharp_plugin, which Debian does not ship.)
   for name in 'class ExecutePipelineRequest ' 'class WatchPipelineRunRequest ' \
-    'class WatchPipelineRunResponse ' 'class PipelineRun ' 'public string Pipeline {' \
-    'MapField<string, string> Parameters {' 'public string RunId {' \
-    'public string NativeStatus {' 'RunStatus Status {' 'public string Message {' \
-    'PipelineRun Run {' 'Succeeded = 2'; do
+    'class WatchPipelineRunResponse ' 'class WatchPipelineRunsRequest ' \
+    'class WatchPipelineRunsResponse ' 'class StreamPipelineRunLogsRequest ' 'class LogEvent ' \
+    'class ListPipelinesRequest ' 'class ListPipelineRunsRequest ' 'class PipelineRun ' \
+    'public string Pipeline {' 'MapField<string, string> Parameters {' 'public string RunId {' \
+    'RepeatedField<string> RunIds {' 'public string NativeStatus {' 'RunStatus Status {' \
+    'public string Message {' 'PipelineRun Run {' 'Succeeded = 2' 'public bool Heartbeat {' \
+    'Timestamp StaleSince {' 'public bool HasExitCode {' 'public int ExitCode {' \
+    'public string StatusReason {' 'public bool Terminal {' 'ArrayJobStatus Array {' \
+    'MapField<string, int> StatusCounts {' 'public int Size {' 'public string RequestId {' \
+    'public string PageToken {' 'public string NextPageToken {' 'public string Platform {' \
+    'RepeatedField<global::Polysync.Platform.V1.LogEvent> Events {' \
+    'RepeatedField<global::Polysync.Platform.V1.Pipeline> Pipelines {' \
+    'RepeatedField<global::Polysync.Platform.V1.PipelineRun> Runs {' \
+    'public ExecutePipelineRequest Clone()' 'public ListPipelinesRequest Clone()'; do
     # shellcheck disable=SC2086  # the glob is meant
     grep -qF -- "$name" $all || { echo "  not generated: $name"; bad=1; }
   done
@@ -89,9 +105,57 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+every_cs_file_parses() {
+  # tree-sitter's C# grammar, pinned, from PyPI: a real parser (syntax errors are ERROR or MISSING
+  # nodes), not a compiler.
+  "$repo/.tools/bin/uv" run --quiet --no-project --python python3 \
+    --with tree-sitter==0.26.1 --with tree-sitter-c-sharp==0.23.5 python - "$here" <<'PY'
+import pathlib, sys
+import tree_sitter, tree_sitter_c_sharp
+parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_c_sharp.language()))
+files = sorted(p for p in pathlib.Path(sys.argv[1]).rglob("*.cs") if not {"bin", "obj", ".generated"} & set(p.parts))
+bad = 0
+for path in files:
+    tree = parser.parse(path.read_bytes())
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            print(f"  {path.name}:{node.start_point[0] + 1}: syntax error near {node.text[:40]!r}")
+            bad += 1
+            break
+        stack.extend(node.children)
+print(f"  parsed {len(files)} files: {', '.join(p.name for p in files)}")
+sys.exit(1 if bad or len(files) < 6 else 0)
+PY
+}
+
+policy_is_the_documented_one() {
+  grep -qF 'new(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(15), 0.2, 10);' "$here/ReconnectPolicy.cs" \
+    && grep -qF 'Math.Pow(2, Math.Max(0, attempt - 1))' "$here/ReconnectPolicy.cs" \
+    && grep -qF '(1 - Jitter + 2 * Jitter * uniform())' "$here/ReconnectPolicy.cs"
+}
+
+reasons_match_the_catalogue() {
+  "$repo/.venv/bin/python" - "$here/Reasons.cs" "$repo/server" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[2])
+from polysync_batch.domain.reasons import CATALOGUE
+text = open(sys.argv[1]).read()
+found = [value for name, value in re.findall(r'public const string (\w+) = "([^"]*)";', text)][1:]
+expected = [info.reason.value for info in CATALOGUE]
+if found != expected:
+    print(f"  Reasons.cs {found} != catalogue {expected}")
+    sys.exit(1)
+PY
+}
+
 check "every proto generates C# (protoc $(protoc --version | cut -d' ' -f2))" every_proto_generated
 check "namespace Polysync.Platform.V1" namespace_is_polysync_platform_v1
-check "the names Quickstart.cs uses are generated" quickstart_names_exist
+check "the names the helpers and Quickstart.cs use are generated" quickstart_names_exist
+check "every hand-written .cs file parses as C# (tree-sitter; NOT compiled)" every_cs_file_parses
+check "ReconnectPolicy.cs has the documented numbers" policy_is_the_documented_one
+check "Reasons.cs matches server/polysync_batch/domain/reasons.py" reasons_match_the_catalogue
 check "csproj files are well-formed and point at proto/" projects_are_well_formed
 if command -v dotnet >/dev/null; then
   check "dotnet build (client and Quickstart)" \

@@ -1,5 +1,6 @@
 """One typed settings object, read from a TOML file plus `POLYSYNC_BATCH_*` environment
-overrides and validated once at start-up (SPEC §4).
+overrides and validated once at start-up; the only home of every default. Each key is listed
+in docs/configuration.md.
 
 A bad setting raises `ConfigError` whose message is one line naming the key by its dotted
 path, so the CLI can print it and exit without a traceback.
@@ -64,7 +65,7 @@ class _Model(BaseModel):
 
 
 class AuthConfig(_Model):
-    """How a platform obtains AWS credentials; see docs/configuration.md."""
+    """How a platform obtains AWS credentials (docs/configuration.md, "auth")."""
 
     mode: AuthMode = "default"
     role_arn: str | None = None
@@ -145,6 +146,11 @@ class PlatformConfig(_Model):
     max_attempts: int = Field(default=5, ge=1, le=20)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
     read_timeout_seconds: float = Field(default=30.0, gt=0)
+    # AWS allows about 50 SubmitJob per second per account; callers over this wait their turn.
+    submit_jobs_per_second: float = Field(default=20.0, gt=0, le=50)
+    # A DynamoDB table shared by the replicas makes request_id hold for concurrent calls too.
+    idempotency_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
 
     @field_validator("region")
     @classmethod
@@ -177,8 +183,17 @@ class WatchConfig(_Model):
     max_poll_interval_seconds: float = Field(default=30.0, gt=0)
     heartbeat_seconds: float = Field(default=30.0, gt=0)
     not_found_after_polls: int = Field(default=3, ge=1)
+    # DescribeJobs may not know a job for seconds after SubmitJob answered: a run this server
+    # submitted this recently is never NOT_FOUND.
+    submit_grace_seconds: float = Field(default=30.0, ge=0)
     describe_jobs_per_second: float = Field(default=10.0, gt=0, le=50)
     runnable_warning_seconds: float = Field(default=600.0, gt=0)
+    # Tuning rarely worth changing.
+    interval_growth: float = Field(default=1.5, ge=1)  # an unchanged poll stretches the interval by this
+    describe_jobs_burst: int = Field(default=20, ge=1)  # DescribeJobs calls the budget allows at once
+    batch_gap_seconds: float = Field(default=0.02, ge=0)  # under load, one partial DescribeJobs batch per gap
+    max_backoff_seconds: float = Field(default=60.0, gt=0)  # polling after repeated AWS failures
+    max_cached_runs: int = Field(default=100_000, ge=1)  # states kept for reads; watched runs always are
 
     @model_validator(mode="after")
     def _interval_bounds(self) -> WatchConfig:
@@ -195,7 +210,10 @@ class ServerConfig(_Model):
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_streams_per_caller: int = Field(default=2000, ge=1)
+    # grpc core queues at most 1000 calls that have arrived but not yet been picked up and
+    # cancels the rest, so a burst of 10,000 new watches would lose most of them.
     max_pending_requests: int = Field(default=20000, ge=1)
+    health_check_interval_seconds: float = Field(default=30.0, ge=0)  # 0: no probing, platforms SERVING
 
     @field_validator("address")
     @classmethod

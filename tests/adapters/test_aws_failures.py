@@ -8,19 +8,19 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.config import AuthConfig
-from polysync_batch.platforms import Platforms
+from polysync_batch.service.registry import PlatformRegistry
 from tests.fake_aws import FakeAws, json_error, query_error
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
 ATTEMPTS = 3
 
 
-def platforms_at(endpoint_url: str, session: boto3.Session | None = None) -> Platforms:
+def platforms_at(endpoint_url: str, session: boto3.Session | None = None) -> PlatformRegistry:
     runtime = fake_aws_runtime(endpoint_url=endpoint_url, session=session, max_attempts=ATTEMPTS)
-    return Platforms({"prod": runtime}, "prod")
+    return PlatformRegistry({"prod": runtime}, "prod")
 
 
-async def get_run_error(platforms: Platforms) -> grpc.aio.AioRpcError:
+async def get_run_error(platforms: PlatformRegistry) -> grpc.aio.AioRpcError:
     async with serve(platforms) as served:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))

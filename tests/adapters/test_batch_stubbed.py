@@ -6,7 +6,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from polysync.platform.v1 import connection_pb2, pipeline_run_pb2, platform_service_pb2 as pb
 
-from polysync_batch.platforms import Platforms
+from polysync_batch.service.registry import PlatformRegistry
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
 ARN = "arn:aws:batch:eu-west-1:111122223333:job-definition/hello:{}"
@@ -19,12 +19,39 @@ def job(job_id="j-1", status="RUNNABLE", **extra):
             "jobDefinition": ARN.format(2), "createdAt": 1764072000000, "startedAt": 1764072001000, **extra}
 
 
+class BatchStubber:
+    """Stubs both Batch clients of a platform: SubmitJob has a client of its own (never retried
+    by botocore), every other operation the shared one."""
+
+    def __init__(self, clients) -> None:
+        self._shared, self._submit = Stubber(clients.batch), Stubber(clients.batch_submit)
+
+    def _for(self, operation: str) -> Stubber:
+        return self._submit if operation == "submit_job" else self._shared
+
+    def add_response(self, operation, *args):
+        self._for(operation).add_response(operation, *args)
+
+    def add_client_error(self, operation, *args, **kwargs):
+        self._for(operation).add_client_error(operation, *args, **kwargs)
+
+    def __enter__(self):
+        self._shared.__enter__(), self._submit.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._shared.__exit__(*exc), self._submit.__exit__(*exc)
+
+    def assert_no_pending_responses(self):
+        self._shared.assert_no_pending_responses(), self._submit.assert_no_pending_responses()
+
+
 @pytest.fixture
 async def stubbed():
     runtime = fake_aws_runtime()
-    stubber = Stubber(runtime.gateway.clients.batch)
+    stubber = BatchStubber(runtime.clients)
     with stubber:
-        async with serve(Platforms({"prod": runtime}, "prod")) as served:
+        async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubber
     stubber.assert_no_pending_responses()
 
@@ -123,6 +150,8 @@ async def test_submit_errors_are_mapped(stubbed, code, status, http, grpc_code, 
     served, stubber = stubbed
     stubber.add_response("describe_job_definitions", {"jobDefinitions": [HELLO]})
     stubber.add_client_error("submit_job", code, status or "denied", http)
+    if http >= 500:  # AWS may have made the job: the service looks it up by name before answering
+        stubber.add_response("list_jobs", {"jobSummaryList": []})
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
     assert caught.value.code() == grpc_code
@@ -135,7 +164,7 @@ async def test_submit_errors_are_mapped(stubbed, code, status, http, grpc_code, 
 
 async def test_unreachable_aws_is_unavailable():
     runtime = fake_aws_runtime(endpoint_url="http://127.0.0.1:9")  # discard port: nothing listens
-    async with serve(Platforms({"prod": runtime}, "prod")) as served:
+    async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -145,12 +174,12 @@ async def test_unreachable_aws_is_unavailable():
 @pytest.fixture
 async def stubbed_connection():
     runtime = fake_aws_runtime()
-    clients = runtime.gateway.clients
+    clients = runtime.clients
     stubbers = {name: Stubber(getattr(clients, name)) for name in ("batch", "sts", "iam")}
     for stubber in stubbers.values():
         stubber.activate()
     try:
-        async with serve(Platforms({"prod": runtime}, "prod")) as served:
+        async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubbers
     finally:
         for stubber in stubbers.values():

@@ -1,5 +1,5 @@
-"""The Python client package against a live server: watch_run across a restart, error_reason,
-and the README's quickstart."""
+"""The Python client package against a live server (the embedded emulator): the async watch
+across a server restart, the sync helpers end to end, and the README's examples."""
 
 import asyncio
 import subprocess
@@ -9,14 +9,17 @@ from pathlib import Path
 
 import grpc
 import pytest
-from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb, platform_service_pb2_grpc
-from polysync_platform_client import error_reason, watch_run
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
 
-from polysync_batch.app import ServerSettings, build_server
-from polysync_batch.cli import demo_platforms
+import polysync_platform_client as client
+import polysync_platform_client.aio as aio
+from polysync_platform_client import reasons
+from polysync_batch.api.server import build_server
+from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.config import ServerConfig
 from tests.support import FAST_WATCH
 
-QUICKSTART = Path(__file__).parents[2] / "clients" / "python" / "examples" / "quickstart.py"
+EXAMPLES = Path(__file__).parents[2] / "clients" / "python" / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -29,53 +32,108 @@ def emulator():
 
 async def start(emulator, address="127.0.0.1:0"):
     return await build_server(demo_platforms(emulator, None, FAST_WATCH),
-                              ServerSettings(address=address, health_check_interval_seconds=0))
+                              ServerConfig(address=address, health_check_interval_seconds=0))
 
 
-async def test_watch_run_follows_a_run_across_a_server_restart(emulator):
+async def test_the_async_watch_follows_a_run_across_a_server_restart(emulator):
     server = await start(emulator)
     address = f"127.0.0.1:{server.port}"
     reconnects = []
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
-        run = (await stub.ExecutePipeline(pb.ExecutePipelineRequest(
+    async with aio.connect(address) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
             pipeline="hello", parameters={"duration_seconds": "2"}))).run
         states = []
-        async for state in watch_run(stub, run.run_id, initial_backoff=0.05,
-                                     on_reconnect=lambda n, delay, error: reconnects.append(error.code())):
-            states.append(state)
+        async for event in c.watch_run(run.run_id, timeout=60,
+                                       on_reconnect=lambda n, delay, error: reconnects.append(error)):
+            if event.heartbeat:
+                continue
+            states.append(event.run)
             if len(states) == 1:  # restart the server under the open stream
                 await server.stop(5)
                 server = await start(emulator, address)
-        await server.stop(None)
-    assert reconnects and reconnects[0] == grpc.StatusCode.UNAVAILABLE
+    await server.stop(None)
+    assert reconnects and reconnects[0].code() == grpc.StatusCode.UNAVAILABLE
     assert states[-1].status == runs_pb.RUN_STATUS_SUCCEEDED and states[-1].terminal
-    assert all(a != b for a, b in zip(states, states[1:]))  # nothing delivered twice in a row
+    keys = [(s.native_status, s.status_reason, s.exit_code) for s in states]
+    assert all(a != b for a, b in zip(keys, keys[1:]))  # nothing delivered twice in a row
 
 
-async def test_error_reason_reads_the_error_info(emulator):
+async def test_errors_are_not_retried_and_carry_their_reason(emulator):
     server = await start(emulator)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+    async with aio.connect(f"127.0.0.1:{server.port}") as c:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=str(uuid.uuid4())))
+            await c.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=str(uuid.uuid4())))
         with pytest.raises(grpc.aio.AioRpcError) as missing:
-            async for _ in watch_run(stub, str(uuid.uuid4())):
+            async for _ in c.watch_run(str(uuid.uuid4())):
                 pass
     await server.stop(None)
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and error_reason(caught.value) == "RUN_NOT_FOUND"
-    assert error_reason(missing.value) == "RUN_NOT_FOUND"  # not retried: only UNAVAILABLE is
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and client.reason(caught.value) == reasons.RUN_NOT_FOUND
+    assert client.reason(missing.value) == reasons.RUN_NOT_FOUND
 
 
-async def test_the_quickstart_runs_against_a_live_server(emulator):
+def sync_scenario(target: str) -> dict:
+    """Every sync helper against the live server, as a Flask or Celery worker would call them."""
+    seen: dict = {}
+    with client.connect(target) as c:
+        seen["pipelines"] = sorted(p.name for p in c.list_pipelines(page_size=1))
+        with pytest.raises(grpc.RpcError) as refused:
+            c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet"), timeout=30)
+        seen["refused"] = (refused.value.code(), client.reason(refused.value), client.missing_parameters(refused.value))
+        request = pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}, request_id=str(uuid.uuid4()))
+        first, again = (c.stub.ExecutePipeline(request, timeout=30) for _ in range(2))
+        seen["dedupe"] = (first.run.run_id == again.run.run_id, first.deduplicated, again.deduplicated)
+        long = c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
+            pipeline="hello", parameters={"duration_seconds": "60"}), timeout=30).run
+        for event in c.watch_run(long.run_id, timeout=60):
+            if event.run.native_status == "RUNNING":
+                c.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=long.run_id), timeout=30)
+        seen["cancelled"] = (runs_pb.RunStatus.Name(event.run.status), event.run.status_reason)
+        events = list(c.watch_runs([first.run.run_id, long.run_id], timeout=60))
+        seen["watched_many"] = {e.run.run_id: e.run.terminal for e in events if not e.heartbeat}
+        done = c.execute(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Grace"}), timeout=60)
+        seen["executed"] = (runs_pb.RunStatus.Name(done.status), done.terminal)
+        seen["logs"] = [line.message for line in c.stream_logs(done.run_id, follow=True, timeout=60)]
+        seen["listed"] = {r.run_id for r in c.list_runs(page_size=1, timeout=30)}
+        seen["ids"] = (first.run.run_id, long.run_id, done.run_id)
+    return seen
+
+
+async def test_the_sync_helpers_against_a_live_server(emulator):
+    server = await start(emulator)
+    try:
+        seen = await asyncio.to_thread(sync_scenario, f"127.0.0.1:{server.port}")
+    finally:
+        await server.stop(None)
+    assert "greet" in seen["pipelines"] and "hello" in seen["pipelines"]
+    assert seen["refused"] == (grpc.StatusCode.INVALID_ARGUMENT, reasons.MISSING_PARAMETERS, ["name"])
+    assert seen["dedupe"] == (True, False, True)
+    assert seen["cancelled"] == ("RUN_STATUS_CANCELLED", "Cancelled by Polysync")
+    assert seen["watched_many"] == {seen["ids"][0]: True, seen["ids"][1]: True}
+    assert seen["executed"] == ("RUN_STATUS_SUCCEEDED", True)
+    assert any("Hello Grace" in line for line in seen["logs"]), seen["logs"]
+    assert set(seen["ids"]) <= seen["listed"]  # paged one run at a time
+
+
+async def run_example(emulator, name: str) -> list[str]:
     server = await start(emulator)
     try:
         result = await asyncio.to_thread(
-            subprocess.run, [sys.executable, str(QUICKSTART), f"127.0.0.1:{server.port}"],
-            capture_output=True, text=True, timeout=60)
+            subprocess.run, [sys.executable, str(EXAMPLES / name), f"127.0.0.1:{server.port}"],
+            capture_output=True, text=True, timeout=90)
     finally:
         await server.stop(None)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+async def test_the_quickstart_runs_against_a_live_server(emulator):
+    lines = await run_example(emulator, "quickstart.py")
     assert lines[0].startswith("submitted ") and lines[1] == "SUBMITTED"
     assert lines[-1] == "finished RUN_STATUS_SUCCEEDED Succeeded (exit code 0)"
+
+
+async def test_the_async_quickstart_runs_against_a_live_server(emulator):
+    lines = await run_example(emulator, "quickstart_async.py")
+    assert lines[0].startswith("pipelines ") and "greet" in lines[0].split()
+    assert "finished RUN_STATUS_SUCCEEDED Succeeded (exit code 0)" in lines
+    assert "log Hello Ada" in lines

@@ -17,7 +17,7 @@ EXAMPLES = [
     "clients/python/examples/quickstart.py",
     "clients/go/example/main.go",
     "clients/typescript/examples/quickstart.ts",
-    "clients/java/src/main/java/io/polysync/platform/client/examples/Quickstart.java",
+    "clients/java/src/test/java/io/polysync/platform/client/examples/Quickstart.java",
     "clients/csharp/examples/Quickstart/Quickstart.cs",
 ]
 

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from polysync_batch.emulator import Emulator, Lifecycle, ManualClock, start_emulator
+from polysync_batch.emulator import Emulator, Lifecycle, ManualJobClock, start_emulator
 
 # Long enough per state that a tight DescribeJobs loop sees every one of them even on a busy
 # machine (a DescribeJobs call takes a few milliseconds).
@@ -17,12 +17,12 @@ def fast_emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="session")
-def manual_clock() -> ManualClock:
-    return ManualClock()
+def manual_clock() -> ManualJobClock:
+    return ManualJobClock()
 
 
 @pytest.fixture(scope="session")
-def manual_emulator(manual_clock: ManualClock) -> Iterator[Emulator]:
+def manual_emulator(manual_clock: ManualJobClock) -> Iterator[Emulator]:
     """Default lifecycle on a clock the test advances: exact states without sleeping."""
     with start_emulator(clock=manual_clock) as emulator:
         yield emulator

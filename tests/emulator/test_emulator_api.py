@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 from botocore.client import BaseClient
 
-from polysync_batch.emulator import Emulator, Lifecycle, ManualClock, start_emulator
+from polysync_batch.emulator import Emulator, Lifecycle, ManualJobClock, start_emulator
 
 ESSENTIAL = "Essential container in task exited"
 # Default Lifecycle: RUNNABLE during [1.0, 2.0) s, STARTING [2.0, 2.5), RUNNING [2.5, 5.5).
@@ -135,7 +135,7 @@ def test_full_lifecycle_as_seen_by_polling(fast_emulator: Emulator) -> None:
 
 
 def test_list_jobs_status_filters_follow_the_lifecycle(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator)
@@ -157,7 +157,7 @@ def test_list_jobs_status_filters_follow_the_lifecycle(
 
 
 def test_exit_code_parameter_fails_the_job(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, parameters={"exit_code": "3"})
@@ -176,7 +176,7 @@ def test_exit_code_parameter_fails_the_job(
 
 
 def test_duration_seconds_parameter_keeps_the_job_running(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, parameters={"duration_seconds": "60"})
@@ -190,7 +190,7 @@ def test_duration_seconds_parameter_keeps_the_job_running(
     ("state", "advance"), [("RUNNABLE", TO_RUNNABLE), ("RUNNING", TO_RUNNABLE + 1.8)]
 )
 def test_terminate_fails_the_job_with_the_reason_and_it_stays_failed(
-    manual_emulator: Emulator, manual_clock: ManualClock, state: str, advance: float
+    manual_emulator: Emulator, manual_clock: ManualJobClock, state: str, advance: float
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator)
@@ -208,7 +208,7 @@ def test_terminate_fails_the_job_with_the_reason_and_it_stays_failed(
 
 
 def test_cancel_job_only_stops_jobs_that_have_not_started(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     queued, running = submit(manual_emulator), submit(manual_emulator, jobName=unique())
@@ -222,7 +222,7 @@ def test_cancel_job_only_stops_jobs_that_have_not_started(
 
 
 def test_dependent_job_waits_for_its_dependency(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     first = submit(manual_emulator, parameters={"duration_seconds": "20"})
@@ -346,7 +346,7 @@ def test_describe_jobs_accepts_ids_and_arns_once_each(manual_emulator: Emulator)
 # --- arrays and logs ---------------------------------------------------------------------
 
 
-def test_array_job(manual_emulator: Emulator, manual_clock: ManualClock) -> None:
+def test_array_job(manual_emulator: Emulator, manual_clock: ManualJobClock) -> None:
     batch = manual_emulator.client("batch")
     parent_id = submit(manual_emulator, definition="fan-out", arrayProperties={"size": 3})
     parent = describe(batch, parent_id)
@@ -377,7 +377,7 @@ def test_array_job(manual_emulator: Emulator, manual_clock: ManualClock) -> None
 
 
 def test_logs_go_to_the_definitions_log_group(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, definition="greet", parameters={"name": "World"})
@@ -391,7 +391,7 @@ def test_logs_go_to_the_definitions_log_group(
 
 
 def test_greet_without_name_fails_like_a_real_container(
-    manual_emulator: Emulator, manual_clock: ManualClock
+    manual_emulator: Emulator, manual_clock: ManualJobClock
 ) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, definition="greet")

@@ -16,8 +16,8 @@ from polysync_batch.emulator.lifecycle import (
     SUBMITTED,
     SUCCEEDED,
     TIMED_OUT,
-    ArrayRun,
-    Run,
+    ArrayTimeline,
+    JobTimeline,
 )
 
 ONE_SECOND_EACH = Lifecycle(submitted=1, pending=1, runnable=1, starting=1, running=1)
@@ -28,9 +28,9 @@ def run(
     exit_code: int = 0,
     run_seconds: float = 1,
     timeout_seconds: float | None = None,
-    depends_on: Sequence[Run] = (),
-) -> Run:
-    return Run(
+    depends_on: Sequence[JobTimeline] = (),
+) -> JobTimeline:
+    return JobTimeline(
         T0,
         ONE_SECOND_EACH,
         run_seconds=run_seconds,
@@ -119,7 +119,7 @@ def test_a_failed_dependency_fails_the_dependent_job() -> None:
 
 def test_array_parent_aggregates_its_children() -> None:
     children = [run(), run(run_seconds=3)]
-    parent = ArrayRun(T0, children)
+    parent = ArrayTimeline(T0, children)
     assert parent.view(T0 + 1.5).status == SUBMITTED  # children PENDING
     assert parent.view(T0 + 2.5).status == PENDING  # children RUNNABLE
     assert parent.view(T0 + 6).status == PENDING  # one child still RUNNING
@@ -130,9 +130,9 @@ def test_array_parent_aggregates_its_children() -> None:
 
 
 def test_array_parent_fails_if_a_child_fails_and_terminate_reaches_every_child() -> None:
-    assert ArrayRun(T0, [run(), run(exit_code=2)]).view(T0 + 10).status == FAILED
+    assert ArrayTimeline(T0, [run(), run(exit_code=2)]).view(T0 + 10).status == FAILED
     children = [run(), run()]
-    parent = ArrayRun(T0, children)
+    parent = ArrayTimeline(T0, children)
     assert parent.stop(T0 + 4.5, "Cancelled by Polysync", cancel_only=False)
     assert [c.view(T0 + 10).status for c in children] == [FAILED, FAILED]
     view = parent.view(T0 + 10)

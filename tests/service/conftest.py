@@ -1,6 +1,6 @@
 import pytest
 
-from polysync_batch.cli import demo_platforms
+from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 from tests.support import FAST_WATCH, serve
 

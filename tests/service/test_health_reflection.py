@@ -7,8 +7,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from polysync_batch.cli import demo_platforms
-from polysync_batch.platforms import Platforms
+from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.service.registry import PlatformRegistry
 from tests.support import serve
 
 
@@ -44,7 +44,7 @@ async def test_health_reports_the_server_and_each_platform(emulator):
 async def test_a_platform_whose_queue_is_gone_is_not_serving(emulator):
     runtime = demo_platforms(emulator, None).get("demo")
     broken = replace(runtime, info=replace(runtime.info, default_job_queue="no-such-queue"))
-    platforms = Platforms({"demo": broken}, "demo")
+    platforms = PlatformRegistry({"demo": broken}, "demo")
     async with serve(platforms, health_check_interval=30) as served:
         health = health_pb2_grpc.HealthStub(served.channel)
         response = await health.Check(health_pb2.HealthCheckRequest(service="platform:demo"))

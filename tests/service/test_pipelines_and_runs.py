@@ -32,7 +32,7 @@ async def count_jobs(emulator_batch, queue="polysync-demo"):
 
 def served_batch(served):
     # The demo platform's own boto3 client, to look at the emulator directly.
-    return served.platforms.get("demo").gateway.clients.batch
+    return served.platforms.get("demo").clients.batch
 
 
 # --- pipelines ---------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ async def test_missing_queue_is_job_queue_not_found(served):
 
 
 async def test_request_id_makes_execute_idempotent_across_a_restart(served, emulator):
-    from polysync_batch.cli import demo_platforms
+    from polysync_batch.bootstrap import demo_platforms
     from tests.support import serve
 
     request = pb.ExecutePipelineRequest(pipeline="hello", request_id=str(uuid.uuid4()))

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
 
-from polysync_batch.cli import demo_platforms
+from polysync_batch.bootstrap import demo_platforms
 from tests.support import FAST_WATCH, reason_of, serve
 
 
@@ -60,7 +60,7 @@ async def test_per_caller_stream_cap_is_resource_exhausted(emulator):
 
 
 async def test_heartbeats_keep_a_quiet_stream_alive(emulator):
-    watch = replace(FAST_WATCH, heartbeat_seconds=0.2)
+    watch = FAST_WATCH.model_copy(update=dict(heartbeat_seconds=0.2))
     async with serve(demo_platforms(emulator, None, watch)) as served:
         run_id = await long_run(served.stub)
         await asyncio.sleep(1.0)  # RUNNING for 30 s: nothing changes for a while
@@ -75,7 +75,7 @@ async def test_heartbeats_keep_a_quiet_stream_alive(emulator):
 async def test_many_streams_on_one_run_cost_one_poll(emulator):
     async with serve(demo_platforms(emulator, None, FAST_WATCH)) as served:
         run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
-        poller = served.platforms.get("demo").poller
+        poller = served.platforms.get("demo").hub
 
         async def follow():
             return [e async for e in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id))]

@@ -7,7 +7,7 @@ from google.rpc import status_pb2
 
 from polysync_batch.aws.errors import translate
 from polysync_batch.domain import errors
-from polysync_batch.rpc_errors import to_status
+from polysync_batch.api.interceptors.errors import to_status
 from tests.support import unpack_details
 
 CONTEXT = {"platform": "prod", "region": "eu-west-1", "job_queue": "q1", "pipeline": "hello"}

@@ -1,6 +1,6 @@
 import pytest
 
-from polysync_batch.domain import links, paging
+from polysync_batch.domain import links, paging, requests
 from polysync_batch.domain.errors import InvalidArgument
 
 
@@ -32,9 +32,9 @@ def test_page_tokens_round_trip_and_are_bound_to_filters():
 
 
 def test_page_size_bounds():
-    assert paging.page_size(0) == 100
-    assert paging.page_size(1000) == 1000
+    assert requests.check_page_size(0) == 100
+    assert requests.check_page_size(1000) == 1000
     with pytest.raises(InvalidArgument):
-        paging.page_size(1001)
+        requests.check_page_size(1001)
     with pytest.raises(InvalidArgument):
-        paging.page_size(-1)
+        requests.check_page_size(-1)

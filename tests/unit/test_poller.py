@@ -9,9 +9,12 @@ import pytest
 from polysync_batch.aws.translate import RunContext, to_run
 from polysync_batch.domain import errors
 from polysync_batch.watch.clock import ManualClock, settle
-from polysync_batch.watch.poller import RunPoller, WatchSettings
+from polysync_batch.config import WatchConfig
+from polysync_batch.watch.hub import RunHub
+from polysync_batch.watch.source import Source
+from tests.support import watch_config
 
-SETTINGS = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, heartbeat_seconds=30,
+SETTINGS = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, heartbeat_seconds=30,
                          not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000)
 CTX = RunContext("prod", "eu-west-1", None, 600)
 
@@ -41,9 +44,9 @@ class FakeBatch:
                 for i in run_ids if i in self.status]
 
 
-def make(settings: WatchSettings = SETTINGS):
+def make(settings: WatchConfig = SETTINGS):
     batch, clock = FakeBatch(), ManualClock()
-    return batch, clock, RunPoller("prod", batch.describe, settings, clock)
+    return batch, clock, RunHub("prod", batch.describe, settings, clock)
 
 
 async def drain(subscription, clock, into: list):
@@ -60,7 +63,7 @@ async def test_n_watchers_of_m_runs_cost_ceil_m_over_100_calls_per_interval(runs
     assert len(subscriptions) == runs * watchers_per_run
     for _ in range(3):
         before = len(batch.calls)
-        await clock.advance(SETTINGS.min_interval_seconds)
+        await clock.advance(SETTINGS.poll_interval_seconds)
         assert len(batch.calls) - before == math.ceil(runs / 100)
     poller.close(errors.Unavailable("X", "bye"))
 
@@ -71,7 +74,7 @@ async def test_cached_gets_cost_no_calls():
     batch.add("done", status="SUCCEEDED")
     await poller.get_many(["a", "b", "done"])
     assert len(batch.calls) == 1
-    await clock.advance(SETTINGS.min_interval_seconds - 1)
+    await clock.advance(SETTINGS.poll_interval_seconds - 1)
     assert (await poller.get("a")).native_status == "RUNNING"
     await poller.get_many(["a", "b"])
     assert len(batch.calls) == 1  # polled within the interval: answered from memory
@@ -110,7 +113,7 @@ async def test_a_lone_miss_is_sent_at_once_and_misses_during_a_call_share_the_ne
     await rest
     assert len(batch.calls) == 2
     assert await poller.get("r0") and len(batch.calls) == 2  # cached
-    await clock.advance(SETTINGS.min_interval_seconds)
+    await clock.advance(SETTINGS.poll_interval_seconds)
     await poller.get("r0")
     assert len(batch.calls) == 3  # quiet again: sent at once, no gap and sorted(batch.calls[1]) == sorted(f"r{i}" for i in range(1, 30))
 
@@ -223,7 +226,7 @@ async def test_a_slow_consumer_still_gets_the_terminal_state_and_delays_no_one()
 
 
 async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
-    settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=40, interval_growth=2,
+    settings = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=40, interval_growth=2,
                              describe_jobs_per_second=1000, describe_jobs_burst=1000)
     batch, clock, poller = make(settings)
     batch.add("a")
@@ -246,7 +249,7 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
 
 
 async def test_describe_jobs_budget_spaces_calls():
-    settings = WatchSettings(min_interval_seconds=5, max_interval_seconds=5, describe_jobs_per_second=2,
+    settings = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, describe_jobs_per_second=2,
                              describe_jobs_burst=2)
     batch, clock, poller = make(settings)
     ids = [f"r{i}" for i in range(1000)]
@@ -271,3 +274,29 @@ async def test_close_ends_every_subscription_with_the_error():
             await drain(subscription, clock, [])
     with pytest.raises(errors.Unavailable):
         await poller.subscribe(["a"])
+
+
+async def test_a_run_this_server_submitted_is_not_not_found_while_aws_catches_up():
+    batch, clock, poller = make()  # polls every 5 s, NOT_FOUND after 3 misses, 30 s of submit grace
+    submitted = to_run({"jobId": "new", "status": "SUBMITTED", "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
+    poller.observe(submitted, Source.SUBMIT)  # DescribeJobs does not know it yet
+    await clock.advance(6)  # past the read cache: a get asks AWS, which does not know it
+    assert (await poller.get("new")).native_status == "SUBMITTED"
+    subscription = await poller.subscribe(["new"])
+    events = []
+    reader = asyncio.ensure_future(drain(subscription, clock, events))
+    await clock.advance(20)  # four polls that miss: still inside the grace
+    assert not reader.done()
+    batch.add("new", status="RUNNABLE")  # AWS caught up
+    await clock.advance(5)
+    assert [e.run.native_status for e in events] == ["SUBMITTED", "RUNNABLE"]
+    del batch.status["new"]  # forgotten after the grace: NOT_FOUND after the usual misses
+    await clock.advance(5 * SETTINGS.not_found_after_polls)
+    with pytest.raises(errors.NotFound):
+        await reader
+
+
+async def test_an_unknown_run_gets_no_grace():
+    batch, clock, poller = make()
+    with pytest.raises(errors.NotFound):
+        await poller.get("never-submitted")

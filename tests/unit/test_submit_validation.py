@@ -1,7 +1,8 @@
 import pytest
 
 from polysync_batch.domain.errors import InvalidArgument
-from polysync_batch.domain.submit import SubmitRequest, job_name, validate_submit
+from polysync_batch.domain.requests import validate_submit
+from polysync_batch.domain.submit import SubmitRequest, job_name
 
 
 def violations(**fields):

@@ -40,6 +40,10 @@ const (
 	ReasonTooManyStreams = "TOO_MANY_STREAMS"
 	// ReasonServerShuttingDown comes with UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state.
 	ReasonServerShuttingDown = "SERVER_SHUTTING_DOWN"
+	// ReasonDeadlineExceeded comes with DEADLINE_EXCEEDED: the caller's deadline passed before the work could start or finish (no AWS call is started after it).
+	ReasonDeadlineExceeded = "DEADLINE_EXCEEDED"
+	// ReasonSubmitInProgress comes with UNAVAILABLE: another call with the same request_id is still submitting; retry (RetryInfo) and get its run.
+	ReasonSubmitInProgress = "SUBMIT_IN_PROGRESS"
 	// ReasonInternal comes with INTERNAL: an unexpected server error (the server log has the details).
 	ReasonInternal = "INTERNAL"
 )
@@ -62,5 +66,7 @@ var Reasons = []string{
 	ReasonCallerNotAllowed,
 	ReasonTooManyStreams,
 	ReasonServerShuttingDown,
+	ReasonDeadlineExceeded,
+	ReasonSubmitInProgress,
 	ReasonInternal,
 }

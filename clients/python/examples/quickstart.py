@@ -1,26 +1,26 @@
 """Runs the demo pipeline "greet" and follows it to the end: python quickstart.py [ADDRESS]"""
 
-import asyncio
 import sys
 
 import grpc
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb, platform_service_pb2_grpc
-from polysync_platform_client import error_reason, watch_run
+from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
+from polysync_platform_client import connect, reason
 
 
-async def main(address: str) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+def main(address: str) -> None:
+    with connect(address) as client:
         try:
-            response = await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}))
-        except grpc.aio.AioRpcError as error:
-            sys.exit(f"execute failed: {error.code().name} {error_reason(error)}: {error.details()}")
+            response = client.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}), timeout=30)
+        except grpc.RpcError as error:
+            sys.exit(f"execute failed: {error.code().name} {reason(error)}: {error.details()}")
         print("submitted", response.run.run_id)
-        # Each new state until the run is terminal; reconnects if the server restarts.
-        async for run in watch_run(stub, response.run.run_id):
-            print(run.native_status)
-        print("finished", pipeline_run_pb2.RunStatus.Name(run.status), run.message)
+        # Each new state until the run is terminal; reconnects with backoff if the server restarts.
+        for event in client.watch_run(response.run.run_id, timeout=300):
+            if not event.heartbeat:
+                print(event.run.native_status + (" (stale)" if event.stale_since else ""))
+        print("finished", pipeline_run_pb2.RunStatus.Name(event.run.status), event.run.message)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051"))
+    main(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:50051")

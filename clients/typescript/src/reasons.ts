@@ -40,6 +40,10 @@ export const Reason = {
   TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
   /** UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state. */
   SERVER_SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
+  /** DEADLINE_EXCEEDED: the caller's deadline passed before the work could start or finish (no AWS call is started after it). */
+  DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED",
+  /** UNAVAILABLE: another call with the same request_id is still submitting; retry (RetryInfo) and get its run. */
+  SUBMIT_IN_PROGRESS: "SUBMIT_IN_PROGRESS",
   /** INTERNAL: an unexpected server error (the server log has the details). */
   INTERNAL: "INTERNAL",
 } as const;

@@ -13,9 +13,11 @@ from botocore.config import Config as BotoConfig
 @dataclass(frozen=True)
 class AwsClients:
     batch: Any
+    batch_submit: Any  # SubmitJob only: never retried by botocore (AWS would make a second job)
     sts: Any
     iam: Any
     logs: Any
+    dynamodb: Any = None  # only with an idempotency table
 
 
 def make_clients(
@@ -28,6 +30,7 @@ def make_clients(
     connect_timeout: float = 5,
     read_timeout: float = 30,
     max_pool_connections: int = 32,
+    dynamodb: bool = False,
 ) -> AwsClients:
     # botocore's own retry modes back off with jitter on throttling and 5xx; what still fails
     # after them reaches the caller as AWS_THROTTLED / AWS_UNAVAILABLE.
@@ -41,7 +44,11 @@ def make_clients(
         user_agent_appid="polysync-batch",
     )
 
-    def client(service: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    def client(service: str, client_config: BotoConfig = config) -> Any:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config)
 
-    return AwsClients(batch=client("batch"), sts=client("sts"), iam=client("iam"), logs=client("logs"))
+    # SubmitJob is not idempotent at AWS: a retry after a lost answer makes a second job. The
+    # use case retries it itself, after looking the job up by its name (service/runs.py).
+    once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
+    return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
+                      iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None)

@@ -2,7 +2,7 @@
 
 Only botocore's own machinery is used: its STS credential fetchers cache each response, and
 `DeferredRefreshableCredentials` fetches again on the first AWS call inside the refresh window
-before expiry, so a watch lasting hours survives expiry without timers of ours (SPEC §4).
+before expiry, so a watch lasting hours survives expiry without timers of ours.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""AWS errors → the platform's typed errors (SPEC §7): one table, used by every AWS call."""
+"""AWS errors → the service's typed errors: one table, used by every AWS call. The reasons and
+hints are the README's error table (generated from domain/reasons.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     ConnectionError as BotoConnectionError,
+    ConnectTimeoutError,
     CredentialRetrievalError,
+    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
 )
 
 from polysync_batch.domain import errors
+from polysync_batch.domain.reasons import Reason
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +70,20 @@ def translate(exc: Exception, operation: str, context: dict[str, str]) -> errors
         return _from_client_error(exc, operation, meta)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
         return errors.FailedPrecondition(
-            "AWS_CREDENTIALS_INVALID", f"no usable AWS credentials for {operation}: {exc}",
+            Reason.AWS_CREDENTIALS_INVALID, f"no usable AWS credentials for {operation}: {exc}",
             hint=CREDENTIALS_HINT, metadata=meta,
         )
-    if isinstance(exc, BotoConnectionError):
+    # A refused connection, a reset, a read timeout: the network, after botocore's retries.
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return errors.Unavailable(
-            "AWS_UNAVAILABLE", f"AWS could not be reached for {operation} after retries: {exc}",
+            Reason.AWS_UNAVAILABLE, f"AWS could not be reached for {operation} after retries: {exc}",
             hint="A network or AWS outage; retry later.", metadata=meta,
         )
     if isinstance(exc, BotoCoreError):
         log.exception("unexpected botocore error in %s", operation)
-        return errors.Internal("INTERNAL", f"AWS call {operation} failed", metadata=meta)
+        return errors.internal(f"AWS call {operation} failed", **meta)
     log.exception("unexpected error in %s", operation)
-    return errors.Internal("INTERNAL", f"internal error during {operation}", metadata=meta)
+    return errors.internal(f"internal error during {operation}", **meta)
 
 
 def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -> errors.PlatformError:
@@ -91,7 +97,7 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
     failed_op = getattr(exc, "operation_name", "") or operation
     if code in IDENTITY_TOKEN_INVALID or (failed_op == "AssumeRoleWithWebIdentity" and code in CREDENTIALS_INVALID):
         return errors.FailedPrecondition(
-            "AWS_IDENTITY_TOKEN_INVALID",
+            Reason.AWS_IDENTITY_TOKEN_INVALID,
             f"AWS STS rejected the web identity token: {aws_message}",
             hint=IDENTITY_TOKEN_HINT, metadata=meta,
         )
@@ -101,22 +107,22 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
             f"({'batch:' + failed_op if failed_op == operation else failed_op})."
         )
         return errors.PermissionDenied(
-            "AWS_ACCESS_DENIED", f"AWS denied {failed_op}: {aws_message}", hint=hint, metadata=meta,
+            Reason.AWS_ACCESS_DENIED, f"AWS denied {failed_op}: {aws_message}", hint=hint, metadata=meta,
         )
     if code in CREDENTIALS_INVALID:
         return errors.FailedPrecondition(
-            "AWS_CREDENTIALS_INVALID", f"AWS rejected the platform's credentials: {aws_message}",
+            Reason.AWS_CREDENTIALS_INVALID, f"AWS rejected the platform's credentials: {aws_message}",
             hint=CREDENTIALS_HINT, metadata=meta,
         )
     if code in THROTTLED or http_status == 429:
         return errors.ResourceExhausted(
-            "AWS_THROTTLED", f"AWS throttled {operation} after retries: {aws_message}",
+            Reason.AWS_THROTTLED, f"AWS throttled {operation} after retries: {aws_message}",
             hint="Slow down, or raise the AWS Batch API rate quota.", metadata=meta,
             retry_after_seconds=2.0,
         )
     if code in UNAVAILABLE or http_status >= 500:
         return errors.Unavailable(
-            "AWS_UNAVAILABLE", f"AWS failed {operation} after retries: {aws_message}",
+            Reason.AWS_UNAVAILABLE, f"AWS failed {operation} after retries: {aws_message}",
             hint="An AWS-side error; retry later.", metadata=meta,
         )
     if _QUEUE_MISSING.search(aws_message):
@@ -124,5 +130,19 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
     if _DEFINITION_MISSING.search(aws_message):
         return errors.job_definition_not_found(meta.get("pipeline", ""), meta.get("region", ""), meta.get("platform", ""))
     return errors.InvalidArgument(
-        "AWS_REQUEST_REJECTED", f"AWS Batch rejected {operation}: {aws_message}", metadata=meta,
+        Reason.AWS_REQUEST_REJECTED, f"AWS Batch rejected {operation}: {aws_message}", metadata=meta,
     )
+
+
+def translate_submit(exc: Exception, operation: str, context: dict[str, str]) -> errors.PlatformError:
+    """Like `translate`, but tells whether AWS may have accepted the SubmitJob: a lost answer,
+    a 5xx or a timeout after sending is `SubmitUnsure` (the caller must look the job up before
+    submitting again); a refused connection or throttling means it was not accepted."""
+    error = translate(exc, operation, context)
+    sent = not isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
+    if isinstance(error, errors.Unavailable) and sent:
+        return errors.SubmitUnsure(
+            Reason.AWS_UNAVAILABLE, f"AWS may or may not have accepted {operation}: {error.message}",
+            hint="Retry with the same request_id: the retry finds the job if AWS created it.",
+            metadata=error.metadata, retry_after_seconds=1.0)
+    return error

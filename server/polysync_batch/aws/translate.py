@@ -39,6 +39,7 @@ def to_pipeline(definition: Mapping[str, Any]) -> Pipeline:
         job_role_arn=container.get("jobRoleArn", "") or _ecs_task(definition).get("taskRoleArn", ""),
         tags=dict(definition.get("tags") or {}),
         platform_capabilities=list(definition.get("platformCapabilities") or []),
+        container_overrides="containerProperties" in definition,
     )
 
 

@@ -1,4 +1,4 @@
-"""Run-level troubleshooting hints from the original provider (SPEC §7)."""
+"""Run-level troubleshooting hints from the original provider description (docs/errors in the README)."""
 
 from __future__ import annotations
 

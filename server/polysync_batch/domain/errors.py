@@ -1,12 +1,14 @@
-"""Typed errors of the platform, independent of gRPC: each kind maps to one status code in
-`polysync_batch.rpc_errors`, so every RPC reports a failure the same way."""
+"""Typed errors of the service, independent of gRPC: each kind maps to one status code in
+`polysync_batch.api.interceptors.errors`, so every RPC reports a failure the same way. Every
+`reason` is one of `domain.reasons.Reason`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# ErrorInfo.domain of every error this service reports.
-ERROR_DOMAIN = "polysync.platform"
+from polysync_batch.domain.reasons import ERROR_DOMAIN, Reason
+
+__all__ = ["ERROR_DOMAIN", "Reason"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class PlatformError(Exception):
 
     def __init__(
         self,
-        reason: str,
+        reason: Reason,
         message: str,
         *,
         hint: str = "",
@@ -67,6 +69,15 @@ class Internal(PlatformError):
     pass
 
 
+class DeadlineExceeded(PlatformError):
+    pass
+
+
+class SubmitUnsure(Unavailable):
+    """SubmitJob reached AWS but its answer was lost (connection dropped, 5xx, timeout after
+    sending): the job may or may not exist. Only a look-up by its job name can tell."""
+
+
 @dataclass
 class Violations:
     """Collects every bad field of a request so the caller can fix them all at once."""
@@ -77,12 +88,14 @@ class Violations:
         self.items.append(FieldViolation(field_path, description))
 
     def raise_if_any(self) -> None:
-        if not self.items:
-            return
+        if self.items:
+            raise self.error()
+
+    def error(self) -> InvalidArgument:
         first = self.items[0]
         more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
-        raise InvalidArgument(
-            "INVALID_ARGUMENT",
+        return InvalidArgument(
+            Reason.INVALID_ARGUMENT,
             f"invalid request: {first.field}: {first.description}{more}",
             violations=self.items,
         )
@@ -90,7 +103,7 @@ class Violations:
 
 def run_not_found(run_id: str, platform: str) -> NotFound:
     return NotFound(
-        "RUN_NOT_FOUND",
+        Reason.RUN_NOT_FOUND,
         f"run {run_id!r} was not found on platform {platform!r}",
         hint="Run ids are AWS Batch job ids; AWS Batch forgets jobs some days after they end.",
         metadata={"run_id": run_id, "platform": platform},
@@ -99,7 +112,7 @@ def run_not_found(run_id: str, platform: str) -> NotFound:
 
 def job_queue_not_found(queue: str, region: str, platform: str) -> NotFound:
     return NotFound(
-        "JOB_QUEUE_NOT_FOUND",
+        Reason.JOB_QUEUE_NOT_FOUND,
         f"job queue {queue!r} does not exist in region {region}",
         hint=(
             "Check the queue name or ARN on the platform's default_job_queue or the request's "
@@ -112,7 +125,7 @@ def job_queue_not_found(queue: str, region: str, platform: str) -> NotFound:
 def job_definition_not_found(pipeline: str, region: str, platform: str) -> NotFound:
     name = pipeline.rsplit("/", 1)[-1].split(":", 1)[0]
     return NotFound(
-        "JOB_DEFINITION_NOT_FOUND",
+        Reason.JOB_DEFINITION_NOT_FOUND,
         f"pipeline {pipeline!r} has no ACTIVE job definition in region {region}",
         hint=(
             "Confirm the name is correct and has at least one ACTIVE revision: "
@@ -120,3 +133,38 @@ def job_definition_not_found(pipeline: str, region: str, platform: str) -> NotFo
         ),
         metadata={"pipeline": pipeline, "region": region, "platform": platform},
     )
+
+
+def platform_not_found(name: str, configured: list[str]) -> NotFound:
+    what = f"platform {name!r} is not configured" if name else "no platform given and no default_platform configured"
+    return NotFound(
+        Reason.PLATFORM_NOT_FOUND, f"{what} (configured: {', '.join(configured) or 'none'})",
+        hint="Pass one of the configured platform names, or leave platform empty for the default.",
+        metadata={"platform": name},
+    )
+
+
+def internal(message: str = "internal error: the server log has the details", **metadata: str) -> Internal:
+    return Internal(Reason.INTERNAL, message, metadata=metadata)
+
+
+def server_shutting_down() -> Unavailable:
+    return Unavailable(
+        Reason.SERVER_SHUTTING_DOWN, "the server is shutting down",
+        hint="Reconnect (to another replica): the first message of a new watch is the run's current state.")
+
+
+def too_many_streams(caller: str, open_streams: int, limit: int) -> ResourceExhausted:
+    return ResourceExhausted(
+        Reason.TOO_MANY_STREAMS, f"caller {caller} already has {open_streams} open watch streams (the limit)",
+        hint="Watch many runs with one WatchPipelineRuns stream, or close streams you no longer read.",
+        metadata={"caller": caller, "limit": str(limit)}, retry_after_seconds=5.0,
+    )
+
+
+def invalid(field_path: str, description: str, message: str | None = None) -> InvalidArgument:
+    """One bad field, reported like every other request check (with its own message if given)."""
+    error = Violations([FieldViolation(field_path, description)]).error()
+    if message is None:
+        return error
+    return InvalidArgument(Reason.INVALID_ARGUMENT, message, violations=error.violations)

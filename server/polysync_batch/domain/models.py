@@ -1,4 +1,4 @@
-"""The platform's resources in Polysync's words, as the servicer returns them."""
+"""The platform's resources in Polysync's words, as the use cases return them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from polysync_batch.domain.status import RunStatus
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """One configured platform as the use cases see it (built from its configuration)."""
+
+    name: str
+    region: str
+    default_job_queue: str
+    console_domain: str | None
+    runnable_warning_seconds: float
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,8 @@ class Pipeline:
     job_role_arn: str = ""
     tags: dict[str, str] = field(default_factory=dict)
     platform_capabilities: list[str] = field(default_factory=list)
+    # Whether a submit may override command, environment and resources (container definitions).
+    container_overrides: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,3 +76,20 @@ class Run:
         """What a watcher reports a change of: status, reason, exit code and array progress."""
         counts = tuple(sorted(self.array.status_counts.items())) if self.array else ()
         return (self.native_status, self.status_reason, self.exit_code, counts)
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    time: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class LogPage:
+    events: list[LogEvent]
+    next_token: str
+
+
+def child_run_id(run_id: str, array_index: int | None) -> str:
+    """The run id of one child of an array run (`<jobId>:<index>`), or the run itself."""
+    return run_id if array_index is None else f"{run_id}:{array_index}"

@@ -7,19 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from polysync_batch.domain.errors import InvalidArgument, FieldViolation
-
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-
-
-def page_size(requested: int) -> int:
-    if requested < 0 or requested > MAX_PAGE_SIZE:
-        raise InvalidArgument(
-            "INVALID_ARGUMENT", f"page_size must be between 0 and {MAX_PAGE_SIZE} ({requested} given)",
-            violations=[FieldViolation("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")],
-        )
-    return requested or DEFAULT_PAGE_SIZE
+from polysync_batch.domain.errors import InvalidArgument, FieldViolation, Reason
 
 
 def encode(state: dict[str, Any], filters: Any) -> str:
@@ -38,7 +26,7 @@ def decode(token: str, filters: Any) -> dict[str, Any] | None:
         state, token_filters = None, None
     if state is None or token_filters != json.loads(json.dumps(filters)):
         raise InvalidArgument(
-            "INVALID_ARGUMENT",
+            Reason.INVALID_ARGUMENT,
             "page_token is not a token of this listing: pass the next_page_token of the previous "
             "response, with the same filters",
             violations=[FieldViolation("page_token", "not issued for this listing and its filters")],

@@ -64,7 +64,6 @@ class PipelineRef:
 
     name: str
     revision: int | None  # None: the latest ACTIVE revision
-    text: str  # what the caller wrote, passed to AWS as it is
 
     @property
     def pinned(self) -> bool:
@@ -74,10 +73,10 @@ class PipelineRef:
 def parse_pipeline_ref(text: str) -> PipelineRef | None:
     """Parses `name`, `name:revision` or a job definition ARN; None when it is none of them."""
     if _NAME_RE.match(text):
-        return PipelineRef(text, None, text)
+        return PipelineRef(text, None)
     if match := _NAME_REVISION_RE.match(text):
-        return PipelineRef(match.group(1), int(match.group(2)), text)
+        return PipelineRef(match.group(1), int(match.group(2)))
     if match := _ARN_RE.match(text):
         revision = match.group(2)
-        return PipelineRef(match.group(1), int(revision) if revision else None, text)
+        return PipelineRef(match.group(1), int(revision) if revision else None)
     return None

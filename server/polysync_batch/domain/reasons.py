@@ -33,6 +33,8 @@ class Reason(enum.StrEnum):
     CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED"
     TOO_MANY_STREAMS = "TOO_MANY_STREAMS"
     SERVER_SHUTTING_DOWN = "SERVER_SHUTTING_DOWN"
+    DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+    SUBMIT_IN_PROGRESS = "SUBMIT_IN_PROGRESS"
     INTERNAL = "INTERNAL"
 
 
@@ -60,6 +62,8 @@ CATALOGUE: tuple[ReasonInfo, ...] = (
     ReasonInfo(Reason.CALLER_NOT_ALLOWED, "PERMISSION_DENIED", "the caller is not in the platform's access list"),
     ReasonInfo(Reason.TOO_MANY_STREAMS, "RESOURCE_EXHAUSTED", "the caller already holds server.max_streams_per_caller watch streams"),
     ReasonInfo(Reason.SERVER_SHUTTING_DOWN, "UNAVAILABLE", "the server is stopping; reconnect and the watch resumes with the current state"),
+    ReasonInfo(Reason.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "the caller's deadline passed before the work could start or finish (no AWS call is started after it)"),
+    ReasonInfo(Reason.SUBMIT_IN_PROGRESS, "UNAVAILABLE", "another call with the same request_id is still submitting; retry (RetryInfo) and get its run"),
     ReasonInfo(Reason.INTERNAL, "INTERNAL", "an unexpected server error (the server log has the details)"),
 )
 

@@ -1,4 +1,4 @@
-"""The exact mapping from AWS Batch job status to Polysync's run status (SPEC §2)."""
+"""The exact mapping from AWS Batch job status to Polysync's run status (README, "Status mapping")."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 from moto.batch.exceptions import ClientException
 from moto.batch.models import BatchBackend, Job, JobDefinition, batch_backends
 
-from .clock import Clock, SystemClock
+from .job_clock import JobClock, SystemJobClock
 from .jobs import EmulatedJob, SubmitOptions
 from .lifecycle import RUNNING, Lifecycle, Timeline
 
@@ -25,7 +25,7 @@ class EmulatedBatchBackend(BatchBackend):
         super().__init__(region_name, account_id)
         # install_backend() sets both; these defaults only matter after a moto reset.
         self.lifecycle = Lifecycle()
-        self.clock: Clock = SystemClock()
+        self.clock: JobClock = SystemJobClock()
 
     def submit_job(
         self,
@@ -154,7 +154,7 @@ class EmulatedBatchBackend(BatchBackend):
 
 
 def install_backend(
-    account_id: str, region: str, lifecycle: Lifecycle, clock: Clock
+    account_id: str, region: str, lifecycle: Lifecycle, clock: JobClock
 ) -> EmulatedBatchBackend:
     """Make moto serve Batch for this account and region from an EmulatedBatchBackend."""
     backend = EmulatedBatchBackend(region, account_id)

@@ -11,7 +11,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from .backend import install_backend
-from .clock import Clock, SystemClock
+from .job_clock import JobClock, SystemJobClock
 from .iam import install_iam
 from .lifecycle import Lifecycle
 from .responses import install_responses
@@ -61,7 +61,7 @@ class Emulator:
 
 
 def start_emulator(
-    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: Clock | None = None
+    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: JobClock | None = None
 ) -> Emulator:
     """Start an emulator seeded with the demo platform; port 0 picks a free port.
 
@@ -74,7 +74,7 @@ def start_emulator(
     install_responses()
     with _ACCOUNT_IDS_LOCK:
         account_id = str(next(_ACCOUNT_IDS))
-    install_backend(account_id, REGION, lifecycle, clock or SystemClock())
+    install_backend(account_id, REGION, lifecycle, clock or SystemJobClock())
     install_iam(account_id)
     server = MotoServer(port)
     try:

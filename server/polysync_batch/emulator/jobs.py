@@ -13,8 +13,8 @@ from typing import Any
 
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
-from .clock import Clock
-from .lifecycle import ArrayRun, JobView, Lifecycle, Run, Timeline
+from .job_clock import JobClock
+from .lifecycle import ArrayTimeline, JobView, Lifecycle, JobTimeline, Timeline
 from .logs import ContainerLogs, simulated_output
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -67,7 +67,7 @@ class EmulatedJob(Job):
     def __init__(
         self,
         backend: BatchBackend,
-        clock: Clock,
+        clock: JobClock,
         lifecycle: Lifecycle,
         *,
         job_id: str,
@@ -125,14 +125,14 @@ class EmulatedJob(Job):
 
         self.timeline: Timeline
         if self.children:
-            self.timeline = ArrayRun(created_at, [child.timeline for child in self.children])
+            self.timeline = ArrayTimeline(created_at, [child.timeline for child in self.children])
         else:
             # Demo knobs: `exit_code` makes the container fail, `duration_seconds` sets how
             # long it runs; an unresolved Ref:: placeholder fails it like a real container would.
             exit_code = _int_parameter(self.parameters, "exit_code") or (1 if missing else 0)
             run_seconds = _seconds_parameter(self.parameters, "duration_seconds")
             timeout_spec = timeout or job_definition.timeout or {}
-            self.timeline = Run(
+            self.timeline = JobTimeline(
                 created_at,
                 lifecycle,
                 run_seconds=lifecycle.running if run_seconds is None else run_seconds,
@@ -194,7 +194,7 @@ class EmulatedJob(Job):
             detail["shareIdentifier"] = self.options.share_identifier
         if self.options.scheduling_priority is not None:
             detail["schedulingPriority"] = self.options.scheduling_priority
-        if isinstance(self.timeline, ArrayRun):
+        if isinstance(self.timeline, ArrayTimeline):
             detail["arrayProperties"] = {
                 "size": len(self.children),
                 "statusSummary": self.timeline.status_summary(at),

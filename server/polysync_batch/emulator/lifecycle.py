@@ -74,7 +74,7 @@ class _StopRequest:
     reason: str
 
 
-class Run:
+class JobTimeline:
     """The timeline of one container job (a plain job or one array child)."""
 
     def __init__(
@@ -165,7 +165,7 @@ class Run:
         )
 
 
-class ArrayRun:
+class ArrayTimeline:
     """The parent of an array job: a pointer whose state is derived from its children.
 
     As in AWS, the parent is only ever SUBMITTED, PENDING (once any child is RUNNABLE),

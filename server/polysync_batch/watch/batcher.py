@@ -10,17 +10,14 @@ of 100 are sent at once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-from polysync_batch.aws.gateway import DESCRIBE_JOBS_LIMIT
 from polysync_batch.domain.models import Run
+from polysync_batch.service.ports import DESCRIBE_LIMIT, DescribeRuns
 from polysync_batch.watch.clock import Clock
-
-Describe = Callable[[list[str]], Awaitable[list[Run]]]
 
 
 class DescribeBatcher:
-    def __init__(self, describe: Describe, clock: Clock, min_gap_seconds: float = 0.02) -> None:
+    def __init__(self, describe: DescribeRuns, clock: Clock, min_gap_seconds: float = 0.02) -> None:
         self._describe = describe  # one DescribeJobs call (≤100 ids), budgeted by the caller
         self._clock = clock
         self._min_gap = min_gap_seconds
@@ -39,7 +36,7 @@ class DescribeBatcher:
                 future = asyncio.get_running_loop().create_future()
                 self._waiting[run_id] = future
             futures[run_id] = future
-        while len(self._waiting) >= DESCRIBE_JOBS_LIMIT:
+        while len(self._waiting) >= DESCRIBE_LIMIT:
             self._send(partial=False)
         self._schedule()
         return {run_id: await future for run_id, future in futures.items()}
@@ -55,13 +52,13 @@ class DescribeBatcher:
 
     def _flush(self) -> None:
         self._scheduled = False
-        while len(self._waiting) >= DESCRIBE_JOBS_LIMIT:
+        while len(self._waiting) >= DESCRIBE_LIMIT:
             self._send(partial=False)
         if self._waiting:
             self._send(partial=True)
 
     def _send(self, partial: bool) -> None:
-        batch = dict(list(self._waiting.items())[:DESCRIBE_JOBS_LIMIT])
+        batch = dict(list(self._waiting.items())[:DESCRIBE_LIMIT])
         for run_id in batch:
             del self._waiting[run_id]
         if partial:

@@ -1,24 +1,34 @@
 // Runs the demo pipeline "greet" and follows the run to its end.
 using Grpc.Core;
-using Grpc.Net.Client;
+using Polysync.Platform.Client;
 using Polysync.Platform.V1;
 
 var address = args.Length > 0 ? args[0] : "http://127.0.0.1:50051";
-using var channel = GrpcChannel.ForAddress(address);
-var platform = new PlatformService.PlatformServiceClient(channel);
+using var client = PlatformClient.Connect(address);
 
-var run = (await platform.ExecutePipelineAsync(new ExecutePipelineRequest
+PipelineRun run;
+try
 {
-    Pipeline = "greet",
-    Parameters = { ["name"] = "Ada" },
-})).Run;
+    run = (await client.Stub.ExecutePipelineAsync(new ExecutePipelineRequest
+    {
+        Pipeline = "greet",
+        Parameters = { ["name"] = "Ada" },
+    }, deadline: DateTime.UtcNow.AddSeconds(30))).Run;
+}
+catch (RpcException e)
+{
+    Console.Error.WriteLine($"execute failed: {e.StatusCode} {Errors.Reason(e)}: {e.Status.Detail}");
+    throw;
+}
 Console.WriteLine($"started {run.RunId}");
 
-// The first event is the current state; the stream ends after the terminal one.
-using var watch = platform.WatchPipelineRun(new WatchPipelineRunRequest { RunId = run.RunId });
-await foreach (var change in watch.ResponseStream.ReadAllAsync())
+// Each new state until the run is terminal; reconnects with backoff if the server restarts.
+await foreach (var change in client.WatchRunAsync(run.RunId, timeout: TimeSpan.FromMinutes(5)))
 {
     run = change.Run;
-    Console.WriteLine(run.NativeStatus);
+    if (!change.Heartbeat)
+    {
+        Console.WriteLine(run.NativeStatus + (change.StaleSince is null ? "" : " (stale)"));
+    }
 }
 Console.WriteLine($"{run.Status} {run.Message}");

@@ -1,7 +1,24 @@
-"""Hand-written helpers over the generated polysync.platform.v1 stubs: a watch that survives
-server restarts, and the ErrorInfo reason of a failed call."""
+"""Python client of the Polysync platform contract (polysync.platform.v1).
 
-from polysync_platform_client.errors import ERROR_DOMAIN, error_info, error_reason
-from polysync_platform_client.watch import watch_run
+    from polysync_platform_client import connect          # sync (threads, Flask, Django, Celery)
+    from polysync_platform_client.aio import connect      # asyncio
 
-__all__ = ["ERROR_DOMAIN", "error_info", "error_reason", "watch_run"]
+`connect()` gives a PlatformClient: `.stub` for every RPC, and helpers that follow one reconnect
+policy (polysync_platform_client.policy): watch_run, watch_runs, stream_logs, execute (submit
+and wait), list_pipelines, list_runs. Error helpers read the rich details of a failed call;
+`reasons` has every ErrorInfo reason the server sends.
+"""
+
+from polysync_platform_client import reasons
+from polysync_platform_client.client import PlatformClient, connect
+from polysync_platform_client.errors import (
+    ERROR_DOMAIN, bad_request, error_info, error_reason, field_violations, help_links,
+    missing_parameters, reason, retry_delay, retry_info, rpc_status,
+)
+from polysync_platform_client.policy import DEFAULT_POLICY, ReconnectPolicy, RunEvent, StreamEndedEarly
+
+__all__ = [
+    "DEFAULT_POLICY", "ERROR_DOMAIN", "PlatformClient", "ReconnectPolicy", "RunEvent", "StreamEndedEarly",
+    "bad_request", "connect", "error_info", "error_reason", "field_violations", "help_links",
+    "missing_parameters", "reason", "reasons", "retry_delay", "retry_info", "rpc_status",
+]

@@ -6,13 +6,19 @@ import com.google.protobuf.Message;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import com.google.rpc.Help;
+import com.google.rpc.RetryInfo;
 import com.google.rpc.Status;
 import io.grpc.protobuf.StatusProto;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Reads the rich error details (google.rpc.ErrorInfo, BadRequest, Help) that the Polysync platform
- * service attaches to every error status.
+ * Reads the rich error details (google.rpc.ErrorInfo, BadRequest, Help, RetryInfo) that the
+ * Polysync platform service attaches to every error status. Compare reasons with {@link Reasons}.
  *
  * <pre>{@code
  * try {
@@ -24,7 +30,9 @@ import java.util.Optional;
  */
 public final class Errors {
   /** The {@code ErrorInfo.domain} of every error the platform service raises. */
-  public static final String DOMAIN = "polysync.platform";
+  public static final String DOMAIN = Reasons.DOMAIN;
+
+  private static final Pattern PARAMETER_FIELD = Pattern.compile("^parameters\\[(.+)]$");
 
   private Errors() {}
 
@@ -44,6 +52,43 @@ public final class Errors {
   /** The google.rpc.BadRequest (one violation per bad field) of a failed call, if it has one. */
   public static Optional<BadRequest> badRequest(Throwable error) {
     return detail(error, BadRequest.class);
+  }
+
+  /** Each bad field of a refused call ({@code field}, {@code description}); empty when none. */
+  public static List<BadRequest.FieldViolation> fieldViolations(Throwable error) {
+    return badRequest(error).map(BadRequest::getFieldViolationsList).orElse(List.of());
+  }
+
+  /**
+   * The pipeline parameters a refused ExecutePipeline lacked (reason {@link
+   * Reasons#MISSING_PARAMETERS}), e.g. {@code ["name"]} for the violation of field {@code
+   * parameters[name]}; empty when none.
+   */
+  public static List<String> missingParameters(Throwable error) {
+    List<String> names = new ArrayList<>();
+    for (BadRequest.FieldViolation violation : fieldViolations(error)) {
+      Matcher match = PARAMETER_FIELD.matcher(violation.getField());
+      if (match.matches()) {
+        names.add(match.group(1));
+      }
+    }
+    return names;
+  }
+
+  /** The troubleshooting hints ({@code description}, {@code url}) of a failed call; empty when none. */
+  public static List<Help.Link> helpLinks(Throwable error) {
+    return help(error).map(Help::getLinksList).orElse(List.of());
+  }
+
+  /** The google.rpc.RetryInfo of a failed call (sent with AWS_THROTTLED), if it has one. */
+  public static Optional<RetryInfo> retryInfo(Throwable error) {
+    return detail(error, RetryInfo.class);
+  }
+
+  /** RetryInfo's retry delay, if the error carries one. */
+  public static Optional<Duration> retryDelay(Throwable error) {
+    return retryInfo(error).map(info -> Duration.ofSeconds(
+        info.getRetryDelay().getSeconds(), info.getRetryDelay().getNanos()));
   }
 
   /** The google.rpc.Help (troubleshooting links) of a failed call, if it has one. */

@@ -29,6 +29,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
   private static final long START_TIMEOUT_SECONDS = 60;
 
   private Process process;
+  private BufferedReader stdout;
   private ManagedChannel channel;
   private int port;
   private Path log;
@@ -57,7 +58,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
     builder.environment().put("PYTHONUNBUFFERED", "1");
     process = builder.start();
 
-    BufferedReader stdout = new BufferedReader(
+    stdout = new BufferedReader(
         new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     String line;
     try {
@@ -82,6 +83,20 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     stop();
+  }
+
+  /**
+   * Stops the server (open watch streams end UNAVAILABLE) and serves again on the same port with
+   * the same emulator; returns once it is ready.
+   */
+  public void restart() throws Exception {
+    process.getOutputStream().write("restart\n".getBytes(StandardCharsets.UTF_8));
+    process.getOutputStream().flush();
+    String line = CompletableFuture.supplyAsync(() -> readLine(stdout))
+        .get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    if (line == null || !line.startsWith("ready ")) {
+      throw new IllegalStateException("live stack printed " + line + " after restart; see " + log);
+    }
   }
 
   /** The server's address, {@code 127.0.0.1:<port>}. */

@@ -25,10 +25,12 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The generated Java client against the real server and its embedded AWS Batch emulator. */
+@Tag("live")
 class PlatformServiceLiveTest {
   @RegisterExtension static final LiveStack STACK = new LiveStack();
 

@@ -9,10 +9,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Keeps the README's "Calling from Java" example (examples/Quickstart.java) true. */
+@Tag("live")
 class QuickstartTest {
   @RegisterExtension static final LiveStack STACK = new LiveStack();
 

@@ -1,0 +1,109 @@
+package io.polysync.platform.client;
+
+import com.google.protobuf.Timestamp;
+import io.grpc.Status;
+import io.polysync.platform.v1.PipelineRun;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.DoubleSupplier;
+
+/** What a watch decides, without I/O: what to deliver, when it is done, when to reconnect. */
+final class WatchState {
+  private final ReconnectPolicy policy;
+  private final boolean retryUnauthenticated;
+  private final DoubleSupplier random;
+  private final LinkedHashSet<String> pending;
+  private final Map<String, List<Object>> last = new HashMap<>();
+  private int reconnects;
+  private boolean unauthenticatedRetried;
+  private RuntimeException lastError;
+
+  WatchState(List<String> runIds, ReconnectPolicy policy, boolean retryUnauthenticated,
+      DoubleSupplier random) {
+    this.pending = new LinkedHashSet<>(runIds);
+    this.policy = policy;
+    this.retryUnauthenticated = retryUnauthenticated;
+    this.random = random;
+  }
+
+  boolean done() {
+    return pending.isEmpty();
+  }
+
+  List<String> pending() {
+    return new ArrayList<>(pending);
+  }
+
+  int reconnects() {
+    return reconnects;
+  }
+
+  RuntimeException lastError() {
+    return lastError;
+  }
+
+  static List<Object> stateKey(PipelineRun run) {
+    return List.of(run.getNativeStatus(), run.getStatusReason(),
+        run.hasExitCode() ? run.getExitCode() : "none", run.getArray().getSize(),
+        new TreeMap<>(run.getArray().getStatusCountsMap()));
+  }
+
+  /** The event to deliver for a received message, or null to suppress it. */
+  RunEvent onMessage(PipelineRun run, boolean heartbeat, Timestamp staleSince, boolean stale) {
+    reconnects = 0;
+    unauthenticatedRetried = false;
+    if (run.getTerminal()) {
+      pending.remove(run.getRunId());
+    }
+    if (!heartbeat) {
+      List<Object> key = stateKey(run);
+      if (key.equals(last.get(run.getRunId()))) {
+        return null;
+      }
+      last.put(run.getRunId(), key);
+    }
+    Instant since = stale ? Instant.ofEpochSecond(staleSince.getSeconds(), staleSince.getNanos()) : null;
+    return new RunEvent(run, since, heartbeat);
+  }
+
+  /** The stream ended OK before every run was terminal: the wait before reconnecting. */
+  Duration onCleanEnd() {
+    return reconnect(new StreamEndedEarlyException("the watch stream ended " + (reconnects + 1)
+        + " times in a row before " + String.join(", ", pending) + " reached a terminal state"));
+  }
+
+  /** The wait before reconnecting after {@code error}; throws it when it is not retried. */
+  Duration onError(RuntimeException error) {
+    Status.Code code = Status.fromThrowable(error).getCode();
+    boolean retried;
+    if (code == Status.Code.UNAVAILABLE) {
+      retried = true;
+    } else if (code == Status.Code.RESOURCE_EXHAUSTED) {
+      retried = Reasons.AWS_THROTTLED.equals(Errors.reason(error));
+    } else if (code == Status.Code.UNAUTHENTICATED) {
+      retried = retryUnauthenticated && !unauthenticatedRetried;
+      unauthenticatedRetried = true;
+    } else {
+      retried = false;
+    }
+    if (!retried) {
+      throw error;
+    }
+    return reconnect(error);
+  }
+
+  private Duration reconnect(RuntimeException error) {
+    lastError = error;
+    if (reconnects >= policy.maxReconnects()) {
+      throw error;
+    }
+    reconnects++;
+    return policy.backoff(reconnects, random);
+  }
+}

@@ -1,0 +1,45 @@
+package io.polysync.platform.client.examples;
+
+import io.grpc.StatusRuntimeException;
+import io.polysync.platform.client.Errors;
+import io.polysync.platform.client.PlatformClient;
+import io.polysync.platform.client.RunEvent;
+import io.polysync.platform.client.RunWatch;
+import io.polysync.platform.v1.ExecutePipelineRequest;
+import io.polysync.platform.v1.PipelineRun;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** Runs the demo pipeline "greet" and follows the run to its end. */
+public final class Quickstart {
+  public static void main(String[] args) throws InterruptedException {
+    String target = args.length > 0 ? args[0] : "127.0.0.1:50051";
+    try (PlatformClient client = PlatformClient.forTarget(target).build()) {
+      PipelineRun run;
+      try {
+        run = client.blockingStub().withDeadlineAfter(30, TimeUnit.SECONDS)
+            .executePipeline(ExecutePipelineRequest.newBuilder()
+                .setPipeline("greet")
+                .putParameters("name", "Ada")
+                .build())
+            .getRun();
+      } catch (StatusRuntimeException e) {
+        System.err.println("execute failed: " + e.getStatus().getCode() + " " + Errors.reason(e));
+        throw e;
+      }
+      System.out.println("started " + run.getRunId());
+
+      // Each new state until the run is terminal; reconnects with backoff if the server restarts.
+      try (RunWatch watch = client.watchRun(run.getRunId(), Duration.ofMinutes(5))) {
+        while (watch.hasNext()) {
+          RunEvent event = watch.next();
+          run = event.run();
+          if (!event.heartbeat()) {
+            System.out.println(run.getNativeStatus() + (event.staleSince() != null ? " (stale)" : ""));
+          }
+        }
+      }
+      System.out.println(run.getStatus() + " " + run.getMessage());
+    }
+  }
+}

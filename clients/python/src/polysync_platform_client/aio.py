@@ -1,0 +1,218 @@
+"""The asyncio client: the same connect() and PlatformClient as polysync_platform_client, over
+grpc.aio, with async iterators and coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
+from polysync_platform_client import _credentials
+from polysync_platform_client.policy import (
+    DEFAULT_POLICY, Deadline, ExecuteRetries, ReconnectPolicy, RunEvent, WatchState,
+)
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+
+def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None:
+    return tuple(metadata) if metadata is not None else None
+OnReconnect = Callable[[int, float, BaseException], None]
+AsyncTokenSource = Callable[[], "str | Awaitable[str]"]
+
+__all__ = ["PlatformClient", "connect"]
+
+
+async def _token(source: AsyncTokenSource) -> str:
+    token = source()
+    return await token if inspect.isawaitable(token) else token
+
+
+def _with_token(details: grpc.aio.ClientCallDetails, token: str) -> grpc.aio.ClientCallDetails:
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    metadata.add(*_credentials.bearer(token))
+    return grpc.aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials,
+                                      details.wait_for_ready)
+
+
+class _UnaryBearer(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, source: AsyncTokenSource) -> None:
+        self._source = source
+
+    async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(_with_token(client_call_details, await _token(self._source)), request)
+
+
+class _StreamBearer(grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, source: AsyncTokenSource) -> None:
+        self._source = source
+
+    async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return await continuation(_with_token(client_call_details, await _token(self._source)), request)
+
+
+def connect(
+    target: str,
+    *,
+    tls: bool = False,
+    root_certificates: bytes | None = None,
+    certificate_chain: bytes | None = None,
+    private_key: bytes | None = None,
+    token: str | None = None,
+    token_source: AsyncTokenSource | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+    policy: ReconnectPolicy = DEFAULT_POLICY,
+) -> PlatformClient:
+    """As polysync_platform_client.connect; `token_source` may also be a coroutine function.
+    The token travels through a grpc.aio client interceptor (plaintext and TLS alike)."""
+    if token is not None and token_source is not None:
+        raise ValueError("give token or token_source, not both")
+    source: AsyncTokenSource | None = (lambda: token) if token is not None else token_source
+    interceptors = [_UnaryBearer(source), _StreamBearer(source)] if source is not None else None
+    ssl = _credentials.ssl_credentials(tls, root_certificates, certificate_chain, private_key)
+    if ssl is not None:
+        channel = grpc.aio.secure_channel(target, ssl, options=list(options), interceptors=interceptors)
+    else:
+        channel = grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
+    return PlatformClient(channel, retry_unauthenticated=token_source is not None, policy=policy)
+
+
+class PlatformClient:
+    """The asyncio twin of polysync_platform_client.PlatformClient: `.stub` (every RPC, awaitable)
+    plus the same helpers as async iterators / coroutines. `async with` closes the channel."""
+
+    def __init__(self, channel: grpc.aio.Channel, *, retry_unauthenticated: bool = False,
+                 policy: ReconnectPolicy = DEFAULT_POLICY,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.channel = channel
+        self.stub = PlatformServiceStub(channel)
+        self._retry_unauthenticated = retry_unauthenticated
+        self._policy = policy
+        self._sleep = sleep
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> PlatformClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def watch_run(self, run_id: str, *, platform: str = "", metadata: Metadata | None = None,
+                  timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> AsyncIterator[RunEvent]:
+        """See polysync_platform_client.PlatformClient.watch_run."""
+        def open_stream(pending: list[str], remaining: float | None) -> Any:
+            return self.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(platform=platform, run_id=run_id),
+                                              timeout=remaining, metadata=_md(metadata))
+        return self._watch([run_id], open_stream, timeout, on_reconnect)
+
+    def watch_runs(self, run_ids: Iterable[str], *, platform: str = "", metadata: Metadata | None = None,
+                   timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> AsyncIterator[RunEvent]:
+        """See polysync_platform_client.PlatformClient.watch_runs."""
+        def open_stream(pending: list[str], remaining: float | None) -> Any:
+            return self.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
+                                               timeout=remaining, metadata=_md(metadata))
+        return self._watch(run_ids, open_stream, timeout, on_reconnect)
+
+    async def _watch(self, run_ids: Iterable[str], open_stream: Callable[[list[str], float | None], Any],
+                     timeout: float | None, on_reconnect: OnReconnect | None) -> AsyncIterator[RunEvent]:
+        state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
+        deadline = Deadline(timeout)
+        while not state.done:
+            call = open_stream(list(state.pending), deadline.remaining())
+            try:
+                async for response in call:
+                    event = state.on_message(response)
+                    if event is not None:
+                        yield event
+                    if state.done:
+                        return
+                delay = state.on_clean_end()
+            except grpc.RpcError as error:
+                delay = state.on_error(error)
+            finally:
+                call.cancel()
+            if on_reconnect is not None and state.last_error is not None:
+                on_reconnect(state.reconnects, delay, state.last_error)
+            await self._sleep(deadline.cap(delay))
+
+    async def stream_logs(self, run_id: str, *, follow: bool = False, start_from_head: bool = True,
+                          attempt: int | None = None, array_index: int | None = None, platform: str = "",
+                          metadata: Metadata | None = None, timeout: float | None = None) -> AsyncIterator[pb.LogEvent]:
+        """See polysync_platform_client.PlatformClient.stream_logs."""
+        request = pb.StreamPipelineRunLogsRequest(platform=platform, run_id=run_id, follow=follow,
+                                                  start_from_head=start_from_head)
+        if attempt is not None:
+            request.attempt = attempt
+        if array_index is not None:
+            request.array_index = array_index
+        call = self.stub.StreamPipelineRunLogs(request, timeout=timeout, metadata=_md(metadata))
+        try:
+            async for response in call:
+                for event in response.events:
+                    yield event
+        finally:
+            call.cancel()
+
+    async def execute(self, request: pb.ExecutePipelineRequest, *, metadata: Metadata | None = None,
+                      timeout: float | None = None, attempt_timeout: float = 30.0,
+                      on_event: Callable[[RunEvent], None] | None = None) -> pipeline_run_pb2.PipelineRun:
+        """See polysync_platform_client.PlatformClient.execute."""
+        if not request.request_id:
+            request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
+            request.request_id = str(uuid.uuid4())
+        deadline = Deadline(timeout)
+        retries = ExecuteRetries(self._policy)
+        while True:
+            try:
+                response = await self.stub.ExecutePipeline(request, timeout=deadline.cap(attempt_timeout),
+                                                           metadata=_md(metadata))
+                break
+            except grpc.RpcError as error:
+                await self._sleep(deadline.cap(retries.on_error(error, deadline)))
+        run = response.run
+        if run.terminal:
+            return run
+        async for event in self.watch_run(run.run_id, platform=request.platform, metadata=_md(metadata),
+                                          timeout=deadline.remaining()):
+            if on_event is not None:
+                on_event(event)
+            run = event.run
+        return run
+
+    async def list_pipelines(self, *, platform: str = "", name_prefix: str = "", page_size: int = 0,
+                             metadata: Metadata | None = None,
+                             timeout: float | None = None) -> AsyncIterator[pipeline_pb2.Pipeline]:
+        """See polysync_platform_client.PlatformClient.list_pipelines."""
+        request = pb.ListPipelinesRequest(platform=platform, name_prefix=name_prefix, page_size=page_size)
+        while True:
+            response = await self.stub.ListPipelines(request, timeout=timeout, metadata=_md(metadata))
+            for pipeline in response.pipelines:
+                yield pipeline
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token
+
+    async def list_runs(self, *, platform: str = "", job_queue: str = "",
+                        statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (), name_prefix: str = "",
+                        array_parent_run_id: str = "", page_size: int = 0, metadata: Metadata | None = None,
+                        timeout: float | None = None) -> AsyncIterator[pipeline_run_pb2.PipelineRun]:
+        """See polysync_platform_client.PlatformClient.list_runs."""
+        request = pb.ListPipelineRunsRequest(platform=platform, job_queue=job_queue, statuses=statuses,
+                                             name_prefix=name_prefix, array_parent_run_id=array_parent_run_id,
+                                             page_size=page_size)
+        while True:
+            response = await self.stub.ListPipelineRuns(request, timeout=timeout, metadata=_md(metadata))
+            for run in response.runs:
+                yield run
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token

@@ -1,0 +1,227 @@
+"""The synchronous client: connect() and PlatformClient, for threads, Flask, Django or Celery.
+The asyncio flavour with the same methods is polysync_platform_client.aio."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import grpc
+
+from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
+from polysync_platform_client import _credentials
+from polysync_platform_client.policy import (
+    DEFAULT_POLICY, Deadline, ExecuteRetries, ReconnectPolicy, RunEvent, WatchState,
+)
+
+Metadata = Sequence[tuple[str, str | bytes]]
+
+
+def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None:
+    return tuple(metadata) if metadata is not None else None
+OnReconnect = Callable[[int, float, BaseException], None]
+
+__all__ = ["PlatformClient", "connect"]
+
+
+class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Adds `authorization: Bearer <token>` on a plaintext channel, where gRPC refuses call
+    credentials (a service mesh terminating TLS, or loopback)."""
+
+    def __init__(self, source: _credentials.TokenSource) -> None:
+        self._source = source
+
+    def _with_token(self, details: Any) -> Any:
+        metadata = list(details.metadata or ()) + [_credentials.bearer(self._source())]
+        return details._replace(metadata=_md(metadata))
+
+    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return continuation(self._with_token(client_call_details), request)
+
+    def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
+        return continuation(self._with_token(client_call_details), request)
+
+
+def connect(
+    target: str,
+    *,
+    tls: bool = False,
+    root_certificates: bytes | None = None,
+    certificate_chain: bytes | None = None,
+    private_key: bytes | None = None,
+    token: str | None = None,
+    token_source: Callable[[], str] | None = None,
+    options: Sequence[tuple[str, Any]] = (),
+    policy: ReconnectPolicy = DEFAULT_POLICY,
+) -> PlatformClient:
+    """A client of the service at `target` ("host:port").
+
+    Plaintext unless `tls` is true or a CA (`root_certificates`, PEM; default: the system's
+    roots) or a client certificate (`certificate_chain` + `private_key`, PEM, for mutual TLS)
+    is given. `token` or `token_source` (called before each call, so it can refresh) sends
+    `authorization: Bearer <token>`; with a token source, the watch helpers also reconnect once
+    on UNAUTHENTICATED, so an expired token is replaced.
+    """
+    source = _credentials.token_source_of(token, token_source)
+    ssl = _credentials.ssl_credentials(tls, root_certificates, certificate_chain, private_key)
+    channel: grpc.Channel
+    if ssl is not None:
+        if source is not None:
+            ssl = grpc.composite_channel_credentials(ssl, _credentials.bearer_call_credentials(source))
+        channel = grpc.secure_channel(target, ssl, options=list(options))
+    else:
+        channel = grpc.insecure_channel(target, options=list(options))
+        if source is not None:
+            channel = grpc.intercept_channel(channel, _MetadataInterceptor(source))
+    return PlatformClient(channel, retry_unauthenticated=token_source is not None, policy=policy)
+
+
+class PlatformClient:
+    """The generated stub (`.stub`, every RPC) plus helpers that follow the reconnect policy of
+    polysync_platform_client.policy. Close it (or use `with`) to close the channel.
+
+    Every helper takes `metadata` (extra call metadata) and `timeout` (seconds): for a watch or
+    `execute`, the whole helper's time across reconnects; for the paging iterators, each page's.
+    """
+
+    def __init__(self, channel: grpc.Channel, *, retry_unauthenticated: bool = False,
+                 policy: ReconnectPolicy = DEFAULT_POLICY,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.channel = channel
+        self.stub = PlatformServiceStub(channel)
+        self._retry_unauthenticated = retry_unauthenticated
+        self._policy = policy
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> PlatformClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- watches ---------------------------------------------------------------------------
+
+    def watch_run(self, run_id: str, *, platform: str = "", metadata: Metadata | None = None,
+                  timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> Iterator[RunEvent]:
+        """Each new state of the run (and each heartbeat) until its terminal state, which is the
+        last event. Reconnects per the policy; leaving the loop early cancels the stream."""
+        def open_stream(pending: list[str], remaining: float | None) -> Any:
+            return self.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(platform=platform, run_id=run_id),
+                                              timeout=remaining, metadata=_md(metadata))
+        return self._watch([run_id], open_stream, timeout, on_reconnect)
+
+    def watch_runs(self, run_ids: Iterable[str], *, platform: str = "", metadata: Metadata | None = None,
+                   timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> Iterator[RunEvent]:
+        """Events of many runs (WatchPipelineRuns) until all are terminal; a reconnect watches
+        only the runs not yet terminal."""
+        def open_stream(pending: list[str], remaining: float | None) -> Any:
+            return self.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
+                                               timeout=remaining, metadata=_md(metadata))
+        return self._watch(run_ids, open_stream, timeout, on_reconnect)
+
+    def _watch(self, run_ids: Iterable[str], open_stream: Callable[[list[str], float | None], Any],
+               timeout: float | None, on_reconnect: OnReconnect | None) -> Iterator[RunEvent]:
+        state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
+        deadline = Deadline(timeout)
+        while not state.done:
+            call = open_stream(list(state.pending), deadline.remaining())
+            try:
+                for response in call:
+                    event = state.on_message(response)
+                    if event is not None:
+                        yield event
+                    if state.done:
+                        return
+                delay = state.on_clean_end()
+            except grpc.RpcError as error:
+                delay = state.on_error(error)
+            finally:
+                call.cancel()  # a no-op once the stream has ended; ends it when abandoned
+            if on_reconnect is not None and state.last_error is not None:
+                on_reconnect(state.reconnects, delay, state.last_error)
+            self._sleep(deadline.cap(delay))
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def stream_logs(self, run_id: str, *, follow: bool = False, start_from_head: bool = True,
+                    attempt: int | None = None, array_index: int | None = None, platform: str = "",
+                    metadata: Metadata | None = None, timeout: float | None = None) -> Iterator[pb.LogEvent]:
+        """The run's CloudWatch log events (polysync.platform.v1.LogEvent: `time`, `message`).
+        With `follow`, until the run is terminal and its log drained. Not reconnected: a
+        broken log stream raises (read again with start_from_head to resume)."""
+        request = pb.StreamPipelineRunLogsRequest(platform=platform, run_id=run_id, follow=follow,
+                                                  start_from_head=start_from_head)
+        if attempt is not None:
+            request.attempt = attempt
+        if array_index is not None:
+            request.array_index = array_index
+        call = self.stub.StreamPipelineRunLogs(request, timeout=timeout, metadata=_md(metadata))
+        try:
+            for response in call:
+                yield from response.events
+        finally:
+            call.cancel()
+
+    # -- submit and wait -------------------------------------------------------------------
+
+    def execute(self, request: pb.ExecutePipelineRequest, *, metadata: Metadata | None = None,
+                timeout: float | None = None, attempt_timeout: float = 30.0,
+                on_event: Callable[[RunEvent], None] | None = None) -> pipeline_run_pb2.PipelineRun:
+        """Submits the run and waits for its terminal state, which it returns. Without a
+        `request_id` one is generated, so retries of ExecutePipeline on UNAVAILABLE or
+        DEADLINE_EXCEEDED (each attempt at most `attempt_timeout` s) cannot submit twice."""
+        if not request.request_id:
+            request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
+            request.request_id = str(uuid.uuid4())
+        deadline = Deadline(timeout)
+        retries = ExecuteRetries(self._policy)
+        while True:
+            try:
+                response = self.stub.ExecutePipeline(request, timeout=deadline.cap(attempt_timeout),
+                                                     metadata=_md(metadata))
+                break
+            except grpc.RpcError as error:
+                self._sleep(deadline.cap(retries.on_error(error, deadline)))
+        run = response.run
+        if run.terminal:
+            return run
+        for event in self.watch_run(run.run_id, platform=request.platform, metadata=_md(metadata),
+                                    timeout=deadline.remaining()):
+            if on_event is not None:
+                on_event(event)
+            run = event.run
+        return run
+
+    # -- paging ----------------------------------------------------------------------------
+
+    def list_pipelines(self, *, platform: str = "", name_prefix: str = "", page_size: int = 0,
+                       metadata: Metadata | None = None, timeout: float | None = None) -> Iterator[pipeline_pb2.Pipeline]:
+        """Every pipeline (ListPipelines, page after page)."""
+        request = pb.ListPipelinesRequest(platform=platform, name_prefix=name_prefix, page_size=page_size)
+        while True:
+            response = self.stub.ListPipelines(request, timeout=timeout, metadata=_md(metadata))
+            yield from response.pipelines
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token
+
+    def list_runs(self, *, platform: str = "", job_queue: str = "",
+                  statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (), name_prefix: str = "",
+                  array_parent_run_id: str = "", page_size: int = 0, metadata: Metadata | None = None,
+                  timeout: float | None = None) -> Iterator[pipeline_run_pb2.PipelineRun]:
+        """Every run of a job queue (ListPipelineRuns, page after page)."""
+        request = pb.ListPipelineRunsRequest(platform=platform, job_queue=job_queue, statuses=statuses,
+                                             name_prefix=name_prefix, array_parent_run_id=array_parent_run_id,
+                                             page_size=page_size)
+        while True:
+            response = self.stub.ListPipelineRuns(request, timeout=timeout, metadata=_md(metadata))
+            yield from response.runs
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token

@@ -1,0 +1,62 @@
+"""Cross-cutting work on every RPC, as grpc.aio server interceptors that wrap the method
+handler's behaviour. The chain, outermost first (api/server.py): access log → errors → deadline. An
+interceptor added later (auth, metrics) raises typed errors inside `errors`, so they are
+mapped like any other."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+Behavior = Callable[..., Any]
+
+
+@dataclass
+class CallRecord:
+    """What the interceptors learn about one call, for the access log (and, later, metrics)."""
+
+    method: str  # e.g. "GetPipelineRun"
+    service: str  # e.g. "polysync.platform.v1.PlatformService"
+    fields: dict[str, str] = field(default_factory=dict)  # platform, run_id, request_id, caller, reason
+
+
+# Each RPC runs in a task of its own, so a context variable is per call.
+current_call: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("current_call", default=None)
+
+
+def split_method(full_method: str) -> tuple[str, str]:
+    """("polysync.platform.v1.PlatformService", "GetPipelineRun") from "/pkg.Service/Method"."""
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    return service, method
+
+
+def is_streaming(behavior: Behavior) -> bool:
+    """Whether a server-streaming behaviour yields its messages (rather than awaiting
+    context.write, as grpc's own health servicer does)."""
+    return inspect.isasyncgenfunction(behavior)
+
+
+def rewrap(handler: grpc.RpcMethodHandler | None, *, unary: Callable[[Behavior], Behavior],
+           stream: Callable[[Behavior], Behavior],
+           deserializer: Callable[[Any], Any] | None = None) -> grpc.RpcMethodHandler | None:
+    """The handler with its unary-unary or unary-stream behaviour wrapped (and, optionally, its
+    request deserializer). Client-streaming handlers (reflection) pass unchanged."""
+    if handler is None:
+        return None
+    request_deserializer = handler.request_deserializer
+    if deserializer is not None and request_deserializer is not None:
+        request_deserializer = deserializer(request_deserializer)
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            unary(handler.unary_unary), request_deserializer=request_deserializer,
+            response_serializer=handler.response_serializer)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            stream(handler.unary_stream), request_deserializer=request_deserializer,
+            response_serializer=handler.response_serializer)
+    return handler

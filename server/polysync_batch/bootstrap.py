@@ -1,0 +1,95 @@
+"""The composition root: configuration → one set of use cases, watch hub and AWS adapters per
+platform. The CLI and the tests build platforms only through here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Executor
+
+import boto3
+
+from polysync_batch.aws.batch import BatchAdapter
+from polysync_batch.aws.calls import AwsCaller
+from polysync_batch.aws.clients import make_clients
+from polysync_batch.aws.credentials import build_session
+from polysync_batch.aws.identity import IdentityAdapter
+from polysync_batch.aws.idempotency import DynamoDBLedger
+from polysync_batch.aws.logs import LogsAdapter
+from polysync_batch.aws.translate import RunContext
+from polysync_batch.config import Config, ConfigError, PlatformConfig, WatchConfig
+from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.service.logs import LogService
+from polysync_batch.service.pipelines import PipelineService
+from polysync_batch.service.registry import PlatformRegistry, PlatformServices
+from polysync_batch.service.runs import RunService
+from polysync_batch.watch.budget import AdaptiveBudget
+from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.hub import RunHub
+
+DEMO_PLATFORM = "demo"
+# Demo jobs take seconds, so the demo polls faster than the production default.
+DEMO_POLL_INTERVAL_SECONDS = 1.0
+
+
+def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executor | None, *,
+                   endpoint_url: str | None, watch: WatchConfig, aws: PlatformConfig | None = None,
+                   clock: Clock | None = None) -> PlatformServices:
+    """One platform's services over boto3 clients of `session`; `aws` gives the retry and
+    timeout settings (a platform's own, else the defaults)."""
+    aws = aws or PlatformConfig(region=info.region)
+    clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
+                           max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
+                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None)
+    call = AwsCaller(executor, info.name, info.region)
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call,
+                         RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))
+    hub = RunHub(info.name, batch.describe_runs, watch, clock)
+    pipelines = PipelineService(info, batch)
+    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
+    ledger = None
+    if aws.idempotency_table is not None:
+        ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
+    # A live claimer renews its claim before each SubmitJob, which takes at most one attempt's timeouts.
+    lease = aws.connect_timeout_seconds + aws.read_timeout_seconds + 5
+    runs = RunService(info, batch, pipelines, hub, submit_budget, submit_attempts=aws.max_attempts, ledger=ledger,
+                      claim_lease_seconds=lease)
+    logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
+    return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
+                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients)
+
+
+def platforms_from_config(config: Config, environ: Mapping[str, str], executor: Executor) -> PlatformRegistry:
+    platforms = {}
+    for name, platform in config.platforms.items():
+        try:
+            session = build_session(platform.auth, region=platform.region, endpoint_url=platform.endpoint_url,
+                                    environ=environ)
+        except ConfigError as error:  # its keys are relative to the platform
+            raise ConfigError(f"platforms.{name}.{error}") from None
+        info = PlatformInfo(name=name, region=platform.region, default_job_queue=platform.default_job_queue or "",
+                            console_domain=platform.console_domain,
+                            runnable_warning_seconds=config.watch.runnable_warning_seconds)
+        platforms[name] = build_platform(info, session, executor, endpoint_url=platform.endpoint_url,
+                                         watch=config.watch, aws=platform)
+    return PlatformRegistry(platforms, config.default_platform_name)
+
+
+def demo_watch(watch: WatchConfig) -> WatchConfig:
+    """The demo's watch settings: faster polling unless the user set an interval."""
+    if "poll_interval_seconds" in watch.model_fields_set:
+        return watch
+    return watch.model_copy(update={"poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS,
+                                    "max_poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS * 5})
+
+
+def demo_platforms(emulator, executor: Executor | None, watch: WatchConfig | None = None,
+                   max_attempts: int = 3) -> PlatformRegistry:
+    """The `demo` platform on the embedded emulator, signed with its dummy credentials."""
+    watch = watch or WatchConfig()
+    session = boto3.Session(aws_access_key_id=emulator.access_key_id,
+                            aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
+    info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
+                        console_domain=None, runnable_warning_seconds=watch.runnable_warning_seconds)
+    platform = build_platform(info, session, executor, endpoint_url=emulator.endpoint_url, watch=watch,
+                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts))
+    return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

@@ -1,0 +1,38 @@
+"""The caller's deadline, visible to the use cases and the AWS adapters without grpc: set per
+call by api/interceptors/deadline.py, read before starting any AWS call so a call whose
+deadline has passed starts none."""
+
+from __future__ import annotations
+
+import contextvars
+import time
+
+from polysync_batch.domain import errors
+from polysync_batch.domain.reasons import Reason
+
+# time.monotonic() by which the call must be done; None: the caller set no deadline.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+
+
+def set_remaining(seconds: float | None) -> contextvars.Token:
+    return _deadline.set(None if seconds is None else time.monotonic() + seconds)
+
+
+def reset(token: contextvars.Token) -> None:
+    _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left, or None without a deadline."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def check(operation: str) -> None:
+    """Raises DEADLINE_EXCEEDED when the deadline has passed, so `operation` is not started."""
+    left = remaining()
+    if left is not None and left <= 0:
+        raise errors.DeadlineExceeded(
+            Reason.DEADLINE_EXCEEDED, f"the call's deadline passed before {operation} could start",
+            hint="Give the call a longer deadline; nothing was started after it passed.",
+            metadata={"operation": operation})
