@@ -128,9 +128,11 @@ test-clients: setup
 
 # Each client installed as a service team would, in a temp dir outside the repo, then run against
 # a live server (tests/live_stack.py): list, refused submit, dedupe, watch, cancel, execute, paging.
+# scripts/test-consumers.sh: the npm pack tarball into ESM and CommonJS projects, a Go module.
 test-consumers: setup
 	bash tests/clients/consumer/python.sh
 	bash tests/clients/consumer/java.sh
+	scripts/test-consumers.sh
 
 lint: $(BUF)
 	$(BUF) lint
@@ -145,6 +147,7 @@ generate: setup
 	scripts/generate-go.sh
 	scripts/generate-typescript.sh
 	scripts/generate-java.sh
+	$(PY) scripts/generate-reasons.py
 
 # Fails when any committed generated code differs from what proto/ generates.
 check-generated: setup

@@ -20,5 +20,16 @@ check python scripts/generate-python.sh clients/python/src/polysync polysync
 check go scripts/generate-go.sh clients/go/polysync polysync
 check typescript scripts/generate-typescript.sh clients/typescript/src/gen .
 check java scripts/generate-java.sh clients/java/src/generated/java/io io
-[ "$status" = 0 ] && echo "generated code matches proto/ (python, go, typescript, java)"
+# The reason constants of every client and the README's error table, from domain/reasons.py.
+python=.venv/bin/python
+[[ -x "$python" ]] || python=python3
+"$python" scripts/generate-reasons.py "$tmp/reasons" >/dev/null
+for file in $(cd "$tmp/reasons" && find . -type f | sort); do
+  if ! diff "$tmp/reasons/$file" "$file" >/dev/null 2>&1; then
+    echo "${file#./} drifted from server/polysync_batch/domain/reasons.py: run 'make generate' and commit" >&2
+    diff "$tmp/reasons/$file" "$file" | head -20 >&2 || true
+    status=1
+  fi
+done
+[ "$status" = 0 ] && echo "generated code matches proto/ (python, go, typescript, java) and domain/reasons.py (every client's reasons, README)"
 exit "$status"

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROTOC_GEN_GO_VERSION=v1.36.12      # google.golang.org/protobuf; keep equal to clients/go/go.mod
+PROTOC_GEN_GO_VERSION=v1.36.6       # google.golang.org/protobuf; keep equal to clients/go/go.mod
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2   # google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
 out="${1:-clients/go}"

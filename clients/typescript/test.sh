@@ -9,8 +9,10 @@ if [[ ! -x ../../.venv/bin/python ]]; then
   echo "clients/typescript/test.sh: ../../.venv/bin/python is missing; run 'make setup' first." >&2
   exit 1
 fi
+# npm ci runs the package's `prepare` script, which builds dist/ (ESM and CommonJS); the
+# explicit build below keeps this script's steps visible and fails loudly either way.
 npm ci --no-audit --no-fund --loglevel=error
-rm -rf dist build
-node_modules/.bin/tsc -p tsconfig.json
+rm -rf build
+npm run --silent build
 node_modules/.bin/tsc -p tsconfig.test.json
-node --test build/test/*.test.js
+node --test --test-timeout=120000 build/test/*.test.js

@@ -10,9 +10,6 @@ import (
 	"log"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/polysync/polysync-batch/clients/go/platformclient"
 	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
@@ -22,7 +19,8 @@ func main() {
 	name := flag.String("name", "Ada", "value of the greet pipeline's name parameter")
 	flag.Parse()
 
-	client, err := platformclient.New(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// Plaintext for the local demo; WithCAFile, WithClientCertificate and WithBearerToken otherwise.
+	client, err := platformclient.New(*addr, platformclient.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -43,9 +41,12 @@ func main() {
 	// Follows the run to its terminal state, reconnecting if the server restarts.
 	var final *platformv1.PipelineRun
 	err = client.WatchRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: runID},
-		func(run *platformv1.PipelineRun) error {
-			fmt.Println(run.GetNativeStatus())
-			final = run
+		func(ev platformclient.WatchEvent) error {
+			if ev.Heartbeat {
+				return nil // the server's "still here"; ev.Stale() says if AWS could not be polled
+			}
+			fmt.Println(ev.Run.GetNativeStatus(), "stale:", ev.Stale())
+			final = ev.Run
 			return nil
 		})
 	if err != nil {

@@ -1,27 +1,14 @@
 package platformclient
 
 import (
+	"strings"
+	"time"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 )
 
-// Domain is the google.rpc.ErrorInfo domain of every error the service reports.
-const Domain = "polysync.platform"
-
-// ErrorInfo reasons the service reports (SPEC §7). Match on these, not on messages.
-const (
-	ReasonJobQueueNotFound        = "JOB_QUEUE_NOT_FOUND"
-	ReasonJobDefinitionNotFound   = "JOB_DEFINITION_NOT_FOUND"
-	ReasonRunNotFound             = "RUN_NOT_FOUND"
-	ReasonPlatformNotFound        = "PLATFORM_NOT_FOUND"
-	ReasonAWSAccessDenied         = "AWS_ACCESS_DENIED"
-	ReasonAWSIdentityTokenInvalid = "AWS_IDENTITY_TOKEN_INVALID"
-	ReasonAWSCredentialsInvalid   = "AWS_CREDENTIALS_INVALID"
-	ReasonAWSThrottled            = "AWS_THROTTLED"
-	ReasonAWSUnavailable          = "AWS_UNAVAILABLE"
-	ReasonInvalidArgument         = "INVALID_ARGUMENT"
-	ReasonMissingParameters       = "MISSING_PARAMETERS"
-)
+// The Domain and Reason* constants are in reasons.go, generated from the server's catalogue.
 
 // ErrorInfo returns the google.rpc.ErrorInfo among the status details of err, or nil when err
 // is not a gRPC status error (wrapped ones count) or carries none.
@@ -72,4 +59,27 @@ func details(err error) []any {
 		return nil
 	}
 	return st.Details()
+}
+
+// MissingParameters returns the names of the pipeline parameters a MISSING_PARAMETERS error
+// lists (its field violations "parameters[<name>]"), e.g. ["name"] for greet without a name.
+func MissingParameters(err error) []string {
+	var names []string
+	for _, v := range FieldViolations(err) {
+		if name, ok := strings.CutPrefix(v.GetField(), "parameters["); ok && strings.HasSuffix(name, "]") {
+			names = append(names, strings.TrimSuffix(name, "]"))
+		}
+	}
+	return names
+}
+
+// RetryDelay returns the delay of the google.rpc.RetryInfo details of err (sent with
+// RESOURCE_EXHAUSTED / AWS_THROTTLED), and whether there was one.
+func RetryDelay(err error) (time.Duration, bool) {
+	for _, d := range details(err) {
+		if ri, ok := d.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return ri.GetRetryDelay().AsDuration(), true
+		}
+	}
+	return 0, false
 }

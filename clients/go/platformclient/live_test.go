@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +22,36 @@ import (
 	"github.com/polysync/polysync-batch/clients/go/platformclient"
 	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
+
+// The tests that do not restart the server share one (each server is a python process with the
+// emulator: on a busy 2-core machine a handful of them starting at once is what is slow).
+var (
+	sharedOnce  sync.Once
+	sharedStack *livestack.Stack
+	sharedErr   error
+)
+
+func shared(t *testing.T) *livestack.Stack {
+	t.Helper()
+	sharedOnce.Do(func() { sharedStack, sharedErr = livestack.Launch() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedStack
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedStack != nil {
+		if err := sharedStack.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
 
 func execute(ctx context.Context, t *testing.T, client platformv1.PlatformServiceClient,
 	pipeline string, params map[string]string) *platformv1.PipelineRun {
@@ -74,9 +107,9 @@ func watchAll(ctx context.Context, t *testing.T, client platformv1.PlatformServi
 
 func TestExecuteGreetAndWatchToSuccess(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
-	client := livestack.Start(t).Client(t)
+	client := shared(t).Client(t)
 
 	run := execute(ctx, t, client, "greet", map[string]string{"name": "Ada"})
 	if run.GetPipeline() != "greet" {
@@ -103,9 +136,9 @@ func TestExecuteGreetAndWatchToSuccess(t *testing.T) {
 
 func TestCancelLongRun(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
-	client := livestack.Start(t).Client(t)
+	client := shared(t).Client(t)
 
 	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "60"})
 	resp, err := client.CancelPipelineRun(ctx, &platformv1.CancelPipelineRunRequest{RunId: run.GetRunId()})
@@ -127,9 +160,9 @@ func TestCancelLongRun(t *testing.T) {
 
 func TestGetUnknownRunIsNotFound(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
 	defer cancel()
-	client := livestack.Start(t).Client(t)
+	client := shared(t).Client(t)
 
 	_, err := client.GetPipelineRun(ctx, &platformv1.GetPipelineRunRequest{RunId: randomUUID(t)})
 	if code := status.Code(err); code != codes.NotFound {
@@ -151,9 +184,9 @@ func TestGetUnknownRunIsNotFound(t *testing.T) {
 
 func TestExecuteWithoutRequiredParameter(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
 	defer cancel()
-	client := livestack.Start(t).Client(t)
+	client := shared(t).Client(t)
 
 	_, err := client.ExecutePipeline(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet"})
 	if code := status.Code(err); code != codes.InvalidArgument {
@@ -174,7 +207,7 @@ func TestExecuteWithoutRequiredParameter(t *testing.T) {
 
 func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
 	stack := livestack.Start(t)
 	client := stack.Client(t)
@@ -184,8 +217,11 @@ func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	restarted := make(chan error, 1)
 	var states []*platformv1.PipelineRun
 	err := platformclient.WatchRun(ctx, client, &platformv1.WatchPipelineRunRequest{RunId: run.GetRunId()},
-		func(r *platformv1.PipelineRun) error {
-			states = append(states, r)
+		func(ev platformclient.WatchEvent) error {
+			if ev.Heartbeat {
+				return nil
+			}
+			states = append(states, ev.Run)
 			if len(states) == 1 {
 				go func() { restarted <- stack.Restart() }()
 			}
@@ -234,4 +270,113 @@ func randomUUID(t *testing.T) string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// TestHelpersAgainstLiveServer runs every helper against one live server.
+func TestHelpersAgainstLiveServer(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(testContext(t), 90*time.Second)
+	defer cancel()
+	stack := shared(t)
+	client, err := platformclient.New(stack.Addr, platformclient.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var mine []string // the runs this test submitted, which the paging check must find
+
+	t.Run("Execute waits for the terminal state and deduplicates by request_id", func(t *testing.T) {
+		var first *platformv1.ExecutePipelineResponse
+		run, err := client.Execute(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet", Parameters: map[string]string{"name": "Ada"}},
+			platformclient.WithOnSubmitted(func(r *platformv1.ExecutePipelineResponse) { first = r }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !run.GetTerminal() || run.GetStatus() != platformv1.RunStatus_RUN_STATUS_SUCCEEDED {
+			t.Fatalf("Execute returned %v (%s), want a terminal SUCCEEDED run", run.GetStatus(), run.GetMessage())
+		}
+		if first.GetDeduplicated() || first.GetRun().GetRunId() != run.GetRunId() {
+			t.Fatalf("first submit: %v", first)
+		}
+		// The same request_id again: the same run, deduplicated, already terminal.
+		var again *platformv1.ExecutePipelineResponse
+		reqID := "go-live-" + randomUUID(t)
+		r1, err := client.Execute(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet", RequestId: reqID, Parameters: map[string]string{"name": "Bo"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := client.Execute(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet", RequestId: reqID, Parameters: map[string]string{"name": "Bo"}},
+			platformclient.WithOnSubmitted(func(r *platformv1.ExecutePipelineResponse) { again = r }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again.GetDeduplicated() || r2.GetRunId() != r1.GetRunId() {
+			t.Errorf("resubmit with request_id %s: deduplicated=%v run %s, want true and %s", reqID, again.GetDeduplicated(), r2.GetRunId(), r1.GetRunId())
+		}
+	})
+
+	t.Run("Execute returns a refused submit with its missing parameter", func(t *testing.T) {
+		_, err := client.Execute(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet"})
+		if got := platformclient.MissingParameters(err); strings.Join(got, ",") != "name" {
+			t.Fatalf("MissingParameters(%v) = %q, want [name]", err, got)
+		}
+	})
+
+	t.Run("WatchRuns follows two runs to their ends", func(t *testing.T) {
+		a := execute(ctx, t, client, "greet", map[string]string{"name": "A"})
+		b := execute(ctx, t, client, "hello", map[string]string{"exit_code": "3"})
+		mine = append(mine, a.GetRunId(), b.GetRunId())
+		final := map[string]*platformv1.PipelineRun{}
+		err := client.WatchRuns(ctx, &platformv1.WatchPipelineRunsRequest{RunIds: []string{a.GetRunId(), b.GetRunId()}},
+			func(ev platformclient.WatchEvent) error {
+				if ev.Stale() {
+					t.Logf("stale since %s", ev.StaleSince)
+				}
+				final[ev.Run.GetRunId()] = ev.Run
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if final[a.GetRunId()].GetStatus() != platformv1.RunStatus_RUN_STATUS_SUCCEEDED ||
+			final[b.GetRunId()].GetStatus() != platformv1.RunStatus_RUN_STATUS_FAILED || final[b.GetRunId()].GetExitCode() != 3 {
+			t.Errorf("final states %v / %v, want SUCCEEDED and FAILED exit 3", final[a.GetRunId()], final[b.GetRunId()])
+		}
+	})
+
+	t.Run("StreamLogs with follow reads the run's output", func(t *testing.T) {
+		run := execute(ctx, t, client, "greet", map[string]string{"name": "Logs"})
+		mine = append(mine, run.GetRunId())
+		var lines []string
+		err := client.StreamLogs(ctx, &platformv1.StreamPipelineRunLogsRequest{RunId: run.GetRunId(), Follow: true, StartFromHead: true},
+			func(ev *platformv1.LogEvent) error { lines = append(lines, ev.GetMessage()); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(lines, "\n"), "Logs") {
+			t.Errorf("log lines %q do not greet Logs", lines)
+		}
+	})
+
+	t.Run("EachPipeline and EachRun page through everything", func(t *testing.T) {
+		var names []string
+		if err := client.EachPipeline(ctx, &platformv1.ListPipelinesRequest{PageSize: 1},
+			func(p *platformv1.Pipeline) error { names = append(names, p.GetName()); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(names) < 3 || !slices.Contains(names, "greet") {
+			t.Errorf("pipelines %q, want greet among at least 3", names)
+		}
+		seen := map[string]bool{}
+		if err := client.EachRun(ctx, &platformv1.ListPipelineRunsRequest{PageSize: 2},
+			func(r *platformv1.PipelineRun) error { seen[r.GetRunId()] = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// Page size 2 and at least 3 runs of this test: several pages.
+		for _, id := range mine {
+			if !seen[id] {
+				t.Errorf("run %s is missing from the %d runs paged through", id, len(seen))
+			}
+		}
+	})
 }

@@ -3,207 +3,240 @@ package platformclient
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
 
-// Backoff is the delay schedule between reconnect attempts: the n-th consecutive attempt
-// (n from 1) waits min(Max, Initial*Multiplier^(n-1)), spread by ±Jitter (a fraction) at random.
-type Backoff struct {
-	Initial    time.Duration
-	Max        time.Duration
-	Multiplier float64
-	Jitter     float64
+// WatchEvent is one message a watch helper passes on.
+type WatchEvent struct {
+	// Run is the run's state.
+	Run *platformv1.PipelineRun
+	// StaleSince is set (non-zero) while the server cannot poll AWS: the time since which Run
+	// may be out of date. Zero when the state is current.
+	StaleSince time.Time
+	// Heartbeat is true for the server's heartbeat: nothing changed, Run repeats the latest
+	// state. Heartbeats are passed on (they show the stream is alive and whether it is stale).
+	Heartbeat bool
 }
 
-// DefaultBackoff is the schedule WatchRun uses unless told otherwise.
-var DefaultBackoff = Backoff{Initial: 250 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2, Jitter: 0.2}
+// Stale reports whether the state may be out of date (StaleSince is set).
+func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 
-// DefaultMaxReconnects is how many consecutive reconnect attempts WatchRun makes by default.
-const DefaultMaxReconnects = 12
-
-// Delay returns the delay before the given consecutive attempt (1 for the first).
-func (b Backoff) Delay(attempt int) time.Duration {
-	d := float64(b.Initial) * math.Pow(b.Multiplier, float64(attempt-1))
-	if d > float64(b.Max) || math.IsInf(d, 0) || math.IsNaN(d) {
-		d = float64(b.Max)
-	}
-	if b.Jitter > 0 {
-		d *= 1 + b.Jitter*(2*rand.Float64()-1)
-	}
-	if d < 0 {
-		d = 0
-	}
-	return time.Duration(d)
-}
-
-// Reconnect describes one reconnect WatchRun is about to make, for [WithOnReconnect].
-type Reconnect struct {
-	// Attempt counts consecutive attempts from 1; it starts over once a stream delivers a message.
-	Attempt int
-	// Err is why the previous stream ended: a codes.Unavailable status, or [ErrStreamEnded] or
-	// [ErrIdle].
-	Err error
-	// Delay is how long WatchRun waits before opening the next stream.
-	Delay time.Duration
-}
-
-// ErrStreamEnded is reported (to [WithOnReconnect]) when a stream ended cleanly before the
-// run was terminal, which the service does not do; WatchRun reconnects as for UNAVAILABLE.
-var ErrStreamEnded = errors.New("platformclient: watch stream ended before the run was terminal")
-
-// ErrIdle is reported (to [WithOnReconnect]) when a stream sent nothing for the
-// [WithIdleTimeout] duration; WatchRun abandons it and reconnects.
-var ErrIdle = errors.New("platformclient: watch stream idle")
-
-// ErrTooManyReconnects wraps the last stream error when the reconnect budget is spent.
-var ErrTooManyReconnects = errors.New("platformclient: too many reconnects")
-
-type watchConfig struct {
-	backoff       Backoff
-	maxReconnects int
-	idleTimeout   time.Duration
-	onReconnect   func(Reconnect)
-}
-
-// WatchOption configures [WatchRun].
-type WatchOption func(*watchConfig)
-
-// WithBackoff sets the delay schedule between reconnect attempts (default [DefaultBackoff]).
-func WithBackoff(b Backoff) WatchOption { return func(c *watchConfig) { c.backoff = b } }
-
-// WithMaxReconnects bounds the consecutive reconnect attempts (attempts after which no stream
-// delivered a message); a negative n means no bound. Default [DefaultMaxReconnects].
-func WithMaxReconnects(n int) WatchOption { return func(c *watchConfig) { c.maxReconnects = n } }
-
-// WithIdleTimeout makes WatchRun give up on a stream that sends nothing for d and reconnect.
-// Set it above the server's heartbeat interval (30 s by default). Zero (the default) disables it.
-func WithIdleTimeout(d time.Duration) WatchOption { return func(c *watchConfig) { c.idleTimeout = d } }
-
-// WithOnReconnect calls fn before each reconnect (for logging or metrics).
-func WithOnReconnect(fn func(Reconnect)) WatchOption {
-	return func(c *watchConfig) { c.onReconnect = fn }
-}
-
-// WatchRun follows one run with WatchPipelineRun and calls fn with each new state, in order,
-// until the run is terminal; then it returns nil. fn sees the terminal state last.
+// WatchRun follows one run with WatchPipelineRun and calls fn with each event, in order, until
+// the run is terminal; then it returns nil. fn sees the terminal state last.
 //
-// When a stream fails with codes.Unavailable (the server restarted or is shutting down, or the
-// connection broke) WatchRun opens a new one after an exponential backoff with jitter. The
-// service sends the run's current state first on every stream, so nothing is missed; a state
-// identical to the one fn saw last (such as that first message) and heartbeats are not passed
-// to fn. After the configured number of consecutive failed attempts it returns an
-// error wrapping [ErrTooManyReconnects] and the last stream error.
+// It follows the reconnect policy of docs/clients.md: on UNAVAILABLE (the server restarted or
+// is shutting down, or the connection broke), on RESOURCE_EXHAUSTED with reason AWS_THROTTLED,
+// after a stream that ends before the terminal state, and (with [WithFreshTokenRetry]) once on
+// UNAUTHENTICATED, it opens a new stream after [DefaultBackoff]; after
+// [DefaultMaxReconnects] consecutive reconnects without a message it returns the last error
+// (wrapped with [ErrTooManyReconnects]). The server sends the current state first on every
+// stream, so nothing is missed, and a state identical to the one fn saw last (same
+// native_status, status_reason, exit_code and array counts) is not passed on again.
 //
-// Any other error (e.g. codes.NotFound with reason RUN_NOT_FOUND) is returned as it is, and so
-// is an error returned by fn, which stops the watch. When ctx is done WatchRun returns ctx.Err().
+// Any other error (e.g. NOT_FOUND with reason RUN_NOT_FOUND) is returned as it is, and so is an
+// error returned by fn ([ErrStop] stops without one). When ctx is done it returns ctx.Err().
 func WatchRun(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunRequest, fn func(*platformv1.PipelineRun) error,
-	opts ...WatchOption) error {
-	cfg := watchConfig{backoff: DefaultBackoff, maxReconnects: DefaultMaxReconnects}
-	for _, o := range opts {
-		o(&cfg)
+	req *platformv1.WatchPipelineRunRequest, fn func(WatchEvent) error, opts ...Option) error {
+	open := func(ctx context.Context, _ []string) (func() (message, error), error) {
+		stream, err := client.WatchPipelineRun(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return func() (message, error) {
+			m, err := stream.Recv()
+			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
+		}, nil
 	}
-	var last *platformv1.PipelineRun
-	attempt := 0
+	return watch(ctx, []string{req.GetRunId()}, open, fn, newConfig(opts))
+}
+
+// WatchRuns follows many runs with WatchPipelineRuns, calling fn with each event of any of
+// them, until all are terminal; then it returns nil. It follows the same policy as
+// [WatchRun], per run; a reconnect asks only for the runs not yet terminal.
+func WatchRuns(ctx context.Context, client platformv1.PlatformServiceClient,
+	req *platformv1.WatchPipelineRunsRequest, fn func(WatchEvent) error, opts ...Option) error {
+	open := func(ctx context.Context, pending []string) (func() (message, error), error) {
+		stream, err := client.WatchPipelineRuns(ctx, &platformv1.WatchPipelineRunsRequest{
+			Platform: req.GetPlatform(), RunIds: pending})
+		if err != nil {
+			return nil, err
+		}
+		return func() (message, error) {
+			m, err := stream.Recv()
+			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
+		}, nil
+	}
+	return watch(ctx, req.GetRunIds(), open, fn, newConfig(opts))
+}
+
+type message struct {
+	run        *platformv1.PipelineRun
+	heartbeat  bool
+	staleSince *timestamppb.Timestamp
+}
+
+// stateKey is what makes two states of a run the same for the suppression of repeats.
+type stateKey struct {
+	native, reason string
+	exitCode       int32
+	hasExitCode    bool
+	counts         string
+}
+
+func keyOf(run *platformv1.PipelineRun) stateKey {
+	k := stateKey{native: run.GetNativeStatus(), reason: run.GetStatusReason()}
+	if run.ExitCode != nil {
+		k.exitCode, k.hasExitCode = run.GetExitCode(), true
+	}
+	if counts := run.GetArray().GetStatusCounts(); len(counts) > 0 {
+		k.counts = countsString(counts)
+	}
+	return k
+}
+
+func countsString(counts map[string]int32) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + strconv.Itoa(int(counts[k])) + ",")
+	}
+	return b.String()
+}
+
+// watch is the loop of WatchRun and WatchRuns. open starts a stream for the given run ids and
+// returns its receive function.
+func watch(ctx context.Context, runIDs []string,
+	open func(context.Context, []string) (func() (message, error), error),
+	fn func(WatchEvent) error, cfg config) error {
+	last := map[string]stateKey{}
+	terminal := map[string]bool{}
+	pending := func() []string {
+		var ids []string
+		for _, id := range runIDs {
+			if !terminal[id] {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	r := retrier{cfg: &cfg}
+	unauthRetried := false
 	for {
-		received, terminal, err := watchOnce(ctx, client, req, cfg.idleTimeout, &last, fn)
-		if terminal {
+		err := watchOnce(ctx, &cfg, pending(), open, func(m message) error {
+			r.received()
+			unauthRetried = false
+			run := m.run
+			if run == nil {
+				return nil
+			}
+			id := run.GetRunId()
+			key := keyOf(run)
+			prev, seen := last[id]
+			if !m.heartbeat && seen && prev == key {
+				if run.GetTerminal() {
+					terminal[id] = true
+				}
+				return nil // the current state of a resumed stream, already passed on
+			}
+			last[id] = key
+			ev := WatchEvent{Run: run, Heartbeat: m.heartbeat}
+			if m.staleSince != nil {
+				ev.StaleSince = m.staleSince.AsTime()
+			}
+			if err := fn(ev); err != nil {
+				return errFn{err}
+			}
+			if run.GetTerminal() {
+				terminal[id] = true
+			}
+			return nil
+		})
+		if len(pending()) == 0 {
 			return nil
 		}
 		var fe errFn
 		if errors.As(err, &fe) {
+			if errors.Is(fe.err, ErrStop) {
+				return nil
+			}
 			return fe.err
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
-		if !retryable(err) {
-			return err
+		if errors.Is(err, errAllTerminal) {
+			continue // cannot happen: pending() is empty then
 		}
 		if err == nil {
 			err = ErrStreamEnded
 		}
-		if received {
-			attempt = 0
+		if !reconnectable(err, &cfg, &unauthRetried) {
+			return err
 		}
-		attempt++
-		if cfg.maxReconnects >= 0 && attempt > cfg.maxReconnects {
-			return fmt.Errorf("%w (%d attempts): %w", ErrTooManyReconnects, cfg.maxReconnects, err)
-		}
-		delay := cfg.backoff.Delay(attempt)
-		if cfg.onReconnect != nil {
-			cfg.onReconnect(Reconnect{Attempt: attempt, Err: err, Delay: delay})
-		}
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return ctx.Err()
-		case <-timer.C:
+		if giveUp := r.wait(ctx, err); giveUp != nil {
+			return giveUp
 		}
 	}
 }
+
+var errAllTerminal = errors.New("all terminal")
 
 // errFn carries an error returned by the caller's callback out of watchOnce, unretried.
 type errFn struct{ err error }
 
 func (e errFn) Error() string { return e.err.Error() }
 
-func retryable(err error) bool {
-	if err == nil || errors.Is(err, ErrIdle) {
-		return true
-	}
-	return status.Code(err) == codes.Unavailable
-}
-
-// watchOnce runs one stream. It reports whether a message arrived, whether the terminal state
-// was delivered, and the error that ended the stream (nil for a clean end).
-func watchOnce(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunRequest, idle time.Duration,
-	last **platformv1.PipelineRun, fn func(*platformv1.PipelineRun) error) (received, terminal bool, err error) {
+// watchOnce runs one stream until it ends, every run is terminal, or handle fails. It returns
+// nil for a clean end of the stream.
+func watchOnce(ctx context.Context, cfg *config, ids []string,
+	open func(context.Context, []string) (func() (message, error), error),
+	handle func(message) error) error {
 	streamCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var idleTimer *time.Timer
-	if idle > 0 {
-		idleTimer = time.AfterFunc(idle, func() { cancel(ErrIdle) })
+	if cfg.idleTimeout > 0 {
+		idleTimer = time.AfterFunc(cfg.idleTimeout, func() { cancel(ErrIdle) })
 		defer idleTimer.Stop()
 	}
-	stream, err := client.WatchPipelineRun(streamCtx, req)
+	recv, err := open(streamCtx, ids)
 	if err != nil {
-		return false, false, streamErr(streamCtx, err)
+		return streamErr(streamCtx, err)
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
 	}
 	for {
-		msg, err := stream.Recv()
+		m, err := recv()
 		if errors.Is(err, io.EOF) {
-			return received, false, nil
+			return nil
 		}
 		if err != nil {
-			return received, false, streamErr(streamCtx, err)
+			return streamErr(streamCtx, err)
 		}
-		received = true
 		if idleTimer != nil {
-			idleTimer.Reset(idle)
+			idleTimer.Reset(cfg.idleTimeout)
 		}
-		run := msg.GetRun()
-		if run == nil || (msg.GetHeartbeat() && *last != nil) || proto.Equal(run, *last) {
-			continue // a heartbeat, or a state fn has seen (e.g. the first one of a new stream)
+		if err := handle(m); err != nil {
+			return err
 		}
-		*last = run
-		if err := fn(run); err != nil {
-			return received, false, errFn{err}
-		}
-		if run.GetTerminal() {
-			return received, true, nil
+		if m.run.GetTerminal() {
+			delete(want, m.run.GetRunId())
+			if len(want) == 0 {
+				return errAllTerminal
+			}
 		}
 	}
 }

@@ -10,9 +10,6 @@ import {
   type RetryInfo,
 } from "./gen/google/rpc/error_details_pb.js";
 
-/** The ErrorInfo domain of every error the platform service returns. */
-export const ERROR_DOMAIN = "polysync.platform";
-
 function details<T>(err: unknown, find: (e: ConnectError) => T[]): T[] {
   return err instanceof ConnectError ? find(err) : [];
 }
@@ -43,4 +40,21 @@ export function helpLinks(err: unknown): Help_Link[] {
 /** The google.rpc.RetryInfo of a failed call (e.g. with RESOURCE_EXHAUSTED), if any. */
 export function retryInfo(err: unknown): RetryInfo | undefined {
   return details(err, (e) => e.findDetails(RetryInfoSchema))[0];
+}
+
+/**
+ * The names of the pipeline parameters a MISSING_PARAMETERS error lists (its field violations
+ * `parameters[<name>]`), e.g. `["name"]` for greet without a name.
+ */
+export function missingParameters(err: unknown): string[] {
+  return fieldViolations(err).flatMap((v) => {
+    const match = /^parameters\[(.*)\]$/.exec(v.field);
+    return match ? [match[1]!] : [];
+  });
+}
+
+/** The RetryInfo delay of a failed call in ms (sent with RESOURCE_EXHAUSTED / AWS_THROTTLED), if any. */
+export function retryDelayMs(err: unknown): number | undefined {
+  const delay = retryInfo(err)?.retryDelay;
+  return delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : undefined;
 }

@@ -1,78 +1,104 @@
-import { equals, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
-import { PipelineRunSchema, type PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
-import { WatchPipelineRunRequestSchema } from "./gen/polysync/platform/v1/platform_service_pb.js";
-import type { PlatformClient } from "./client.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { hasTokenSource, type PlatformClient } from "./client.js";
+import type { PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
+import type {
+  WatchPipelineRunRequestSchema,
+  WatchPipelineRunsRequestSchema,
+} from "./gen/polysync/platform/v1/platform_service_pb.js";
+import { reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
 
-/** Why and when watchRun opens a new stream; passed to `onReconnect`. */
-export interface ReconnectEvent {
-  /** 1 for the first reconnection after a failure, 2 for the next one without a message between… */
-  readonly attempt: number;
-  /** How long watchRun waits before opening the new stream. */
-  readonly delayMs: number;
-  /** The error that ended the previous stream. */
-  readonly error: ConnectError;
-  /** The last state delivered, if any. */
-  readonly lastRun: PipelineRun | undefined;
+/** One message a watch helper yields. */
+export interface WatchEvent {
+  /** The run's state. */
+  readonly run: PipelineRun;
+  /**
+   * Set while the server cannot poll AWS (throttling, 5xx, network): the time since which `run`
+   * may be out of date. Undefined when the state is current.
+   */
+  readonly staleSince: Date | undefined;
+  /**
+   * True for the server's heartbeat: nothing changed, `run` repeats the latest state. Heartbeats
+   * are yielded (they show the stream is alive and whether it is stale); skip them for changes only.
+   */
+  readonly heartbeat: boolean;
 }
 
-/** Options of watchRun. Backoff defaults follow gRPC's connection-backoff recommendation. */
-export interface WatchRunOptions {
-  /** Stops the watch: the iteration then throws a ConnectError with Code.Canceled. */
-  signal?: AbortSignal;
-  /** Reconnections allowed in a row without receiving a message (default 10); then the last error is thrown. */
-  maxRetries?: number;
-  /** The delay before the first reconnection, in ms (default 250). */
-  initialBackoffMs?: number;
-  /** The longest delay between reconnections, in ms (default 10 000). */
-  maxBackoffMs?: number;
-  /** The growth factor of the delay per consecutive failure (default 1.6). */
-  backoffMultiplier?: number;
-  /** The random spread of each delay, as a fraction: 0.2 means ±20 % (default 0.2). */
-  jitter?: number;
+/** Options of watchRun and watchRuns. */
+export interface WatchOptions extends RetryOptions {
   /**
-   * Reconnect when the stream is silent this long, in ms (default 0: never). Set it above the
+   * Reconnect when a stream is silent this long, in ms (default 0: never). Set it above the
    * server's heartbeat interval (30 s by default) to detect streams that died without an error.
    */
   idleTimeoutMs?: number;
-  /** Status codes that make watchRun reconnect (default: Unavailable only). Others are thrown. */
-  retryableCodes?: readonly Code[];
-  /** Called before each reconnection. */
-  onReconnect?: (event: ReconnectEvent) => void;
-  /** Request headers sent with every stream (e.g. authorization). */
-  headers?: CallOptions["headers"];
+  /**
+   * Reconnect once on UNAUTHENTICATED, for a fresh token. Default: true when the client was
+   * created with a `tokenSource`.
+   */
+  freshTokenRetry?: boolean;
+}
+
+interface Message {
+  run?: PipelineRun;
+  heartbeat: boolean;
+  staleSince?: Timestamp;
+}
+
+type Open = (runIds: string[], call: { signal: AbortSignal; headers?: Record<string, string> }) => AsyncIterable<Message>;
+
+/**
+ * Watches one run through WatchPipelineRun: an async iterable of events that ends after the
+ * run's terminal state. It follows the reconnect policy of docs/clients.md: on UNAVAILABLE (the
+ * server restarted or is shutting down, or cannot be reached), on RESOURCE_EXHAUSTED with reason
+ * AWS_THROTTLED, after a stream that ends before the terminal state, and (with a token source)
+ * once on UNAUTHENTICATED, it reconnects after min(15 s, 0.5 s × 2^(n−1)) ±20 %; after 10
+ * reconnects in a row without a message it throws the last error. The server sends the current
+ * state first on every stream; a state identical to the last one yielded (same nativeStatus,
+ * statusReason, exitCode and array counts) is not yielded again. Other errors are thrown.
+ * Breaking out of the loop cancels the stream; `signal` aborts it (Code.Canceled).
+ */
+export function watchRun(
+  client: Pick<PlatformClient, "watchPipelineRun">,
+  request: MessageInitShape<typeof WatchPipelineRunRequestSchema>,
+  options: WatchOptions = {},
+): AsyncGenerator<WatchEvent, void, undefined> {
+  const open: Open = (_ids, call) => client.watchPipelineRun(request, call);
+  return watch(client, [request.runId ?? ""], open, options);
 }
 
 /**
- * Watches one run through WatchPipelineRun and survives server restarts: an async iterable of
- * the run's states that ends after the first state with `terminal` true.
- *
- * When a stream fails with a retryable code (UNAVAILABLE: the server is shutting down or
- * unreachable) or ends before the run is terminal, watchRun waits with exponential backoff and
- * jitter and opens a new stream. The server sends the run's current state first on every
- * stream, so nothing is missed; a state identical to the last one delivered (a resent state or a
- * heartbeat) is skipped. Other errors, and running out of retries, end the iteration with the
- * ConnectError. Breaking out of the loop cancels the stream.
+ * Watches many runs through WatchPipelineRuns: an async iterable of the events of all of them
+ * that ends once every run is terminal. Same policy as watchRun, per run; a reconnect asks only
+ * for the runs that are not terminal yet.
  */
-export async function* watchRun(
-  client: Pick<PlatformClient, "watchPipelineRun">,
-  request: MessageInitShape<typeof WatchPipelineRunRequestSchema>,
-  options: WatchRunOptions = {},
-): AsyncGenerator<PipelineRun, void, undefined> {
-  const {
-    signal,
-    maxRetries = 10,
-    initialBackoffMs = 250,
-    maxBackoffMs = 10_000,
-    backoffMultiplier = 1.6,
-    jitter = 0.2,
-    idleTimeoutMs = 0,
-    retryableCodes = [Code.Unavailable],
-    onReconnect,
-    headers,
-  } = options;
-  let last: PipelineRun | undefined;
-  let failures = 0;
+export function watchRuns(
+  client: Pick<PlatformClient, "watchPipelineRuns">,
+  request: MessageInitShape<typeof WatchPipelineRunsRequestSchema>,
+  options: WatchOptions = {},
+): AsyncGenerator<WatchEvent, void, undefined> {
+  const open: Open = (runIds, call) => client.watchPipelineRuns({ platform: request.platform ?? "", runIds }, call);
+  return watch(client, [...(request.runIds ?? [])], open, options);
+}
+
+/** What makes two states of a run the same for the suppression of repeats. */
+function stateKey(run: PipelineRun): string {
+  const counts = Object.entries(run.array?.statusCounts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([run.nativeStatus, run.statusReason, run.exitCode ?? null, counts]);
+}
+
+async function* watch(
+  client: object,
+  runIds: string[],
+  open: Open,
+  options: WatchOptions,
+): AsyncGenerator<WatchEvent, void, undefined> {
+  const { signal, idleTimeoutMs = 0, headers, freshTokenRetry = hasTokenSource(client) } = options;
+  const last = new Map<string, string>();
+  const terminal = new Set<string>();
+  const pending = () => runIds.filter((id) => !terminal.has(id));
+  const retrier = new Retrier(options);
+  let unauthRetried = false;
   for (;;) {
     throwIfAborted(signal);
     const stream = new AbortController();
@@ -91,64 +117,42 @@ export async function* watchRun(
     let error: ConnectError;
     try {
       armIdleTimer();
-      for await (const response of client.watchPipelineRun(request, { signal: stream.signal, headers })) {
+      for await (const message of open(pending(), { signal: stream.signal, ...(headers ? { headers } : {}) })) {
         armIdleTimer();
-        failures = 0;
-        const run = response.run;
-        if (run === undefined || (last !== undefined && equals(PipelineRunSchema, last, run))) continue;
-        last = run;
-        yield run;
-        if (run.terminal) return;
+        retrier.received();
+        unauthRetried = false;
+        const run = message.run;
+        if (run === undefined) continue;
+        const key = stateKey(run);
+        const repeat = !message.heartbeat && last.get(run.runId) === key;
+        last.set(run.runId, key);
+        if (!repeat) {
+          yield {
+            run,
+            staleSince: message.staleSince ? timestampDate(message.staleSince) : undefined,
+            heartbeat: message.heartbeat,
+          };
+        }
+        if (run.terminal) {
+          terminal.add(run.runId);
+          if (pending().length === 0) return;
+        }
       }
-      error = new ConnectError("the watch stream ended before the run was terminal", Code.Unavailable);
+      error = new ConnectError("the watch stream ended before every watched run was terminal", Code.Unavailable);
     } catch (err) {
       throwIfAborted(signal);
       if (idleExpired) {
         error = new ConnectError(`no message on the watch stream for ${idleTimeoutMs} ms`, Code.DeadlineExceeded);
       } else {
         error = ConnectError.from(err);
-        if (!retryableCodes.includes(error.code)) throw error;
+        if (!reconnectable(error, freshTokenRetry && !unauthRetried)) throw error;
+        if (error.code === Code.Unauthenticated) unauthRetried = true;
       }
     } finally {
       clearTimeout(idleTimer);
       signal?.removeEventListener("abort", cancel);
       stream.abort();
     }
-    failures += 1;
-    if (failures > maxRetries) throw error;
-    const base = Math.min(maxBackoffMs, initialBackoffMs * backoffMultiplier ** (failures - 1));
-    const delayMs = Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))));
-    onReconnect?.({ attempt: failures, delayMs, error, lastRun: last });
-    await sleep(delayMs, signal);
+    await retrier.wait(error);
   }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw canceled(signal);
-}
-
-function canceled(signal: AbortSignal): ConnectError {
-  return new ConnectError("the watch was aborted", Code.Canceled, undefined, undefined, signal.reason);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal === undefined) {
-      setTimeout(resolve, ms);
-      return;
-    }
-    if (signal.aborted) {
-      reject(canceled(signal));
-      return;
-    }
-    const abort = () => {
-      clearTimeout(timer);
-      reject(canceled(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", abort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", abort, { once: true });
-  });
 }

@@ -10,7 +10,14 @@ import {
   errorInfo,
   errorReason,
   fieldViolations,
+  execute,
+  listAllPipelines,
+  listAllRuns,
+  missingParameters,
   RunStatus,
+  streamLogs,
+  watchRuns,
+  type ExecutePipelineResponse,
   type PipelineRun,
   type PlatformClient,
   type WatchPipelineRunResponse,
@@ -117,4 +124,57 @@ test("createPlatformClient accepts a bare host:port", async () => {
   const { pipeline } = await bare.getPipeline({ pipeline: "hello" });
   assert.equal(pipeline?.name, "hello");
   assert.equal(pipeline?.revision, 2);
+});
+
+test("execute waits for the terminal run and deduplicates by request_id", { timeout: 40_000 }, async () => {
+  let first: ExecutePipelineResponse | undefined;
+  const run = await execute(client, { pipeline: "greet", parameters: { name: "Ada" } }, { onSubmitted: (r) => (first = r) });
+  assert.equal(run.terminal, true);
+  assert.equal(run.status, RunStatus.SUCCEEDED);
+  assert.equal(first?.deduplicated, false);
+  assert.equal(first?.run?.runId, run.runId);
+
+  const requestId = `ts-live-${randomUUID()}`;
+  const once = await execute(client, { pipeline: "greet", requestId, parameters: { name: "Bo" } });
+  let again: ExecutePipelineResponse | undefined;
+  const twice = await execute(client, { pipeline: "greet", requestId, parameters: { name: "Bo" } }, { onSubmitted: (r) => (again = r) });
+  assert.equal(again?.deduplicated, true);
+  assert.equal(twice.runId, once.runId);
+});
+
+test("execute of greet without name throws, and missingParameters names it", async () => {
+  const err = await execute(client, { pipeline: "greet" }).then(() => assert.fail("succeeded"), (e: unknown) => e);
+  assert.deepEqual(missingParameters(err), ["name"]);
+});
+
+test("watchRuns follows two runs to their ends", { timeout: 40_000 }, async () => {
+  const a = await submit("greet", { name: "A" });
+  const b = await submit("hello", { exit_code: "3" });
+  const final = new Map<string, PipelineRun>();
+  for await (const event of watchRuns(client, { runIds: [a.runId, b.runId] })) {
+    assert.ok(event.staleSince === undefined || event.staleSince instanceof Date);
+    final.set(event.run.runId, event.run);
+  }
+  assert.equal(final.get(a.runId)?.status, RunStatus.SUCCEEDED);
+  assert.equal(final.get(b.runId)?.status, RunStatus.FAILED);
+  assert.equal(final.get(b.runId)?.exitCode, 3);
+});
+
+test("streamLogs with follow reads the run's output", { timeout: 40_000 }, async () => {
+  const run = await submit("greet", { name: "Logs" });
+  const lines: string[] = [];
+  for await (const event of streamLogs(client, { runId: run.runId, follow: true, startFromHead: true })) lines.push(event.message);
+  assert.ok(lines.join("\n").includes("Logs"), lines.join("\n"));
+});
+
+test("listAllPipelines and listAllRuns page through everything", async () => {
+  const names: string[] = [];
+  for await (const p of listAllPipelines(client, { pageSize: 1 })) names.push(p.name);
+  assert.ok(names.length >= 3 && names.includes("greet"), names.join(","));
+  const ids = new Set<string>();
+  for await (const r of listAllRuns(client, { pageSize: 2 })) {
+    assert.ok(!ids.has(r.runId), `run ${r.runId} listed twice`);
+    ids.add(r.runId);
+  }
+  assert.ok(ids.size >= 5, `paged through ${ids.size} runs`);
 });

@@ -1,98 +1,193 @@
-// watchRun's retry rules against a scripted fake client: no server, runs in milliseconds.
+// The helpers' policy against scripted fake clients: no server, runs in milliseconds.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { test } from "node:test";
 import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  backoffDelayMs,
   Code,
   ConnectError,
+  DEFAULT_BACKOFF,
+  DEFAULT_MAX_RECONNECTS,
+  ErrorInfoSchema,
+  execute,
+  listAllPipelines,
+  listAllRuns,
   PipelineRunSchema,
+  PipelineSchema,
+  Reason,
+  REASONS,
   RunStatus,
   watchRun,
+  watchRuns,
   WatchPipelineRunResponseSchema,
+  type ExecutePipelineRequest,
   type PlatformClient,
+  type WatchEvent,
   type WatchPipelineRunResponse,
 } from "@polysync/platform-client";
+import { repoRoot } from "./live-stack.js";
 
-type Step = { native: string; terminal?: boolean } | ConnectError;
+type Step = { native: string; run?: string; reason?: string; terminal?: boolean; heartbeat?: boolean; stale?: boolean } | ConnectError;
 
-/** A client whose n-th WatchPipelineRun call plays script[n]: states, then maybe an error. */
-function fakeClient(script: Step[][]): Pick<PlatformClient, "watchPipelineRun"> & { calls: number } {
+const STALE = new Date("2026-01-02T03:04:05Z");
+
+function response(step: Exclude<Step, ConnectError>, sequence: bigint): WatchPipelineRunResponse {
+  const run = create(PipelineRunSchema, {
+    runId: step.run ?? "job-1",
+    nativeStatus: step.native,
+    statusReason: step.reason ?? "",
+    status: step.terminal ? RunStatus.SUCCEEDED : RunStatus.RUNNING,
+    terminal: step.terminal ?? false,
+  });
+  return create(WatchPipelineRunResponseSchema, {
+    run,
+    sequence,
+    heartbeat: step.heartbeat ?? false,
+    ...(step.stale ? { staleSince: timestampFromDate(STALE) } : {}),
+  });
+}
+
+/** A client whose n-th watch call plays script[n]: messages, then maybe an error; then silence ends it OK. */
+function fakeClient(script: Step[][]) {
   const fake = {
     calls: 0,
-    watchPipelineRun(): AsyncIterable<WatchPipelineRunResponse> {
-      const steps = script[fake.calls++] ?? [];
+    watchedIds: [] as string[][],
+    play(): AsyncIterable<WatchPipelineRunResponse> {
+      const steps = script[fake.calls++];
       return (async function* () {
+        if (steps === undefined) throw new ConnectError("no more scripted streams", Code.Unavailable);
         let sequence = 0n;
         for (const step of steps) {
           if (step instanceof ConnectError) throw step;
-          const run = create(PipelineRunSchema, {
-            runId: "job-1",
-            nativeStatus: step.native,
-            status: step.terminal ? RunStatus.SUCCEEDED : RunStatus.RUNNING,
-            terminal: step.terminal ?? false,
-          });
-          yield create(WatchPipelineRunResponseSchema, { run, sequence: ++sequence });
+          yield response(step, ++sequence);
         }
       })();
+    },
+    watchPipelineRun(): AsyncIterable<WatchPipelineRunResponse> {
+      return fake.play();
+    },
+    watchPipelineRuns(request: { runIds: string[] }): AsyncIterable<WatchPipelineRunResponse> {
+      fake.watchedIds.push([...request.runIds]);
+      return fake.play();
     },
   };
   return fake;
 }
 
-async function collect(iterable: AsyncIterable<{ nativeStatus: string }>): Promise<string[]> {
+function describe(event: WatchEvent): string {
+  let s = event.run.runId === "job-1" ? event.run.nativeStatus : `${event.run.runId}:${event.run.nativeStatus}`;
+  if (event.heartbeat) s += " hb";
+  if (event.staleSince !== undefined) s += " stale";
+  return s;
+}
+
+async function collect(iterable: AsyncIterable<WatchEvent>): Promise<string[]> {
   const seen: string[] = [];
-  for await (const run of iterable) seen.push(run.nativeStatus);
+  for await (const event of iterable) seen.push(describe(event));
   return seen;
 }
 
 const unavailable = () => new ConnectError("server shutting down", Code.Unavailable);
-const fast = { initialBackoffMs: 1, maxBackoffMs: 2 };
+const withReason = (code: Code, reason: string) =>
+  new ConnectError(reason.toLowerCase(), code, undefined, [{ desc: ErrorInfoSchema, value: { reason, domain: "polysync.platform" } }]);
+const fast = { backoff: { initialMs: 1, maxMs: 1 } };
+const asClient = (c: unknown) => c as Pick<PlatformClient, "watchPipelineRun" | "watchPipelineRuns">;
 
-test("resumes after UNAVAILABLE and skips the repeated current state", async () => {
+test("resumes after UNAVAILABLE, yields heartbeats and skips the repeated current state", async () => {
   const client = fakeClient([
-    [{ native: "RUNNABLE" }, { native: "RUNNING" }, unavailable()],
-    [{ native: "RUNNING" }, { native: "SUCCEEDED", terminal: true }],
+    [{ native: "RUNNABLE" }, { native: "RUNNABLE", heartbeat: true }, { native: "RUNNING" }, unavailable()],
+    [unavailable()],
+    [{ native: "RUNNING" }, { native: "RUNNING" }, { native: "SUCCEEDED", terminal: true }, { native: "extra" }],
   ]);
-  let reconnects = 0;
-  const seen = await collect(watchRun(client, { runId: "job-1" }, { ...fast, onReconnect: () => reconnects++ }));
-  assert.deepEqual(seen, ["RUNNABLE", "RUNNING", "SUCCEEDED"]);
-  assert.equal(reconnects, 1);
-  assert.equal(client.calls, 2);
+  const attempts: number[] = [];
+  const seen = await collect(watchRun(asClient(client), { runId: "job-1" }, { ...fast, onReconnect: (e) => attempts.push(e.attempt) }));
+  assert.deepEqual(seen, ["RUNNABLE", "RUNNABLE hb", "RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(attempts, [1, 2]);
+  assert.equal(client.calls, 3);
 });
 
-test("a stream that ends OK before the terminal state is resumed", async () => {
+test("events carry staleSince as a Date, and a changed statusReason is a new state", async () => {
+  const client = fakeClient([[
+    { native: "RUNNING" },
+    { native: "RUNNING", heartbeat: true, stale: true },
+    { native: "RUNNING", reason: "now with a reason", stale: true },
+    { native: "SUCCEEDED", terminal: true },
+  ]]);
+  const events: WatchEvent[] = [];
+  for await (const event of watchRun(asClient(client), { runId: "job-1" }, fast)) events.push(event);
+  assert.deepEqual(events.map(describe), ["RUNNING", "RUNNING hb stale", "RUNNING stale", "SUCCEEDED"]);
+  assert.equal(events[1]!.staleSince?.toISOString(), STALE.toISOString());
+  assert.equal(events[0]!.staleSince, undefined);
+});
+
+test("a stream that ends OK before the terminal state is resumed, within the budget", async () => {
   const client = fakeClient([[{ native: "RUNNING" }], [{ native: "SUCCEEDED", terminal: true }]]);
-  assert.deepEqual(await collect(watchRun(client, { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(await collect(watchRun(asClient(client), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  const empty = fakeClient(Array.from({ length: 15 }, () => []));
+  await assert.rejects(collect(watchRun(asClient(empty), { runId: "job-1" }, fast)), { code: Code.Unavailable });
+  assert.equal(empty.calls, 11, "1 stream + 10 reconnects, then the error");
+});
+
+test("reconnects on RESOURCE_EXHAUSTED only with reason AWS_THROTTLED", async () => {
+  const throttled = fakeClient([[{ native: "RUNNING" }, withReason(Code.ResourceExhausted, Reason.AWS_THROTTLED)], [{ native: "SUCCEEDED", terminal: true }]]);
+  assert.deepEqual(await collect(watchRun(asClient(throttled), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  const tooMany = fakeClient([[withReason(Code.ResourceExhausted, Reason.TOO_MANY_STREAMS)], [{ native: "SUCCEEDED", terminal: true }]]);
+  await assert.rejects(collect(watchRun(asClient(tooMany), { runId: "job-1" }, fast)), { code: Code.ResourceExhausted });
+  assert.equal(tooMany.calls, 1);
 });
 
 test("other errors are thrown without retrying", async () => {
-  const client = fakeClient([[new ConnectError("no such run", Code.NotFound)]]);
-  await assert.rejects(collect(watchRun(client, { runId: "job-1" }, fast)), { code: Code.NotFound });
-  assert.equal(client.calls, 1);
+  for (const code of [Code.NotFound, Code.InvalidArgument, Code.Unauthenticated, Code.Internal]) {
+    const client = fakeClient([[{ native: "RUNNING" }, new ConnectError("no", code)], [{ native: "SUCCEEDED", terminal: true }]]);
+    await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code });
+    assert.equal(client.calls, 1, Code[code]);
+  }
 });
 
-test("gives up after maxRetries consecutive failures with the last error", async () => {
-  const client = fakeClient([[unavailable()], [unavailable()], [unavailable()], [unavailable()]]);
-  const delays: number[] = [];
-  await assert.rejects(
-    collect(watchRun(client, { runId: "job-1" }, { ...fast, maxRetries: 2, onReconnect: (e) => delays.push(e.attempt) })),
-    { code: Code.Unavailable },
-  );
-  assert.equal(client.calls, 3);
-  assert.deepEqual(delays, [1, 2]);
+test("with a token source, UNAUTHENTICATED is retried once in a row", async () => {
+  const unauth = () => withReason(Code.Unauthenticated, Reason.CALLER_UNAUTHENTICATED);
+  const once = fakeClient([[{ native: "RUNNING" }, unauth()], [{ native: "SUCCEEDED", terminal: true }]]);
+  assert.deepEqual(await collect(watchRun(asClient(once), { runId: "job-1" }, { ...fast, freshTokenRetry: true })), ["RUNNING", "SUCCEEDED"]);
+  const twice = fakeClient([[unauth()], [unauth()], [{ native: "SUCCEEDED", terminal: true }]]);
+  await assert.rejects(collect(watchRun(asClient(twice), { runId: "job-1" }, { ...fast, freshTokenRetry: true })), { code: Code.Unauthenticated });
+  assert.equal(twice.calls, 2);
 });
 
-test("backoff grows exponentially within the jitter and is capped", async () => {
-  const client = fakeClient([[unavailable()], [unavailable()], [unavailable()], [unavailable()], []]);
-  const delays: number[] = [];
-  await assert.rejects(
-    collect(watchRun(client, { runId: "job-1" }, {
-      initialBackoffMs: 10, backoffMultiplier: 2, maxBackoffMs: 30, jitter: 0.2, maxRetries: 4,
-      onReconnect: (e) => delays.push(e.delayMs),
-    })),
-  );
-  const expected = [10, 20, 30, 30];
-  delays.slice(0, 4).forEach((d, i) => assert.ok(Math.abs(d - expected[i]!) <= expected[i]! * 0.2 + 1, `delay ${i}: ${d}`));
+test("gives up after 10 consecutive reconnects with the last error; a message resets the count", async () => {
+  const client = fakeClient(Array.from({ length: 13 }, () => [unavailable()]));
+  await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code: Code.Unavailable });
+  assert.equal(client.calls, 11);
+  const script: Step[][] = [];
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 9; i++) script.push([unavailable()]);
+    script.push([{ native: "RUNNING" }, unavailable()]);
+  }
+  script.push([{ native: "SUCCEEDED", terminal: true }]);
+  assert.deepEqual(await collect(watchRun(asClient(fakeClient(script)), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+});
+
+test("the backoff is the policy: min(15 s, 0.5 s × 2^(n−1)) × [0.8, 1.2]", () => {
+  assert.equal(DEFAULT_MAX_RECONNECTS, 10);
+  assert.deepEqual({ ...DEFAULT_BACKOFF }, { initialMs: 500, maxMs: 15_000, multiplier: 2, jitter: 0.2 });
+  const expected: Record<number, number> = { 1: 500, 2: 1000, 3: 2000, 5: 8000, 6: 15_000, 40: 15_000 };
+  for (const [attempt, ms] of Object.entries(expected)) {
+    assert.equal(backoffDelayMs(Number(attempt), {}, () => 0), ms * 0.8);
+    assert.equal(backoffDelayMs(Number(attempt), {}, () => 0.5), ms);
+    assert.ok(Math.abs(backoffDelayMs(Number(attempt), {}, () => 1) - ms * 1.2) < 1e-6);
+  }
+});
+
+test("watchRuns resumes with the runs not yet terminal", async () => {
+  const client = fakeClient([
+    [{ run: "a", native: "RUNNING" }, { run: "b", native: "RUNNING" }, { run: "a", native: "SUCCEEDED", terminal: true }, unavailable()],
+    [{ run: "b", native: "RUNNING" }, { run: "b", native: "FAILED", terminal: true }],
+  ]);
+  const seen = await collect(watchRuns(asClient(client), { runIds: ["a", "b"] }, fast));
+  assert.deepEqual(seen, ["a:RUNNING", "b:RUNNING", "a:SUCCEEDED", "b:FAILED"]);
+  assert.deepEqual(client.watchedIds, [["a", "b"], ["b"]]);
 });
 
 test("aborting while backing off ends the watch at once with Code.Canceled", async () => {
@@ -100,8 +195,8 @@ test("aborting while backing off ends the watch at once with Code.Canceled", asy
   const client = fakeClient([[{ native: "RUNNING" }, unavailable()], [unavailable()]]);
   const started = Date.now();
   await assert.rejects(
-    collect(watchRun(client, { runId: "job-1" }, {
-      initialBackoffMs: 60_000,
+    collect(watchRun(asClient(client), { runId: "job-1" }, {
+      backoff: { initialMs: 60_000 },
       signal: controller.signal,
       onReconnect: () => setTimeout(() => controller.abort(), 20),
     })),
@@ -111,30 +206,95 @@ test("aborting while backing off ends the watch at once with Code.Canceled", asy
   assert.equal(client.calls, 1);
 });
 
-test("a signal aborted before the watch starts opens no stream", async () => {
-  const client = fakeClient([[{ native: "RUNNING" }]]);
-  await assert.rejects(
-    collect(watchRun(client, { runId: "job-1" }, { signal: AbortSignal.abort() })),
-    { code: Code.Canceled },
-  );
-  assert.equal(client.calls, 0);
-});
-
 test("breaking out of the loop cancels the stream", async () => {
   let cancelled = false;
   const client = {
     watchPipelineRun(_request: unknown, options?: { signal?: AbortSignal }): AsyncIterable<WatchPipelineRunResponse> {
       options?.signal?.addEventListener("abort", () => (cancelled = true));
       return (async function* () {
-        const run = create(PipelineRunSchema, { runId: "job-1", nativeStatus: "RUNNING" });
-        yield create(WatchPipelineRunResponseSchema, { run, sequence: 1n });
+        yield response({ native: "RUNNING" }, 1n);
         await new Promise(() => {});
       })();
     },
   };
-  for await (const run of watchRun(client as Pick<PlatformClient, "watchPipelineRun">, { runId: "job-1" })) {
-    assert.equal(run.nativeStatus, "RUNNING");
+  for await (const event of watchRun(asClient(client), { runId: "job-1" })) {
+    assert.equal(event.run.nativeStatus, "RUNNING");
     break;
   }
   assert.ok(cancelled);
+});
+
+test("execute retries UNAVAILABLE and DEADLINE_EXCEEDED with one generated request_id, then waits", async () => {
+  const requests: ExecutePipelineRequest[] = [];
+  const errors = [unavailable(), new ConnectError("slow", Code.DeadlineExceeded)];
+  const watch = fakeClient([[{ native: "RUNNING" }, { native: "SUCCEEDED", terminal: true }]]);
+  const client = {
+    ...watch,
+    watchPipelineRun: watch.watchPipelineRun,
+    async executePipeline(request: ExecutePipelineRequest) {
+      requests.push(request);
+      const error = errors.shift();
+      if (error) throw error;
+      return { run: create(PipelineRunSchema, { runId: "job-1", nativeStatus: "SUBMITTED" }), deduplicated: false };
+    },
+  };
+  let submitted = "";
+  const run = await execute(client as unknown as Pick<PlatformClient, "executePipeline" | "watchPipelineRun">, { pipeline: "greet" }, {
+    ...fast,
+    onSubmitted: (r) => (submitted = r.run?.runId ?? ""),
+  });
+  assert.equal(run.nativeStatus, "SUCCEEDED");
+  assert.equal(submitted, "job-1");
+  assert.equal(requests.length, 3);
+  assert.match(requests[0]!.requestId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.ok(requests.every((r) => r.requestId === requests[0]!.requestId), "every attempt uses the same request_id");
+});
+
+test("execute keeps the caller's request_id and throws other errors at once", async () => {
+  const requests: ExecutePipelineRequest[] = [];
+  const client = {
+    async executePipeline(request: ExecutePipelineRequest) {
+      requests.push(request);
+      throw requests.length === 1 ? unavailable() : withReason(Code.InvalidArgument, Reason.MISSING_PARAMETERS);
+    },
+  };
+  await assert.rejects(
+    execute(client as unknown as Pick<PlatformClient, "executePipeline" | "watchPipelineRun">, { pipeline: "greet", requestId: "mine" }, fast),
+    { code: Code.InvalidArgument },
+  );
+  assert.deepEqual(requests.map((r) => r.requestId), ["mine", "mine"]);
+});
+
+test("listAllRuns and listAllPipelines follow next_page_token", async () => {
+  const tokens: string[] = [];
+  const pages = [
+    { runs: [create(PipelineRunSchema, { runId: "r1" }), create(PipelineRunSchema, { runId: "r2" })], nextPageToken: "t1" },
+    { runs: [create(PipelineRunSchema, { runId: "r3" })], nextPageToken: "" },
+  ];
+  const client = {
+    async listPipelineRuns(request: { pageToken: string; pageSize: number }) {
+      assert.equal(request.pageSize, 2);
+      tokens.push(request.pageToken);
+      return pages[tokens.length - 1]!;
+    },
+    async listPipelines(request: { pageToken: string }) {
+      tokens.push(request.pageToken);
+      return { pipelines: [create(PipelineSchema, { name: `p${tokens.length}` })], nextPageToken: tokens.length < 5 ? `t${tokens.length}` : "" };
+    },
+  };
+  const ids: string[] = [];
+  for await (const run of listAllRuns(client as unknown as Pick<PlatformClient, "listPipelineRuns">, { pageSize: 2 })) ids.push(run.runId);
+  assert.deepEqual(ids, ["r1", "r2", "r3"]);
+  assert.deepEqual(tokens, ["", "t1"]);
+  const names: string[] = [];
+  for await (const p of listAllPipelines(client as unknown as Pick<PlatformClient, "listPipelines">)) names.push(p.name);
+  assert.deepEqual(names, ["p3", "p4", "p5"]);
+  assert.deepEqual(tokens.slice(2), ["", "t3", "t4"]);
+});
+
+test("the reason constants are the server's catalogue", () => {
+  const root = repoRoot();
+  const catalogue = JSON.parse(execFileSync(join(root, ".venv", "bin", "python"), ["-m", "polysync_batch.domain.reasons"], { cwd: root, encoding: "utf8" })) as Array<{ reason: string }>;
+  assert.deepEqual([...REASONS], catalogue.map((entry) => entry.reason));
+  assert.equal(Reason.RUN_NOT_FOUND, "RUN_NOT_FOUND");
 });

@@ -59,27 +59,45 @@ func RepoRoot() (string, error) {
 // stderr is logged when the test fails.
 func Start(t testing.TB) *Stack {
 	t.Helper()
-	root, err := RepoRoot()
+	s, err := Launch()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("livestack stderr:\n%s", s.stderr)
+		}
+	})
+	return s
+}
+
+// Launch runs the live server and returns once it is ready; [Stack.Stop] stops it. For a
+// server shared by several tests (started from TestMain or a sync.Once).
+func Launch() (*Stack, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
 	python := filepath.Join(root, ".venv", "bin", "python")
 	if _, err := os.Stat(python); err != nil {
-		t.Fatalf("livestack: %s missing (run `make setup` at the repository root): %v", python, err)
+		return nil, fmt.Errorf("livestack: %s missing (run `make setup` at the repository root): %w", python, err)
 	}
 	cmd := exec.Command(python, "-m", "tests.live_stack")
 	cmd.Dir = root
 	s := &Stack{cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr
 	if s.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("livestack: start %s: %v", python, err)
+		return nil, fmt.Errorf("livestack: start %s: %w", python, err)
 	}
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -88,13 +106,13 @@ func Start(t testing.TB) *Stack {
 		}
 		close(s.lines)
 	}()
-	t.Cleanup(func() { s.stop(t) })
 	port, err := s.awaitReady()
 	if err != nil {
-		t.Fatal(err)
+		_ = s.Stop()
+		return nil, err
 	}
 	s.Addr = "127.0.0.1:" + port
-	return s
+	return s, nil
 }
 
 // Restart makes the server stop (open watch streams end UNAVAILABLE) and serve again on the
@@ -142,23 +160,21 @@ func (s *Stack) awaitReady() (string, error) {
 	}
 }
 
-// stop closes stdin (the server then stops and exits 0), killing it if it takes too long.
-func (s *Stack) stop(t testing.TB) {
+// Stop closes stdin (the server then stops and exits 0), killing it if it takes too long.
+func (s *Stack) Stop() error {
 	_ = s.stdin.Close()
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("livestack: server exited with %v", err)
+			return fmt.Errorf("livestack: server exited with %v; stderr:\n%s", err, s.stderr)
 		}
+		return nil
 	case <-time.After(15 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-done
-		t.Errorf("livestack: server did not stop within 15s; killed it")
-	}
-	if t.Failed() {
-		t.Logf("livestack stderr:\n%s", s.stderr)
+		return fmt.Errorf("livestack: server did not stop within 15s; killed it; stderr:\n%s", s.stderr)
 	}
 }
 

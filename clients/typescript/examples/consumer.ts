@@ -1,0 +1,73 @@
+// A tour of every helper of the TypeScript client, as an ESM service outside this repository
+// uses it: scripts/test-consumers.sh installs the package from its `npm pack` tarball into a
+// project of its own, type-checks this file with tsc (strict) and runs it against a live server.
+import {
+  createPlatformClient,
+  errorReason,
+  execute,
+  listAllPipelines,
+  listAllRuns,
+  missingParameters,
+  Reason,
+  RunStatus,
+  streamLogs,
+  watchRun,
+  type PipelineRun,
+} from "@polysync/platform-client";
+import { randomUUID } from "node:crypto";
+
+// Plaintext for the local demo. In production: { tls: { ca, cert, key }, tokenSource: async () => token }.
+const client = createPlatformClient(process.env.POLYSYNC_BATCH_ADDRESS ?? "127.0.0.1:50051");
+const signal = AbortSignal.timeout(120_000);
+
+// 1. Every pipeline, page by page.
+let pipelines = 0;
+for await (const p of listAllPipelines(client, { pageSize: 2 }, { signal })) {
+  pipelines++;
+  console.log(`pipeline ${p.name}:${p.revision} required=${p.requiredParameters.join(",")}`);
+}
+console.log(`ok list: ${pipelines} pipelines`);
+
+// 2. A refused submit: greet needs its `name` parameter.
+try {
+  await client.executePipeline({ pipeline: "greet" });
+  throw new Error("greet without name was accepted");
+} catch (err) {
+  if (errorReason(err) !== Reason.MISSING_PARAMETERS) throw err;
+  console.log(`ok refused: missing ${missingParameters(err).join(",")}`);
+}
+
+// 3. One request_id, two submits: one run.
+const request = { pipeline: "greet", requestId: randomUUID(), parameters: { name: "Ada" } };
+const first = await client.executePipeline(request);
+const again = await client.executePipeline(request);
+if (!again.deduplicated || again.run?.runId !== first.run?.runId) throw new Error("the resubmit was not deduplicated");
+console.log(`ok deduplicated: ${again.run!.runId}`);
+
+// 4. Watch it to the end; each event says whether its state may be stale.
+let last: PipelineRun | undefined;
+for await (const { run, heartbeat, staleSince } of watchRun(client, { runId: first.run!.runId }, { signal })) {
+  console.log(`event ${run.nativeStatus} heartbeat=${heartbeat} stale_since=${staleSince?.toISOString() ?? "none"}`);
+  last = run;
+}
+console.log(`ok watched: ${RunStatus[last!.status]}`);
+
+// 5. Cancel a long run; the watch ends CANCELLED.
+const long = await client.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "60" } });
+await client.cancelPipelineRun({ runId: long.run!.runId, reason: "no longer needed" });
+for await (const event of watchRun(client, { runId: long.run!.runId }, { signal })) last = event.run;
+console.log(`ok cancelled: ${RunStatus[last!.status]} ${last!.statusReason}`);
+
+// 6. Submit and wait: a request_id is generated, retries are safe, the terminal run comes back.
+const run = await execute(client, { pipeline: "greet", parameters: { name: "Bo" } }, { signal });
+console.log(`ok executed: ${RunStatus[run.status]} exit code ${run.exitCode}`);
+
+// 7. Its log, followed to the end.
+for await (const line of streamLogs(client, { runId: run.runId, follow: true, startFromHead: true }, { signal })) {
+  console.log(`log: ${line.message}`);
+}
+
+// 8. Every run of the queue, page by page.
+let runs = 0;
+for await (const _ of listAllRuns(client, { pageSize: 2 }, { signal })) runs++;
+console.log(`ok paged: ${runs} runs`);

@@ -1,0 +1,114 @@
+// The reconnect policy every client of polysync-batch follows (docs/clients.md): reconnect on
+// UNAVAILABLE, on RESOURCE_EXHAUSTED with reason AWS_THROTTLED, after a stream that ends cleanly
+// before the terminal state, and (with a token source) once on UNAUTHENTICATED; wait
+// min(15 s, 0.5 s × 2^(n−1)) × [0.8, 1.2] before attempt n; give up after 10 consecutive
+// reconnects without a message.
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorReason } from "./errors.js";
+import { Reason } from "./reasons.js";
+
+/** The delay schedule between attempts: attempt n waits min(maxMs, initialMs × multiplier^(n−1)) × [1−jitter, 1+jitter]. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  multiplier: number;
+  jitter: number;
+}
+
+/** The policy's schedule: 0.5 s, 1 s, 2 s, 4 s, 8 s, then 15 s, each ±20 %. */
+export const DEFAULT_BACKOFF: Readonly<Backoff> = Object.freeze({ initialMs: 500, maxMs: 15_000, multiplier: 2, jitter: 0.2 });
+
+/** The policy's budget: consecutive reconnects without receiving a message. */
+export const DEFAULT_MAX_RECONNECTS = 10;
+
+/** The delay before consecutive attempt `attempt` (1 for the first), in ms. */
+export function backoffDelayMs(attempt: number, backoff: Partial<Backoff> = {}, random: () => number = Math.random): number {
+  const { initialMs, maxMs, multiplier, jitter } = { ...DEFAULT_BACKOFF, ...backoff };
+  const base = Math.min(maxMs, initialMs * multiplier ** (attempt - 1));
+  return Math.max(0, base * (1 + jitter * (2 * random() - 1)));
+}
+
+/** Why and when a helper retries; passed to `onReconnect`. */
+export interface ReconnectEvent {
+  /** 1 for the first retry after a failure, 2 for the next one without a message between… */
+  readonly attempt: number;
+  /** How long the helper waits before the next attempt, in ms. */
+  readonly delayMs: number;
+  /** Why the previous stream or call ended. */
+  readonly error: ConnectError;
+}
+
+/** Options shared by the watch helpers and execute. */
+export interface RetryOptions {
+  /** Stops the helper: it then throws a ConnectError with Code.Canceled, also during a backoff. */
+  signal?: AbortSignal;
+  /** Consecutive retries allowed without a message in between (default 10); then the last error is thrown. */
+  maxReconnects?: number;
+  /** The delay schedule (default DEFAULT_BACKOFF); give only what differs. */
+  backoff?: Partial<Backoff>;
+  /** Called before each retry (for logs and metrics). */
+  onReconnect?: (event: ReconnectEvent) => void;
+  /** Request headers sent with every call. */
+  headers?: Record<string, string>;
+}
+
+/** Counts consecutive attempts and waits the backoff between them. */
+export class Retrier {
+  private attempt = 0;
+  constructor(private readonly options: RetryOptions) {}
+
+  /** A message arrived: the count starts over. */
+  received(): void {
+    this.attempt = 0;
+  }
+
+  /** Records a failed attempt: throws `error` once the budget is spent, else waits the backoff. */
+  async wait(error: ConnectError): Promise<void> {
+    this.attempt += 1;
+    const { maxReconnects = DEFAULT_MAX_RECONNECTS, backoff, onReconnect, signal } = this.options;
+    if (maxReconnects >= 0 && this.attempt > maxReconnects) throw error;
+    const delayMs = backoffDelayMs(this.attempt, backoff);
+    onReconnect?.({ attempt: this.attempt, delayMs, error });
+    await sleep(delayMs, signal);
+  }
+}
+
+/** Whether a watch reconnects after a stream failed with `error`. */
+export function reconnectable(error: ConnectError, freshTokenRetry: boolean): boolean {
+  switch (error.code) {
+    case Code.Unavailable:
+      return true;
+    case Code.ResourceExhausted:
+      return errorReason(error) === Reason.AWS_THROTTLED;
+    case Code.Unauthenticated:
+      return freshTokenRetry;
+    default:
+      return false;
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw canceled(signal);
+}
+
+export function canceled(signal: AbortSignal): ConnectError {
+  return new ConnectError("aborted by the caller", Code.Canceled, undefined, undefined, signal.reason);
+}
+
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(canceled(signal));
+      return;
+    }
+    const abort = () => {
+      clearTimeout(timer);
+      reject(canceled(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+}
