@@ -18,6 +18,7 @@ from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, PlatformConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.observability.metrics import AwsCallMetrics
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
@@ -39,7 +40,8 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
     aws = aws or PlatformConfig(region=info.region)
     clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
                            max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
-                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None)
+                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None,
+                           metrics=AwsCallMetrics(info.name))
     call = AwsCaller(executor, info.name, info.region)
     batch = BatchAdapter(clients.batch, clients.batch_submit, call,
                          RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))

@@ -1,4 +1,4 @@
-"""`polysync-batch serve [--config FILE] [--address HOST:PORT]`: parse args → load config →
+"""`polysync-batch serve [--config FILE] [--address HOST:PORT] [--log-format json|text]`: parse args → load config →
 bootstrap the platforms → serve until SIGTERM. With no platform configured, the embedded
 emulator serves a `demo` platform."""
 
@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import DEMO_PLATFORM, demo_platforms, demo_watch, platforms_from_config
 from polysync_batch.config import Config, ConfigError, ServerConfig, load_config
-from polysync_batch.observability.logging import configure_logging
+from polysync_batch.observability.logging import LOG_FORMATS, configure_logging
+from polysync_batch.observability.tracing import tracing_from_config
 
 log = logging.getLogger("polysync_batch")
 # boto3 calls run in this pool, off the event loop; sized for BatchGetPipelineRuns' 10 chunks.
@@ -31,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser = commands.add_parser("serve", help="serve the gRPC API")
     serve_parser.add_argument("--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)")
     serve_parser.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
+    serve_parser.add_argument("--log-format", choices=LOG_FORMATS, default="json",
+                              help="json: one object per line on stderr (default); text: for people")
     args = parser.parse_args(argv)
-    configure_logging()
+    configure_logging(log_format=args.log_format)
     try:
         config = load_config(args.config, os.environ)
         if args.address:
@@ -66,11 +69,20 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
         emulator = await asyncio.to_thread(start_emulator)
         platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
         log.info("no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
-                 DEMO_PLATFORM, emulator.endpoint_url)
-    running = await build_server(platforms, config.server)
+                 DEMO_PLATFORM, emulator.endpoint_url,
+                 extra={"fields": {"event": "emulator_started", "platform": DEMO_PLATFORM}})
+    tracing = tracing_from_config(config.tracing, environ)
+    if tracing is not None:
+        tracing.start()
+    running = await build_server(platforms, config.server, config.metrics, tracing)
     host = config.server.address.rsplit(":", 1)[0]
+    metrics_port = running.metrics.endpoint.port if running.metrics and running.metrics.endpoint else None
+    # tests and tools read the port from this message ("serving on HOST:PORT")
     log.info("polysync-batch serving on %s:%d (platforms: %s; default: %s)", host, running.port,
-             ", ".join(platforms.names()), platforms.default)
+             ", ".join(platforms.names()), platforms.default,
+             extra={"fields": {"event": "server_started", "address": f"{host}:{running.port}",
+                               "platforms": ",".join(platforms.names()), "default_platform": platforms.default,
+                               "metrics_port": metrics_port, "tracing": tracing is not None}})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -78,10 +90,14 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
     try:
         await stop.wait()
         log.info("shutting down: health NOT_SERVING, finishing calls for up to %.0f s",
-                 config.server.shutdown_grace_seconds)
+                 config.server.shutdown_grace_seconds,
+                 extra={"fields": {"event": "server_stopping", "grace_seconds": config.server.shutdown_grace_seconds}})
     finally:
         await running.stop(config.server.shutdown_grace_seconds)
         executor.shutdown(wait=False, cancel_futures=True)
         if emulator is not None:
             emulator.stop()
+        if tracing is not None:
+            tracing.stop()
+    log.info("stopped", extra={"fields": {"event": "server_stopped"}})
     return 0

@@ -224,6 +224,33 @@ class ServerConfig(_Model):
         return value
 
 
+class MetricsConfig(_Model):
+    """Prometheus metrics (SPEC §8.3) on a port of their own; off while `address` is unset."""
+
+    address: str | None = None  # HOST:PORT of http://HOST:PORT/metrics, e.g. "127.0.0.1:9464"
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        return None if value is None else ServerConfig._host_port(value)
+
+
+class TracingConfig(_Model):
+    """OpenTelemetry tracing; off unless `endpoint` or OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+
+    endpoint: str | None = None  # OTLP/gRPC collector, e.g. "http://otel-collector:4317"
+    service_name: str = Field(default="polysync-batch", min_length=1)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("must be an http:// or https:// URL (e.g. http://otel-collector:4317)")
+        return value
+
+
 class Config(_Model):
     """Everything the server needs, validated at start-up."""
 
@@ -231,6 +258,8 @@ class Config(_Model):
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
     server: ServerConfig = Field(default_factory=ServerConfig)
     watch: WatchConfig = Field(default_factory=WatchConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
 
     @field_validator("platforms")
     @classmethod

@@ -14,11 +14,14 @@ from polysync_batch.api.health import SERVICE_NAME, PlatformHealth
 from polysync_batch.api.interceptors.access_log import AccessLogInterceptor
 from polysync_batch.api.interceptors.deadline import DeadlineInterceptor
 from polysync_batch.api.interceptors.errors import ErrorInterceptor
+from polysync_batch.api.interceptors.metrics import MetricsInterceptor
 from polysync_batch.api.reflection_pool import MethodAwarePool
 from polysync_batch.api.servicer import PlatformServicer
 from polysync_batch.api.stream_limits import StreamLimiter
-from polysync_batch.config import ServerConfig
+from polysync_batch.config import MetricsConfig, ServerConfig
 from polysync_batch.domain import errors
+from polysync_batch.observability.metrics import ServerMetrics
+from polysync_batch.observability.tracing import Tracing
 from polysync_batch.service.registry import PlatformRegistry
 
 
@@ -28,6 +31,7 @@ class RunningServer:
     port: int
     health: PlatformHealth
     platforms: PlatformRegistry
+    metrics: ServerMetrics | None = None  # with metrics.endpoint.port, when [metrics] address is set
 
     async def stop(self, grace: float | None) -> None:
         """Health NOT_SERVING first; then watch streams end UNAVAILABLE at once (grpc's own stop
@@ -36,22 +40,35 @@ class RunningServer:
         for platform in self.platforms.all():
             platform.hub.close(errors.server_shutting_down())
         await self.server.stop(grace)
+        if self.metrics is not None:
+            self.metrics.stop()
 
 
-def interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """Outermost first: the access log sees the final status of every call; errors raised by the
-    interceptors after `errors` are mapped like the handlers' own."""
-    return [AccessLogInterceptor(), ErrorInterceptor(), DeadlineInterceptor()]
+def interceptors(platforms: PlatformRegistry, metrics: ServerMetrics | None = None,
+                 tracing: Tracing | None = None) -> list[grpc.aio.ServerInterceptor]:
+    """Outermost first: the span covers the whole call, and metrics and the access log see the
+    final status of every call; errors raised by the interceptors after `errors` are mapped like
+    the handlers' own. Metrics and tracing add nothing when off."""
+    chain: list[grpc.aio.ServerInterceptor] = []
+    if tracing is not None:
+        chain.append(tracing.server_interceptor())
+    if metrics is not None:
+        chain.append(MetricsInterceptor(metrics.rpc))
+    return [*chain, AccessLogInterceptor(platforms.default), ErrorInterceptor(), DeadlineInterceptor()]
 
 
-async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> RunningServer:
+async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metrics: MetricsConfig | None = None,
+                       tracing: Tracing | None = None) -> RunningServer:
+    """The server on `settings.address`; with `metrics.address`, /metrics on that port too;
+    with `tracing` (started by the caller), a span per call."""
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.server.max_pending_requests", settings.max_pending_requests),
         ("grpc.server.max_pending_requests_hard_limit", settings.max_pending_requests * 2),
     ]
-    server = grpc.aio.server(options=options, interceptors=interceptors())
+    server_metrics = ServerMetrics(platforms.all()) if metrics is not None and metrics.address else None
+    server = grpc.aio.server(options=options, interceptors=interceptors(platforms, server_metrics, tracing))
     streams = StreamLimiter(settings.max_streams_per_caller)
     platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platforms, streams), server)
     health_servicer = health.aio.HealthServicer()
@@ -63,7 +80,9 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> R
     port = server.add_insecure_port(settings.address)
     if port == 0:
         raise OSError(f"cannot listen on {settings.address}")
+    if server_metrics is not None:
+        server_metrics.serve(metrics.address)  # its own port; fails start-up like the main one
     platform_health = PlatformHealth(health_servicer, platforms, settings.health_check_interval_seconds)
     await server.start()
     await platform_health.start()
-    return RunningServer(server, port, platform_health, platforms)
+    return RunningServer(server, port, platform_health, platforms, server_metrics)

@@ -5,6 +5,7 @@ not started."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -26,7 +27,10 @@ class AwsCaller:
         pipeline, run) for the error's metadata and for picking its NOT_FOUND reason."""
         deadline.check(operation)
         loop = asyncio.get_running_loop()
+        # The call's context goes along (as asyncio.to_thread does), so a trace span opened by
+        # the botocore instrumentation is a child of the RPC's span.
+        call_context = contextvars.copy_context()
         try:
-            return await loop.run_in_executor(self._executor, lambda: fn(**kwargs))
+            return await loop.run_in_executor(self._executor, lambda: call_context.run(fn, **kwargs))
         except Exception as exc:  # noqa: BLE001 — translated, never leaked
             raise translate(exc, operation, {**self._base, **(context or {})}) from exc

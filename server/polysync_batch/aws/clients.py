@@ -3,11 +3,20 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+
+from polysync_batch.aws.errors import THROTTLED
+from polysync_batch.observability.metrics import AwsCallMetrics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -18,6 +27,7 @@ class AwsClients:
     iam: Any
     logs: Any
     dynamodb: Any = None  # only with an idempotency table
+    metrics: AwsCallMetrics | None = None  # every attempt any of these clients sent
 
 
 def make_clients(
@@ -31,6 +41,7 @@ def make_clients(
     read_timeout: float = 30,
     max_pool_connections: int = 32,
     dynamodb: bool = False,
+    metrics: AwsCallMetrics | None = None,
 ) -> AwsClients:
     # botocore's own retry modes back off with jitter on throttling and 5xx; what still fails
     # after them reaches the caller as AWS_THROTTLED / AWS_UNAVAILABLE.
@@ -45,10 +56,48 @@ def make_clients(
     )
 
     def client(service: str, client_config: BotoConfig = config) -> Any:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config)
+        made = session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config)
+        if metrics is not None:
+            count_attempts(made, metrics)
+        return made
 
     # SubmitJob is not idempotent at AWS: a retry after a lost answer makes a second job. The
     # use case retries it itself, after looking the job up by its name (service/runs.py).
     once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
     return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
-                      iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None)
+                      iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None,
+                      metrics=metrics)
+
+
+_attempt = threading.local()  # botocore sends each attempt, then hears its answer, in one thread
+
+
+def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
+    """Records every attempt the client sends, retries included, where botocore sends it:
+    `before-send` starts the clock, `response-received` (once per attempt, answer or not)
+    records the outcome: ok, the AWS error code, or network / timeout when no answer came."""
+
+    def before_send(**kwargs: Any) -> None:
+        _attempt.started = time.perf_counter()
+
+    def response_received(event_name: str, parsed_response: Any = None, exception: Exception | None = None,
+                          response_dict: Any = None, **kwargs: Any) -> None:
+        started = getattr(_attempt, "started", None)
+        _attempt.started = None
+        if started is None:  # answered without sending (e.g. botocore's Stubber)
+            return
+        operation = event_name.rsplit(".", 1)[-1]
+        if exception is not None:
+            outcome = "timeout" if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)) else "network"
+        else:
+            status = (response_dict or {}).get("status_code", 200)
+            code = ((parsed_response or {}).get("Error") or {}).get("Code")
+            outcome = str(code) if code else ("ok" if status < 300 else f"HTTP{status}")
+            if code in THROTTLED or status == 429:
+                log.warning("AWS throttled %s on platform %s", operation, metrics.platform,
+                            extra={"fields": {"event": "aws_throttled", "platform": metrics.platform,
+                                              "operation": operation, "aws_error_code": outcome}})
+        metrics.record(operation, outcome, time.perf_counter() - started)
+
+    client.meta.events.register("before-send", before_send)
+    client.meta.events.register("response-received", response_received)

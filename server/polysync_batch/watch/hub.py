@@ -37,6 +37,13 @@ class Entry:
         return bool(self.subscribers) and self.run is not None and not self.run.terminal
 
 
+@dataclass(frozen=True)
+class HubStats:
+    streams: int  # open subscriptions (one per Watch* stream)
+    watched_runs: int  # non-terminal runs the poller follows
+    oldest_poll_age_seconds: float  # since the last state of the longest-unrefreshed watched run
+
+
 class RunHub:
     def __init__(self, platform: str, describe: DescribeRuns, settings: WatchConfig, clock: Clock | None = None) -> None:
         self.platform = platform
@@ -172,6 +179,18 @@ class RunHub:
     @property
     def watched_runs(self) -> int:
         return sum(1 for entry in self._entries.values() if entry.watched)
+
+    def stats(self) -> HubStats:
+        """For the metrics gauges, read at scrape time (nothing is counted on the hot path)."""
+        streams: set[Subscription] = set()
+        watched, oldest = 0, None
+        for entry in self._entries.values():
+            streams.update(entry.subscribers)
+            if entry.watched:
+                watched += 1
+                oldest = entry.fetched_at if oldest is None else min(oldest, entry.fetched_at)
+        age = 0.0 if oldest is None else max(0.0, self.clock.monotonic() - oldest)
+        return HubStats(streams=len(streams), watched_runs=watched, oldest_poll_age_seconds=age)
 
     # -- state ---------------------------------------------------------------------------------
 

@@ -130,12 +130,15 @@ class RunPoller:
             self._hub.mark_stale(chunk)
             for run_id in chunk:
                 self._schedule(run_id).next_poll = retry_at
-            log.warning("platform %s: DescribeJobs failed (%s); retrying in %.1f s", self._hub.platform,
-                        getattr(error, "reason", type(error).__name__), backoff)
+            reason = getattr(error, "reason", type(error).__name__)
+            log.warning("platform %s: DescribeJobs failed (%s); retrying in %.1f s", self._hub.platform, reason, backoff,
+                        extra={"fields": {"event": "poll_backoff", "platform": self._hub.platform, "reason": str(reason),
+                                          "runs": len(chunk), "backoff_seconds": round(backoff, 2)}})
             return
         failure = error if isinstance(error, errors.PlatformError) else errors.internal(
             "internal error while polling AWS Batch")
         if not isinstance(error, errors.PlatformError):
-            log.error("platform %s: polling failed", self._hub.platform, exc_info=error)
+            log.error("platform %s: polling failed", self._hub.platform, exc_info=error,
+                      extra={"fields": {"event": "poll_failed", "platform": self._hub.platform}})
         for run_id in chunk:
             self._hub.forget(run_id, failure)

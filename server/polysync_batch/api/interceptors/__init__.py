@@ -1,7 +1,7 @@
 """Cross-cutting work on every RPC, as grpc.aio server interceptors that wrap the method
-handler's behaviour. The chain, outermost first (api/server.py): access log → errors → deadline. An
-interceptor added later (auth, metrics) raises typed errors inside `errors`, so they are
-mapped like any other."""
+handler's behaviour. The chain, outermost first (api/server.py): [tracing →] [metrics →]
+access log → errors → deadline. An interceptor added later (auth) raises typed errors inside
+`errors`, so they are mapped like any other."""
 
 from __future__ import annotations
 
@@ -33,6 +33,20 @@ def split_method(full_method: str) -> tuple[str, str]:
     """("polysync.platform.v1.PlatformService", "GetPipelineRun") from "/pkg.Service/Method"."""
     service, _, method = full_method.lstrip("/").rpartition("/")
     return service, method
+
+
+_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def status_name(context: grpc.aio.ServicerContext, failed: BaseException | None) -> str:
+    """The call's final status as grpc.StatusCode names it ("OK", "NOT_FOUND", …), once its
+    behaviour has returned or raised `failed`."""
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    if isinstance(code, int):
+        return _CODE_NAMES.get(code, "UNKNOWN")
+    return "CANCELLED" if failed is not None else "OK"
 
 
 def is_streaming(behavior: Behavior) -> bool:

@@ -1,5 +1,6 @@
-"""One log event per RPC: method, platform, code, duration and, where present, run_id,
-request_id and the error reason."""
+"""One log event per RPC (event "rpc"): method, platform, code, duration and, where present,
+run_id, request_id, pipeline, caller and the error reason — whatever the call's CallRecord
+collected."""
 
 from __future__ import annotations
 
@@ -10,26 +11,25 @@ from typing import Any
 
 import grpc
 
-from polysync_batch.api.interceptors import Behavior, CallRecord, current_call, is_streaming, rewrap, split_method
+from polysync_batch.api.interceptors import (
+    Behavior,
+    CallRecord,
+    current_call,
+    is_streaming,
+    rewrap,
+    split_method,
+    status_name,
+)
 
 log = logging.getLogger("polysync_batch.rpc")
 # Request fields worth a log line; never secrets (the contract has none in requests).
 LOGGED_FIELDS = ("platform", "run_id", "request_id", "pipeline")
 
 
-def _code_of(context: grpc.aio.ServicerContext, failed: BaseException | None) -> str:
-    code = context.code()
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    if isinstance(code, int):
-        return _CODE_NAMES.get(code, "UNKNOWN")
-    return "CANCELLED" if failed is not None else "OK"
-
-
-_CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
-
-
 class AccessLogInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, default_platform: str | None = None) -> None:
+        self._default_platform = default_platform or "-"  # what a request naming no platform gets
+
     async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
         service, method = split_method(handler_call_details.method)
         if service.startswith("grpc."):  # health probes and reflection: not worth a line each
@@ -46,8 +46,9 @@ class AccessLogInterceptor(grpc.aio.ServerInterceptor):
 
         def end(record: CallRecord, started: float, context: grpc.aio.ServicerContext,
                 failed: BaseException | None) -> None:
-            fields = {"method": record.method, "platform": record.fields.pop("platform", "-"),
-                      "code": _code_of(context, failed),
+            fields = {"event": "rpc", "method": record.method,
+                      "platform": record.fields.pop("platform", self._default_platform),
+                      "code": status_name(context, failed),
                       "duration_ms": round((time.monotonic() - started) * 1000, 1), **record.fields}
             log.info("rpc", extra={"fields": fields})
 
