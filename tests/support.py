@@ -21,7 +21,8 @@ from polysync.platform.v1 import platform_service_pb2_grpc
 
 from polysync_batch.api.server import RunningServer, build_server
 from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.observability.tracing import Tracing
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 
@@ -42,9 +43,10 @@ def watch_config(**settings: object) -> WatchConfig:
 
 
 @contextlib.asynccontextmanager
-async def serve(platforms: PlatformRegistry, health_check_interval: float = 0.0, **settings: object) -> AsyncIterator[Served]:
+async def serve(platforms: PlatformRegistry, health_check_interval: float = 0.0, metrics: MetricsConfig | None = None,
+                tracing: Tracing | None = None, **settings: object) -> AsyncIterator[Served]:
     settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval, **settings)
-    running = await build_server(platforms, settings)
+    running = await build_server(platforms, settings, metrics, tracing)
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.insecure_channel(target)
     try:
@@ -99,9 +101,11 @@ def reason_of(error: grpc.aio.AioRpcError) -> str:
 EXECUTABLE = str(Path(sys.executable).with_name("polysync-batch"))
 
 
-def start_serve(*args, env=None):
-    """`polysync-batch serve ARGS` as a user starts it; read its port with wait_for_port."""
-    return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def start_serve(*args, env=None, stderr_only=False):
+    """`polysync-batch serve ARGS` as a user starts it; read its port with wait_for_port. Its
+    output is stdout and stderr together, or (stderr_only) just stderr, where the log goes."""
+    return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.DEVNULL if stderr_only else subprocess.PIPE,
+                            stderr=subprocess.PIPE if stderr_only else subprocess.STDOUT,
                             text=True, env={**os.environ, **(env or {})})
 
 
@@ -110,13 +114,15 @@ def wait_for_port(process, timeout=60.0):
     (read continuously, so a full pipe never blocks the server)."""
     deadline = time.monotonic() + timeout
     process.lines = []
+    output = process.stdout or process.stderr
     while time.monotonic() < deadline:
-        line = process.stdout.readline()
+        line = output.readline()
         if not line:
             break
         process.lines.append(line)
         if match := re.search(r"serving on 127\.0\.0\.1:(\d+)", line):
-            threading.Thread(target=lambda: process.lines.extend(process.stdout), daemon=True).start()
+            process.reader = threading.Thread(target=lambda: process.lines.extend(output), daemon=True)
+            process.reader.start()
             return int(match.group(1))
     process.kill()
     raise AssertionError("server did not start:\n" + "".join(process.lines))
