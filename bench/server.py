@@ -18,8 +18,9 @@ import boto3
 from bench.naive import NaiveHub
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.observability.tracing import Tracing
 from polysync_batch.service.registry import PlatformRegistry
 from polysync_batch.service.runs import RunService
 from polysync_batch.watch.budget import AdaptiveBudget
@@ -32,7 +33,19 @@ async def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--max-pending-requests", type=int, default=20000)
     parser.add_argument("--describe-per-second", type=float, default=50.0, help="the DescribeJobs budget")
+    parser.add_argument("--metrics", action="store_true", help="serve /metrics on a port of its own")
+    parser.add_argument("--tracing", action="store_true", help="a span per RPC and AWS call, kept in memory")
     args = parser.parse_args()
+    tracing = None
+    if args.tracing:  # the real SDK path with an exporter that only keeps the spans
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+        tracing = Tracing(provider)
+        tracing.start()
     # Fixed intervals (no growth) so both modes poll at the same rate and the counts compare.
     watch = WatchConfig.model_construct(poll_interval_seconds=args.interval, max_poll_interval_seconds=args.interval,
                           heartbeat_seconds=30, describe_jobs_per_second=args.describe_per_second,
@@ -50,7 +63,8 @@ async def main() -> None:
     platforms = PlatformRegistry({"bench": platform}, "bench")
     running = await build_server(platforms, ServerConfig(
         address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
-        max_pending_requests=args.max_pending_requests))
+        max_pending_requests=args.max_pending_requests),
+        MetricsConfig(address="127.0.0.1:0") if args.metrics else None, tracing)
     print(f"ready {running.port}", flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

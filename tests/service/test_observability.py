@@ -116,7 +116,7 @@ async def test_a_cancelled_stream_is_canceled_and_leaves_the_gauge(emulator):
         assert value(after, "polysync_batch_watch_streams", platform="demo") == 0
 
 
-async def test_aws_attempts_match_what_the_endpoint_received_retries_included():
+async def test_aws_attempts_match_what_the_endpoint_received_retries_included(caplog):
     answers = iter([json_error(429, "TooManyRequestsException", "slow down"),
                     json_error(429, "TooManyRequestsException", "slow down")])
 
@@ -140,6 +140,9 @@ async def test_aws_attempts_match_what_the_endpoint_received_retries_included():
     assert sum(counted.values()) == len(received)
     assert value(samples, "polysync_batch_aws_call_seconds_count", platform="prod", operation="DescribeJobs") == 4
     assert handled(samples, "GetPipelineRun", "NotFound") == 2
+    throttled = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event") == "aws_throttled"]
+    assert throttled == [{"event": "aws_throttled", "platform": "prod", "operation": "DescribeJobs",
+                          "aws_error_code": "TooManyRequestsException"}] * 2
 
 
 async def test_no_answer_is_counted_as_network():

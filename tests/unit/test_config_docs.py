@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from polysync_batch.config import AuthConfig, PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import AuthConfig, MetricsConfig, PlatformConfig, ServerConfig, TracingConfig, WatchConfig
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
 
@@ -17,7 +17,7 @@ def section(heading: str) -> str:
 
 
 @pytest.mark.parametrize("heading,model", [
-    ("[server]", ServerConfig), ("[watch]", WatchConfig),
+    ("[server]", ServerConfig), ("[watch]", WatchConfig), ("[metrics]", MetricsConfig), ("[tracing]", TracingConfig),
     ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
 ])
 def test_every_key_is_documented_in_its_section(heading, model):

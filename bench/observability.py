@@ -1,0 +1,125 @@
+"""What observability costs per RPC, side by side in one run: three servers on the same fake
+endpoint — plain (metrics and tracing off, the default), metrics on, tracing on — called in
+turn, call by call, so machine noise hits all alike. Then, in-process, what stays on the path
+when both are off: the context copy per AWS call (aws/calls.py) and the botocore attempt hook.
+
+    python -m bench.observability --calls 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import json
+import time
+import timeit
+
+import boto3
+import grpc
+from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
+
+from bench.harness import cpu_seconds, percentile, start, stop
+from polysync_batch.aws.clients import count_attempts
+from polysync_batch.observability.metrics import AwsCallMetrics
+
+MODES = {"off": [], "metrics": ["--metrics"], "tracing": ["--tracing"]}
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def side_by_side(stubs: dict, pids: dict, ids: list[str], label: str) -> dict:
+    times: dict[str, list[float]] = {mode: [] for mode in stubs}
+    cpu = {mode: cpu_seconds(pid) for mode, pid in pids.items()}
+    for i, run_id in enumerate(ids):
+        order = list(stubs) if i % 2 == 0 else list(reversed(stubs))  # neither always goes first
+        for mode in order:
+            times[mode].append(timed(lambda: stubs[mode].GetPipelineRun(pb.GetPipelineRunRequest(run_id=run_id))))
+    cpu_us = {mode: (cpu_seconds(pid) - cpu[mode]) / len(ids) * 1e6 for mode, pid in pids.items()}
+    p50 = {mode: percentile(values, 50) * 1000 for mode, values in times.items()}
+    p99 = {mode: percentile(values, 99) * 1000 for mode, values in times.items()}
+    return {"case": label, "calls_each": len(ids),
+            **{f"{mode}_p50_ms": round(value, 3) for mode, value in p50.items()},
+            **{f"{mode}_p99_ms": round(value, 3) for mode, value in p99.items()},
+            **{f"{mode}_server_cpu_us_per_call": round(value) for mode, value in cpu_us.items()},
+            "metrics_overhead_p50_us": round((p50["metrics"] - p50["off"]) * 1000, 1),
+            "tracing_overhead_p50_us": round((p50["tracing"] - p50["off"]) * 1000, 1),
+            "metrics_overhead_cpu_us": round(cpu_us["metrics"] - cpu_us["off"]),
+            "tracing_overhead_cpu_us": round(cpu_us["tracing"] - cpu_us["off"])}
+
+
+def always_on_costs(fake_port: int, calls: int) -> dict:
+    """Per AWS call, what runs with metrics and tracing off: copying the call's context into the
+    executor thread, and the attempt hook (two event handlers) against a real endpoint."""
+    def noop() -> None:
+        pass
+
+    number = 200_000
+    copy = min(timeit.repeat(lambda: contextvars.copy_context().run(noop), number=number, repeat=5)) / number
+    bare = min(timeit.repeat(noop, number=number, repeat=5)) / number
+    handlers = {}
+
+    class Events:
+        def register(self, event: str, handler) -> None:
+            handlers[event] = handler
+
+    class Client:
+        meta = type("Meta", (), {"events": Events()})()
+
+    count_attempts(Client(), AwsCallMetrics("bench"))
+
+    def attempt() -> None:
+        handlers["before-send"]()
+        handlers["response-received"](event_name="response-received.batch.DescribeJobs",
+                                      parsed_response={"jobs": []}, response_dict={"status_code": 200})
+
+    hook = min(timeit.repeat(attempt, number=20_000, repeat=5)) / 20_000
+    plain, hooked = (boto3.client("batch", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{fake_port}",
+                                  aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench") for _ in range(2))
+    count_attempts(hooked, AwsCallMetrics("bench"))
+    for client in (plain, hooked):
+        client.describe_jobs(jobs=["job-1"])
+    times = {"plain": [], "hooked": []}
+    for i in range(calls):
+        for name, client in ((("plain", plain), ("hooked", hooked)) if i % 2 == 0 else (("hooked", hooked), ("plain", plain))):
+            times[name].append(timed(lambda: client.describe_jobs(jobs=["job-1"])))
+    return {"case": "always on (metrics and tracing off)",
+            "context_copy_per_aws_call_us": round((copy - bare) * 1e6, 2),
+            "hook_per_attempt_us": round(hook * 1e6, 2),
+            "boto3_describe_jobs_p50_ms": round(percentile(times["plain"], 50) * 1000, 3),
+            "boto3_describe_jobs_with_hook_p50_ms": round(percentile(times["hooked"], 50) * 1000, 3),
+            "hook_overhead_p50_us_measured_end_to_end": round((percentile(times["hooked"], 50) - percentile(times["plain"], 50)) * 1e6, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=3000)
+    args = parser.parse_args()
+    fake, fake_port = start("bench.fake_batch", "--jobs", "100000", "--start", str(time.time()), "--first", "3600")
+    servers = {mode: start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600",
+                           "--describe-per-second", "100000", *flags) for mode, flags in MODES.items()}
+    channels = {mode: grpc.insecure_channel(f"127.0.0.1:{port}") for mode, (_, port) in servers.items()}
+    try:
+        stubs = {mode: platform_service_pb2_grpc.PlatformServiceStub(channel) for mode, channel in channels.items()}
+        for stub in stubs.values():  # warm every path
+            for _ in range(50):
+                stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="job-1"))
+        pids = {mode: process.pid for mode, (process, _) in servers.items()}
+        print(json.dumps(side_by_side(stubs, pids, ["job-1"] * args.calls, "cached GetPipelineRun (no AWS call)")),
+              flush=True)
+        print(json.dumps(side_by_side(stubs, pids, [f"job-{i}" for i in range(10, 10 + args.calls)],
+                                      "uncached GetPipelineRun (one DescribeJobs each)")), flush=True)
+        print(json.dumps(always_on_costs(fake_port, args.calls)), flush=True)
+    finally:
+        for channel in channels.values():
+            channel.close()
+        for process, _ in servers.values():
+            stop(process)
+        stop(fake)
+
+
+if __name__ == "__main__":
+    main()
