@@ -94,6 +94,47 @@ def always_on_costs(fake_port: int, calls: int) -> dict:
             "hook_overhead_p50_us_measured_end_to_end": round((percentile(times["hooked"], 50) - percentile(times["plain"], 50)) * 1e6, 1)}
 
 
+def interceptor_cost(calls: int = 20_000) -> dict:
+    """The metrics interceptor alone, in-process: intercept + one unary call through it, against
+    the same call with no interceptor (the server's other work excluded)."""
+    import asyncio
+
+    from polysync_batch.api.interceptors.metrics import MetricsInterceptor
+    from polysync_batch.observability.metrics import ServerMetrics
+
+    class Context:
+        def code(self) -> None:
+            return None
+
+    class Details:
+        method = "/polysync.platform.v1.PlatformService/GetPipelineRun"
+
+    async def behavior(request, context):  # noqa: ANN001, ANN202
+        return request
+
+    handler = grpc.unary_unary_rpc_method_handler(behavior)
+
+    async def continuation(details):  # noqa: ANN001, ANN202
+        return handler
+
+    async def run() -> dict:
+        interceptor, context = MetricsInterceptor(ServerMetrics([]).rpc), Context()
+        best = {"off": float("inf"), "metrics": float("inf")}
+        for _ in range(5):
+            for mode in best:
+                started = time.perf_counter()
+                for _ in range(calls):
+                    if mode == "metrics":
+                        await (await interceptor.intercept_service(continuation, Details)).unary_unary(1, context)
+                    else:
+                        await (await continuation(Details)).unary_unary(1, context)
+                best[mode] = min(best[mode], (time.perf_counter() - started) / calls)
+        return {"case": "metrics interceptor alone, in-process (best of 5)",
+                "per_call_us": round((best["metrics"] - best["off"]) * 1e6, 2)}
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
@@ -113,6 +154,7 @@ def main() -> None:
         print(json.dumps(side_by_side(stubs, pids, [f"job-{i}" for i in range(10, 10 + args.calls)],
                                       "uncached GetPipelineRun (one DescribeJobs each)")), flush=True)
         print(json.dumps(always_on_costs(fake_port, args.calls)), flush=True)
+        print(json.dumps(interceptor_cost()), flush=True)
     finally:
         for channel in channels.values():
             channel.close()

@@ -275,3 +275,11 @@ def test_log_format_text_is_for_people():
         if process.poll() is None:
             process.kill()
     assert not process.lines[0].startswith("{") and "event=emulator_started" in process.lines[0]
+
+
+def test_every_grpc_status_has_its_go_name():
+    from polysync_batch.observability.metrics import GO_CODE_NAMES
+
+    go = {code.name: "".join(part.title() for part in code.name.split("_")) for code in grpc.StatusCode}
+    go["CANCELLED"], go["OK"] = "Canceled", "OK"  # Go's spelling of both
+    assert GO_CODE_NAMES == go

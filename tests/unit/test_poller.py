@@ -300,3 +300,28 @@ async def test_an_unknown_run_gets_no_grace():
     batch, clock, poller = make()
     with pytest.raises(errors.NotFound):
         await poller.get("never-submitted")
+
+
+async def test_stats_count_streams_and_watched_runs_and_the_poll_lag_grows_while_aws_fails(caplog):
+    batch, clock, hub = make()
+    batch.add("a", "b")
+    one, two = await hub.subscribe(["a"]), await hub.subscribe(["a", "b"])
+    stats = hub.stats()
+    assert (stats.streams, stats.watched_runs, stats.oldest_poll_age_seconds) == (2, 2, 0.0)
+    await clock.advance(4)
+    assert hub.stats().oldest_poll_age_seconds == pytest.approx(4)
+    batch.fail_with = errors.ResourceExhausted("AWS_THROTTLED", "slow down")
+    await clock.advance(30)
+    assert hub.stats().oldest_poll_age_seconds >= 30  # nothing refreshed: the lag shows it
+    backoffs = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event") == "poll_backoff"]
+    assert backoffs and backoffs[0]["platform"] == "prod" and backoffs[0]["reason"] == "AWS_THROTTLED"
+    batch.fail_with = None
+    await clock.advance(60)
+    assert hub.stats().oldest_poll_age_seconds < 6
+    hub.unsubscribe(one)
+    assert hub.stats().streams == 1
+    batch.status["a"] = batch.status["b"] = "SUCCEEDED"
+    await clock.advance(60)
+    assert hub.stats().watched_runs == 0 and hub.stats().oldest_poll_age_seconds == 0
+    hub.unsubscribe(two)
+    assert hub.stats().streams == 0

@@ -49,8 +49,6 @@ class RpcMetrics:
         self.handling = Histogram("grpc_server_handling_seconds",
                                   "Histogram of response latency (seconds) of gRPC that had been application-level "
                                   "handled by the server.", method, buckets=RPC_BUCKETS, registry=registry)
-        self.received = Counter("grpc_server_msg_received_total", "Total number of RPC stream messages received on "
-                                "the server.", method, registry=registry)
         self.sent = Counter("grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.",
                             method, registry=registry)
 

@@ -1,6 +1,8 @@
 """RPC metrics in the go-grpc-prometheus convention (SPEC §8.3): started, handled (by Go's
-code name), handling seconds, messages received and sent, for unary and server-streaming
-calls of every service on the port. Outermost but for tracing, so it sees the final status."""
+code name), handling seconds and messages sent, for unary and server-streaming calls of every
+service on the port. Outermost but for tracing, so it sees the final status. Label children
+are bound once per method, so a call costs two counter increments, one histogram observation
+and one more for each message sent."""
 
 from __future__ import annotations
 
@@ -17,20 +19,18 @@ from polysync_batch.observability.metrics import GO_CODE_NAMES, RpcMetrics
 class _Method:
     """The label children of one (type, service, method), bound once."""
 
-    __slots__ = ("labels", "started", "received", "sent", "handling", "_handled", "_metrics")
+    __slots__ = ("labels", "started", "sent", "handling", "_handled", "_metrics")
 
     def __init__(self, metrics: RpcMetrics, grpc_type: str, service: str, method: str) -> None:
         self.labels = (grpc_type, service, method)
         self._metrics = metrics
         self.started = metrics.started.labels(*self.labels)
-        self.received = metrics.received.labels(*self.labels)
         self.sent = metrics.sent.labels(*self.labels)
         self.handling = metrics.handling.labels(*self.labels)
         self._handled: dict[str, Any] = {}
 
     def begin(self) -> float:
         self.started.inc()
-        self.received.inc()
         return time.perf_counter()
 
     def end(self, started: float, context: grpc.aio.ServicerContext, failed: BaseException | None) -> None:
