@@ -232,7 +232,10 @@ class MetricsConfig(_Model):
     @field_validator("address")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
-        return None if value is None else ServerConfig._host_port(value)
+        match = None if value is None else _ADDRESS.fullmatch(value)
+        if value is not None and (match is None or int(match.group(2)) > 65535):
+            raise ValueError("must be HOST:PORT (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)")
+        return value
 
 
 class TracingConfig(_Model):

@@ -386,3 +386,14 @@ def test_env_cannot_replace_a_table_with_a_value(tmp_path: Path) -> None:
     assert message.endswith(
         "POLYSYNC_BATCH_PLATFORMS__PROD: platforms.prod is a table; set its keys"
     )
+
+
+def test_metrics_and_tracing_are_off_by_default_and_name_their_keys(tmp_path: Path) -> None:
+    config = load_config(None, {})
+    assert config.metrics.address is None and config.tracing.endpoint is None
+    on = load_config(None, {"POLYSYNC_BATCH_METRICS__ADDRESS": "0.0.0.0:9464"})
+    assert on.metrics.address == "0.0.0.0:9464"
+    message = config_error(write(tmp_path, '[metrics]\naddress = "9464"\n'))
+    assert message.startswith("config ") and "metrics.address: must be HOST:PORT" in message
+    message = config_error(write(tmp_path, '[tracing]\nendpoint = "collector:4317"\n'))
+    assert "tracing.endpoint: must be an http:// or https:// URL" in message
