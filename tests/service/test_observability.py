@@ -274,7 +274,9 @@ def test_log_format_text_is_for_people():
     finally:
         if process.poll() is None:
             process.kill()
-    assert not process.lines[0].startswith("{") and "event=emulator_started" in process.lines[0]
+    output = "".join(process.lines)
+    assert "event=emulator_started" in output and "event=server_started" in output, output
+    assert not any(line.startswith("{") for line in process.lines), output
 
 
 def test_every_grpc_status_has_its_go_name():

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -64,10 +64,18 @@ class AwsCallMetrics:
                              registry=None)
         self.seconds = Histogram("polysync_batch_aws_call_seconds", "Duration of AWS API call attempts.",
                                  ["platform", "operation"], buckets=AWS_BUCKETS, registry=None)
+        self._calls: dict[tuple[str, str], Any] = {}  # label children, bound once (threads may race: harmless)
+        self._seconds: dict[str, Any] = {}
 
     def record(self, operation: str, outcome: str, seconds: float) -> None:
-        self.calls.labels(self.platform, operation, outcome).inc()
-        self.seconds.labels(self.platform, operation).observe(seconds)
+        calls = self._calls.get((operation, outcome))
+        if calls is None:
+            calls = self._calls[operation, outcome] = self.calls.labels(self.platform, operation, outcome)
+        duration = self._seconds.get(operation)
+        if duration is None:
+            duration = self._seconds[operation] = self.seconds.labels(self.platform, operation)
+        calls.inc()
+        duration.observe(seconds)
 
     def collect(self) -> Iterable[Metric]:
         return [*self.calls.collect(), *self.seconds.collect()]
