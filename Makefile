@@ -52,6 +52,7 @@ bench: setup $(GO_BIN)/ghz
 	$(PY) -m bench.watch_fanout
 	$(PY) -m bench.unary
 	$(PY) -m bench.submit_faults --submits 100
+	$(PY) -m bench.observability
 
 # 100,000 random requests against a live demo server; prints the status counts (0 UNKNOWN/INTERNAL).
 fuzz: setup

@@ -4,6 +4,8 @@ turn, call by call, so machine noise hits all alike. Then, in-process, what stay
 when both are off: the context copy per AWS call (aws/calls.py) and the botocore attempt hook.
 
     python -m bench.observability --calls 3000
+    python -m bench.observability --baseline ../main   # also a server from another checkout
+                                                       # (e.g. before observability), as "baseline"
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import argparse
 import contextvars
 import json
+import os
+import subprocess
+import sys
 import time
 import timeit
 
@@ -19,6 +24,19 @@ import grpc
 from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
 
 from bench.harness import cpu_seconds, percentile, start, stop
+
+
+def start_baseline(tree: str, *args: str) -> tuple[subprocess.Popen, int]:
+    """bench.server of another checkout (its own server/ and bench/ on the path)."""
+    tree = os.path.abspath(tree)
+    env = {**os.environ, "PYTHONPATH": f"{tree}/server:{tree}", "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "bench.server", *args], cwd=tree, env=env,
+                               stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if not line.startswith("ready "):
+        process.kill()
+        raise RuntimeError(f"baseline server did not start: {line!r}")
+    return process, int(line.split()[1])
 from polysync_batch.aws.clients import count_attempts
 from polysync_batch.observability.metrics import AwsCallMetrics
 
@@ -45,6 +63,8 @@ def side_by_side(stubs: dict, pids: dict, ids: list[str], label: str) -> dict:
             **{f"{mode}_p50_ms": round(value, 3) for mode, value in p50.items()},
             **{f"{mode}_p99_ms": round(value, 3) for mode, value in p99.items()},
             **{f"{mode}_server_cpu_us_per_call": round(value) for mode, value in cpu_us.items()},
+            **({"off_vs_baseline_p50_us": round((p50["off"] - p50["baseline"]) * 1000, 1),
+                "off_vs_baseline_cpu_us": round(cpu_us["off"] - cpu_us["baseline"])} if "baseline" in p50 else {}),
             "metrics_overhead_p50_us": round((p50["metrics"] - p50["off"]) * 1000, 1),
             "tracing_overhead_p50_us": round((p50["tracing"] - p50["off"]) * 1000, 1),
             "metrics_overhead_cpu_us": round(cpu_us["metrics"] - cpu_us["off"]),
@@ -138,10 +158,13 @@ def interceptor_cost(calls: int = 20_000) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--baseline", help="a checkout whose bench.server runs as mode 'baseline'")
     args = parser.parse_args()
     fake, fake_port = start("bench.fake_batch", "--jobs", "100000", "--start", str(time.time()), "--first", "3600")
-    servers = {mode: start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600",
-                           "--describe-per-second", "100000", *flags) for mode, flags in MODES.items()}
+    server_args = ["--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600", "--describe-per-second", "100000"]
+    servers = {mode: start("bench.server", *server_args, *flags) for mode, flags in MODES.items()}
+    if args.baseline:
+        servers["baseline"] = start_baseline(args.baseline, *server_args)
     channels = {mode: grpc.insecure_channel(f"127.0.0.1:{port}") for mode, (_, port) in servers.items()}
     try:
         stubs = {mode: platform_service_pb2_grpc.PlatformServiceStub(channel) for mode, channel in channels.items()}
