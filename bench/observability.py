@@ -159,7 +159,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--baseline", help="a checkout whose bench.server runs as mode 'baseline'")
+    parser.add_argument("--cpu", type=int, default=0,
+                        help="pin client, servers and endpoint to this CPU (-1: no pinning), so no server "
+                             "gets a quieter core than another on a shared machine")
     args = parser.parse_args()
+    if args.cpu >= 0:
+        os.sched_setaffinity(0, {args.cpu})  # the processes started below inherit it
     fake, fake_port = start("bench.fake_batch", "--jobs", "100000", "--start", str(time.time()), "--first", "3600")
     server_args = ["--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600", "--describe-per-second", "100000"]
     servers = {mode: start("bench.server", *server_args, *flags) for mode, flags in MODES.items()}

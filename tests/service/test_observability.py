@@ -285,3 +285,11 @@ def test_every_grpc_status_has_its_go_name():
     go = {code.name: "".join(part.title() for part in code.name.split("_")) for code in grpc.StatusCode}
     go["CANCELLED"], go["OK"] = "Canceled", "OK"  # Go's spelling of both
     assert GO_CODE_NAMES == go
+
+
+async def test_a_metrics_port_in_use_fails_start_up_naming_the_key(emulator):
+    async with metered(demo_platforms(emulator, None, FAST_WATCH)) as first:
+        taken = f"127.0.0.1:{first.running.metrics.endpoint.port}"
+        with pytest.raises(OSError, match=f"metrics.address {taken}: cannot listen"):
+            async with serve(demo_platforms(emulator, None, FAST_WATCH), metrics=MetricsConfig(address=taken)):
+                pass

@@ -154,7 +154,10 @@ class ServerMetrics:
     def serve(self, address: str) -> MetricsEndpoint:
         """Serves /metrics at `address` (HOST:PORT; port 0 picks one) in a daemon thread."""
         host, _, port = address.rpartition(":")
-        httpd, thread = start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)
+        try:
+            httpd, thread = start_http_server(int(port), addr=host.strip("[]"), registry=self.registry)
+        except OSError as error:
+            raise OSError(f"metrics.address {address}: cannot listen: {error.strerror or error}") from None
         self.endpoint = MetricsEndpoint(httpd, thread)
         return self.endpoint
 
