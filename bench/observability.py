@@ -14,6 +14,7 @@ import argparse
 import contextvars
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -23,24 +24,29 @@ import boto3
 import grpc
 from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
 
-from bench.harness import cpu_seconds, percentile, start, stop
+from bench.harness import ROOT, cpu_seconds, percentile, start, stop
 
 
-def start_baseline(tree: str, *args: str) -> tuple[subprocess.Popen, int]:
-    """bench.server of another checkout (its own server/ and bench/ on the path)."""
-    tree = os.path.abspath(tree)
-    env = {**os.environ, "PYTHONPATH": f"{tree}/server:{tree}", "PYTHONDONTWRITEBYTECODE": "1"}
+def start_server(*args: str, tree: str | None = None) -> tuple[subprocess.Popen, list[int]]:
+    """bench.server (of this checkout, or of another one: its server/ and bench/ on the path);
+    returns it and the ports it reports."""
+    tree = os.path.abspath(tree) if tree else str(ROOT)
+    env = {**os.environ, "PYTHONPATH": f"{tree}/server:{tree}", "PYTHONDONTWRITEBYTECODE": "1"} if tree != str(ROOT) \
+        else dict(os.environ)
     process = subprocess.Popen([sys.executable, "-m", "bench.server", *args], cwd=tree, env=env,
                                stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()
     if not line.startswith("ready "):
         process.kill()
-        raise RuntimeError(f"baseline server did not start: {line!r}")
-    return process, int(line.split()[1])
+        raise RuntimeError(f"bench.server in {tree} did not start: {line!r}")
+    return process, [int(port) for port in line.split()[1:]]
 from polysync_batch.aws.clients import count_attempts
 from polysync_batch.observability.metrics import AwsCallMetrics
 
-MODES = {"off": [], "metrics": ["--metrics"], "tracing": ["--tracing"]}
+# "off" and "metrics" are two servers in one process and event loop (so neither gets a quieter
+# core than the other); tracing patches botocore process-wide, so it runs in a process of its own.
+TWINS = ["--twin-with-metrics"]
+TRACING = ["--tracing"]
 
 
 def timed(call) -> float:
@@ -52,23 +58,24 @@ def timed(call) -> float:
 def side_by_side(stubs: dict, pids: dict, ids: list[str], label: str) -> dict:
     times: dict[str, list[float]] = {mode: [] for mode in stubs}
     cpu = {mode: cpu_seconds(pid) for mode, pid in pids.items()}
-    for i, run_id in enumerate(ids):
-        order = list(stubs) if i % 2 == 0 else list(reversed(stubs))  # neither always goes first
+    shuffle = random.Random(7).shuffle
+    order = list(stubs)
+    for run_id in ids:
+        shuffle(order)  # no server always follows the same other one (or goes first)
         for mode in order:
             times[mode].append(timed(lambda: stubs[mode].GetPipelineRun(pb.GetPipelineRunRequest(run_id=run_id))))
-    cpu_us = {mode: (cpu_seconds(pid) - cpu[mode]) / len(ids) * 1e6 for mode, pid in pids.items()}
+    # server CPU per call of each process (the off+metrics process serves two calls per id)
+    cpu_us = {mode: (cpu_seconds(pid) - cpu[mode]) / len(ids) / (2 if "+" in mode else 1) * 1e6
+              for mode, pid in pids.items()}
     p50 = {mode: percentile(values, 50) * 1000 for mode, values in times.items()}
     p99 = {mode: percentile(values, 99) * 1000 for mode, values in times.items()}
     return {"case": label, "calls_each": len(ids),
             **{f"{mode}_p50_ms": round(value, 3) for mode, value in p50.items()},
             **{f"{mode}_p99_ms": round(value, 3) for mode, value in p99.items()},
             **{f"{mode}_server_cpu_us_per_call": round(value) for mode, value in cpu_us.items()},
-            **({"off_vs_baseline_p50_us": round((p50["off"] - p50["baseline"]) * 1000, 1),
-                "off_vs_baseline_cpu_us": round(cpu_us["off"] - cpu_us["baseline"])} if "baseline" in p50 else {}),
+            **({"off_vs_baseline_p50_us": round((p50["off"] - p50["baseline"]) * 1000, 1)} if "baseline" in p50 else {}),
             "metrics_overhead_p50_us": round((p50["metrics"] - p50["off"]) * 1000, 1),
-            "tracing_overhead_p50_us": round((p50["tracing"] - p50["off"]) * 1000, 1),
-            "metrics_overhead_cpu_us": round(cpu_us["metrics"] - cpu_us["off"]),
-            "tracing_overhead_cpu_us": round(cpu_us["tracing"] - cpu_us["off"])}
+            "tracing_overhead_p50_us": round((p50["tracing"] - p50["off"]) * 1000, 1)}
 
 
 def always_on_costs(fake_port: int, calls: int) -> dict:
@@ -159,7 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--baseline", help="a checkout whose bench.server runs as mode 'baseline'")
-    parser.add_argument("--cpu", type=int, default=0,
+    parser.add_argument("--cpu", type=int, default=-1,
                         help="pin client, servers and endpoint to this CPU (-1: no pinning), so no server "
                              "gets a quieter core than another on a shared machine")
     args = parser.parse_args()
@@ -167,16 +174,21 @@ def main() -> None:
         os.sched_setaffinity(0, {args.cpu})  # the processes started below inherit it
     fake, fake_port = start("bench.fake_batch", "--jobs", "100000", "--start", str(time.time()), "--first", "3600")
     server_args = ["--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600", "--describe-per-second", "100000"]
-    servers = {mode: start("bench.server", *server_args, *flags) for mode, flags in MODES.items()}
+    twins, (off_port, metrics_port) = start_server(*server_args, *TWINS)
+    traced, (tracing_port,) = start_server(*server_args, *TRACING)
+    processes = [twins, traced]
+    ports = {"off": off_port, "metrics": metrics_port, "tracing": tracing_port}
+    pids = {"off+metrics": twins.pid, "tracing": traced.pid}
     if args.baseline:
-        servers["baseline"] = start_baseline(args.baseline, *server_args)
-    channels = {mode: grpc.insecure_channel(f"127.0.0.1:{port}") for mode, (_, port) in servers.items()}
+        baseline, (ports["baseline"],) = start_server(*server_args, tree=args.baseline)
+        processes.append(baseline)
+        pids["baseline"] = baseline.pid
+    channels = {mode: grpc.insecure_channel(f"127.0.0.1:{port}") for mode, port in ports.items()}
     try:
         stubs = {mode: platform_service_pb2_grpc.PlatformServiceStub(channel) for mode, channel in channels.items()}
         for stub in stubs.values():  # warm every path
             for _ in range(50):
                 stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="job-1"))
-        pids = {mode: process.pid for mode, (process, _) in servers.items()}
         print(json.dumps(side_by_side(stubs, pids, ["job-1"] * args.calls, "cached GetPipelineRun (no AWS call)")),
               flush=True)
         print(json.dumps(side_by_side(stubs, pids, [f"job-{i}" for i in range(10, 10 + args.calls)],
@@ -186,7 +198,7 @@ def main() -> None:
     finally:
         for channel in channels.values():
             channel.close()
-        for process, _ in servers.values():
+        for process in processes:
             stop(process)
         stop(fake)
 

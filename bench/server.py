@@ -35,6 +35,9 @@ async def main() -> None:
     parser.add_argument("--describe-per-second", type=float, default=50.0, help="the DescribeJobs budget")
     parser.add_argument("--metrics", action="store_true", help="serve /metrics on a port of its own")
     parser.add_argument("--tracing", action="store_true", help="a span per RPC and AWS call, kept in memory")
+    parser.add_argument("--twin-with-metrics", action="store_true",
+                        help="also serve a second server, metrics on, in this process and loop (its own "
+                             "platform and cache); prints \"ready PORT TWIN_PORT\"")
     args = parser.parse_args()
     tracing = None
     if args.tracing:  # the real SDK path with an exporter that only keeps the spans
@@ -54,22 +57,28 @@ async def main() -> None:
     info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q", console_domain=None,
                         runnable_warning_seconds=600)
     executor = ThreadPoolExecutor(max_workers=32)
-    platform = build_platform(info, session, executor, endpoint_url=args.endpoint, watch=watch,
-                              aws=PlatformConfig(region="us-east-1", max_attempts=3))
-    if args.mode == "naive":  # the same use cases over a hub that polls per stream
-        hub = NaiveHub("bench", platform.batch.describe_runs, watch)
-        platform = replace(platform, hub=hub, runs=RunService(
-            info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3))
-    platforms = PlatformRegistry({"bench": platform}, "bench")
-    running = await build_server(platforms, ServerConfig(
-        address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
-        max_pending_requests=args.max_pending_requests),
-        MetricsConfig(address="127.0.0.1:0") if args.metrics else None, tracing)
-    print(f"ready {running.port}", flush=True)
+
+    def platforms() -> PlatformRegistry:
+        platform = build_platform(info, session, executor, endpoint_url=args.endpoint, watch=watch,
+                                  aws=PlatformConfig(region="us-east-1", max_attempts=3))
+        if args.mode == "naive":  # the same use cases over a hub that polls per stream
+            hub = NaiveHub("bench", platform.batch.describe_runs, watch)
+            platform = replace(platform, hub=hub, runs=RunService(
+                info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3))
+        return PlatformRegistry({"bench": platform}, "bench")
+
+    settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
+                            max_pending_requests=args.max_pending_requests)
+    metrics_on = MetricsConfig(address="127.0.0.1:0")
+    servers = [await build_server(platforms(), settings, metrics_on if args.metrics else None, tracing)]
+    if args.twin_with_metrics:
+        servers.append(await build_server(platforms(), settings, metrics_on, tracing))
+    print("ready " + " ".join(str(running.port) for running in servers), flush=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
-    await running.stop(1)
+    for running in servers:
+        await running.stop(1)
 
 
 if __name__ == "__main__":
