@@ -206,6 +206,28 @@ async def test_a_span_per_rpc_continues_the_callers_trace_with_a_child_span_per_
     assert all(format(s.context.trace_id, "032x") == TRACE_ID for s in aws)
 
 
+async def test_the_pollers_aws_calls_are_not_children_of_the_watch_that_started_it(emulator):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing = Tracing(provider)
+    tracing.start()
+    try:
+        async with serve(demo_platforms(emulator, None, FAST_WATCH), tracing=tracing) as served:
+            run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+            watch = served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id, platform="demo"))
+            assert len([message async for message in watch]) >= 2
+    finally:
+        tracing.stop()
+    spans = exporter.get_finished_spans()
+    watch_span = next(s for s in spans if s.name == f"/{SERVICE}/WatchPipelineRun")
+    polls = [s for s in spans if s.name == "Batch.DescribeJobs"]
+    under_watch = [s for s in polls if s.parent is not None and s.parent.span_id == watch_span.context.span_id]
+    roots = [s for s in polls if s.parent is None]
+    assert len(under_watch) <= 1  # at most the watch's own first read
+    assert roots and all(s.context.trace_id != watch_span.context.trace_id for s in roots)
+
+
 def test_tracing_is_off_without_an_endpoint_and_on_with_one():
     assert tracing_from_config(TracingConfig(), {}) is None
     on = tracing_from_config(TracingConfig(), {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"})

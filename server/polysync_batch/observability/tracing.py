@@ -1,12 +1,14 @@
 """OpenTelemetry tracing (SPEC §8.3), off unless `[tracing] endpoint` or the standard
 OTEL_EXPORTER_OTLP_ENDPOINT is set: the standard grpc aio server instrumentation gives a span
 per RPC (its parent taken from the caller's W3C `traceparent` metadata), and the standard
-botocore instrumentation a child span per AWS call. When off nothing is imported, no
+botocore instrumentation a child span per AWS call (the poller's and health probes' calls,
+made for no RPC, are root spans of their own). When off nothing is imported, no
 interceptor is added and botocore is not patched. The other OTEL_* variables (headers,
 certificate, sampler, resource attributes) apply as the OpenTelemetry SDK defines them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +43,15 @@ class Tracing:
         return aio_server_interceptor(tracer_provider=self.provider,
                                       filter_=filters.negate(filters.service_prefix("grpc.")))
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 3.0) -> None:
+        """Unpatches botocore and flushes the spans still held, waiting at most `timeout`
+        seconds: a collector that does not answer must not hold up the shutdown."""
         if self._botocore is not None:
             self._botocore.uninstrument()
             self._botocore = None
-        self.provider.shutdown()  # flushes what the exporter still holds
+        flushing = threading.Thread(target=self.provider.shutdown, name="otel-shutdown", daemon=True)
+        flushing.start()
+        flushing.join(timeout)
 
 
 def tracing_from_config(settings: TracingConfig, environ: Mapping[str, str]) -> Tracing | None:

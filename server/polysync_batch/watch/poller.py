@@ -6,6 +6,7 @@ hub, which fans them out; transient AWS errors mark the states stale and back of
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ class RunPoller:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._loop())
+            # A context of its own: the loop outlives the call that started it, so its AWS calls
+            # belong to no RPC (no trace parent, no call record).
+            self._task = asyncio.get_running_loop().create_task(self._loop(), context=contextvars.Context())
         self._wakeup.wake()
 
     def close(self) -> None:
