@@ -316,3 +316,26 @@ async def test_a_metrics_port_in_use_fails_start_up_naming_the_key(emulator):
         with pytest.raises(OSError, match=f"metrics.address {taken}: cannot listen"):
             async with serve(demo_platforms(emulator, None, FAST_WATCH), metrics=MetricsConfig(address=taken)):
                 pass
+
+
+async def test_the_caller_set_on_the_call_record_is_in_the_rpc_line_and_in_no_label(emulator, caplog):
+    import logging
+
+    from polysync_batch.api.interceptors import current_call
+
+    platforms = demo_platforms(emulator, None, FAST_WATCH)
+    pipelines = platforms.get("demo").pipelines
+    listed = pipelines.list
+
+    async def as_scheduler(*args, **kwargs):
+        current_call.get().fields["caller"] = "scheduler"  # what the auth interceptor does
+        return await listed(*args, **kwargs)
+
+    pipelines.list = as_scheduler
+    caplog.set_level(logging.INFO, logger="polysync_batch.rpc")
+    async with metered(platforms) as served:
+        await served.stub.ListPipelines(pb.ListPipelinesRequest())
+        samples = scrape(served)
+    lines = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event") == "rpc"]
+    assert [(line["method"], line["caller"]) for line in lines] == [("ListPipelines", "scheduler")]
+    assert not any("scheduler" in str(labels) for _, labels in samples)
