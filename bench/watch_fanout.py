@@ -73,8 +73,10 @@ async def fanout(mode: str, runs: int, streams: int, interval: float, first: flo
     start_at = time.time()
     fake, fake_port = start("bench.fake_batch", "--jobs", str(runs), "--start", str(start_at),
                             "--first", str(first), "--period", str(period))
-    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--mode", mode,
-                         "--interval", str(interval))
+    # "shared+metrics": the product with [metrics] on (one more wrapper per stream)
+    base, _, extra = mode.partition("+")
+    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--mode", base,
+                         "--interval", str(interval), *([f"--{extra}"] if extra else []))
     try:
         await asyncio.sleep(1)
         rss_before = rss_kib(server.pid)
@@ -152,7 +154,7 @@ async def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--first", type=float, default=40.0, help="seconds until the first state change")
     parser.add_argument("--period", type=float, default=15.0, help="seconds between state changes")
-    parser.add_argument("--modes", default="shared,naive")
+    parser.add_argument("--modes", default="shared,naive", help="shared, naive, shared+metrics, shared+tracing")
     parser.add_argument("--burst", default="1000,20000", help="max_pending_requests values to burst against")
     args = parser.parse_args()
     for mode in args.modes.split(","):
