@@ -75,6 +75,11 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
     if tracing is not None:
         tracing.start()
     running = await build_server(platforms, config.server, config.metrics, tracing)
+    # Before the start-up line: whoever reads it may send SIGTERM at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     host = config.server.address.rsplit(":", 1)[0]
     metrics_port = running.metrics.endpoint.port if running.metrics and running.metrics.endpoint else None
     # tests and tools read the port from this message ("serving on HOST:PORT")
@@ -83,10 +88,6 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
              extra={"fields": {"event": "server_started", "address": f"{host}:{running.port}",
                                "platforms": ",".join(platforms.names()), "default_platform": platforms.default,
                                "metrics_port": metrics_port, "tracing": tracing is not None}})
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
         log.info("shutting down: health NOT_SERVING, finishing calls for up to %.0f s",
