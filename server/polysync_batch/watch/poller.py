@@ -1,7 +1,9 @@
 """Scheduling of DescribeJobs polls for one platform's watched runs: each unfinished run the hub
 says is watched is polled on its own adaptive schedule (the interval grows while nothing
 changes), at most 100 ids per call, however many streams watch it. Results go back into the
-hub, which fans them out; transient AWS errors mark the states stale and back off with jitter."""
+hub, which fans them out; transient AWS errors mark the states stale and back off with jitter.
+While the platform's event queue answers (watch/events.py), polling is only reconciliation:
+every run waits `events.reconcile_interval_seconds` between polls."""
 
 from __future__ import annotations
 
@@ -41,13 +43,32 @@ class RunPoller:
         self._wakeup = Wakeup()
         self._task: asyncio.Task | None = None
         self._failures = 0
+        self._reconcile_interval: float | None = None  # set while events flow
+
+    def reconcile_every(self, seconds: float | None) -> None:
+        """Events flow (`seconds`: the reconcile interval) or stopped flowing (None: back to
+        `watch.poll_interval_seconds` at once). Each schedule is re-anchored on its last poll, so
+        runs that waited longer than the new interval are polled now."""
+        if seconds == self._reconcile_interval:
+            return
+        self._reconcile_interval = seconds
+        interval, now = self._base_interval(), self._clock.monotonic()
+        for schedule in self._schedules.values():
+            last = schedule.next_poll - schedule.interval
+            schedule.interval, schedule.next_poll = interval, max(now, last + interval) if seconds else min(
+                schedule.next_poll, last + interval)
+        self._wakeup.wake()
+
+    def _base_interval(self) -> float:
+        return self._reconcile_interval or self._settings.poll_interval_seconds
 
     def observed(self, run_id: str, changed: bool, source: Source) -> None:
         """A new state of the run reached the hub: poll soon after a change or the service's own
         submit/cancel, later and later while nothing changes."""
-        interval = self._settings.poll_interval_seconds
+        interval = self._base_interval()
         schedule = self._schedules.get(run_id)
-        if schedule is not None and not changed and source in (Source.POLL, Source.READ):
+        if self._reconcile_interval is None and schedule is not None and not changed and source in (
+                Source.POLL, Source.READ):
             interval = min(self._settings.max_poll_interval_seconds, schedule.interval * self._settings.interval_growth)
         self._schedules[run_id] = Schedule(interval, self._clock.monotonic() + interval)
         if source in (Source.SUBMIT, Source.CANCEL):
@@ -81,7 +102,7 @@ class RunPoller:
     def _schedule(self, run_id: str) -> Schedule:
         schedule = self._schedules.get(run_id)
         if schedule is None:  # known to the hub before the poller heard of it
-            interval = self._settings.poll_interval_seconds
+            interval = self._base_interval()
             schedule = self._schedules[run_id] = Schedule(interval, self._clock.monotonic() + interval)
         return schedule
 
