@@ -12,11 +12,12 @@ from polysync_batch.aws.batch import BatchAdapter
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
+from polysync_batch.aws.events import DaemonThreads, SqsEventQueue, ensure_event_queue
 from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
-from polysync_batch.config import Config, ConfigError, PlatformConfig, WatchConfig
+from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
@@ -24,6 +25,7 @@ from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 from polysync_batch.service.runs import RunService
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.events import EventConsumer
 from polysync_batch.watch.hub import RunHub
 
 DEMO_PLATFORM = "demo"
@@ -39,11 +41,16 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
     aws = aws or PlatformConfig(region=info.region)
     clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
                            max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
-                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None)
+                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None,
+                           event_queue=aws.events is not None,
+                           create_event_rule=aws.events is not None and aws.events.create)
     call = AwsCaller(executor, info.name, info.region)
-    batch = BatchAdapter(clients.batch, clients.batch_submit, call,
-                         RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))
+    ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
     hub = RunHub(info.name, batch.describe_runs, watch, clock)
+    events = None
+    if aws.events is not None:
+        events = _event_consumer(info, clients, aws.events, ctx, hub, watch)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
     ledger = None
@@ -55,7 +62,25 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
                       claim_lease_seconds=lease)
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
     return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
-                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients)
+                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients,
+                            events=events)
+
+
+def _event_consumer(info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, hub: RunHub,
+                    watch: WatchConfig) -> EventConsumer:
+    """The platform's event source: its SQS queue read through the platform's credentials, in
+    daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
+    call = AwsCaller(DaemonThreads(), info.name, info.region)
+    queue = SqsEventQueue(clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id,
+                          settings.wait_time_seconds)
+    prepare = None
+    if settings.create:
+        async def prepare() -> None:
+            await call("CreateQueue", ensure_event_queue, {"queue": settings.queue_name}, sqs=clients.sqs,
+                       events=clients.events, queue_name=settings.queue_name,
+                       rule_name=f"polysync-batch-{settings.queue_name}"[:64])
+    return EventConsumer(hub, queue, settings.reconcile_interval_seconds,
+                         max_backoff_seconds=watch.max_backoff_seconds, prepare=prepare)
 
 
 def platforms_from_config(config: Config, environ: Mapping[str, str], executor: Executor) -> PlatformRegistry:

@@ -386,3 +386,25 @@ def test_env_cannot_replace_a_table_with_a_value(tmp_path: Path) -> None:
     assert message.endswith(
         "POLYSYNC_BATCH_PLATFORMS__PROD: platforms.prod is a table; set its keys"
     )
+
+
+def test_events_table_defaults_and_a_bad_queue_url_named(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/polysync-batch-events"
+"""), {})
+    events = config.platforms["prod"].events
+    assert (events.reconcile_interval_seconds, events.wait_time_seconds, events.create) == (60.0, 20, False)
+    assert (events.account_id, events.queue_name) == ("111122223333", "polysync-batch-events")
+    assert load_config(write(tmp_path, MINIMAL), {}).platforms["prod"].events is None
+    message = config_error(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "polysync-batch-events"
+"""))
+    assert "platforms.prod.events.sqs_queue_url: " in message and "SQS queue URL" in message
+    message = config_error(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q"
+wait_time_seconds = 30
+"""))
+    assert "platforms.prod.events.wait_time_seconds" in message

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from polysync_batch.config import AuthConfig, PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import AuthConfig, EventsConfig, PlatformConfig, ServerConfig, WatchConfig
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
 
@@ -19,6 +19,7 @@ def section(heading: str) -> str:
 @pytest.mark.parametrize("heading,model", [
     ("[server]", ServerConfig), ("[watch]", WatchConfig),
     ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
+    ("[platforms.<name>.events]", EventsConfig),
 ])
 def test_every_key_is_documented_in_its_section(heading, model):
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", section(heading), re.M))

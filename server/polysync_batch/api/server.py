@@ -65,5 +65,6 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> R
         raise OSError(f"cannot listen on {settings.address}")
     platform_health = PlatformHealth(health_servicer, platforms, settings.health_check_interval_seconds)
     await server.start()
+    platforms.start()
     await platform_health.start()
     return RunningServer(server, port, platform_health, platforms)

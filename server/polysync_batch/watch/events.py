@@ -14,6 +14,7 @@ import asyncio
 import logging
 import random
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from polysync_batch.domain.models import QueuedEvent
@@ -32,7 +33,8 @@ FIRST_BACKOFF_SECONDS = 1.0
 
 class EventConsumer:
     def __init__(self, hub: RunHub, queue: EventQueuePort, reconcile_interval_seconds: float,
-                 clock: Clock | None = None, max_backoff_seconds: float = 60.0) -> None:
+                 clock: Clock | None = None, max_backoff_seconds: float = 60.0,
+                 prepare: Callable[[], Awaitable[None]] | None = None) -> None:
         self._hub = hub
         self._queue = queue
         self._reconcile = reconcile_interval_seconds
@@ -43,6 +45,7 @@ class EventConsumer:
         self.healthy = False  # the last ReceiveMessage succeeded
         self.failure = ""  # why the queue is failing, while it is
         self.receives = 0
+        self._prepare = prepare  # events.create: makes the queue and its rule before the first receive
         hub.on_close(self.close)
 
     @property
@@ -61,6 +64,9 @@ class EventConsumer:
         failures = 0
         while not self._hub.closed:
             try:
+                if self._prepare is not None:
+                    await self._prepare()
+                    self._prepare = None
                 # A short poll first (and after a failure), so health is known at once.
                 messages = await self._queue.receive(long_poll=self.healthy)
             except asyncio.CancelledError:
