@@ -108,13 +108,16 @@ def demo_watch(watch: WatchConfig) -> WatchConfig:
 
 
 def demo_platforms(emulator, executor: Executor | None, watch: WatchConfig | None = None,
-                   max_attempts: int = 3) -> PlatformRegistry:
-    """The `demo` platform on the embedded emulator, signed with its dummy credentials."""
+                   max_attempts: int = 3, events: bool = True) -> PlatformRegistry:
+    """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
+    (the emulator's own event queue) unless `events` is false or the emulator publishes none."""
     watch = watch or WatchConfig()
     session = boto3.Session(aws_access_key_id=emulator.access_key_id,
                             aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
     info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
                         console_domain=None, runnable_warning_seconds=watch.runnable_warning_seconds)
+    queue_url = getattr(emulator, "events_queue_url", None) if events else None
     platform = build_platform(info, session, executor, endpoint_url=emulator.endpoint_url, watch=watch,
-                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts))
+                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts,
+                                                 events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None))
     return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

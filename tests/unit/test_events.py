@@ -84,6 +84,9 @@ class FakeQueue:
         assert len(receipts) <= 10
         self.deleted += receipts
 
+    def close(self):
+        pass
+
     @property
     def in_flight(self) -> int:
         return len(self.visible)

@@ -53,13 +53,34 @@ class SqsEventQueue:
         self._account_id = account_id
         self._wait_seconds = wait_seconds
         self.queue_url = queue_url
+        self._closed = False
+
+    def close(self) -> None:
+        """A long poll still in flight hands back what it receives (see _receive)."""
+        self._closed = True
 
     async def receive(self, long_poll: bool = True) -> list[QueuedEvent]:
-        answer = await self._call("ReceiveMessage", self._sqs.receive_message, {"queue": self._queue_url},
-                                  QueueUrl=self._queue_url, MaxNumberOfMessages=MAX_MESSAGES,
-                                  WaitTimeSeconds=self._wait_seconds if long_poll else 0)
+        answer = await self._call("ReceiveMessage", self._receive, {"queue": self._queue_url},
+                                  wait_seconds=self._wait_seconds if long_poll else 0)
         return [self.parse(message.get("ReceiptHandle", ""), message.get("Body", ""))
                 for message in answer.get("Messages") or []]
+
+    def _receive(self, wait_seconds: int) -> dict[str, Any]:
+        """ReceiveMessage. A long poll cannot be interrupted: when it answers after close()
+        (shutdown), its messages are made visible again at once for the next consumer instead of
+        after the visibility timeout (best effort; needs sqs:ChangeMessageVisibility)."""
+        answer = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=MAX_MESSAGES,
+                                           WaitTimeSeconds=wait_seconds)
+        messages = answer.get("Messages") or []
+        if self._closed and messages:
+            try:
+                self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(messages)])
+            except Exception:  # noqa: BLE001 — they come back after the visibility timeout instead
+                pass
+            return {}
+        return answer
 
     async def delete(self, receipts: list[str]) -> None:
         if receipts:

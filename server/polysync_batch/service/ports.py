@@ -111,3 +111,7 @@ class EventQueuePort(Protocol):
     async def delete(self, receipts: list[str]) -> None:
         """Deletes the messages handled (one DeleteMessageBatch of at most 10)."""
         ...
+
+    def close(self) -> None:
+        """No more receives: what one still in flight gets is handed back to the queue."""
+        ...

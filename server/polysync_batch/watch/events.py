@@ -57,6 +57,7 @@ class EventConsumer:
             self._task = asyncio.ensure_future(self._loop())
 
     def close(self) -> None:
+        self._queue.close()
         if self._task is not None:
             self._task.cancel()
 
