@@ -80,7 +80,8 @@ def _event_consumer(info: PlatformInfo, clients, settings: EventsConfig, ctx: Ru
                        events=clients.events, queue_name=settings.queue_name,
                        rule_name=f"polysync-batch-{settings.queue_name}"[:64])
     return EventConsumer(hub, queue, settings.reconcile_interval_seconds,
-                         max_backoff_seconds=watch.max_backoff_seconds, prepare=prepare)
+                         max_backoff_seconds=watch.max_backoff_seconds, prepare=prepare,
+                         receivers=settings.receivers)
 
 
 def platforms_from_config(config: Config, environ: Mapping[str, str], executor: Executor) -> PlatformRegistry:

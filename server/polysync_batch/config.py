@@ -140,6 +140,7 @@ class EventsConfig(_Model):
     sqs_queue_url: str
     reconcile_interval_seconds: float = Field(default=60.0, gt=0)  # polls of watched runs while events flow
     wait_time_seconds: int = Field(default=20, ge=1, le=20)  # ReceiveMessage long poll
+    receivers: int = Field(default=4, ge=1, le=32)  # ReceiveMessage calls in flight at once
     create: bool = False  # create the queue, its policy and the EventBridge rule at start-up
 
     @field_validator("sqs_queue_url")
@@ -241,6 +242,9 @@ class ServerConfig(_Model):
     # grpc core queues at most 1000 calls that have arrived but not yet been picked up and
     # cancels the rest, so a burst of 10,000 new watches would lose most of them.
     max_pending_requests: int = Field(default=20000, ge=1)
+    # grpc core cancels (CANCELLED) a call the server has not picked up within this time, 30 s
+    # by default: a burst of tens of thousands of new watches on 2 cores takes longer than that.
+    max_unrequested_seconds: int = Field(default=120, ge=1)
     health_check_interval_seconds: float = Field(default=30.0, ge=0)  # 0: no probing, platforms SERVING
 
     @field_validator("address")

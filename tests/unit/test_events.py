@@ -64,19 +64,34 @@ class FakeQueue:
         self.deleted: list[str] = []
         self.fail_with: Exception | None = None
         self.receives = 0
-        self._wakeup = Wakeup()
+        self._wakeups: list[Wakeup] = []
         self._receipts = iter(range(1_000_000))
+        self.waiting = self.most_waiting = 0
 
     def send(self, *bodies: str) -> None:
         self.visible += [(f"r{next(self._receipts)}", body) for body in bodies]
-        self._wakeup.wake()
+        for wakeup in self._wakeups:
+            wakeup.wake()
+
+    async def _wait(self):
+        wakeup = Wakeup()
+        self._wakeups.append(wakeup)
+        try:
+            await wakeup.wait(self.clock, 20)
+        finally:
+            self._wakeups.remove(wakeup)
 
     async def receive(self, long_poll=True):
         self.receives += 1
         if self.fail_with is not None:
             raise self.fail_with
         if not self.visible and long_poll:
-            await self._wakeup.wait(self.clock, 20)
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+            try:
+                await self._wait()
+            finally:
+                self.waiting -= 1
         taken, self.visible = self.visible[:10], self.visible[10:]
         return [PARSER.parse(receipt, body) for receipt, body in taken]
 
@@ -92,11 +107,11 @@ class FakeQueue:
         return len(self.visible)
 
 
-def make():
+def make(receivers=1):
     clock, batch = ManualClock(), FakeBatch()
     hub = RunHub("prod", batch.describe, SETTINGS, clock)
     queue = FakeQueue(clock)
-    consumer = EventConsumer(hub, queue, RECONCILE, clock)
+    consumer = EventConsumer(hub, queue, RECONCILE, clock, receivers=receivers)
     return clock, batch, hub, queue, consumer
 
 
@@ -270,4 +285,24 @@ async def test_a_receive_failure_before_any_success_keeps_polling_and_ends_nothi
     batch.jobs["a"] = job("a", "SUCCEEDED")
     await clock.advance(SETTINGS.poll_interval_seconds)
     assert seen == ["RUNNING", "SUCCEEDED"]
+    hub.close(errors.server_shutting_down())
+
+
+async def test_several_receivers_share_one_queue_and_every_message_is_applied_once():
+    clock, batch, hub, queue, consumer = make(receivers=4)
+    ids = [f"r{i}" for i in range(100)]
+    for run_id in ids:
+        batch.jobs[run_id] = job(run_id, "RUNNABLE")
+    subscriptions = [await hub.subscribe([run_id]) for run_id in ids]
+    consumer.start()
+    await settle()
+    assert queue.most_waiting == 4  # four long polls in flight
+    queue.send(*[envelope(run_id, "RUNNING", 5) for run_id in ids])
+    queue.send(*[envelope(run_id, "RUNNING", 5) for run_id in ids])  # every one twice
+    await settle(200)
+    assert consumer.counts["applied"] == 100 and consumer.counts["duplicate"] == 100
+    assert queue.in_flight == 0 and len(queue.deleted) == 200
+    assert all(hub._entries[run_id].run.native_status == "RUNNING" for run_id in ids)
+    for subscription in subscriptions:
+        hub.unsubscribe(subscription)
     hub.close(errors.server_shutting_down())

@@ -50,6 +50,7 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig) -> R
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.server.max_pending_requests", settings.max_pending_requests),
         ("grpc.server.max_pending_requests_hard_limit", settings.max_pending_requests * 2),
+        ("grpc.server_max_unrequested_time_in_server", settings.max_unrequested_seconds),
     ]
     server = grpc.aio.server(options=options, interceptors=interceptors())
     streams = StreamLimiter(settings.max_streams_per_caller)

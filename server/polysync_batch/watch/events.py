@@ -34,13 +34,14 @@ FIRST_BACKOFF_SECONDS = 1.0
 class EventConsumer:
     def __init__(self, hub: RunHub, queue: EventQueuePort, reconcile_interval_seconds: float,
                  clock: Clock | None = None, max_backoff_seconds: float = 60.0,
-                 prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+                 prepare: Callable[[], Awaitable[None]] | None = None, receivers: int = 1) -> None:
         self._hub = hub
         self._queue = queue
         self._reconcile = reconcile_interval_seconds
         self._clock = clock or hub.clock
         self._max_backoff = max_backoff_seconds
         self._task: asyncio.Task | None = None
+        self._receivers = receivers  # ReceiveMessage calls in flight at once (one queue, one consumer)
         self.counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
         self.healthy = False  # the last ReceiveMessage succeeded
         self.failure = ""  # why the queue is failing, while it is
@@ -54,16 +55,28 @@ class EventConsumer:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._loop())
+            self._task = asyncio.ensure_future(self._run())
 
     def close(self) -> None:
         self._queue.close()
         if self._task is not None:
             self._task.cancel()
 
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
+        """The consumer's task: the first receiver until the queue has answered once (and after
+        `events.create` made it), then `receivers` of them side by side: one round trip moves at
+        most 10 messages, so one receiver alone caps a burst at a few hundred events a second."""
+        await self._loop(first=True)
+        others = [asyncio.ensure_future(self._loop()) for _ in range(self._receivers - 1)]
+        try:
+            await self._loop()
+        finally:
+            for other in others:
+                other.cancel()
+
+    async def _loop(self, first: bool = False) -> None:
         failures = 0
-        while not self._hub.closed:
+        while not self._hub.closed and not (first and self.healthy):
             try:
                 if self._prepare is not None:
                     await self._prepare()
