@@ -168,7 +168,7 @@ class RunHub:
             raise errors.run_not_found(", ".join(missing), self.platform)
         for run_id, run in current.items():
             subscription.deliver(run, self._entries[run_id].stale_since)
-        self.poller.start()
+        self.poller.start(subscription.run_ids)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -212,6 +212,8 @@ class RunHub:
     def _evict(self) -> None:
         """Bounded memory: forget the least recently used runs nobody watches."""
         excess = len(self._entries) - self.settings.max_cached_runs
+        if excess <= 0:  # (without this, every new run cost a scan of every cached one)
+            return
         for run_id in [r for r, e in self._entries.items() if not e.subscribers][:max(0, excess)]:
             del self._entries[run_id]
             self.poller.forget(run_id)

@@ -41,6 +41,10 @@ class RunPoller:
         self._clock = clock
         self._schedules: dict[str, Schedule] = {}
         self._wakeup = Wakeup()
+        # When the loop's current wait ends (inf: no watched run; None: not waiting). A new
+        # schedule wakes the loop only if it is due sooner, so N subscribes do not cost N scans
+        # of every watched run.
+        self._wake_at: float | None = None
         self._task: asyncio.Task | None = None
         self._failures = 0
         self._reconcile_interval: float | None = None  # set while events flow
@@ -70,17 +74,22 @@ class RunPoller:
         if self._reconcile_interval is None and schedule is not None and not changed and source in (
                 Source.POLL, Source.READ):
             interval = min(self._settings.max_poll_interval_seconds, schedule.interval * self._settings.interval_growth)
-        self._schedules[run_id] = Schedule(interval, self._clock.monotonic() + interval)
-        if source in (Source.SUBMIT, Source.CANCEL):
-            self._wakeup.wake()
+        self._schedules[run_id] = schedule = Schedule(interval, self._clock.monotonic() + interval)
+        self._wake_before(schedule.next_poll)
 
     def forget(self, run_id: str) -> None:
         self._schedules.pop(run_id, None)
 
-    def start(self) -> None:
+    def start(self, run_ids: list[str] = ()) -> None:
+        """Polling runs (it starts with the first watch); `run_ids` just became watched."""
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._loop())
-        self._wakeup.wake()
+        for run_id in run_ids:
+            self._wake_before(self._schedule(run_id).next_poll)
+
+    def _wake_before(self, when: float) -> None:
+        if self._wake_at is not None and when < self._wake_at:
+            self._wakeup.wake()
 
     def close(self) -> None:
         if self._task is not None:
@@ -90,14 +99,21 @@ class RunPoller:
         while not self._hub.closed:
             active = [(run_id, self._schedule(run_id)) for run_id in self._hub.watched()]
             if not active:
-                await self._wakeup.wait(self._clock)
+                await self._wait(float("inf"))
                 continue
             now = self._clock.monotonic()
             due = [item for item in active if item[1].next_poll <= now]
             if not due:
-                await self._wakeup.wait(self._clock, min(s.next_poll for _, s in active) - now)
+                await self._wait(min(s.next_poll for _, s in active))
                 continue
             await self._poll(self._fill(due, active))
+
+    async def _wait(self, until: float) -> None:
+        self._wake_at = until
+        try:
+            await self._wakeup.wait(self._clock, None if until == float("inf") else until - self._clock.monotonic())
+        finally:
+            self._wake_at = None
 
     def _schedule(self, run_id: str) -> Schedule:
         schedule = self._schedules.get(run_id)
