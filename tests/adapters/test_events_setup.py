@@ -57,3 +57,20 @@ def test_every_variant_uses_the_rule_pattern_the_policy_and_the_iam_actions():
     docs = (Path(__file__).parents[2] / "docs" / "events.md").read_text()
     assert json.dumps(EVENT_PATTERN, indent=2) in docs
     assert all(action in docs for action in ACTIONS)
+
+
+def test_events_create_makes_queue_rule_and_policy_idempotently():
+    from polysync_batch.aws.events import ensure_event_queue
+
+    with start_emulator(events=False) as emulator:
+        sqs, events = emulator.client("sqs"), emulator.client("events")
+        url = ensure_event_queue(sqs, events, "created-events", "polysync-batch-created-events")
+        assert ensure_event_queue(sqs, events, "created-events", "polysync-batch-created-events") == url
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy", "QueueArn"])["Attributes"]
+        statement = json.loads(attributes["Policy"])["Statement"][0]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Resource"] == attributes["QueueArn"]
+        assert len(events.list_targets_by_rule(Rule="polysync-batch-created-events")["Targets"]) == 1
+        events.put_events(Entries=[{"Source": "aws.batch", "DetailType": "Batch Job State Change",
+                                    "Detail": json.dumps({"jobId": "x", "status": "RUNNING"})}])
+        assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", [])) == 1

@@ -172,3 +172,27 @@ async def test_when_the_queue_fails_polling_takes_over_health_stays_serving_and_
             from polysync_batch.emulator.events import seed_event_queue
             seed_event_queue(sqs, emulator.client("events"))
         await until(lambda: consumer.healthy, 10)  # recovered by itself (backoff ≤ 2 s here)
+
+
+async def test_events_create_makes_the_queue_at_start_up_and_the_consumer_uses_it(emulator):
+    import boto3
+
+    from polysync_batch.bootstrap import build_platform
+    from polysync_batch.config import EventsConfig, PlatformConfig
+    from polysync_batch.domain.models import PlatformInfo
+    from polysync_batch.service.registry import PlatformRegistry
+
+    url = f"{emulator.endpoint_url}/{emulator.account_id}/created-at-start-up"
+    session = boto3.Session(aws_access_key_id=emulator.access_key_id,
+                            aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
+    info = PlatformInfo(name="made", region=emulator.region, default_job_queue=emulator.job_queue,
+                        console_domain=None, runnable_warning_seconds=600)
+    aws = PlatformConfig(region=emulator.region, max_attempts=2,
+                         events=EventsConfig(sqs_queue_url=url, create=True, wait_time_seconds=1))
+    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=HELD_BACK, aws=aws)
+    async with serve(PlatformRegistry({"made": platform}, "made")):
+        await until(lambda: platform.events.healthy)
+        queues = emulator.client("sqs").list_queues(QueueNamePrefix="created-at-start-up").get("QueueUrls", [])
+        assert len(queues) == 1
+        rules = emulator.client("events").list_rules(NamePrefix="polysync-batch-created-at-start-up")["Rules"]
+        assert len(rules) == 1
