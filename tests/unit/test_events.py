@@ -47,11 +47,15 @@ class FakeBatch:
     def __init__(self) -> None:
         self.jobs: dict[str, dict] = {}
         self.calls = 0
+        self.gate: asyncio.Event | None = None  # when set, answers wait for it (a call in flight)
 
     async def describe(self, run_ids):
         self.calls += 1
+        answer = [to_run(self.jobs[i], CTX) for i in run_ids if i in self.jobs]  # as of the request
         await asyncio.sleep(0)
-        return [to_run(self.jobs[i], CTX) for i in run_ids if i in self.jobs]
+        if self.gate is not None:
+            await self.gate.wait()
+        return answer
 
 
 class FakeQueue:
@@ -305,4 +309,28 @@ async def test_several_receivers_share_one_queue_and_every_message_is_applied_on
     assert all(hub._entries[run_id].run.native_status == "RUNNING" for run_id in ids)
     for subscription in subscriptions:
         hub.unsubscribe(subscription)
+    hub.close(errors.server_shutting_down())
+
+
+async def test_an_event_during_the_first_read_of_a_new_watch_is_kept_and_not_undone():
+    """subscribe → DescribeJobs (RUNNABLE) in flight → the RUNNING event arrives → the answer
+    arrives: the watcher and gets see RUNNING, never RUNNABLE after it."""
+    clock, batch, hub, queue, consumer = make()
+    batch.jobs["a"] = job("a", "RUNNABLE")
+    batch.gate = asyncio.Event()
+    subscribing = asyncio.ensure_future(hub.subscribe(["a"]))
+    await settle()
+    assert hub.observe(to_run(job("a", "RUNNING"), CTX), Source.EVENT, None) is Outcome.APPLIED
+    batch.gate.set()
+    subscription = await subscribing
+    seen = []
+
+    async def drain():
+        async for event in subscription.events(clock, SETTINGS.heartbeat_seconds):
+            seen.append(event.run.native_status)
+    task = asyncio.ensure_future(drain())
+    await settle()
+    assert seen == ["RUNNING"]
+    assert (await hub.get("a")).native_status == "RUNNING"
+    task.cancel()
     hub.close(errors.server_shutting_down())

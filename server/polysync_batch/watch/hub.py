@@ -86,7 +86,9 @@ class RunHub:
                     self.observe(run, Source.READ)
                 elif self.in_submit_grace(run_id):
                     run = self._entries[run_id].run  # AWS has not caught up: the submit-time state
-                found[run_id] = run
+                # The hub's state: an event may have brought a newer one while the call was out.
+                entry = self._entries.get(run_id)
+                found[run_id] = entry.run if run is not None and entry is not None and entry.run is not None else run
         return {run_id: found[run_id] for run_id in dict.fromkeys(run_ids)}
 
     # -- sources of states ---------------------------------------------------------------------
@@ -95,9 +97,9 @@ class RunHub:
         """Records a run's state if it is newer than the one known (domain/ordering.py);
         subscribers get it when it changed, or when the known one was stale. An event
         (`source` EVENT, stamped `event_time`) for a run neither followed nor cached is
-        dropped: the queue carries every job of the account."""
+        dropped (one being subscribed to is followed): the queue carries every job of the account."""
         entry = self._entries.get(run.run_id)
-        if source is Source.EVENT and (entry is None or entry.run is None):
+        if source is Source.EVENT and (entry is None or (entry.run is None and not entry.subscribers)):
             return Outcome.UNTRACKED
         entry = self._entry(run.run_id)
         if source is Source.SUBMIT and entry.submitted_at is None:
@@ -167,7 +169,8 @@ class RunHub:
             self.unsubscribe(subscription)
             raise errors.run_not_found(", ".join(missing), self.platform)
         for run_id, run in current.items():
-            subscription.deliver(run, self._entries[run_id].stale_since)
+            entry = self._entries[run_id]
+            subscription.deliver(entry.run or run, entry.stale_since)
         self.poller.start(subscription.run_ids)
         return subscription
 
