@@ -4,6 +4,8 @@ use the same rule pattern and IAM actions. (moto's EventBridge cannot target SNS
 fan-out variant is checked by reading it only.)"""
 
 import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -74,3 +76,9 @@ def test_events_create_makes_queue_rule_and_policy_idempotently():
         events.put_events(Entries=[{"Source": "aws.batch", "DetailType": "Batch Job State Change",
                                     "Detail": json.dumps({"jobId": "x", "status": "RUNNING"})}])
         assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", [])) == 1
+
+
+def test_cfn_lint_passes_the_template():
+    linter = Path(sys.executable).with_name("cfn-lint")  # installed with moto
+    result = subprocess.run([str(linter), str(DEPLOY / "events.cfn.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from moto.batch.models import batch_backends
@@ -21,7 +20,6 @@ HELD_BACK = watch_config(poll_interval_seconds=30, max_poll_interval_seconds=30,
                          not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000,
                          batch_gap_seconds=0.02, max_backoff_seconds=2, max_cached_runs=10_000,
                          interval_growth=1.5, runnable_warning_seconds=600)
-NATIVE = {"PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "SUBMITTED"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +71,6 @@ async def test_watchers_see_each_change_within_a_second_while_describe_jobs_drop
         consumer = served.platforms.get("demo").events
         await until(lambda: consumer.healthy)
         run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
-        created = run.create_time.ToDatetime().timestamp() if run.HasField("create_time") else time.time()
         streams = [served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id)) for _ in range(3)]
         seen = [[] for _ in streams]
         await asyncio.gather(*(read_until_end(s, into, 10) for s, into in zip(streams, seen)))
