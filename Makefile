@@ -49,7 +49,9 @@ $(GO_BIN)/ghz:
 
 # Benchmarks print figures (bench/README.md has them); never part of `make test`.
 bench: setup $(GO_BIN)/ghz
-	$(PY) -m bench.watch_fanout
+	$(PY) -m bench.watch_fanout --runs 10000 --streams 10000 --modes shared,events --first 100 --burst "" --no-floor
+	$(PY) -m bench.watch_fanout --runs 1000 --streams 10000 --modes shared,events,naive
+	$(PY) -m bench.watch_fanout --runs 5000 --streams 50000 --modes events --first 150 --burst "" --max-pending-requests 60000
 	$(PY) -m bench.unary
 	$(PY) -m bench.submit_faults --submits 100
 	$(PY) -m bench.observability

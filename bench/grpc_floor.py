@@ -44,8 +44,10 @@ async def serve() -> None:
         "Watch": grpc.unary_stream_rpc_method_handler(watch),
         "Next": grpc.unary_unary_rpc_method_handler(control),
     })
-    server = grpc.aio.server(options=[("grpc.server.max_pending_requests", 20000),
-                                      ("grpc.server.max_pending_requests_hard_limit", 40000)])
+    # The same grpc server settings as the service (api/server.py) with room for a 50,000 burst.
+    server = grpc.aio.server(options=[("grpc.server.max_pending_requests", 60000),
+                                      ("grpc.server.max_pending_requests_hard_limit", 120000),
+                                      ("grpc.server_max_unrequested_time_in_server", 120)])
     server.add_generic_rpc_handlers([handlers])
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

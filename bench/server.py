@@ -1,5 +1,6 @@
 """The gRPC server under benchmark, against the fake endpoint: `--mode shared` is the product
-(one poller per platform), `--mode naive` the per-stream baseline. Prints "ready PORT".
+(one poller per platform), `--mode naive` the per-stream baseline; `--events` adds the platform's event queue (the fake
+endpoint's). Prints "ready PORT".
 
     python -m bench.server --endpoint http://127.0.0.1:PORT --mode shared --interval 5
 """
@@ -15,10 +16,11 @@ from dataclasses import replace
 
 import boto3
 
+from bench.fake_batch import QUEUE_URL
 from bench.naive import NaiveHub
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.observability.tracing import Tracing
 from polysync_batch.service.registry import PlatformRegistry
@@ -38,6 +40,8 @@ async def main() -> None:
     parser.add_argument("--twin-with-metrics", action="store_true",
                         help="also serve a second server, metrics on, in this process and loop (its own "
                              "platform and cache); prints \"ready PORT TWIN_PORT\"")
+    parser.add_argument("--events", action="store_true", help="consume the fake endpoint's SQS event queue")
+    parser.add_argument("--reconcile", type=float, default=60.0, help="events.reconcile_interval_seconds")
     args = parser.parse_args()
     tracing = None
     if args.tracing:  # the real SDK path with an exporter that only keeps the spans
@@ -57,10 +61,11 @@ async def main() -> None:
     info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q", console_domain=None,
                         runnable_warning_seconds=600)
     executor = ThreadPoolExecutor(max_workers=32)
+    events = EventsConfig(sqs_queue_url=QUEUE_URL, reconcile_interval_seconds=args.reconcile) if args.events else None
 
     def platforms() -> PlatformRegistry:
         platform = build_platform(info, session, executor, endpoint_url=args.endpoint, watch=watch,
-                                  aws=PlatformConfig(region="us-east-1", max_attempts=3))
+                                  aws=PlatformConfig(region="us-east-1", max_attempts=3, events=events))
         if args.mode == "naive":  # the same use cases over a hub that polls per stream
             hub = NaiveHub("bench", platform.batch.describe_runs, watch)
             platform = replace(platform, hub=hub, runs=RunService(

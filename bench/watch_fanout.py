@@ -1,7 +1,9 @@
-"""Fan-out and burst: N watch streams over M runs, with the shared poller and with the naive
+"""Fan-out and burst: N watch streams over M runs, with the shared poller polling, with the
+shared hub fed by the event queue (polling only as reconciliation), and with the naive
 per-stream baseline, side by side in one run against the fake endpoint.
 
     python -m bench.watch_fanout --runs 1000 --streams 10000 --interval 5
+    python -m bench.watch_fanout --runs 10000 --streams 10000 --modes shared,events --first 100 --burst ""
 """
 
 from __future__ import annotations
@@ -43,16 +45,21 @@ class Streams:
         self.all_answered = asyncio.Event()
         self.count = count
 
+        self.failed_after_first: list[str] = []  # streams that got their first message, then an error
+
         async def follow(n: int) -> None:
             request = pb.WatchPipelineRunRequest(run_id=f"job-{n % runs}")
+            answered = False
             try:
                 async for event in stubs[n % CHANNELS].WatchPipelineRun(request):
-                    if event.sequence == 1:
+                    if not answered:
+                        answered = True
                         self._answer()
                     on_event(n % runs, event, time.time())
             except grpc.aio.AioRpcError as error:
-                self.errors.append(error.code().name)
-                self._answer()
+                (self.failed_after_first if answered else self.errors).append(error.code().name)
+                if not answered:
+                    self._answer()
 
         self.tasks = [asyncio.ensure_future(follow(n)) for n in range(count)]
 
@@ -69,14 +76,19 @@ class Streams:
             await channel.close()
 
 
-async def fanout(mode: str, runs: int, streams: int, interval: float, first: float, period: float) -> dict:
+async def fanout(mode: str, runs: int, streams: int, interval: float, first: float, period: float,
+                 max_pending: int = 20000) -> dict:
+    """`mode`: shared (polling), naive (per-stream polling) or events (shared, fed by the event
+    queue, polling only as reconciliation)."""
     start_at = time.time()
+    events = ["--events"] if mode.startswith("events") else []
     fake, fake_port = start("bench.fake_batch", "--jobs", str(runs), "--start", str(start_at),
-                            "--first", str(first), "--period", str(period))
+                            "--first", str(first), "--period", str(period), *events)
     # "shared+metrics": the product with [metrics] on (one more wrapper per stream)
     base, _, extra = mode.partition("+")
-    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--mode", base,
-                         "--interval", str(interval), *([f"--{extra}"] if extra else []))
+    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}",
+                         "--mode", "naive" if base == "naive" else "shared", "--interval", str(interval),
+                         "--max-pending-requests", str(max_pending), *events, *([f"--{extra}"] if extra else []))
     try:
         await asyncio.sleep(1)
         rss_before = rss_kib(server.pid)
@@ -99,11 +111,14 @@ async def fanout(mode: str, runs: int, streams: int, interval: float, first: flo
             pass
         open_seconds = time.time() - opened_at
         answered_before_changes = opened.answered
+        quiet_calls, quiet_start = stats(fake_port)["calls"].get("describejobs", 0), time.time()
         await asyncio.sleep(1)
         rss_open = rss_kib(server.pid)
         # Steady state: from the first change to the last terminal state.
         await asyncio.sleep(max(0.0, start_at + first - time.time()))
         calls_before, cpu_before, window_start = stats(fake_port)["calls"].get("describejobs", 0), cpu_seconds(server.pid), time.time()
+        # Before any change: only the poll (or reconcile) schedule calls DescribeJobs.
+        quiet_per_minute = (calls_before - quiet_calls) / max(1.0, window_start - quiet_start) * 60
         changes_before = changes
         done, pending = await asyncio.wait(opened.tasks, timeout=first + 2 * period + 3 * interval + 10 - (time.time() - start_at))
         window = time.time() - window_start
@@ -111,12 +126,18 @@ async def fanout(mode: str, runs: int, streams: int, interval: float, first: flo
         cpu = cpu_seconds(server.pid) - cpu_before
         delivered = changes - changes_before
         await opened.close()
+        final = stats(fake_port)
         return {
             "mode": mode, "streams": streams, "runs": runs, "interval_s": interval,
             "rejected": len(opened.errors), "rejected_codes": sorted(set(opened.errors)), "open_s": round(open_seconds, 1),
+            "failed_after_first": len(opened.failed_after_first),
+            "failed_after_first_codes": sorted(set(opened.failed_after_first)),
             "answered_before_first_change": answered_before_changes,
             "unfinished_streams": len(pending),
             "describe_calls_per_interval": round(calls / (window / interval), 1),
+            "describe_calls_per_minute_changing": round(calls / window * 60, 1),
+            "describe_calls_per_minute_quiet": round(quiet_per_minute, 1),
+            "queue_left": final.get("queue", {}), "sqs_receives": final["calls"].get("ReceiveMessage", 0),
             "rss_per_stream_kib": round((rss_open - rss_before) / streams, 1),
             "rss_before_mib": round(rss_before / 1024, 1), "rss_open_mib": round(rss_open / 1024, 1),
             "cpu_us_per_event": round(cpu / max(1, delivered) * 1e6, 1), "events_delivered": delivered,
@@ -154,14 +175,20 @@ async def main() -> None:
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--first", type=float, default=40.0, help="seconds until the first state change")
     parser.add_argument("--period", type=float, default=15.0, help="seconds between state changes")
-    parser.add_argument("--modes", default="shared,naive", help="shared, naive, shared+metrics, shared+tracing")
+    parser.add_argument("--modes", default="shared,events,naive",
+                        help="shared (polling), events, naive; shared+metrics, shared+tracing")
     parser.add_argument("--burst", default="1000,20000", help="max_pending_requests values to burst against")
+    parser.add_argument("--max-pending-requests", type=int, default=20000, help="server.max_pending_requests")
+    parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure the bare grpc.aio floor at the same stream count")
     args = parser.parse_args()
     for mode in args.modes.split(","):
-        print(json.dumps(await fanout(mode, args.runs, args.streams, args.interval, args.first, args.period)), flush=True)
+        print(json.dumps(await fanout(mode, args.runs, args.streams, args.interval, args.first, args.period,
+                                      args.max_pending_requests)), flush=True)
     for max_pending in filter(None, args.burst.split(",")):
         print(json.dumps(await burst(args.streams, int(max_pending))), flush=True)
-    print(json.dumps(await grpc_floor.drive(args.streams)), flush=True)
+    if args.floor:
+        print(json.dumps(await grpc_floor.drive(args.streams)), flush=True)
 
 
 if __name__ == "__main__":

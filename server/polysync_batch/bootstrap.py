@@ -12,11 +12,12 @@ from polysync_batch.aws.batch import BatchAdapter
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
+from polysync_batch.aws.events import DaemonThreads, SqsEventQueue, ensure_event_queue
 from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
-from polysync_batch.config import Config, ConfigError, PlatformConfig, WatchConfig
+from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.observability.metrics import AwsCallMetrics
 from polysync_batch.service.logs import LogService
@@ -25,6 +26,7 @@ from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 from polysync_batch.service.runs import RunService
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.events import EventConsumer
 from polysync_batch.watch.hub import RunHub
 
 DEMO_PLATFORM = "demo"
@@ -41,11 +43,16 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
     clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
                            max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
                            read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None,
+                           event_queue=aws.events is not None,
+                           create_event_rule=aws.events is not None and aws.events.create,
                            metrics=AwsCallMetrics(info.name))
     call = AwsCaller(executor, info.name, info.region)
-    batch = BatchAdapter(clients.batch, clients.batch_submit, call,
-                         RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds))
+    ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
     hub = RunHub(info.name, batch.describe_runs, watch, clock)
+    events = None
+    if aws.events is not None:
+        events = _event_consumer(info, clients, aws.events, ctx, hub, watch)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
     ledger = None
@@ -57,7 +64,26 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
                       claim_lease_seconds=lease)
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
     return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
-                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients)
+                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients,
+                            events=events)
+
+
+def _event_consumer(info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, hub: RunHub,
+                    watch: WatchConfig) -> EventConsumer:
+    """The platform's event source: its SQS queue read through the platform's credentials, in
+    daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
+    call = AwsCaller(DaemonThreads(), info.name, info.region)
+    queue = SqsEventQueue(clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id,
+                          settings.wait_time_seconds)
+    prepare = None
+    if settings.create:
+        async def prepare() -> None:
+            await call("CreateQueue", ensure_event_queue, {"queue": settings.queue_name}, sqs=clients.sqs,
+                       events=clients.events, queue_name=settings.queue_name,
+                       rule_name=f"polysync-batch-{settings.queue_name}"[:64])
+    return EventConsumer(hub, queue, settings.reconcile_interval_seconds,
+                         max_backoff_seconds=watch.max_backoff_seconds, prepare=prepare,
+                         receivers=settings.receivers)
 
 
 def platforms_from_config(config: Config, environ: Mapping[str, str], executor: Executor) -> PlatformRegistry:
@@ -85,13 +111,16 @@ def demo_watch(watch: WatchConfig) -> WatchConfig:
 
 
 def demo_platforms(emulator, executor: Executor | None, watch: WatchConfig | None = None,
-                   max_attempts: int = 3) -> PlatformRegistry:
-    """The `demo` platform on the embedded emulator, signed with its dummy credentials."""
+                   max_attempts: int = 3, events: bool = True) -> PlatformRegistry:
+    """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
+    (the emulator's own event queue) unless `events` is false or the emulator publishes none."""
     watch = watch or WatchConfig()
     session = boto3.Session(aws_access_key_id=emulator.access_key_id,
                             aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
     info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
                         console_domain=None, runnable_warning_seconds=watch.runnable_warning_seconds)
+    queue_url = getattr(emulator, "events_queue_url", None) if events else None
     platform = build_platform(info, session, executor, endpoint_url=emulator.endpoint_url, watch=watch,
-                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts))
+                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts,
+                                                 events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None))
     return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

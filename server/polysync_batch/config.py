@@ -134,6 +134,34 @@ class AuthConfig(_Model):
         return self
 
 
+class EventsConfig(_Model):
+    """The platform's SQS queue of "Batch Job State Change" events (SPEC §11, docs/events.md)."""
+
+    sqs_queue_url: str
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0)  # polls of watched runs while events flow
+    wait_time_seconds: int = Field(default=20, ge=1, le=20)  # ReceiveMessage long poll
+    receivers: int = Field(default=4, ge=1, le=32)  # ReceiveMessage calls in flight at once
+    create: bool = False  # create the queue, its policy and the EventBridge rule at start-up
+
+    @field_validator("sqs_queue_url")
+    @classmethod
+    def _queue_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        path = [p for p in parts.path.split("/") if p]
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(path) != 2 or not path[0].isdigit():
+            raise ValueError("must be an SQS queue URL: https://sqs.<region>.amazonaws.com/<account>/<queue>")
+        return value
+
+    @property
+    def account_id(self) -> str:
+        """The queue's account: events of other accounts are refused."""
+        return [p for p in urlsplit(self.sqs_queue_url).path.split("/") if p][0]
+
+    @property
+    def queue_name(self) -> str:
+        return [p for p in urlsplit(self.sqs_queue_url).path.split("/") if p][1]
+
+
 class PlatformConfig(_Model):
     """One AWS account and region the service submits to."""
 
@@ -151,6 +179,7 @@ class PlatformConfig(_Model):
     # A DynamoDB table shared by the replicas makes request_id hold for concurrent calls too.
     idempotency_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
+    events: EventsConfig | None = None  # event-driven watches; polling only without it
 
     @field_validator("region")
     @classmethod
@@ -213,6 +242,9 @@ class ServerConfig(_Model):
     # grpc core queues at most 1000 calls that have arrived but not yet been picked up and
     # cancels the rest, so a burst of 10,000 new watches would lose most of them.
     max_pending_requests: int = Field(default=20000, ge=1)
+    # grpc core cancels (CANCELLED) a call the server has not picked up within this time, 30 s
+    # by default: a burst of tens of thousands of new watches on 2 cores takes longer than that.
+    max_unrequested_seconds: int = Field(default=120, ge=1)
     health_check_interval_seconds: float = Field(default=30.0, ge=0)  # 0: no probing, platforms SERVING
 
     @field_validator("address")

@@ -397,3 +397,25 @@ def test_metrics_and_tracing_are_off_by_default_and_name_their_keys(tmp_path: Pa
     assert message.startswith("config ") and "metrics.address: must be HOST:PORT" in message
     message = config_error(write(tmp_path, '[tracing]\nendpoint = "collector:4317"\n'))
     assert "tracing.endpoint: must be an http:// or https:// URL" in message
+
+
+def test_events_table_defaults_and_a_bad_queue_url_named(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/polysync-batch-events"
+"""), {})
+    events = config.platforms["prod"].events
+    assert (events.reconcile_interval_seconds, events.wait_time_seconds, events.create) == (60.0, 20, False)
+    assert (events.account_id, events.queue_name) == ("111122223333", "polysync-batch-events")
+    assert load_config(write(tmp_path, MINIMAL), {}).platforms["prod"].events is None
+    message = config_error(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "polysync-batch-events"
+"""))
+    assert "platforms.prod.events.sqs_queue_url: " in message and "SQS queue URL" in message
+    message = config_error(write(tmp_path, MINIMAL + """
+[platforms.prod.events]
+sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q"
+wait_time_seconds = 30
+"""))
+    assert "platforms.prod.events.wait_time_seconds" in message

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from polysync_batch.config import AuthConfig, MetricsConfig, PlatformConfig, ServerConfig, TracingConfig, WatchConfig
+from polysync_batch.config import (
+    AuthConfig, EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, TracingConfig, WatchConfig,
+)
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
 
@@ -19,6 +21,7 @@ def section(heading: str) -> str:
 @pytest.mark.parametrize("heading,model", [
     ("[server]", ServerConfig), ("[watch]", WatchConfig), ("[metrics]", MetricsConfig), ("[tracing]", TracingConfig),
     ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
+    ("[platforms.<name>.events]", EventsConfig),
 ])
 def test_every_key_is_documented_in_its_section(heading, model):
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", section(heading), re.M))

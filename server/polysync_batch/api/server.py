@@ -66,6 +66,7 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.server.max_pending_requests", settings.max_pending_requests),
         ("grpc.server.max_pending_requests_hard_limit", settings.max_pending_requests * 2),
+        ("grpc.server_max_unrequested_time_in_server", settings.max_unrequested_seconds),
     ]
     server_metrics = ServerMetrics(platforms.all()) if metrics is not None and metrics.address else None
     server = grpc.aio.server(options=options, interceptors=interceptors(platforms, server_metrics, tracing))
@@ -84,5 +85,6 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
         server_metrics.serve(metrics.address)  # its own port; fails start-up like the main one
     platform_health = PlatformHealth(health_servicer, platforms, settings.health_check_interval_seconds)
     await server.start()
+    platforms.start()
     await platform_health.start()
     return RunningServer(server, port, platform_health, platforms, server_metrics)

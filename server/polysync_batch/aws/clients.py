@@ -27,6 +27,8 @@ class AwsClients:
     iam: Any
     logs: Any
     dynamodb: Any = None  # only with an idempotency table
+    sqs: Any = None  # only for a platform with an event queue (events.sqs_queue_url)
+    events: Any = None  # EventBridge, only for events.create
     metrics: AwsCallMetrics | None = None  # every attempt any of these clients sent
 
 
@@ -41,6 +43,8 @@ def make_clients(
     read_timeout: float = 30,
     max_pool_connections: int = 32,
     dynamodb: bool = False,
+    event_queue: bool = False,
+    create_event_rule: bool = False,
     metrics: AwsCallMetrics | None = None,
 ) -> AwsClients:
     # botocore's own retry modes back off with jitter on throttling and 5xx; what still fails
@@ -64,8 +68,12 @@ def make_clients(
     # SubmitJob is not idempotent at AWS: a retry after a lost answer makes a second job. The
     # use case retries it itself, after looking the job up by its name (service/runs.py).
     once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
+    # A ReceiveMessage long poll answers after up to 20 s: its read timeout must be longer.
+    sqs_config = config.merge(BotoConfig(read_timeout=max(read_timeout, SQS_LONG_POLL_READ_TIMEOUT)))
     return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
                       iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None,
+                      sqs=client("sqs", sqs_config) if event_queue else None,
+                      events=client("events") if create_event_rule else None,
                       metrics=metrics)
 
 
@@ -101,3 +109,6 @@ def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
 
     client.meta.events.register("before-send", before_send)
     client.meta.events.register("response-received", response_received)
+
+
+SQS_LONG_POLL_READ_TIMEOUT = 30.0

@@ -93,3 +93,15 @@ class LogPage:
 def child_run_id(run_id: str, array_index: int | None) -> str:
     """The run id of one child of an array run (`<jobId>:<index>`), or the run itself."""
     return run_id if array_index is None else f"{run_id}:{array_index}"
+
+
+@dataclass(frozen=True)
+class QueuedEvent:
+    """One message of a platform's event queue, read: a run's new state stamped with the event's
+    time, or (`rejected` set) why the message is not a job event of this platform."""
+
+    receipt: str  # what deleting the message needs
+    run: Run | None = None
+    time: datetime | None = None
+    rejected: str = ""  # "malformed" (not a parseable job event) or "foreign" (another kind, account, region)
+    problem: str = ""  # what was wrong, for the log

@@ -26,6 +26,7 @@ class EmulatedBatchBackend(BatchBackend):
         # install_backend() sets both; these defaults only matter after a moto reset.
         self.lifecycle = Lifecycle()
         self.clock: JobClock = SystemJobClock()
+        self.publisher: Any = None  # events.EventPublisher, when the emulator publishes job events
 
     def submit_job(
         self,
@@ -77,6 +78,8 @@ class EmulatedBatchBackend(BatchBackend):
         job = self._new_job(job_id=job_id, children=children, tags=tags, **common)
         for each in (job, *children):
             self._jobs[each.job_id] = each
+            if self.publisher is not None:
+                self.publisher.track(each)
         return job_name, job.job_id, job.arn
 
     def describe_jobs(self, jobs: list[str] | None) -> list[dict[str, Any]]:

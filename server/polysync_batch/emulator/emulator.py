@@ -11,6 +11,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from .backend import install_backend
+from .events import EventPublisher, install_event_envelope, seed_event_queue
 from .job_clock import JobClock, SystemJobClock
 from .iam import install_iam
 from .lifecycle import Lifecycle
@@ -26,13 +27,16 @@ _ACCOUNT_IDS_LOCK = threading.Lock()
 
 
 class Emulator:
-    """A running emulator: moto on 127.0.0.1 serving Batch, STS, IAM and CloudWatch Logs."""
+    """A running emulator: moto on 127.0.0.1 serving Batch, STS, IAM and CloudWatch Logs, and
+    SQS/EventBridge with a queue that receives its jobs' state change events."""
 
     region = REGION
     job_queue = JOB_QUEUE
 
     def __init__(self, server: MotoServer, account_id: str, credentials: Credentials) -> None:
         self._server = server
+        self.events_queue_url: str | None = None  # set when it publishes job events
+        self.publisher: EventPublisher | None = None
         self.endpoint_url = server.endpoint_url
         self.account_id = account_id
         self.access_key_id = credentials.access_key_id
@@ -46,6 +50,8 @@ class Emulator:
 
     def stop(self) -> None:
         """Release the port and the server thread. moto's in-memory data for the account stays."""
+        if self.publisher is not None:
+            self.publisher.stop()
         self._server.stop()
 
     def __enter__(self) -> "Emulator":
@@ -61,9 +67,11 @@ class Emulator:
 
 
 def start_emulator(
-    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: JobClock | None = None
+    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: JobClock | None = None,
+    events: bool = True,
 ) -> Emulator:
-    """Start an emulator seeded with the demo platform; port 0 picks a free port.
+    """Start an emulator seeded with the demo platform; port 0 picks a free port. With
+    `events`, its jobs' state changes go to `emulator.events_queue_url` as AWS Batch events.
 
     Each emulator has its own account, so its lifecycle settings and jobs are its own.
     """
@@ -72,15 +80,21 @@ def start_emulator(
             "MOTO_ACCOUNT_ID is set: moto would put every emulator in that one account; unset it"
         )
     install_responses()
+    install_event_envelope()
     with _ACCOUNT_IDS_LOCK:
         account_id = str(next(_ACCOUNT_IDS))
-    install_backend(account_id, REGION, lifecycle, clock or SystemJobClock())
+    clock = clock or SystemJobClock()
+    backend = install_backend(account_id, REGION, lifecycle, clock)
     install_iam(account_id)
     server = MotoServer(port)
     try:
         bootstrap_iam = _client("iam", server.endpoint_url, "bootstrap", "bootstrap")
         emulator = Emulator(server, account_id, create_credentials(bootstrap_iam, account_id))
         seed_demo_platform(emulator.client)
+        if events:
+            emulator.events_queue_url = seed_event_queue(emulator.client("sqs"), emulator.client("events"))
+            emulator.publisher = backend.publisher = EventPublisher(emulator.client("events"), clock)
+            emulator.publisher.start()
     except BaseException:
         server.stop()
         raise

@@ -164,9 +164,9 @@ class EmulatedJob(Job):
             summary["arrayProperties"] = {"index": self.array_index}
         return summary
 
-    def describe(self) -> dict[str, Any]:
-        """A DescribeJobs JobDetail."""
-        at = self._clock.now()
+    def describe(self, at: float | None = None) -> dict[str, Any]:
+        """A DescribeJobs JobDetail, now (or as it was at `at`, for the event publisher)."""
+        at = self._clock.now() if at is None else at
         view = self._observe(at)
         detail = self._common(view)
         detail.update(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from polysync_batch.domain.connection import QueueStatus
-from polysync_batch.domain.models import LogPage, Pipeline, Run
+from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, Run
 from polysync_batch.domain.submit import SubmitRequest
 
 # DescribeJobs takes at most 100 job ids per call.
@@ -98,3 +98,20 @@ class IdempotencyLedger(Protocol):
         ...
 
     async def record(self, claim: Claim, run_id: str, now: float) -> None: ...
+
+
+class EventQueuePort(Protocol):
+    """The platform's queue of job state change events (an SQS queue fed by EventBridge)."""
+
+    async def receive(self, long_poll: bool = True) -> list[QueuedEvent]:
+        """Up to 10 messages; with `long_poll`, waiting up to the configured time (≤ 20 s) for
+        the first, else answering at once. Raises on any failure."""
+        ...
+
+    async def delete(self, receipts: list[str]) -> None:
+        """Deletes the messages handled (one DeleteMessageBatch of at most 10)."""
+        ...
+
+    def close(self) -> None:
+        """No more receives: what one still in flight gets is handed back to the queue."""
+        ...

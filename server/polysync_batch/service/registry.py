@@ -27,6 +27,7 @@ class PlatformServices:
     batch: BatchPort
     identity: IdentityPort
     clients: Any  # the platform's boto3 clients (aws.clients.AwsClients), for diagnostics and tests
+    events: Any = None  # the event consumer (watch.events.EventConsumer) with events.sqs_queue_url set
 
 
 class PlatformRegistry:
@@ -39,6 +40,13 @@ class PlatformRegistry:
 
     def all(self) -> list[PlatformServices]:
         return [self._platforms[name] for name in self.names()]
+
+    def start(self) -> None:
+        """Starts each platform's own sources of states (its event consumer); the hub's close
+        stops them. Called once the event loop runs."""
+        for platform in self.all():
+            if platform.events is not None:
+                platform.events.start()
 
     def get(self, name: str) -> PlatformServices:
         """The platform a request names; empty means the default one."""

@@ -1,24 +1,26 @@
 """The watch hub of one platform: the latest known state of each run, fed by every source of
-states (the poller's DescribeJobs, Get/BatchGet reads, the service's own submits and cancels),
-and fanned out to every subscribed watch stream. It is also the read cache of GetPipelineRun
+states (the poller's DescribeJobs, Get/BatchGet reads, the service's own submits and cancels,
+SQS events), applied only forward (domain/ordering.py), and fanned out to every subscribed watch stream. It is also the read cache of GetPipelineRun
 and BatchGetPipelineRuns: fresh or terminal states are answered from memory, the rest in shared,
 micro-batched DescribeJobs calls. Scheduling of polls is the poller's job (watch/poller.py)."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
 from polysync_batch.domain.models import Run
+from polysync_batch.domain.ordering import Verdict, compare
 from polysync_batch.service.ports import DescribeRuns
 from polysync_batch.watch.batcher import DescribeBatcher
 from polysync_batch.watch.budget import RateBudget
 from polysync_batch.watch.clock import Clock, SystemClock
 from polysync_batch.watch.poller import RunPoller
-from polysync_batch.watch.source import Source
+from polysync_batch.watch.source import Outcome, Source
 from polysync_batch.watch.subscription import Subscription
 
 
@@ -29,6 +31,7 @@ class Entry:
     fetched_at: float = float("-inf")
     stale_since: datetime | None = None  # when refreshing this state last failed; None once it succeeds
     submitted_at: float | None = None  # when this server submitted it (monotonic), for the submit grace
+    event_time: datetime | None = None  # the event `time` of the state, when an event brought it
     subscribers: set[Subscription] = field(default_factory=set)
 
     @property
@@ -56,6 +59,7 @@ class RunHub:
         self._closed: errors.PlatformError | None = None
         self.poller = RunPoller(self, settings, self.clock)
         self.describe_calls = 0
+        self._on_close: list[Callable[[], None]] = []  # stops other sources of states (events)
 
     async def describe(self, run_ids: list[str]) -> list[Run]:
         """One DescribeJobs call within the platform's budget (polls and reads share it)."""
@@ -89,22 +93,44 @@ class RunHub:
                     self.observe(run, Source.READ)
                 elif self.in_submit_grace(run_id):
                     run = self._entries[run_id].run  # AWS has not caught up: the submit-time state
-                found[run_id] = run
+                # The hub's state: an event may have brought a newer one while the call was out.
+                entry = self._entries.get(run_id)
+                found[run_id] = entry.run if run is not None and entry is not None and entry.run is not None else run
         return {run_id: found[run_id] for run_id in dict.fromkeys(run_ids)}
 
     # -- sources of states ---------------------------------------------------------------------
 
-    def observe(self, run: Run, source: Source) -> None:
-        """Records a run's state; subscribers get it when it changed or was stale."""
+    def observe(self, run: Run, source: Source, event_time: datetime | None = None) -> Outcome:
+        """Records a run's state if it is newer than the one known (domain/ordering.py);
+        subscribers get it when it changed, or when the known one was stale. An event
+        (`source` EVENT, stamped `event_time`) for a run neither followed nor cached is
+        dropped (one being subscribed to is followed): the queue carries every job of the account."""
+        entry = self._entries.get(run.run_id)
+        if source is Source.EVENT and (entry is None or (entry.run is None and not entry.subscribers)):
+            return Outcome.UNTRACKED
         entry = self._entry(run.run_id)
         if source is Source.SUBMIT and entry.submitted_at is None:
             entry.submitted_at = self.clock.monotonic()
-        changed = entry.run is None or entry.run.change_key() != run.change_key()
+        verdict = Verdict.NEWER if entry.run is None else compare(run, event_time, entry.run, entry.event_time)
         was_stale = entry.stale_since is not None
-        entry.run, entry.fetched_at, entry.stale_since = run, self.clock.monotonic(), None
-        self.poller.observed(run.run_id, changed, source)
-        if changed or was_stale:
+        if source is not Source.EVENT:  # an answer from AWS: polling works, whatever it says
+            entry.fetched_at, entry.stale_since = self.clock.monotonic(), None
+        elif verdict is not Verdict.OLDER:
+            entry.fetched_at = self.clock.monotonic()
+        if verdict is not Verdict.OLDER:
+            entry.run = run
+            # Only an event's own time orders later events; after any other source the job's
+            # progress does (a poll's clock is not AWS's).
+            entry.event_time = event_time if source is Source.EVENT else None
+        self.poller.observed(run.run_id, verdict is Verdict.NEWER, source)
+        if verdict is Verdict.NEWER or (was_stale and entry.stale_since is None):
             self._notify(entry)
+        return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE,
+                Verdict.OLDER: Outcome.STALE}[verdict]
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """`stop` is called when the hub closes (another source of states shutting down)."""
+        self._on_close.append(stop)
 
     def in_submit_grace(self, run_id: str) -> bool:
         """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
@@ -150,8 +176,9 @@ class RunHub:
             self.unsubscribe(subscription)
             raise errors.run_not_found(", ".join(missing), self.platform)
         for run_id, run in current.items():
-            subscription.deliver(run, self._entries[run_id].stale_since)
-        self.poller.start()
+            entry = self._entries[run_id]
+            subscription.deliver(entry.run or run, entry.stale_since)
+        self.poller.start(subscription.run_ids)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -167,6 +194,8 @@ class RunHub:
             for subscription in list(entry.subscribers):
                 subscription.fail(error)
         self.poller.close()
+        for stop in self._on_close:
+            stop()
 
     @property
     def closed(self) -> bool:
@@ -205,6 +234,8 @@ class RunHub:
     def _evict(self) -> None:
         """Bounded memory: forget the least recently used runs nobody watches."""
         excess = len(self._entries) - self.settings.max_cached_runs
+        if excess <= 0:  # (without this, every new run cost a scan of every cached one)
+            return
         for run_id in [r for r, e in self._entries.items() if not e.subscribers][:max(0, excess)]:
             del self._entries[run_id]
             self.poller.forget(run_id)

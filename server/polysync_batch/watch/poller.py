@@ -1,7 +1,9 @@
 """Scheduling of DescribeJobs polls for one platform's watched runs: each unfinished run the hub
 says is watched is polled on its own adaptive schedule (the interval grows while nothing
 changes), at most 100 ids per call, however many streams watch it. Results go back into the
-hub, which fans them out; transient AWS errors mark the states stale and back off with jitter."""
+hub, which fans them out; transient AWS errors mark the states stale and back off with jitter.
+While the platform's event queue answers (watch/events.py), polling is only reconciliation:
+every run waits `events.reconcile_interval_seconds` between polls."""
 
 from __future__ import annotations
 
@@ -40,29 +42,57 @@ class RunPoller:
         self._clock = clock
         self._schedules: dict[str, Schedule] = {}
         self._wakeup = Wakeup()
+        # When the loop's current wait ends (inf: no watched run; None: not waiting). A new
+        # schedule wakes the loop only if it is due sooner, so N subscribes do not cost N scans
+        # of every watched run.
+        self._wake_at: float | None = None
         self._task: asyncio.Task | None = None
         self._failures = 0
+        self._reconcile_interval: float | None = None  # set while events flow
+
+    def reconcile_every(self, seconds: float | None) -> None:
+        """Events flow (`seconds`: the reconcile interval) or stopped flowing (None: back to
+        `watch.poll_interval_seconds` at once). Each schedule is re-anchored on its last poll, so
+        runs that waited longer than the new interval are polled now."""
+        if seconds == self._reconcile_interval:
+            return
+        self._reconcile_interval = seconds
+        interval, now = self._base_interval(), self._clock.monotonic()
+        for schedule in self._schedules.values():
+            last = schedule.next_poll - schedule.interval
+            schedule.interval, schedule.next_poll = interval, max(now, last + interval) if seconds else min(
+                schedule.next_poll, last + interval)
+        self._wakeup.wake()
+
+    def _base_interval(self) -> float:
+        return self._reconcile_interval or self._settings.poll_interval_seconds
 
     def observed(self, run_id: str, changed: bool, source: Source) -> None:
         """A new state of the run reached the hub: poll soon after a change or the service's own
         submit/cancel, later and later while nothing changes."""
-        interval = self._settings.poll_interval_seconds
+        interval = self._base_interval()
         schedule = self._schedules.get(run_id)
-        if schedule is not None and not changed and source in (Source.POLL, Source.READ):
+        if self._reconcile_interval is None and schedule is not None and not changed and source in (
+                Source.POLL, Source.READ):
             interval = min(self._settings.max_poll_interval_seconds, schedule.interval * self._settings.interval_growth)
-        self._schedules[run_id] = Schedule(interval, self._clock.monotonic() + interval)
-        if source in (Source.SUBMIT, Source.CANCEL):
-            self._wakeup.wake()
+        self._schedules[run_id] = schedule = Schedule(interval, self._clock.monotonic() + interval)
+        self._wake_before(schedule.next_poll)
 
     def forget(self, run_id: str) -> None:
         self._schedules.pop(run_id, None)
 
-    def start(self) -> None:
+    def start(self, run_ids: list[str] = ()) -> None:
+        """Polling runs (it starts with the first watch); `run_ids` just became watched."""
         if self._task is None or self._task.done():
             # A context of its own: the loop outlives the call that started it, so its AWS calls
             # belong to no RPC (no trace parent, no call record).
             self._task = asyncio.get_running_loop().create_task(self._loop(), context=contextvars.Context())
-        self._wakeup.wake()
+        for run_id in run_ids:
+            self._wake_before(self._schedule(run_id).next_poll)
+
+    def _wake_before(self, when: float) -> None:
+        if self._wake_at is not None and when < self._wake_at:
+            self._wakeup.wake()
 
     def close(self) -> None:
         if self._task is not None:
@@ -72,19 +102,26 @@ class RunPoller:
         while not self._hub.closed:
             active = [(run_id, self._schedule(run_id)) for run_id in self._hub.watched()]
             if not active:
-                await self._wakeup.wait(self._clock)
+                await self._wait(float("inf"))
                 continue
             now = self._clock.monotonic()
             due = [item for item in active if item[1].next_poll <= now]
             if not due:
-                await self._wakeup.wait(self._clock, min(s.next_poll for _, s in active) - now)
+                await self._wait(min(s.next_poll for _, s in active))
                 continue
             await self._poll(self._fill(due, active))
+
+    async def _wait(self, until: float) -> None:
+        self._wake_at = until
+        try:
+            await self._wakeup.wait(self._clock, None if until == float("inf") else until - self._clock.monotonic())
+        finally:
+            self._wake_at = None
 
     def _schedule(self, run_id: str) -> Schedule:
         schedule = self._schedules.get(run_id)
         if schedule is None:  # known to the hub before the poller heard of it
-            interval = self._settings.poll_interval_seconds
+            interval = self._base_interval()
             schedule = self._schedules[run_id] = Schedule(interval, self._clock.monotonic() + interval)
         return schedule
 

@@ -1,0 +1,140 @@
+"""The event source of one platform's watch hub: one task long-polls the platform's event queue
+(SQS, fed by an EventBridge rule with AWS Batch's "Batch Job State Change" events), feeds each
+run's state to `hub.observe(run, Source.EVENT)` — which applies it only forward — and deletes
+the messages it handled. While the queue answers, the poller only reconciles
+(`events.reconcile_interval_seconds`); when it fails, polling returns to
+`watch.poll_interval_seconds` at once and the consumer retries with backoff.
+
+`counts` (outcome → messages) and `healthy` are what polysync_batch_events_total{outcome} and
+polysync_batch_events_healthy{platform} report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from polysync_batch.domain.models import QueuedEvent
+from polysync_batch.service.ports import EventQueuePort
+from polysync_batch.watch.clock import Clock
+from polysync_batch.watch.source import Source
+
+if TYPE_CHECKING:
+    from polysync_batch.watch.hub import RunHub
+
+log = logging.getLogger(__name__)
+# Every outcome a message can have (the metric's label values).
+OUTCOMES = ("applied", "duplicate", "stale", "untracked", "malformed", "foreign", "error")
+FIRST_BACKOFF_SECONDS = 1.0
+
+
+class EventConsumer:
+    def __init__(self, hub: RunHub, queue: EventQueuePort, reconcile_interval_seconds: float,
+                 clock: Clock | None = None, max_backoff_seconds: float = 60.0,
+                 prepare: Callable[[], Awaitable[None]] | None = None, receivers: int = 1) -> None:
+        self._hub = hub
+        self._queue = queue
+        self._reconcile = reconcile_interval_seconds
+        self._clock = clock or hub.clock
+        self._max_backoff = max_backoff_seconds
+        self._task: asyncio.Task | None = None
+        self._receivers = receivers  # ReceiveMessage calls in flight at once (one queue, one consumer)
+        self.counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
+        self.healthy = False  # the last ReceiveMessage succeeded
+        self.failure = ""  # why the queue is failing, while it is
+        self.receives = 0
+        self._prepare = prepare  # events.create: makes the queue and its rule before the first receive
+        hub.on_close(self.close)
+
+    @property
+    def platform(self) -> str:
+        return self._hub.platform
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    def close(self) -> None:
+        self._queue.close()
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        """The consumer's task: the first receiver until the queue has answered once (and after
+        `events.create` made it), then `receivers` of them side by side: one round trip moves at
+        most 10 messages, so one receiver alone caps a burst at a few hundred events a second."""
+        await self._loop(first=True)
+        others = [asyncio.ensure_future(self._loop()) for _ in range(self._receivers - 1)]
+        try:
+            await self._loop()
+        finally:
+            for other in others:
+                other.cancel()
+
+    async def _loop(self, first: bool = False) -> None:
+        failures = 0
+        while not self._hub.closed and not (first and self.healthy):
+            try:
+                if self._prepare is not None:
+                    await self._prepare()
+                    self._prepare = None
+                # A short poll first (and after a failure), so health is known at once.
+                messages = await self._queue.receive(long_poll=self.healthy)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 — the queue failing never ends the consumer
+                failures += 1
+                self._failing(error)
+                backoff = min(self._max_backoff, FIRST_BACKOFF_SECONDS * 2 ** (failures - 1))
+                await self._clock.sleep(backoff * random.uniform(0.5, 1.0))  # jitter
+                continue
+            failures = 0
+            self.receives += 1
+            self._flowing()
+            receipts = [self._apply(message) for message in messages]
+            try:
+                await self._queue.delete([receipt for receipt in receipts if receipt])
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 — they come back; a duplicate changes nothing
+                log.warning("platform %s: deleting %d event messages failed (%s); they will be received again",
+                            self.platform, len(receipts), _why(error))
+
+    def _apply(self, message: QueuedEvent) -> str:
+        """Applies one message; returns its receipt (every message is deleted once handled)."""
+        try:
+            if message.rejected or message.run is None:
+                outcome = message.rejected or "malformed"
+                log.warning("platform %s: dropping an event message (%s): %s", self.platform, outcome,
+                            message.problem)
+            else:
+                outcome = self._hub.observe(message.run, Source.EVENT, message.time).value
+        except Exception:  # noqa: BLE001 — one bad message never stops the others
+            log.exception("platform %s: applying an event message failed", self.platform)
+            outcome = "error"
+        self.counts[outcome] += 1
+        return message.receipt
+
+    def _flowing(self) -> None:
+        if not self.healthy:
+            log.info("platform %s: event queue answering; watched runs are reconciled every %.0f s",
+                     self.platform, self._reconcile)
+        self.healthy, self.failure = True, ""
+        self._hub.poller.reconcile_every(self._reconcile)
+
+    def _failing(self, error: BaseException) -> None:
+        why = _why(error)
+        if self.healthy or why != self.failure:
+            log.warning("platform %s: event queue failing (%s); polling watched runs every %.1f s until it "
+                        "answers again", self.platform, why, self._hub.settings.poll_interval_seconds)
+        self.healthy, self.failure = False, why
+        self._hub.poller.reconcile_every(None)
+
+
+def _why(error: BaseException) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    reason = getattr(error, "reason", None)
+    return f"{getattr(reason, 'value', reason)}: {message}" if reason else message
