@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import start_http_server
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ class WatchedPlatform(Protocol):
 
 class PlatformCollector:
     """Collects, at scrape time, the AWS call metrics of every platform (merged into one family
-    each) and the hubs' gauges: open Watch* streams, watched runs, poll lag."""
+    each), the hubs' gauges (open Watch* streams, watched runs, poll lag) and the event consumers'
+    outcomes and health."""
 
     def __init__(self, platforms: Iterable[WatchedPlatform], clock=time.monotonic) -> None:  # noqa: ANN001
         self._platforms = list(platforms)
@@ -115,12 +116,22 @@ class PlatformCollector:
                                  labels=["platform"])
         lag = GaugeMetricFamily("polysync_batch_poll_lag_seconds", "Age of the oldest watched run's last poll "
                                 "(0 when no run is watched).", labels=["platform"])
+        events = CounterMetricFamily("polysync_batch_events", "Event queue messages by what became of them "
+                                     "(applied, duplicate, stale, untracked, malformed, foreign, error).",
+                                     labels=["platform", "outcome"])
+        healthy = GaugeMetricFamily("polysync_batch_events_healthy", "1 while the platform's last ReceiveMessage "
+                                    "succeeded (watches are polled only to reconcile), else 0.", labels=["platform"])
         for platform in self._platforms:
             stats = platform.hub.stats()
             streams.add_metric([platform.info.name], stats.streams)
             runs.add_metric([platform.info.name], stats.watched_runs)
             lag.add_metric([platform.info.name], stats.oldest_poll_age_seconds)
-        yield from (streams, runs, lag)
+            consumer = getattr(platform, "events", None)  # only platforms with an event queue
+            if consumer is not None:
+                for outcome, count in sorted(consumer.counts.items()):
+                    events.add_metric([platform.info.name, outcome], count)
+                healthy.add_metric([platform.info.name], 1 if consumer.healthy else 0)
+        yield from (streams, runs, lag, events, healthy)
 
 
 @dataclass
