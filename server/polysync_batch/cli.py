@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import DEMO_PLATFORM, demo_platforms, demo_watch, platforms_from_config
-from polysync_batch.config import Config, ConfigError, ServerConfig, load_config
+from polysync_batch.config import Config, ConfigError, ServerConfig, exposure_error, load_config
 from polysync_batch.observability.logging import configure_logging
 
 log = logging.getLogger("polysync_batch")
@@ -52,7 +52,10 @@ def with_address(config: Config, address: str) -> Config:
         server = ServerConfig.model_validate({**config.server.model_dump(), "address": address})
     except ValidationError as error:
         raise ConfigError(f"--address: {error.errors()[0]['msg']}") from None
-    return config.model_copy(update={"server": server})
+    config = config.model_copy(update={"server": server})
+    if (problem := exposure_error(config)) is not None:  # --address may open what the file kept local
+        raise ConfigError(problem)
+    return config
 
 
 async def serve(config: Config, environ: Mapping[str, str]) -> int:
@@ -67,10 +70,13 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
         platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
         log.info("no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
                  DEMO_PLATFORM, emulator.endpoint_url)
-    running = await build_server(platforms, config.server)
+    running = await build_server(platforms, config.server, auth=config.auth,
+                                 access={name: platform.access for name, platform in config.platforms.items()})
     host = config.server.address.rsplit(":", 1)[0]
     log.info("polysync-batch serving on %s:%d (platforms: %s; default: %s)", host, running.port,
              ", ".join(platforms.names()), platforms.default)
+    if running.health_port is not None:
+        log.info("health only, plaintext, on %s:%d", config.server.health_address.rsplit(":", 1)[0], running.health_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -330,6 +330,7 @@ def test_env_overrides_nested_keys_with_coercion() -> None:
             "POLYSYNC_BATCH_PLATFORMS__PROD__AUTH__ROLE_ARN": "arn:aws:iam::111122223333:role/f",
             "POLYSYNC_BATCH_PLATFORMS__PROD__AUTH__TOKEN_FILE": "/var/run/token",
             "POLYSYNC_BATCH_SERVER__ADDRESS": "0.0.0.0:6000",
+            "POLYSYNC_BATCH_SERVER__ALLOW_INSECURE": "true",
             "POLYSYNC_BATCH_SERVER__REFLECTION": "false",
             "POLYSYNC_BATCH_WATCH__POLL_INTERVAL_SECONDS": "2",
             "POLYSYNC_BATCH_CONFIG": "",

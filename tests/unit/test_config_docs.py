@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from polysync_batch.config import AuthConfig, PlatformConfig, ServerConfig, WatchConfig
+from polysync_batch.config import (AccessConfig, AuthConfig, CallerAuthConfig, JwtConfig, PlatformConfig, ServerConfig,
+                                   TlsConfig, WatchConfig)
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
 
@@ -19,6 +20,8 @@ def section(heading: str) -> str:
 @pytest.mark.parametrize("heading,model", [
     ("[server]", ServerConfig), ("[watch]", WatchConfig),
     ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
+    ("[server.tls]", TlsConfig), ("[auth]", CallerAuthConfig), ("[auth.jwt]", JwtConfig),
+    ("[platforms.<name>.access]", AccessConfig),
 ])
 def test_every_key_is_documented_in_its_section(heading, model):
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", section(heading), re.M))
