@@ -137,3 +137,77 @@ async def test_the_async_quickstart_runs_against_a_live_server(emulator):
     assert lines[0].startswith("pipelines ") and "greet" in lines[0].split()
     assert "finished RUN_STATUS_SUCCEEDED Succeeded (exit code 0)" in lines
     assert "log Hello Ada" in lines
+
+
+# --- TLS and caller auth (SPEC §8.1/§8.2), against tests/live_stack.py as other languages use it ---
+
+import secrets  # noqa: E402
+
+LIVE_TOKEN = secrets.token_urlsafe(24)
+READER_TOKEN = secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="module")
+def secured_stack():
+    """`python -m tests.live_stack --mtls --token … --reader-token …`, as a client test of any language starts it."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--token", LIVE_TOKEN,
+                                "--reader-token", READER_TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=Path(__file__).parents[2])
+    files = {}
+    try:
+        for line in process.stdout:
+            name, _, value = line.strip().partition(" ")
+            if name == "ready":
+                files["target"] = f"127.0.0.1:{value}"
+                break
+            files[name] = Path(value)
+        assert "target" in files, "live_stack did not start"
+        yield files
+    finally:
+        process.stdin.close()
+        process.wait(timeout=20)
+
+
+def credentials(stack, token: str | None, client_certificate: bool = True) -> grpc.ChannelCredentials:
+    """TLS with the stack's CA, its client certificate, and a bearer token as call credentials."""
+    certificate = (stack["tls-client-key"].read_bytes(), stack["tls-client-cert"].read_bytes()) if client_certificate \
+        else (None, None)
+    channel = grpc.ssl_channel_credentials(stack["tls-ca"].read_bytes(), *certificate)
+    if token is None:
+        return channel
+    return grpc.composite_channel_credentials(channel, grpc.access_token_call_credentials(token))
+
+
+async def test_tls_and_a_token_submit_and_watch_a_run_to_its_end(secured_stack):
+    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, LIVE_TOKEN)) as channel:
+        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+        run = (await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+        states = [state async for state in watch_run(stub, run.run_id)]
+    assert states[-1].status == runs_pb.RUN_STATUS_SUCCEEDED
+
+
+async def test_a_refused_caller_gets_its_reason(secured_stack):
+    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, READER_TOKEN)) as channel:
+        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+        assert (await stub.ListPipelines(pb.ListPipelinesRequest())).pipelines  # a reader may read
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
+    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, "not-a-token")) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await platform_service_pb2_grpc.PlatformServiceStub(channel).ListPipelines(pb.ListPipelinesRequest())
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and error_reason(denied.value) == "CALLER_NOT_ALLOWED"
+    assert unknown.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_reason(unknown.value) == "CALLER_UNAUTHENTICATED"
+
+
+async def test_mutual_tls_alone_names_the_caller_and_no_certificate_cannot_connect(secured_stack):
+    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, None)) as channel:
+        run = (await platform_service_pb2_grpc.PlatformServiceStub(channel).ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello"))).run  # "cert-client" may submit
+    assert run.run_id
+    no_certificate = credentials(secured_stack, LIVE_TOKEN, client_certificate=False)
+    async with grpc.aio.secure_channel(secured_stack["target"], no_certificate) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await platform_service_pb2_grpc.PlatformServiceStub(channel).ListPipelines(
+                pb.ListPipelinesRequest(), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
