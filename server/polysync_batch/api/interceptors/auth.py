@@ -50,28 +50,44 @@ def _expired() -> errors.Unauthenticated:
 
 
 async def _until(expires_at: float, messages: AsyncIterator[Any], clock: Callable[[], float]) -> AsyncIterator[Any]:
-    """`messages` until `expires_at` (epoch seconds), then UNAUTHENTICATED."""
+    """`messages` until `expires_at` (epoch seconds), then UNAUTHENTICATED. Everything runs in
+    the call's own task (so context variables set by inner wrappers hold across messages): a
+    timer cancels that task only while it waits for the next message, and the cancellation is
+    taken back and turned into the error."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    state = {"waiting": False, "expired": False, "cancelled": False}
+
+    def expire() -> None:
+        state["expired"] = True
+        if state["waiting"] and task is not None:
+            state["cancelled"] = True
+            task.cancel()
+
+    timer = loop.call_later(max(0.0, expires_at - clock()), expire)
     iterator = aiter(messages)
-
-    async def step() -> tuple[bool, Any]:
-        try:
-            return True, await anext(iterator)
-        except StopAsyncIteration:
-            return False, None
-
     try:
         while True:
-            remaining = expires_at - clock()
-            if remaining <= 0:
+            if state["expired"]:
                 raise _expired()
+            state["waiting"] = True
             try:
-                more, message = await asyncio.wait_for(step(), remaining)
-            except TimeoutError:
-                raise _expired() from None
-            if not more:
+                message = await anext(iterator)
+            except StopAsyncIteration:
                 return
+            except asyncio.CancelledError:
+                if not state["cancelled"]:
+                    raise
+                task.uncancel()
+                raise _expired() from None
+            finally:
+                state["waiting"] = False
+            if state["cancelled"]:  # the inner stream swallowed our cancellation
+                task.uncancel()
+                raise _expired()
             yield message
     finally:
+        timer.cancel()
         await iterator.aclose()
 
 
