@@ -168,46 +168,39 @@ def secured_stack():
         process.wait(timeout=20)
 
 
-def credentials(stack, token: str | None, client_certificate: bool = True) -> grpc.ChannelCredentials:
-    """TLS with the stack's CA, its client certificate, and a bearer token as call credentials."""
-    certificate = (stack["tls-client-key"].read_bytes(), stack["tls-client-cert"].read_bytes()) if client_certificate \
-        else (None, None)
-    channel = grpc.ssl_channel_credentials(stack["tls-ca"].read_bytes(), *certificate)
-    if token is None:
-        return channel
-    return grpc.composite_channel_credentials(channel, grpc.access_token_call_credentials(token))
+def connect(stack, token: str | None, client_certificate: bool = True) -> aio.PlatformClient:
+    """The client's own connect: TLS with the stack's CA, its client certificate, a bearer token."""
+    certificate = {"certificate_chain": stack["tls-client-cert"].read_bytes(),
+                   "private_key": stack["tls-client-key"].read_bytes()} if client_certificate else {}
+    return aio.connect(stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate)
 
 
 async def test_tls_and_a_token_submit_and_watch_a_run_to_its_end(secured_stack):
-    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, LIVE_TOKEN)) as channel:
-        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
-        run = (await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
-        states = [state async for state in watch_run(stub, run.run_id)]
-    assert states[-1].status == runs_pb.RUN_STATUS_SUCCEEDED
+    async with connect(secured_stack, LIVE_TOKEN) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+        events = [event async for event in c.watch_run(run.run_id)]
+    assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED
 
 
 async def test_a_refused_caller_gets_its_reason(secured_stack):
-    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, READER_TOKEN)) as channel:
-        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
-        assert (await stub.ListPipelines(pb.ListPipelinesRequest())).pipelines  # a reader may read
+    async with connect(secured_stack, READER_TOKEN) as c:
+        assert (await c.stub.ListPipelines(pb.ListPipelinesRequest())).pipelines  # a reader may read
         with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
-    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, "not-a-token")) as channel:
+            await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
+    async with connect(secured_stack, "not-a-token") as c:
         with pytest.raises(grpc.aio.AioRpcError) as unknown:
-            await platform_service_pb2_grpc.PlatformServiceStub(channel).ListPipelines(pb.ListPipelinesRequest())
-    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED and error_reason(denied.value) == "CALLER_NOT_ALLOWED"
+            await c.stub.ListPipelines(pb.ListPipelinesRequest())
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert client.reason(denied.value) == reasons.CALLER_NOT_ALLOWED
     assert unknown.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert error_reason(unknown.value) == "CALLER_UNAUTHENTICATED"
+    assert client.reason(unknown.value) == reasons.CALLER_UNAUTHENTICATED
 
 
 async def test_mutual_tls_alone_names_the_caller_and_no_certificate_cannot_connect(secured_stack):
-    async with grpc.aio.secure_channel(secured_stack["target"], credentials(secured_stack, None)) as channel:
-        run = (await platform_service_pb2_grpc.PlatformServiceStub(channel).ExecutePipeline(
-            pb.ExecutePipelineRequest(pipeline="hello"))).run  # "cert-client" may submit
+    async with connect(secured_stack, None) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run  # "cert-client" submits
     assert run.run_id
-    no_certificate = credentials(secured_stack, LIVE_TOKEN, client_certificate=False)
-    async with grpc.aio.secure_channel(secured_stack["target"], no_certificate) as channel:
+    async with connect(secured_stack, LIVE_TOKEN, client_certificate=False) as c:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await platform_service_pb2_grpc.PlatformServiceStub(channel).ListPipelines(
-                pb.ListPipelinesRequest(), timeout=5)
+            await c.stub.ListPipelines(pb.ListPipelinesRequest(), timeout=5)
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
