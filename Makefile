@@ -51,6 +51,7 @@ $(GO_BIN)/ghz:
 bench: setup $(GO_BIN)/ghz
 	$(PY) -m bench.watch_fanout
 	$(PY) -m bench.unary
+	$(PY) -m bench.auth_latency --calls 3000
 	$(PY) -m bench.submit_faults --submits 100
 
 # 100,000 random requests against a live demo server; prints the status counts (0 UNKNOWN/INTERNAL).
