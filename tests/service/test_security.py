@@ -413,6 +413,20 @@ async def test_jwks_url_is_fetched_off_the_event_loop_and_an_unknown_kid_refetch
         http_server.shutdown()
 
 
+async def test_a_bad_certificate_file_stops_start_up_naming_the_key(emulator, tmp_path):
+    from polysync_batch.config import ConfigError
+
+    pki = Pki.make(tmp_path / "bad")
+    pki.key_file.write_bytes(trustme.CA().issue_cert("127.0.0.1").private_key_pem.bytes())  # another key
+    with pytest.raises(ConfigError, match=r"server\.tls\.key_file: does not match"):
+        async with serve_secured(demo_platforms(emulator, None, FAST_WATCH), pki):
+            pass
+    pki.cert_file.write_text("not a certificate")
+    with pytest.raises(ConfigError, match=r"server\.tls\.cert_file: not a PEM"):
+        async with serve_secured(demo_platforms(emulator, None, FAST_WATCH), pki):
+            pass
+
+
 # --- last: nothing secret was logged -----------------------------------------------------------
 
 def test_no_token_or_jwt_of_this_module_is_in_any_log_record():
@@ -428,3 +442,4 @@ def test_no_token_or_jwt_of_this_module_is_in_any_log_record():
         for part in {token, token.split(" ")[-1], token.split(".")[-1]}:
             if len(part) >= 8:
                 assert part not in text, f"a secret reached the log: {part[:6]}…"
+

@@ -30,7 +30,7 @@ def parse_jwks(data: bytes) -> dict[str | None, jwt.PyJWK]:
             continue
         try:
             keys[entry.get("kid")] = jwt.PyJWK(entry)
-        except jwt.PyJWKError as error:
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, KeyError, TypeError) as error:
             log.warning("JWKS key %r skipped: %s", entry.get("kid"), error)
     return keys
 
