@@ -16,8 +16,13 @@ Without options it is plaintext with no caller auth. Options (SPEC §8.1/§8.2):
     --token TOKEN         the static bearer token of caller "client" (may submit on demo)
     --reader-token TOKEN  the static bearer token of caller "reader" (may only read on demo, so
                           its ExecutePipeline is PERMISSION_DENIED CALLER_NOT_ALLOWED)
+    --jwt                 JWT callers: an RSA signing key is made; before "ready" it prints
+                          "jwt-key <path>" (PEM private key; sign RS256 with header kid "live"),
+                          "jwt-issuer <iss>" and "jwt-audience <aud>". The caller is the `sub`
+                          claim ("jwt-client" may submit on demo); `exp` is required and no
+                          clock skew is allowed, so a watch ends UNAUTHENTICATED exactly at `exp`
 
-With a token or --mtls, calls need a caller (UNAUTHENTICATED CALLER_UNAUTHENTICATED otherwise),
+With a token, --jwt or --mtls, calls need a caller (UNAUTHENTICATED CALLER_UNAUTHENTICATED otherwise),
 and "cert-client" may submit like "client".
 
 Jobs take about 1.5 s; pass the demo parameter duration_seconds for longer ones.
@@ -34,7 +39,8 @@ from pathlib import Path
 
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
-from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, ServerConfig, TlsConfig, WatchConfig
+from polysync_batch.config import (AccessConfig, CallerAuthConfig, CallerTokenConfig, JwtConfig, ServerConfig, TlsConfig,
+                                   WatchConfig)
 from polysync_batch.emulator import Lifecycle, start_emulator
 
 LIFECYCLE = Lifecycle(submitted=0.1, pending=0.1, runnable=0.2, starting=0.2, running=1.0)
@@ -48,6 +54,7 @@ def _options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mtls", action="store_true")
     parser.add_argument("--token")
     parser.add_argument("--reader-token")
+    parser.add_argument("--jwt", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -66,6 +73,28 @@ def _write_certificates(directory: Path) -> None:
         print(f"{name} {directory / file}", flush=True)
 
 
+JWT_ISSUER = "https://live-stack.test/issuer"
+JWT_AUDIENCE = "api://polysync-batch-live"
+JWT_CLIENT = "jwt-client"
+
+
+def _write_jwt_key(directory: Path) -> JwtConfig:
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (directory / "jwt.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    (directory / "jwks.json").write_text(json.dumps({"keys": [{**public, "kid": "live", "use": "sig", "alg": "RS256"}]}))
+    for name, value in (("jwt-key", directory / "jwt.key"), ("jwt-issuer", JWT_ISSUER), ("jwt-audience", JWT_AUDIENCE)):
+        print(f"{name} {value}", flush=True)
+    return JwtConfig(jwks_file=directory / "jwks.json", issuer=JWT_ISSUER, audience=JWT_AUDIENCE, leeway_seconds=0)
+
+
 async def main(argv: list[str] | None = None) -> int:
     options = _options(sys.argv[1:] if argv is None else argv)
     loop = asyncio.get_running_loop()
@@ -78,10 +107,10 @@ async def main(argv: list[str] | None = None) -> int:
                             client_ca_file=directory / "ca.crt" if options.mtls else None)
         tokens = [CallerTokenConfig(caller=caller, sha256=hashlib.sha256(token.encode()).hexdigest())
                   for caller, token in (("client", options.token), ("reader", options.reader_token)) if token]
-        auth = CallerAuthConfig(tokens=tokens)
+        auth = CallerAuthConfig(tokens=tokens, jwt=_write_jwt_key(Path(temp)) if options.jwt else None)
         access = None
-        if tokens or options.mtls:
-            access = {"demo": AccessConfig(read=["reader"], submit=["client", CERT_CLIENT])}
+        if tokens or options.mtls or options.jwt:
+            access = {"demo": AccessConfig(read=["reader"], submit=["client", CERT_CLIENT, JWT_CLIENT])}
         address = "127.0.0.1:0"
         while True:
             platforms = demo_platforms(emulator, None, WATCH)  # a new process would start afresh too

@@ -150,7 +150,7 @@ READER_TOKEN = secrets.token_urlsafe(24)
 @pytest.fixture(scope="module")
 def secured_stack():
     """`python -m tests.live_stack --mtls --token … --reader-token …`, as a client test of any language starts it."""
-    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--token", LIVE_TOKEN,
+    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", "--token", LIVE_TOKEN,
                                 "--reader-token", READER_TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True, cwd=Path(__file__).parents[2])
     files = {}
@@ -160,7 +160,7 @@ def secured_stack():
             if name == "ready":
                 files["target"] = f"127.0.0.1:{value}"
                 break
-            files[name] = Path(value)
+            files[name] = Path(value) if name.startswith("tls-") or name == "jwt-key" else value
         assert "target" in files, "live_stack did not start"
         yield files
     finally:
@@ -168,11 +168,38 @@ def secured_stack():
         process.wait(timeout=20)
 
 
-def connect(stack, token: str | None, client_certificate: bool = True) -> aio.PlatformClient:
+def connect(stack, token: str | None, client_certificate: bool = True, **options) -> aio.PlatformClient:
     """The client's own connect: TLS with the stack's CA, its client certificate, a bearer token."""
     certificate = {"certificate_chain": stack["tls-client-cert"].read_bytes(),
                    "private_key": stack["tls-client-key"].read_bytes()} if client_certificate else {}
-    return aio.connect(stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate)
+    return aio.connect(stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate,
+                       **options)
+
+
+async def test_a_watch_outlives_its_short_jwts_by_resuming_with_fresh_ones_from_the_token_source(secured_stack):
+    import time
+
+    import jwt
+
+    key, issued = secured_stack["jwt-key"].read_bytes(), []
+
+    def fresh_token() -> str:  # each token lives 2 s; the run takes about 5 s
+        now = time.time()
+        issued.append(now)
+        return jwt.encode({"iss": secured_stack["jwt-issuer"], "aud": secured_stack["jwt-audience"],
+                           "sub": "jwt-client", "iat": int(now), "exp": int(now) + 2}, key, algorithm="RS256",
+                          headers={"kid": "live"})
+
+    reconnects = []
+    async with connect(secured_stack, None, token_source=fresh_token,
+                       policy=client.ReconnectPolicy(initial_backoff=0.05)) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
+            pipeline="hello", parameters={"duration_seconds": "4"}))).run
+        events = [event async for event in c.watch_run(
+            run.run_id, on_reconnect=lambda n, delay, error: reconnects.append(error.code()))]
+    assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED
+    assert grpc.StatusCode.UNAUTHENTICATED in reconnects  # the server cut a stream at exp
+    assert len(issued) >= 3
 
 
 async def test_tls_and_a_token_submit_and_watch_a_run_to_its_end(secured_stack):
