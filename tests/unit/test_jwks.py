@@ -41,3 +41,17 @@ async def test_a_token_without_kid_uses_the_only_key(tmp_path):
     keys2 = JwksKeys(file=write_jwks(tmp_path / "two.json", Signer("a"), Signer("b")), url=None, refresh_seconds=60)
     await keys2.reload()
     assert await keys2.key(None) is None
+
+
+async def test_an_unusable_jwks_file_stops_start_up_naming_the_key(tmp_path):
+    import pytest
+
+    from polysync_batch.config import CallerAuthConfig, ConfigError, JwtConfig
+    from polysync_batch.security.callers import Authenticator
+
+    for content in ("not json", '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'):
+        (tmp_path / "jwks.json").write_text(content)
+        auth = Authenticator(CallerAuthConfig(jwt=JwtConfig(jwks_file=tmp_path / "jwks.json", issuer="i", audience="a")),
+                             certificates=False)
+        with pytest.raises(ConfigError, match=r"^auth\.jwt\.jwks_file: cannot load"):
+            await auth.start()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from polysync_batch.config import CallerAuthConfig, JwtConfig
+from polysync_batch.config import CallerAuthConfig, ConfigError, JwtConfig
 from polysync_batch.domain import errors
 from polysync_batch.security.jwks import JwksKeys
 
@@ -81,8 +81,11 @@ class Authenticator:
         return bool(self._tokens or self.jwt or self._certificates)
 
     async def start(self) -> None:
-        if self.jwt is not None:
-            await self.jwt.keys.reload()
+        """Load the JWT keys. A JWKS file that cannot be used stops start-up; an unreachable
+        jwks_url does not (the IdP may be briefly down): the first call with a JWT retries."""
+        if self.jwt is not None and not await self.jwt.keys.reload() and self.jwt.keys.from_file:
+            raise ConfigError(f"auth.jwt.jwks_file: cannot load the signing keys from {self.jwt.keys.source}: "
+                              f"{self.jwt.keys.last_error}")
 
     def _refuse(self, what: str) -> errors.Unauthenticated:
         return errors.caller_unauthenticated(what, certificates=self._certificates)

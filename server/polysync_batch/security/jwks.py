@@ -46,6 +46,11 @@ class JwksKeys:
         self._last_load = -math.inf
         self._lock = asyncio.Lock()
         self.loads = 0  # how many times the keys were (re)loaded, for tests and the log
+        self.last_error: str | None = None
+
+    @property
+    def from_file(self) -> bool:
+        return self._file is not None
 
     @property
     def source(self) -> str:
@@ -66,10 +71,14 @@ class JwksKeys:
         self._last_load = self._clock()
         self.loads += 1
         try:
-            self._keys = await asyncio.to_thread(self._load)
+            keys = await asyncio.to_thread(self._load)
+            if not keys:
+                raise ValueError("no usable asymmetric signing key in it")
         except Exception as error:  # noqa: BLE001 — the IdP or the file may be briefly unavailable
-            log.warning("cannot load the JWT signing keys from %s: %s", self.source, error)
+            self.last_error = str(error) or type(error).__name__
+            log.warning("cannot load the JWT signing keys from %s: %s", self.source, self.last_error)
             return False
+        self._keys, self.last_error = keys, None
         log.info("loaded %d JWT signing key(s) from %s", len(self._keys), self.source)
         return True
 
