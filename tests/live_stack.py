@@ -22,7 +22,8 @@ Without options it is plaintext with no caller auth. Options (SPEC §8.1/§8.2):
                           claim ("jwt-client" may submit on demo); `exp` is required and no
                           clock skew is allowed, so a watch ends UNAUTHENTICATED exactly at `exp`
 
-With a token, --jwt or --mtls, calls need a caller (UNAUTHENTICATED CALLER_UNAUTHENTICATED otherwise),
+With any of these options the server's log lines (one per RPC, naming the caller) go to
+stderr. With a token, --jwt or --mtls, calls need a caller (UNAUTHENTICATED CALLER_UNAUTHENTICATED otherwise),
 and "cert-client" may submit like "client".
 
 Jobs take about 1.5 s; pass the demo parameter duration_seconds for longer ones.
@@ -97,6 +98,10 @@ def _write_jwt_key(directory: Path) -> JwtConfig:
 
 async def main(argv: list[str] | None = None) -> int:
     options = _options(sys.argv[1:] if argv is None else argv)
+    if options.tls or options.mtls or options.token or options.reader_token or options.jwt:
+        from polysync_batch.observability.logging import configure_logging
+
+        configure_logging()  # the RPC log lines (naming the caller) on stderr, as `serve` writes them
     loop = asyncio.get_running_loop()
     with start_emulator(LIFECYCLE) as emulator, tempfile.TemporaryDirectory(prefix="live-stack-tls-") as temp:
         tls = None

@@ -147,13 +147,18 @@ LIVE_TOKEN = secrets.token_urlsafe(24)
 READER_TOKEN = secrets.token_urlsafe(24)
 
 
+SENT_JWTS: list[str] = []
+
+
 @pytest.fixture(scope="module")
-def secured_stack():
-    """`python -m tests.live_stack --mtls --token … --reader-token …`, as a client test of any language starts it."""
+def secured_stack(tmp_path_factory):
+    """`python -m tests.live_stack --mtls --jwt --token … --reader-token …`, as a client test of any
+    language starts it; its log (stderr) is kept in files["log"]."""
+    log = tmp_path_factory.mktemp("stack") / "stderr.log"
     process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", "--token", LIVE_TOKEN,
                                 "--reader-token", READER_TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True, cwd=Path(__file__).parents[2])
-    files = {}
+                               stderr=log.open("w"), text=True, cwd=Path(__file__).parents[2])
+    files = {"log": log}
     try:
         for line in process.stdout:
             name, _, value = line.strip().partition(" ")
@@ -186,9 +191,10 @@ async def test_a_watch_outlives_its_short_jwts_by_resuming_with_fresh_ones_from_
     def fresh_token() -> str:  # each token lives 2 s; the run takes about 5 s
         now = time.time()
         issued.append(now)
-        return jwt.encode({"iss": secured_stack["jwt-issuer"], "aud": secured_stack["jwt-audience"],
+        SENT_JWTS.append(jwt.encode({"iss": secured_stack["jwt-issuer"], "aud": secured_stack["jwt-audience"],
                            "sub": "jwt-client", "iat": int(now), "exp": int(now) + 2}, key, algorithm="RS256",
-                          headers={"kid": "live"})
+                          headers={"kid": "live"}))
+        return SENT_JWTS[-1]
 
     reconnects = []
     async with connect(secured_stack, None, token_source=fresh_token,
@@ -231,3 +237,12 @@ async def test_mutual_tls_alone_names_the_caller_and_no_certificate_cannot_conne
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await c.stub.ListPipelines(pb.ListPipelinesRequest(), timeout=5)
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_secured_stacks_log_holds_no_token_or_jwt(secured_stack):
+    """Last in this module: every token and JWT the tests above sent, grepped for in the server's log."""
+    text = secured_stack["log"].read_text()
+    assert "rpc" in text and "caller" in text  # the access log lines are there, naming callers
+    assert SENT_JWTS, "the JWT test did not run before this one"
+    for secret in [LIVE_TOKEN, READER_TOKEN, *SENT_JWTS, *(t.rsplit(".", 1)[1] for t in SENT_JWTS)]:
+        assert secret not in text, f"a secret reached the server log: {secret[:6]}…"
