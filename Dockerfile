@@ -19,6 +19,8 @@ FROM python:3.11.7-slim-bookworm
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin polysync
 COPY --from=build /app/.venv /app/.venv
 # In a container the server must listen beyond loopback; the embedded emulator never does.
+# There it refuses to start without [server.tls] or caller auth ([auth]) in the config, unless
+# POLYSYNC_BATCH_SERVER__ALLOW_INSECURE=true (a service mesh terminates TLS): docs/security.md.
 ENV PATH=/app/.venv/bin:$PATH \
     POLYSYNC_BATCH_CONFIG=/etc/polysync-batch/config.toml \
     POLYSYNC_BATCH_SERVER__ADDRESS=0.0.0.0:50051

@@ -53,6 +53,7 @@ bench: setup $(GO_BIN)/ghz
 	$(PY) -m bench.watch_fanout --runs 1000 --streams 10000 --modes shared,events,naive
 	$(PY) -m bench.watch_fanout --runs 5000 --streams 50000 --modes events --first 150 --burst "" --max-pending-requests 60000
 	$(PY) -m bench.unary
+	$(PY) -m bench.auth_latency --calls 3000
 	$(PY) -m bench.submit_faults --submits 100
 	$(PY) -m bench.observability
 

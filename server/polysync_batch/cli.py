@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import DEMO_PLATFORM, demo_platforms, demo_watch, platforms_from_config
-from polysync_batch.config import Config, ConfigError, ServerConfig, load_config
+from polysync_batch.config import Config, ConfigError, ServerConfig, exposure_error, load_config
 from polysync_batch.observability.logging import LOG_FORMATS, configure_logging
 from polysync_batch.observability.tracing import tracing_from_config
 
@@ -55,7 +55,10 @@ def with_address(config: Config, address: str) -> Config:
         server = ServerConfig.model_validate({**config.server.model_dump(), "address": address})
     except ValidationError as error:
         raise ConfigError(f"--address: {error.errors()[0]['msg']}") from None
-    return config.model_copy(update={"server": server})
+    config = config.model_copy(update={"server": server})
+    if (problem := exposure_error(config)) is not None:  # --address may open what the file kept local
+        raise ConfigError(problem)
+    return config
 
 
 async def serve(config: Config, environ: Mapping[str, str]) -> int:
@@ -74,7 +77,8 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
     tracing = tracing_from_config(config.tracing, environ)
     if tracing is not None:
         tracing.start()
-    running = await build_server(platforms, config.server, config.metrics, tracing)
+    running = await build_server(platforms, config.server, config.metrics, tracing, auth=config.auth,
+                                 access={name: platform.access for name, platform in config.platforms.items()})
     # Before the start-up line: whoever reads it may send SIGTERM at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,6 +92,9 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
              extra={"fields": {"event": "server_started", "address": f"{host}:{running.port}",
                                "platforms": ",".join(platforms.names()), "default_platform": platforms.default,
                                "metrics_port": metrics_port, "tracing": tracing is not None}})
+    if running.health_port is not None:
+        log.info("health only, plaintext, on %s:%d", config.server.health_address.rsplit(":", 1)[0],
+                 running.health_port, extra={"fields": {"event": "health_port_started"}})
     try:
         await stop.wait()
         log.info("shutting down: health NOT_SERVING, finishing calls for up to %.0f s",

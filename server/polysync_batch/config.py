@@ -8,6 +8,7 @@ path, so the CLI can print it and exit without a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping
@@ -162,6 +163,21 @@ class EventsConfig(_Model):
         return [p for p in urlsplit(self.sqs_queue_url).path.split("/") if p][1]
 
 
+class AccessConfig(_Model):
+    """Which identified callers may use a platform (SPEC §8.2); "*" is any identified caller.
+    A list that is not given is empty; `submit` implies `read`."""
+
+    read: list[str] = Field(default_factory=list)
+    submit: list[str] = Field(default_factory=list)
+
+    @field_validator("read", "submit")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if any(not name.strip() for name in value):
+            raise ValueError('caller names must not be empty ("*" means any identified caller)')
+        return value
+
+
 class PlatformConfig(_Model):
     """One AWS account and region the service submits to."""
 
@@ -180,6 +196,7 @@ class PlatformConfig(_Model):
     idempotency_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
     events: EventsConfig | None = None  # event-driven watches; polling only without it
+    access: AccessConfig | None = None  # None: every identified caller may use the platform
 
     @field_validator("region")
     @classmethod
@@ -231,6 +248,14 @@ class WatchConfig(_Model):
         return self
 
 
+class TlsConfig(_Model):
+    """TLS on the gRPC port (SPEC §8.1); the files are re-read when they change."""
+
+    cert_file: Path
+    key_file: Path
+    client_ca_file: Path | None = None  # set: mutual TLS, a client certificate from this CA is required
+
+
 class ServerConfig(_Model):
     """The gRPC listener."""
 
@@ -246,10 +271,15 @@ class ServerConfig(_Model):
     # by default: a burst of tens of thousands of new watches on 2 cores takes longer than that.
     max_unrequested_seconds: int = Field(default=120, ge=1)
     health_check_interval_seconds: float = Field(default=30.0, ge=0)  # 0: no probing, platforms SERVING
+    tls: TlsConfig | None = None
+    health_address: str | None = None  # a second, plaintext port serving only grpc.health.v1.Health
+    allow_insecure: bool = False  # listen on a non-loopback address without TLS or caller auth
 
-    @field_validator("address")
+    @field_validator("address", "health_address")
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         match = _ADDRESS.fullmatch(value)
         if match is None or int(match.group(2)) > 65535:
             raise ValueError("must be HOST:PORT (e.g. 127.0.0.1:50051 or [::]:50051)")
@@ -286,6 +316,82 @@ class TracingConfig(_Model):
         return value
 
 
+_ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES256K", "ES384",
+                          "ES512", "EdDSA")
+
+
+class CallerTokenConfig(_Model):
+    """One static bearer token: only its SHA-256 lives in the file."""
+
+    caller: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class JwtConfig(_Model):
+    """Bearer JWTs verified against a JWKS (e.g. Microsoft Entra ID workload tokens)."""
+
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+    issuer: str = Field(min_length=1)
+    audience: str | list[str]
+    caller_claim: str = Field(default="sub", min_length=1)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256"], min_length=1)
+    leeway_seconds: float = Field(default=60.0, ge=0, le=60)  # clock skew allowed on exp/nbf/iat
+    jwks_refresh_seconds: float = Field(default=60.0, ge=1)  # an unknown kid refetches at most this often
+
+    @field_validator("algorithms")
+    @classmethod
+    def _asymmetric(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in _ASYMMETRIC_ALGORITHMS:
+                raise ValueError(f"{name!r} is not allowed: asymmetric only ({', '.join(_ASYMMETRIC_ALGORITHMS)})")
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("must be an https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> JwtConfig:
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise _key_error("jwks_file", "set exactly one of jwks_file and jwks_url")
+        return self
+
+
+class CallerAuthConfig(_Model):
+    """How callers prove who they are (SPEC §8.2); empty: no caller authentication."""
+
+    tokens: list[CallerTokenConfig] = Field(default_factory=list)
+    jwt: JwtConfig | None = None
+
+
+def _is_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_error(config: Config) -> str | None:
+    """Why the server must not start as configured (SPEC §8.1): an open, unauthenticated port."""
+    server = config.server
+    if server.allow_insecure or server.tls is not None or config.callers_authenticated:
+        return None
+    if _is_loopback(server.address):
+        return None
+    return (f"server.address: {server.address} is not a loopback address and neither server.tls nor caller "
+            "authentication ([auth]) is configured; configure one, or set server.allow_insecure = true "
+            "when a service mesh terminates TLS")
+
+
 class Config(_Model):
     """Everything the server needs, validated at start-up."""
 
@@ -295,6 +401,13 @@ class Config(_Model):
     watch: WatchConfig = Field(default_factory=WatchConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     tracing: TracingConfig = Field(default_factory=TracingConfig)
+    auth: CallerAuthConfig = Field(default_factory=CallerAuthConfig)
+
+    @property
+    def callers_authenticated(self) -> bool:
+        """Whether every PlatformService call needs an identified caller."""
+        tls = self.server.tls
+        return bool(self.auth.tokens or self.auth.jwt or (tls is not None and tls.client_ca_file is not None))
 
     @field_validator("platforms")
     @classmethod
@@ -321,6 +434,11 @@ class Config(_Model):
             raise _key_error(
                 "default_platform", "required when more than one platform is configured"
             )
+        if not self.callers_authenticated:
+            for name, platform in self.platforms.items():
+                if platform.access is not None:
+                    raise _key_error(f"platforms.{name}.access", "needs caller authentication: [auth] tokens, "
+                                     "[auth.jwt] or server.tls.client_ca_file")
         return self
 
     @property
@@ -341,7 +459,7 @@ def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
     data = _read_toml(path, where) if path else {}
     from_env = _apply_env_overrides(data, environ, where)
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         key, message = _describe(errors[0])
@@ -356,6 +474,9 @@ def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
             others = len(errors) - 1
             message += f" (and {others} more error{'s' if others > 1 else ''})"
         raise ConfigError(f"{where}: {key}: {message}") from None
+    if (problem := exposure_error(config)) is not None:
+        raise ConfigError(f"{where}: {problem}")
+    return config
 
 
 def _read_toml(path: str, where: str) -> dict[str, Any]:

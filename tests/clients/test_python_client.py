@@ -137,3 +137,112 @@ async def test_the_async_quickstart_runs_against_a_live_server(emulator):
     assert lines[0].startswith("pipelines ") and "greet" in lines[0].split()
     assert "finished RUN_STATUS_SUCCEEDED Succeeded (exit code 0)" in lines
     assert "log Hello Ada" in lines
+
+
+# --- TLS and caller auth (SPEC §8.1/§8.2), against tests/live_stack.py as other languages use it ---
+
+import secrets  # noqa: E402
+
+LIVE_TOKEN = secrets.token_urlsafe(24)
+READER_TOKEN = secrets.token_urlsafe(24)
+
+
+SENT_JWTS: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def secured_stack(tmp_path_factory):
+    """`python -m tests.live_stack --mtls --jwt --token … --reader-token …`, as a client test of any
+    language starts it; its log (stderr) is kept in files["log"]."""
+    log = tmp_path_factory.mktemp("stack") / "stderr.log"
+    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", "--token", LIVE_TOKEN,
+                                "--reader-token", READER_TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=log.open("w"), text=True, cwd=Path(__file__).parents[2])
+    files = {"log": log}
+    try:
+        for line in process.stdout:
+            name, _, value = line.strip().partition(" ")
+            if name == "ready":
+                files["target"] = f"127.0.0.1:{value}"
+                break
+            files[name] = Path(value) if name.startswith("tls-") or name == "jwt-key" else value
+        assert "target" in files, "live_stack did not start"
+        yield files
+    finally:
+        process.stdin.close()
+        process.wait(timeout=20)
+
+
+def connect(stack, token: str | None, client_certificate: bool = True, **options) -> aio.PlatformClient:
+    """The client's own connect: TLS with the stack's CA, its client certificate, a bearer token."""
+    certificate = {"certificate_chain": stack["tls-client-cert"].read_bytes(),
+                   "private_key": stack["tls-client-key"].read_bytes()} if client_certificate else {}
+    return aio.connect(stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate,
+                       **options)
+
+
+async def test_a_watch_outlives_its_short_jwts_by_resuming_with_fresh_ones_from_the_token_source(secured_stack):
+    import time
+
+    import jwt
+
+    key, issued = secured_stack["jwt-key"].read_bytes(), []
+
+    def fresh_token() -> str:  # each token lives 2 s; the run takes about 5 s
+        now = time.time()
+        issued.append(now)
+        SENT_JWTS.append(jwt.encode({"iss": secured_stack["jwt-issuer"], "aud": secured_stack["jwt-audience"],
+                           "sub": "jwt-client", "iat": int(now), "exp": int(now) + 2}, key, algorithm="RS256",
+                          headers={"kid": "live"}))
+        return SENT_JWTS[-1]
+
+    reconnects = []
+    async with connect(secured_stack, None, token_source=fresh_token,
+                       policy=client.ReconnectPolicy(initial_backoff=0.05)) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
+            pipeline="hello", parameters={"duration_seconds": "4"}))).run
+        events = [event async for event in c.watch_run(
+            run.run_id, on_reconnect=lambda n, delay, error: reconnects.append(error.code()))]
+    assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED
+    assert grpc.StatusCode.UNAUTHENTICATED in reconnects  # the server cut a stream at exp
+    assert len(issued) >= 3
+
+
+async def test_tls_and_a_token_submit_and_watch_a_run_to_its_end(secured_stack):
+    async with connect(secured_stack, LIVE_TOKEN) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+        events = [event async for event in c.watch_run(run.run_id)]
+    assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED
+
+
+async def test_a_refused_caller_gets_its_reason(secured_stack):
+    async with connect(secured_stack, READER_TOKEN) as c:
+        assert (await c.stub.ListPipelines(pb.ListPipelinesRequest())).pipelines  # a reader may read
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))
+    async with connect(secured_stack, "not-a-token") as c:
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await c.stub.ListPipelines(pb.ListPipelinesRequest())
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert client.reason(denied.value) == reasons.CALLER_NOT_ALLOWED
+    assert unknown.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert client.reason(unknown.value) == reasons.CALLER_UNAUTHENTICATED
+
+
+async def test_mutual_tls_alone_names_the_caller_and_no_certificate_cannot_connect(secured_stack):
+    async with connect(secured_stack, None) as c:
+        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run  # "cert-client" submits
+    assert run.run_id
+    async with connect(secured_stack, LIVE_TOKEN, client_certificate=False) as c:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await c.stub.ListPipelines(pb.ListPipelinesRequest(), timeout=5)
+    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_secured_stacks_log_holds_no_token_or_jwt(secured_stack):
+    """Last in this module: every token and JWT the tests above sent, grepped for in the server's log."""
+    text = secured_stack["log"].read_text()
+    assert "rpc" in text and "caller" in text  # the access log lines are there, naming callers
+    assert SENT_JWTS, "the JWT test did not run before this one"
+    for secret in [LIVE_TOKEN, READER_TOKEN, *SENT_JWTS, *(t.rsplit(".", 1)[1] for t in SENT_JWTS)]:
+        assert secret not in text, f"a secret reached the server log: {secret[:6]}…"

@@ -4,12 +4,13 @@ grpc-health-probe checks health), and the README's per-language examples are the
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support import start_serve, wait_for_port
+from tests.support import EXECUTABLE, start_serve, wait_for_port
 
 ROOT = Path(__file__).parents[2]
 README = (ROOT / "README.md").read_text()
@@ -56,6 +57,24 @@ def test_readme_grpcurl_walkthrough_runs_as_written(demo_server):
     assert '"RUN_STATUS_CANCELLED"' in out and "Cancelled by Polysync: no longer needed" in out
     assert '"exit_code": 3' in out or '"native_status": "SUBMITTED"' in out  # the failing submit
     assert '"status": "SERVING"' in out
+
+
+@pytest.mark.timeout(240)
+def test_readme_tls_and_token_walkthrough_runs_as_written(tmp_path):
+    tool("grpcurl")
+    block = re.search(r"### With TLS and a token.*?```sh\n(.*?)```", README, re.S).group(1)
+    with socket.socket() as probe:  # a free port instead of 50052
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = block.replace("127.0.0.1:50052", f"127.0.0.1:{port}").replace(".venv/bin/polysync-batch", EXECUTABLE)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=tmp_path,
+                            env={**os.environ, "POLYSYNC_BATCH_CONFIG": ""})
+    out = result.stdout + result.stderr
+    assert '"status": "SERVING"' in out, out  # health, no token
+    assert "polysync.platform.v1.PlatformService" in out  # list, with the token
+    assert '"native_status": "SUBMITTED"' in out  # the submit
+    assert "code = Unauthenticated" in out and "caller not authenticated: no credentials" in out  # no token
+    assert 'Failed to dial target host "127.0.0.1:' in out  # plaintext against the TLS port
 
 
 def test_grpc_health_probe(demo_server):

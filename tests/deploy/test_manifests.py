@@ -8,7 +8,7 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from polysync_batch.config import ConfigError, load_config
+from polysync_batch.config import load_config
 
 ROOT = Path(__file__).parents[2]
 BUILDS = ["deploy/base", "deploy/overlays/production-tls"]
@@ -164,12 +164,6 @@ def test_network_policy_lets_dns_and_aws_out_and_callers_and_prometheus_in(build
     assert {"grpc", "metrics"} <= allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConfigError,
-    reason="the server does not accept [metrics], server.allow_insecure, server.health_address "
-    "and server.tls yet (issues 9 and 11): remove this mark when it does",
-)
 @pytest.mark.parametrize("path", ["deploy/base/config.toml", "deploy/overlays/production-tls/config.toml"])
 def test_the_configmaps_toml_is_a_configuration_the_server_accepts(path):
     load_config(str(ROOT / path), {})

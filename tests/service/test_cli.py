@@ -36,3 +36,11 @@ def test_a_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path):
     assert result.returncode == 2
     assert "platforms.prod.auth.role_arn" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_open_address_without_tls_or_caller_auth_stops_start_up_naming_both_keys():
+    result = subprocess.run([EXECUTABLE, "serve", "--address", "0.0.0.0:0"], capture_output=True, text=True,
+                            timeout=60, env={**__import__("os").environ, "POLYSYNC_BATCH_CONFIG": ""})
+    assert result.returncode == 2
+    assert "server.address" in result.stderr and "server.allow_insecure" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pydantic
@@ -330,6 +331,7 @@ def test_env_overrides_nested_keys_with_coercion() -> None:
             "POLYSYNC_BATCH_PLATFORMS__PROD__AUTH__ROLE_ARN": "arn:aws:iam::111122223333:role/f",
             "POLYSYNC_BATCH_PLATFORMS__PROD__AUTH__TOKEN_FILE": "/var/run/token",
             "POLYSYNC_BATCH_SERVER__ADDRESS": "0.0.0.0:6000",
+            "POLYSYNC_BATCH_SERVER__ALLOW_INSECURE": "true",
             "POLYSYNC_BATCH_SERVER__REFLECTION": "false",
             "POLYSYNC_BATCH_WATCH__POLL_INTERVAL_SECONDS": "2",
             "POLYSYNC_BATCH_CONFIG": "",
@@ -419,3 +421,70 @@ sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q"
 wait_time_seconds = 30
 """))
     assert "platforms.prod.events.wait_time_seconds" in message
+
+
+# --- SPEC §8.1/§8.2: transport security and caller auth ------------------------------------
+
+_TOKEN = {"caller": "scheduler", "sha256": "a" * 64}
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:50051", "[::]:50051", "10.0.0.7:50051", "polysync.internal:50051"])
+def test_an_open_address_without_tls_or_caller_auth_is_refused_in_one_line(address: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"POLYSYNC_BATCH_SERVER__ADDRESS": address})
+    message = str(raised.value)
+    assert "server.address" in message and "server.allow_insecure" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("extra", [
+    {"POLYSYNC_BATCH_SERVER__ALLOW_INSECURE": "true"},
+    {"POLYSYNC_BATCH_SERVER__TLS__CERT_FILE": "/tls/tls.crt", "POLYSYNC_BATCH_SERVER__TLS__KEY_FILE": "/tls/tls.key"},
+])
+def test_an_open_address_is_allowed_with_tls_or_allow_insecure(extra: dict) -> None:
+    config = load_config(None, {"POLYSYNC_BATCH_SERVER__ADDRESS": "0.0.0.0:50051", **extra})
+    assert config.server.address == "0.0.0.0:50051"
+
+
+def test_an_open_address_is_allowed_with_caller_tokens() -> None:
+    config = Config.model_validate({"server": {"address": "0.0.0.0:1"}, "auth": {"tokens": [_TOKEN]}})
+    assert config.callers_authenticated
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:50051", "[::1]:50051", "localhost:50051", "127.0.0.1:0"])
+def test_loopback_needs_nothing(address: str) -> None:
+    assert load_config(None, {"POLYSYNC_BATCH_SERVER__ADDRESS": address}).server.address == address
+
+
+@pytest.mark.parametrize("jwt,key,says", [
+    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["HS256"]}, "auth.jwt.algorithms",
+     "asymmetric only"),
+    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["none"]}, "auth.jwt.algorithms",
+     "asymmetric only"),
+    ({"issuer": "i", "audience": "a"}, "auth.jwt.jwks_file", "exactly one of jwks_file and jwks_url"),
+    ({"jwks_file": "/k.json", "audience": "a"}, "auth.jwt.issuer", "required"),
+    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "leeway_seconds": 300}, "auth.jwt.leeway_seconds", "60"),
+])
+def test_jwt_settings_are_checked(tmp_path: Path, jwt: dict, key: str, says: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        with_file = tmp_path / "c.toml"
+        lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in jwt.items())
+        with_file.write_text(f"[auth.jwt]\n{lines}\n")
+        load_config(str(with_file), {})
+    assert f": {key}: " in str(raised.value) and says in str(raised.value)
+
+
+def test_a_token_is_configured_by_its_sha256_only() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, {"POLYSYNC_BATCH_AUTH__TOKENS": "x"})
+    assert "auth.tokens" in str(raised.value)
+    with pytest.raises(pydantic.ValidationError):
+        Config.model_validate({"auth": {"tokens": [{"caller": "s", "sha256": "the-token-itself"}]}})
+
+
+def test_access_tables_need_caller_authentication() -> None:
+    with pytest.raises(pydantic.ValidationError) as raised:
+        Config.model_validate({"platforms": {"prod": {"region": "eu-west-1", "access": {"read": ["*"]}}}})
+    assert "needs caller authentication" in str(raised.value)
+    config = Config.model_validate({"auth": {"tokens": [_TOKEN]},
+                                    "platforms": {"prod": {"region": "eu-west-1", "access": {"read": ["*"]}}}})
+    assert config.platforms["prod"].access.submit == []

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from polysync_batch.config import (
-    AuthConfig, EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, TracingConfig, WatchConfig,
+    AccessConfig, AuthConfig, CallerAuthConfig, EventsConfig, JwtConfig, MetricsConfig, PlatformConfig, ServerConfig,
+    TlsConfig, TracingConfig, WatchConfig,
 )
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
@@ -22,6 +23,8 @@ def section(heading: str) -> str:
     ("[server]", ServerConfig), ("[watch]", WatchConfig), ("[metrics]", MetricsConfig), ("[tracing]", TracingConfig),
     ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
     ("[platforms.<name>.events]", EventsConfig),
+    ("[server.tls]", TlsConfig), ("[auth]", CallerAuthConfig), ("[auth.jwt]", JwtConfig),
+    ("[platforms.<name>.access]", AccessConfig),
 ])
 def test_every_key_is_documented_in_its_section(heading, model):
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", section(heading), re.M))

@@ -8,11 +8,15 @@ from collections.abc import Iterator
 
 import grpc
 
+from polysync_batch.api.interceptors import current_caller
 from polysync_batch.domain import errors
 
 
 def caller_of(context: grpc.aio.ServicerContext) -> str:
-    """The caller's identity for limits: its address without the port (e.g. "ipv4:10.0.0.7")."""
+    """The caller's identity for limits: the identified caller (e.g. "caller:scheduler") when
+    caller authentication is configured, else its address without the port ("ipv4:10.0.0.7")."""
+    if (caller := current_caller.get()) is not None:
+        return f"caller:{caller}"
     peer = context.peer() or "unknown"
     kind, _, rest = peer.partition(":")
     host = rest.rsplit(":", 1)[0] if kind in ("ipv4", "ipv6") else rest

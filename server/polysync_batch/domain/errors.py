@@ -57,6 +57,10 @@ class FailedPrecondition(PlatformError):
     pass
 
 
+class Unauthenticated(PlatformError):
+    pass
+
+
 class ResourceExhausted(PlatformError):
     pass
 
@@ -160,6 +164,22 @@ def too_many_streams(caller: str, open_streams: int, limit: int) -> ResourceExha
         hint="Watch many runs with one WatchPipelineRuns stream, or close streams you no longer read.",
         metadata={"caller": caller, "limit": str(limit)}, retry_after_seconds=5.0,
     )
+
+
+def caller_unauthenticated(what: str, certificates: bool = False) -> Unauthenticated:
+    """No identified caller; `what` says what was wrong, and never contains the token."""
+    how = "a bearer token (metadata 'authorization: Bearer <token>')"
+    if certificates:
+        how += " or a client certificate"
+    return Unauthenticated(Reason.CALLER_UNAUTHENTICATED, f"caller not authenticated: {what}",
+                           hint=f"Send {how} this server accepts; see docs/security.md.")
+
+
+def caller_not_allowed(caller: str, platform: str, action: str) -> PermissionDenied:
+    return PermissionDenied(
+        Reason.CALLER_NOT_ALLOWED, f"caller {caller!r} may not {action} on platform {platform!r}",
+        hint=f"Add the caller to platforms.{platform}.access.{action} (submit implies read).",
+        metadata={"caller": caller, "platform": platform})
 
 
 def invalid(field_path: str, description: str, message: str | None = None) -> InvalidArgument:

@@ -1,7 +1,7 @@
 """Cross-cutting work on every RPC, as grpc.aio server interceptors that wrap the method
 handler's behaviour. The chain, outermost first (api/server.py): [tracing →] [metrics →]
-access log → errors → deadline. An interceptor added later (auth) raises typed errors inside
-`errors`, so they are mapped like any other."""
+access log → errors → [auth →] deadline. An interceptor inside `errors` (auth, deadline) raises
+typed errors, so they are mapped like any other."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ class CallRecord:
 
 # Each RPC runs in a task of its own, so a context variable is per call.
 current_call: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("current_call", default=None)
+# The identified caller of this call (set by the auth interceptor); None without caller auth.
+current_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_caller", default=None)
 
 
 def split_method(full_method: str) -> tuple[str, str]:
@@ -56,12 +58,19 @@ def is_streaming(behavior: Behavior) -> bool:
 
 
 def rewrap(handler: grpc.RpcMethodHandler | None, *, unary: Callable[[Behavior], Behavior],
-           stream: Callable[[Behavior], Behavior],
+           stream: Callable[[Behavior], Behavior], bidi: Callable[[Behavior], Behavior] | None = None,
            deserializer: Callable[[Any], Any] | None = None) -> grpc.RpcMethodHandler | None:
     """The handler with its unary-unary or unary-stream behaviour wrapped (and, optionally, its
-    request deserializer). Client-streaming handlers (reflection) pass unchanged."""
+    request deserializer); a stream-stream one (reflection) wrapped by `bidi` when given, its
+    deserializer kept. Other client-streaming handlers pass unchanged."""
     if handler is None:
         return None
+    if handler.stream_stream is not None:
+        if bidi is None:
+            return handler
+        return grpc.stream_stream_rpc_method_handler(
+            bidi(handler.stream_stream), request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
     request_deserializer = handler.request_deserializer
     if deserializer is not None and request_deserializer is not None:
         request_deserializer = deserializer(request_deserializer)

@@ -26,6 +26,7 @@ STATUS_CODES: dict[type[errors.PlatformError], grpc.StatusCode] = {
     errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
@@ -134,6 +135,23 @@ def _stream(behavior: Behavior) -> Behavior:
     return wrapped
 
 
+def _bidi(behavior: Behavior) -> Behavior:
+    """Stream-stream (reflection): typed errors raised before or between messages are mapped too."""
+    if not is_streaming(behavior):
+        return _unary(behavior)
+
+    async def wrapped(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        try:
+            async for message in behavior(request_iterator, context):
+                yield message
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            await _abort(context, exc)
+    return wrapped
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
-        return rewrap(await continuation(handler_call_details), unary=_unary, stream=_stream, deserializer=tolerant)
+        return rewrap(await continuation(handler_call_details), unary=_unary, stream=_stream, bidi=_bidi,
+                      deserializer=tolerant)

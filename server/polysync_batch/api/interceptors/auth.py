@@ -1,0 +1,154 @@
+"""Caller identity and per-platform access for every call but Health, before its handler runs
+(so before any AWS call). Inside the errors interceptor: the typed errors raised here become
+UNAUTHENTICATED CALLER_UNAUTHENTICATED / PERMISSION_DENIED CALLER_NOT_ALLOWED like any other.
+
+The access check lives here, once per call: the request message's `platform` names the platform
+(empty: the default), so BatchGet and Watch of many runs check it once. A server-streaming call
+made with an expiring token (a JWT) ends UNAUTHENTICATED when the token does."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2
+
+from polysync_batch.api.health import SERVICE_NAME
+from polysync_batch.api.interceptors import Behavior, current_call, current_caller, is_streaming, rewrap, split_method
+from polysync_batch.domain import errors
+from polysync_batch.domain.access import AccessPolicy, Action
+from polysync_batch.security.callers import Authenticator, Caller
+
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+# Methods that only read; anything else on PlatformService (today ExecutePipeline and
+# CancelPipelineRun, and any method added later until listed here) needs submit access.
+READ_METHODS = frozenset({"TestConnection", "ListPipelines", "GetPipeline", "GetPipelineRun", "BatchGetPipelineRuns",
+                          "ListPipelineRuns", "WatchPipelineRun", "WatchPipelineRuns", "StreamPipelineRunLogs"})
+
+
+def _metadata(details: grpc.HandlerCallDetails, key: str) -> str | None:
+    for name, value in details.invocation_metadata or ():
+        if name == key:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _certificate_cn(context: grpc.aio.ServicerContext) -> str | None:
+    """The verified client certificate's subject CN ("" if it has none); None without one."""
+    auth = context.auth_context()
+    if not auth.get("x509_pem_cert") and not auth.get("x509_common_name"):
+        return None
+    names = auth.get("x509_common_name") or [b""]
+    return names[0].decode("utf-8", "replace")
+
+
+def _expired() -> errors.Unauthenticated:
+    return errors.caller_unauthenticated("the token expired during the stream; reconnect with a fresh one")
+
+
+async def _until(expires_at: float, messages: AsyncIterator[Any], clock: Callable[[], float]) -> AsyncIterator[Any]:
+    """`messages` until `expires_at` (epoch seconds), then UNAUTHENTICATED. Everything runs in
+    the call's own task (so context variables set by inner wrappers hold across messages): a
+    timer cancels that task only while it waits for the next message, and the cancellation is
+    taken back and turned into the error."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    state = {"waiting": False, "expired": False, "cancelled": False}
+
+    def expire() -> None:
+        state["expired"] = True
+        if state["waiting"] and task is not None:
+            state["cancelled"] = True
+            task.cancel()
+
+    timer = loop.call_later(max(0.0, expires_at - clock()), expire)
+    iterator = aiter(messages)
+    try:
+        while True:
+            if state["expired"]:
+                raise _expired()
+            state["waiting"] = True
+            try:
+                message = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                if not state["cancelled"]:
+                    raise
+                task.uncancel()
+                raise _expired() from None
+            finally:
+                state["waiting"] = False
+            if state["cancelled"]:  # the inner stream swallowed our cancellation
+                task.uncancel()
+                raise _expired()
+            yield message
+    finally:
+        timer.cancel()
+        await iterator.aclose()
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, authenticator: Authenticator, access: AccessPolicy, *, certificates: bool,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._authenticator = authenticator
+        self._access = access
+        self._certificates = certificates
+        self._clock = clock
+
+    async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
+        handler = await continuation(handler_call_details)
+        service, method = split_method(handler_call_details.method)
+        if service == HEALTH_SERVICE or not self._authenticator.enabled:
+            return handler
+        action = None
+        if service == SERVICE_NAME:
+            action = Action.READ if method in READ_METHODS else Action.SUBMIT
+        authorization = _metadata(handler_call_details, "authorization")
+
+        async def admit(request: Any, context: grpc.aio.ServicerContext) -> Caller:
+            cn = _certificate_cn(context) if self._certificates else None
+            caller = await self._authenticator.identify(authorization, cn)
+            current_caller.set(caller.name)
+            if (record := current_call.get()) is not None:
+                record.fields["caller"] = caller.name
+            if action is not None:
+                self._access.check(caller.name, getattr(request, "platform", ""), action)
+            return caller
+
+        def unary(behavior: Behavior) -> Behavior:
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                await admit(request, context)
+                return await behavior(request, context)
+            return wrapped
+
+        def stream(behavior: Behavior) -> Behavior:
+            if not is_streaming(behavior):
+                return unary(behavior)
+
+            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                caller = await admit(request, context)
+                messages = behavior(request, context)
+                if caller.expires_at is not None:
+                    messages = _until(caller.expires_at, messages, self._clock)
+                async for message in messages:
+                    yield message
+            return wrapped
+
+        def bidi(behavior: Behavior) -> Behavior:  # reflection: a caller, no platform
+            if not is_streaming(behavior):
+                return unary(behavior)
+
+            async def wrapped(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                caller = await admit(None, context)
+                messages = behavior(request_iterator, context)
+                if caller.expires_at is not None:
+                    messages = _until(caller.expires_at, messages, self._clock)
+                async for message in messages:
+                    yield message
+            return wrapped
+
+        return rewrap(handler, unary=unary, stream=stream, bidi=bidi)

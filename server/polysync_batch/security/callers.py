@@ -1,0 +1,119 @@
+"""Who is calling: a presented bearer token is checked first (a static token by its SHA-256,
+else a JWT), and without one a verified client certificate's CN names the caller. Every failure
+is CALLER_UNAUTHENTICATED with a message saying what was wrong, never the token itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import jwt
+
+from polysync_batch.config import CallerAuthConfig, ConfigError, JwtConfig
+from polysync_batch.domain import errors
+from polysync_batch.security.jwks import JwksKeys
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    via: str  # "token", "jwt" or "certificate"
+    expires_at: float | None = None  # epoch seconds after which the credential is no longer accepted
+
+
+class JwtVerifier:
+    def __init__(self, config: JwtConfig, keys: JwksKeys | None = None) -> None:
+        self.config = config
+        self.keys = keys or JwksKeys(file=config.jwks_file, url=config.jwks_url,
+                                     refresh_seconds=config.jwks_refresh_seconds)
+
+    async def verify(self, token: str, refuse) -> Caller:  # noqa: ANN001 — refuse(what) -> error
+        config = self.config
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise refuse("the bearer token is malformed (not a JWT)") from None
+        algorithm = header.get("alg")
+        if algorithm not in config.algorithms:
+            shown = algorithm if isinstance(algorithm, str) and algorithm.isalnum() and len(algorithm) <= 10 else "?"
+            raise refuse(f"the token's algorithm {shown!r} is not accepted (accepted: {', '.join(config.algorithms)})")
+        kid = header.get("kid")
+        key = await self.keys.key(kid if isinstance(kid, str) else None)
+        if key is None:
+            raise refuse("the token is signed with an unknown key (its kid is not in the JWKS)")
+        try:
+            claims = jwt.decode(token, key=key, algorithms=[algorithm], audience=config.audience,
+                                issuer=config.issuer, leeway=config.leeway_seconds,
+                                options={"require": ["exp", "iss", "aud"]})
+        except jwt.ExpiredSignatureError:
+            raise refuse("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise refuse("the token is not valid yet (nbf or iat is in the future)") from None
+        except jwt.InvalidIssuerError:
+            raise refuse("the token has the wrong issuer") from None
+        except jwt.InvalidAudienceError:
+            raise refuse("the token has the wrong audience") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise refuse(f"the token has no {error.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise refuse("the token's signature is bad") from None
+        except (jwt.InvalidAlgorithmError, jwt.InvalidKeyError, jwt.PyJWKError):
+            raise refuse("the token's algorithm does not match its key") from None
+        except jwt.DecodeError:
+            raise refuse("the bearer token is malformed") from None
+        except jwt.InvalidTokenError:
+            raise refuse("the token is invalid") from None
+        name = claims.get(config.caller_claim)
+        if not isinstance(name, str) or not name:
+            raise refuse(f"the token has no {config.caller_claim!r} claim naming the caller")
+        return Caller(name, "jwt", float(claims["exp"]) + config.leeway_seconds)
+
+
+class Authenticator:
+    def __init__(self, config: CallerAuthConfig, *, certificates: bool, jwt_verifier: JwtVerifier | None = None) -> None:
+        self._tokens = [(entry.sha256, entry.caller) for entry in config.tokens]
+        self._certificates = certificates
+        self.jwt = jwt_verifier or (JwtVerifier(config.jwt) if config.jwt is not None else None)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._tokens or self.jwt or self._certificates)
+
+    async def start(self) -> None:
+        """Load the JWT keys. A JWKS file that cannot be used stops start-up; an unreachable
+        jwks_url does not (the IdP may be briefly down): the first call with a JWT retries."""
+        if self.jwt is not None and not await self.jwt.keys.reload() and self.jwt.keys.from_file:
+            raise ConfigError(f"auth.jwt.jwks_file: cannot load the signing keys from {self.jwt.keys.source}: "
+                              f"{self.jwt.keys.last_error}")
+
+    def _refuse(self, what: str) -> errors.Unauthenticated:
+        return errors.caller_unauthenticated(what, certificates=self._certificates)
+
+    def _static(self, token: str) -> str | None:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        found = None
+        for sha256, caller in self._tokens:  # every entry is compared, in constant time each
+            if hmac.compare_digest(digest, sha256):
+                found = caller
+        return found
+
+    async def identify(self, authorization: str | None, certificate_cn: str | None) -> Caller:
+        """The caller of a call that carried `authorization` metadata and, with mutual TLS, a
+        verified client certificate with subject CN `certificate_cn`."""
+        if authorization is None:
+            if certificate_cn:
+                return Caller(certificate_cn, "certificate")
+            if self._certificates and certificate_cn is not None:
+                raise self._refuse("the client certificate has no subject common name (CN)")
+            raise self._refuse("no credentials: the call has no 'authorization' metadata")
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise self._refuse("the 'authorization' metadata is malformed (expected 'Bearer <token>')")
+        if (caller := self._static(token)) is not None:
+            return Caller(caller, "token")
+        if self.jwt is not None and token.count(".") == 2:
+            return await self.jwt.verify(token, self._refuse)
+        raise self._refuse("the bearer token is not one this server accepts"
+                           if self.jwt is None else "the bearer token is neither a known token nor a JWT")
