@@ -16,5 +16,8 @@ def emulator():
 
 @pytest.fixture
 async def served(emulator):
-    async with serve(demo_platforms(emulator, None, FAST_WATCH)) as served:
+    # Polling: each test's server would share the module emulator's one event queue, and a
+    # stopped server's long polls still in flight take (then hand back) the next test's events.
+    # The event-driven demo has tests of its own (test_events.py).
+    async with serve(demo_platforms(emulator, None, FAST_WATCH, events=False)) as served:
         yield served
