@@ -1,6 +1,9 @@
 """The added latency of caller authentication per call: cached GetPipelineRun (answered from
 the watch hub's memory, no AWS call) through servers that differ only in auth, alternated in
 rounds in one process so machine noise hits every case alike. Prints one JSON line per case.
+"jwt" sends one token on every call (the server verifies it once, then answers from its cache
+of verified tokens); "jwt_new_each_call" sends a different token every time (a signature check
+per call: the cache's worst case).
 
     python -m bench.auth_latency --calls 3000
 """
@@ -48,6 +51,7 @@ async def main() -> None:
             "off": (dict(), None, None, ()),
             "static_token": (dict(), auth_config(), None, bearer(SCHEDULER_TOKEN)),
             "jwt": (dict(), auth_config(jwks), None, bearer(token)),
+            "jwt_new_each_call": (dict(), auth_config(jwks), None, None),
             "tls_off": (dict(tls=pki.tls()), None, pki.channel_credentials(), ()),
             "tls_jwt": (dict(tls=pki.tls()), auth_config(jwks), pki.channel_credentials(), bearer(token)),
         }
@@ -64,14 +68,15 @@ async def main() -> None:
         platforms.get("demo").clients.batch.meta.events.register("before-call.batch.DescribeJobs",
                                                                   lambda **_: describes.append(1))
         request = pb.GetPipelineRunRequest(run_id=run.run_id)
+        fresh = iter([bearer(signer.token(lifetime=3600, jti=str(i))) for i in range(options.calls + 50)])
         for name, stub in stubs.items():  # warm up every channel (TLS handshake, HTTP/2 settings)
             for _ in range(50):
-                await stub.GetPipelineRun(request, metadata=cases[name][3])
+                await stub.GetPipelineRun(request, metadata=next(fresh) if cases[name][3] is None else cases[name][3])
         seconds: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(options.calls // options.round):
             for name, stub in stubs.items():
-                metadata = cases[name][3]
                 for _ in range(options.round):
+                    metadata = next(fresh) if cases[name][3] is None else cases[name][3]  # minted beforehand
                     started = time.perf_counter()
                     await stub.GetPipelineRun(request, metadata=metadata)
                     seconds[name].append(time.perf_counter() - started)

@@ -19,6 +19,7 @@ import trustme
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 
 from polysync_batch.bootstrap import build_platform, demo_platforms
 from polysync_batch.config import AccessConfig, PlatformConfig
@@ -247,6 +248,19 @@ async def test_each_bad_credential_is_refused_with_its_reason_and_no_aws_call(se
     assert secured.aws.count == 0
 
 
+async def test_undecodable_bytes_are_unauthenticated_for_a_stranger_and_invalid_argument_for_a_caller(secured):
+    """The caller is identified before the request's bytes are judged, on every method."""
+    garbage = b"\xff\xff\xff\xff"  # a field tag with no end: not any message
+    for method in pb.DESCRIPTOR.services_by_name["PlatformService"].methods:
+        path = f"/{method.containing_service.full_name}/{method.name}"
+        call = secured.channel.unary_stream(path) if method.server_streaming else secured.channel.unary_unary(path)
+        for metadata, code in (((), grpc.StatusCode.UNAUTHENTICATED),
+                               (bearer(secret(SCHEDULER_TOKEN)), grpc.StatusCode.INVALID_ARGUMENT)):
+            error = await refused(lambda: call(garbage, metadata=metadata))
+            assert error.code() == code, (method.name, error)
+    assert secured.aws.count == 0
+
+
 async def test_reflection_needs_a_caller(secured):
     stub = reflection_pb2_grpc.ServerReflectionStub(secured.channel)
 
@@ -353,6 +367,32 @@ async def test_mutual_tls_requires_a_client_certificate_whose_cn_names_the_calle
     assert error_details(error)["ErrorInfo"].metadata["caller"] == "reporter"
     async with grpc.aio.insecure_channel(f"127.0.0.1:{mutual.running.health_port}") as probe:
         assert (await health_pb2_grpc.HealthStub(probe).Check(health_pb2.HealthCheckRequest())).status == 1
+
+
+async def test_a_watch_ends_unauthenticated_when_its_client_certificate_expires(mutual, pki):
+    """The handshake checks the certificate once; the connection (and a stream on it) would
+    outlive it. The stream ends at notAfter, and later calls on the same channel are refused."""
+    import datetime
+
+    expires = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=4)
+    short = pki.ca.issue_cert("scheduler.clients.test", common_name="scheduler", not_after=expires)
+    credentials = grpc.ssl_channel_credentials(pki.ca.cert_pem.bytes(), short.private_key_pem.bytes(),
+                                               short.cert_chain_pems[0].bytes())
+    async with grpc.aio.secure_channel(mutual.target, credentials) as channel:
+        stub = pb_grpc.PlatformServiceStub(channel)
+        run = (await stub.ExecutePipeline(pb.ExecutePipelineRequest(
+            pipeline="hello", parameters={"duration_seconds": "30"}))).run  # the certificate's CN may submit
+        messages = []
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            async for message in stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id)):
+                messages.append(message)
+        ended = datetime.datetime.now(datetime.timezone.utc)
+        assert messages and not messages[-1].run.terminal
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "client certificate expired during the stream" in raised.value.details()
+        assert abs((ended - expires).total_seconds()) < 1.5
+        later = await refused(lambda: stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=run.run_id)))
+        assert later.code() == grpc.StatusCode.UNAUTHENTICATED and "has expired" in later.details()
 
 
 async def test_a_presented_token_is_checked_before_the_certificate(mutual):

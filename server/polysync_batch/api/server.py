@@ -65,7 +65,8 @@ def interceptors(platforms: PlatformRegistry, metrics: ServerMetrics | None = No
         chain.append(tracing.server_interceptor())
     if metrics is not None:
         chain.append(MetricsInterceptor(metrics.rpc))
-    return [*chain, AccessLogInterceptor(platforms.default), ErrorInterceptor(), *([auth] if auth is not None else []),
+    mapping = ErrorInterceptor(callers_identified_inside=auth is not None)
+    return [*chain, AccessLogInterceptor(platforms.default), mapping, *([auth] if auth is not None else []),
             DeadlineInterceptor()]
 
 

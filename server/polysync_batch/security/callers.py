@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
@@ -16,19 +18,73 @@ from polysync_batch.security.jwks import JwksKeys
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A verified client certificate, as the TLS handshake presented it."""
+
+    cn: str  # its subject common name; "" if it has none
+    expires_at: float | None  # notAfter, epoch seconds
+
+
+@dataclass(frozen=True)
 class Caller:
     name: str
     via: str  # "token", "jwt" or "certificate"
     expires_at: float | None = None  # epoch seconds after which the credential is no longer accepted
 
 
+@dataclass(frozen=True)
+class _Verified:
+    caller: Caller
+    kid: str | None
+    key: jwt.PyJWK
+
+
+class VerifiedTokens:
+    """JWTs already verified, by their SHA-256, until they expire or their key leaves the JWKS: a
+    caller that sends the same token on every call pays for one signature check, not one per call.
+    Bounded: the oldest entries go first."""
+
+    def __init__(self, keys: JwksKeys, capacity: int = 4096, clock: Callable[[], float] = time.time) -> None:
+        self._keys = keys
+        self._capacity = capacity
+        self._clock = clock
+        self._entries: dict[bytes, _Verified] = {}
+
+    @staticmethod
+    def digest(token: str) -> bytes:
+        return hashlib.sha256(token.encode()).digest()
+
+    def get(self, digest: bytes) -> Caller | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry.caller.expires_at <= self._clock() or self._keys.loaded(entry.kid) is not entry.key:
+            del self._entries[digest]  # expired, or signed by a key that was rotated away
+            return None
+        return entry.caller
+
+    def put(self, digest: bytes, caller: Caller, kid: str | None, key: jwt.PyJWK) -> None:
+        if len(self._entries) >= self._capacity:
+            del self._entries[next(iter(self._entries))]
+        self._entries[digest] = _Verified(caller, kid, key)
+
+
 class JwtVerifier:
-    def __init__(self, config: JwtConfig, keys: JwksKeys | None = None) -> None:
+    def __init__(self, config: JwtConfig, keys: JwksKeys | None = None, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.keys = keys or JwksKeys(file=config.jwks_file, url=config.jwks_url,
                                      refresh_seconds=config.jwks_refresh_seconds)
+        self.verified = VerifiedTokens(self.keys, clock=clock)
 
     async def verify(self, token: str, refuse) -> Caller:  # noqa: ANN001 — refuse(what) -> error
+        digest = self.verified.digest(token)
+        if (caller := self.verified.get(digest)) is not None:
+            return caller
+        kid, key, caller = await self._verify(token, refuse)
+        self.verified.put(digest, caller, kid, key)
+        return caller
+
+    async def _verify(self, token: str, refuse) -> tuple[str | None, jwt.PyJWK, Caller]:  # noqa: ANN001
         config = self.config
         try:
             header = jwt.get_unverified_header(token)
@@ -38,8 +94,8 @@ class JwtVerifier:
         if algorithm not in config.algorithms:
             shown = algorithm if isinstance(algorithm, str) and algorithm.isalnum() and len(algorithm) <= 10 else "?"
             raise refuse(f"the token's algorithm {shown!r} is not accepted (accepted: {', '.join(config.algorithms)})")
-        kid = header.get("kid")
-        key = await self.keys.key(kid if isinstance(kid, str) else None)
+        kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+        key = await self.keys.key(kid)
         if key is None:
             raise refuse("the token is signed with an unknown key (its kid is not in the JWKS)")
         try:
@@ -67,7 +123,7 @@ class JwtVerifier:
         name = claims.get(config.caller_claim)
         if not isinstance(name, str) or not name:
             raise refuse(f"the token has no {config.caller_claim!r} claim naming the caller")
-        return Caller(name, "jwt", float(claims["exp"]) + config.leeway_seconds)
+        return kid, key, Caller(name, "jwt", float(claims["exp"]) + config.leeway_seconds)
 
 
 class Authenticator:
@@ -98,13 +154,16 @@ class Authenticator:
                 found = caller
         return found
 
-    async def identify(self, authorization: str | None, certificate_cn: str | None) -> Caller:
+    async def identify(self, authorization: str | None, certificate: Certificate | None = None) -> Caller:
         """The caller of a call that carried `authorization` metadata and, with mutual TLS, a
-        verified client certificate with subject CN `certificate_cn`."""
+        verified client certificate."""
         if authorization is None:
-            if certificate_cn:
-                return Caller(certificate_cn, "certificate")
-            if self._certificates and certificate_cn is not None:
+            if certificate is not None and certificate.cn:
+                if certificate.expires_at is not None and certificate.expires_at <= time.time():
+                    # the handshake checked it, but a connection outlives its certificate
+                    raise self._refuse("the client certificate has expired; reconnect with a renewed one")
+                return Caller(certificate.cn, "certificate", certificate.expires_at)
+            if self._certificates and certificate is not None:
                 raise self._refuse("the client certificate has no subject common name (CN)")
             raise self._refuse("no credentials: the call has no 'authorization' metadata")
         scheme, _, token = authorization.strip().partition(" ")

@@ -84,17 +84,18 @@ class JwksKeys:
 
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
         """The key for `kid` (a token without kid: the only key, if there is one)."""
-        found = self._find(kid)
+        found = self.loaded(kid)
         if found is not None:
             return found
         async with self._lock:
-            found = self._find(kid)  # another call may have reloaded meanwhile
+            found = self.loaded(kid)  # another call may have reloaded meanwhile
             if found is None and self._clock() - self._last_load >= self._refresh_seconds:
                 await self.reload()
-                found = self._find(kid)
+                found = self.loaded(kid)
         return found
 
-    def _find(self, kid: str | None) -> jwt.PyJWK | None:
+    def loaded(self, kid: str | None) -> jwt.PyJWK | None:
+        """The key for `kid` among those loaded now, without reloading."""
         if kid is None:
             return next(iter(self._keys.values())) if len(self._keys) == 1 else None
         return self._keys.get(kid)

@@ -4,23 +4,27 @@ UNAUTHENTICATED CALLER_UNAUTHENTICATED / PERMISSION_DENIED CALLER_NOT_ALLOWED li
 
 The access check lives here, once per call: the request message's `platform` names the platform
 (empty: the default), so BatchGet and Watch of many runs check it once. A server-streaming call
-made with an expiring token (a JWT) ends UNAUTHENTICATED when the token does."""
+made with an expiring credential (a JWT, or a client certificate) ends UNAUTHENTICATED when the
+credential does."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
+from cryptography import x509
 from grpc_health.v1 import health_pb2
 
 from polysync_batch.api.health import SERVICE_NAME
 from polysync_batch.api.interceptors import Behavior, current_call, current_caller, is_streaming, rewrap, split_method
+from polysync_batch.api.interceptors.errors import refuse_undecodable
 from polysync_batch.domain import errors
 from polysync_batch.domain.access import AccessPolicy, Action
-from polysync_batch.security.callers import Authenticator, Caller
+from polysync_batch.security.callers import Authenticator, Caller, Certificate
 
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 # Methods that only read; anything else on PlatformService (today ExecutePipeline and
@@ -36,21 +40,33 @@ def _metadata(details: grpc.HandlerCallDetails, key: str) -> str | None:
     return None
 
 
-def _certificate_cn(context: grpc.aio.ServicerContext) -> str | None:
-    """The verified client certificate's subject CN ("" if it has none); None without one."""
+@functools.lru_cache(maxsize=1024)  # a caller's certificate comes back on every call: parse it once
+def _not_after(pem: bytes) -> float | None:
+    try:
+        return x509.load_pem_x509_certificate(pem).not_valid_after_utc.timestamp()
+    except ValueError:
+        return None
+
+
+def _certificate(context: grpc.aio.ServicerContext) -> Certificate | None:
+    """The verified client certificate (its subject CN and expiry); None without one."""
     auth = context.auth_context()
-    if not auth.get("x509_pem_cert") and not auth.get("x509_common_name"):
+    pems = auth.get("x509_pem_cert")
+    if not pems and not auth.get("x509_common_name"):
         return None
     names = auth.get("x509_common_name") or [b""]
-    return names[0].decode("utf-8", "replace")
+    return Certificate(names[0].decode("utf-8", "replace"), _not_after(pems[0]) if pems else None)
 
 
-def _expired() -> errors.Unauthenticated:
+def _expired(via: str) -> errors.Unauthenticated:
+    if via == "certificate":
+        return errors.caller_unauthenticated("the client certificate expired during the stream; reconnect with a "
+                                             "renewed one", certificates=True)
     return errors.caller_unauthenticated("the token expired during the stream; reconnect with a fresh one")
 
 
-async def _until(expires_at: float, messages: AsyncIterator[Any], clock: Callable[[], float]) -> AsyncIterator[Any]:
-    """`messages` until `expires_at` (epoch seconds), then UNAUTHENTICATED. Everything runs in
+async def _until(caller: Caller, messages: AsyncIterator[Any], clock: Callable[[], float]) -> AsyncIterator[Any]:
+    """`messages` until the caller's credential expires, then UNAUTHENTICATED. Everything runs in
     the call's own task (so context variables set by inner wrappers hold across messages): a
     timer cancels that task only while it waits for the next message, and the cancellation is
     taken back and turned into the error."""
@@ -64,12 +80,12 @@ async def _until(expires_at: float, messages: AsyncIterator[Any], clock: Callabl
             state["cancelled"] = True
             task.cancel()
 
-    timer = loop.call_later(max(0.0, expires_at - clock()), expire)
+    timer = loop.call_later(max(0.0, caller.expires_at - clock()), expire)
     iterator = aiter(messages)
     try:
         while True:
             if state["expired"]:
-                raise _expired()
+                raise _expired(caller.via)
             state["waiting"] = True
             try:
                 message = await anext(iterator)
@@ -79,12 +95,12 @@ async def _until(expires_at: float, messages: AsyncIterator[Any], clock: Callabl
                 if not state["cancelled"]:
                     raise
                 task.uncancel()
-                raise _expired() from None
+                raise _expired(caller.via) from None
             finally:
                 state["waiting"] = False
             if state["cancelled"]:  # the inner stream swallowed our cancellation
                 task.uncancel()
-                raise _expired()
+                raise _expired(caller.via)
             yield message
     finally:
         timer.cancel()
@@ -110,11 +126,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         authorization = _metadata(handler_call_details, "authorization")
 
         async def admit(request: Any, context: grpc.aio.ServicerContext) -> Caller:
-            cn = _certificate_cn(context) if self._certificates else None
-            caller = await self._authenticator.identify(authorization, cn)
+            certificate = _certificate(context) if self._certificates else None
+            caller = await self._authenticator.identify(authorization, certificate)
             current_caller.set(caller.name)
             if (record := current_call.get()) is not None:
                 record.fields["caller"] = caller.name
+            refuse_undecodable(request)  # only now: a stranger's bad bytes are UNAUTHENTICATED above
             if action is not None:
                 self._access.check(caller.name, getattr(request, "platform", ""), action)
             return caller
@@ -133,7 +150,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 caller = await admit(request, context)
                 messages = behavior(request, context)
                 if caller.expires_at is not None:
-                    messages = _until(caller.expires_at, messages, self._clock)
+                    messages = _until(caller, messages, self._clock)
                 async for message in messages:
                     yield message
             return wrapped
@@ -146,7 +163,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 caller = await admit(None, context)
                 messages = behavior(request_iterator, context)
                 if caller.expires_at is not None:
-                    messages = _until(caller.expires_at, messages, self._clock)
+                    messages = _until(caller, messages, self._clock)
                 async for message in messages:
                     yield message
             return wrapped

@@ -1,12 +1,14 @@
 """Typed errors → gRPC status with google.rpc details, in one place, for every method of every
 service on the port: no RPC ends UNKNOWN or shows a traceback. Anything unexpected becomes
 INTERNAL with a generic message; the detail goes to the log. A request whose bytes are not
-the method's message becomes INVALID_ARGUMENT instead of grpc's UNKNOWN."""
+the method's message becomes INVALID_ARGUMENT instead of grpc's UNKNOWN; with caller auth that
+check waits until the caller is identified (auth.py), so a stranger learns nothing but
+UNAUTHENTICATED."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -70,7 +72,6 @@ class Undecodable:
     """Stands in for a request whose bytes did not parse, so the call fails with a status of ours."""
 
     __slots__ = ()
-    platform = ""
 
 
 UNDECODABLE = Undecodable()
@@ -85,11 +86,17 @@ def tolerant(deserializer: Any) -> Any:
     return deserialize
 
 
-def _undecodable() -> errors.InvalidArgument:
-    return errors.InvalidArgument(
-        errors.Reason.INVALID_ARGUMENT,
-        "the request is not a valid protobuf message of this method's request type",
-        hint="Send the method's request message, serialized with the contract's .proto files.")
+def refuse_undecodable(request: Any) -> None:
+    """INVALID_ARGUMENT if the request's bytes did not parse (the tolerant deserializer's stand-in)."""
+    if request is UNDECODABLE:
+        raise errors.InvalidArgument(
+            errors.Reason.INVALID_ARGUMENT,
+            "the request is not a valid protobuf message of this method's request type",
+            hint="Send the method's request message, serialized with the contract's .proto files.")
+
+
+def _accept(request: Any) -> None:
+    """Undecodable requests pass on, for the auth interceptor to refuse once the caller is known."""
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
@@ -105,11 +112,10 @@ async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def _unary(behavior: Behavior) -> Behavior:
+def _unary(behavior: Behavior, check: Callable[[Any], None]) -> Behavior:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            if request is UNDECODABLE:
-                raise _undecodable()
+            check(request)
             return await behavior(request, context)
         except grpc.aio.AbortError:
             raise
@@ -118,14 +124,13 @@ def _unary(behavior: Behavior) -> Behavior:
     return wrapped
 
 
-def _stream(behavior: Behavior) -> Behavior:
+def _stream(behavior: Behavior, check: Callable[[Any], None]) -> Behavior:
     if not is_streaming(behavior):
-        return _unary(behavior)  # writes with context.write and returns: wrapped like a unary call
+        return _unary(behavior, check)  # writes with context.write and returns: wrapped like a unary call
 
     async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
-            if request is UNDECODABLE:
-                raise _undecodable()
+            check(request)
             async for message in behavior(request, context):
                 yield message
         except grpc.aio.AbortError:
@@ -138,7 +143,7 @@ def _stream(behavior: Behavior) -> Behavior:
 def _bidi(behavior: Behavior) -> Behavior:
     """Stream-stream (reflection): typed errors raised before or between messages are mapped too."""
     if not is_streaming(behavior):
-        return _unary(behavior)
+        return _unary(behavior, _accept)
 
     async def wrapped(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
@@ -152,6 +157,11 @@ def _bidi(behavior: Behavior) -> Behavior:
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, *, callers_identified_inside: bool = False) -> None:
+        # With caller auth inside this interceptor, it refuses undecodable requests itself.
+        self._check = _accept if callers_identified_inside else refuse_undecodable
+
     async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
-        return rewrap(await continuation(handler_call_details), unary=_unary, stream=_stream, bidi=_bidi,
-                      deserializer=tolerant)
+        check = self._check
+        return rewrap(await continuation(handler_call_details), unary=lambda b: _unary(b, check),
+                      stream=lambda b: _stream(b, check), bidi=_bidi, deserializer=tolerant)
