@@ -150,6 +150,35 @@ if found != expected:
 PY
 }
 
+connect_options_used_are_declared() {
+  # Every ConnectOptions member the README and the Quickstart set (inside `new ConnectOptions { … }`)
+  # is a property PlatformClient.cs declares, and Connect uses each security option.
+  python3 - "$here" <<'PY'
+import pathlib, re, sys
+here = pathlib.Path(sys.argv[1])
+source = (here / "PlatformClient.cs").read_text()
+block = source[source.index("public sealed class ConnectOptions"):source.index("public sealed class PlatformClient")]
+declared = set(re.findall(r"public [\w<>?,\[\] ]+ (\w+) \{ get; init; \}", block))
+ok = True
+for path in [here / "README.md", here / "examples/Quickstart/Quickstart.cs"]:
+    text = path.read_text()
+    uses = [set(re.findall(r"^\s*(\w+) =", body, re.M)) for body in re.findall(r"new ConnectOptions\s*\{(.*?)\n\s*\}", text, re.S)]
+    if not uses:
+        print(f"  {path.name}: no new ConnectOptions {{ … }}"); ok = False
+    for used in uses:
+        if used - declared:
+            print(f"  {path.name}: sets {sorted(used - declared)}, not declared in ConnectOptions"); ok = False
+connect = source[source.index("public static PlatformClient Connect("):]
+for option in ["TrustedCaPem", "ClientCertificatePem", "ClientKeyPem", "BearerToken", "TokenSource"]:
+    if option not in declared or f"options.{option}" not in connect:
+        print(f"  ConnectOptions.{option}: not declared, or not used by Connect"); ok = False
+for needed in ['"authorization"', '"Bearer "', "CallCredentials.FromInterceptor", "ClientCertificates", "CustomTrustStore"]:
+    if needed not in connect:
+        print(f"  Connect does not use {needed}"); ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
 check "every proto generates C# (protoc $(protoc --version | cut -d' ' -f2))" every_proto_generated
 check "namespace Polysync.Platform.V1" namespace_is_polysync_platform_v1
 check "the names the helpers and Quickstart.cs use are generated" quickstart_names_exist
@@ -157,6 +186,8 @@ check "every hand-written .cs file parses as C# (tree-sitter; NOT compiled)" eve
 check "ReconnectPolicy.cs has the documented numbers" policy_is_the_documented_one
 check "Reasons.cs matches server/polysync_batch/domain/reasons.py" reasons_match_the_catalogue
 check "csproj files are well-formed and point at proto/" projects_are_well_formed
+check "ConnectOptions set in README and Quickstart exist; Connect carries CA, client cert, token" \
+  connect_options_used_are_declared
 if command -v dotnet >/dev/null; then
   check "dotnet build (client and Quickstart)" \
     dotnet build "$here/examples/Quickstart/Quickstart.csproj" --nologo -v quiet
