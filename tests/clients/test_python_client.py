@@ -155,8 +155,8 @@ def secured_stack(tmp_path_factory):
     """`python -m tests.live_stack --mtls --jwt --token … --reader-token …`, as a client test of any
     language starts it; its log (stderr) is kept in files["log"]."""
     log = tmp_path_factory.mktemp("stack") / "stderr.log"
-    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", "--token", LIVE_TOKEN,
-                                "--reader-token", READER_TOKEN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", f"--token={LIVE_TOKEN}",
+                                f"--reader-token={READER_TOKEN}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=log.open("w"), text=True, cwd=Path(__file__).parents[2])
     files = {"log": log}
     try:
