@@ -14,6 +14,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from polysync_batch.aws.errors import THROTTLED
+from polysync_batch.domain import deadline
 from polysync_batch.observability.metrics import AwsCallMetrics
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def make_clients(
 
     def client(service: str, client_config: BotoConfig = config) -> Any:
         made = session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config)
+        bound_by_deadline(made)
         if metrics is not None:
             count_attempts(made, metrics)
         return made
@@ -75,6 +77,24 @@ def make_clients(
                       sqs=client("sqs", sqs_config) if event_queue else None,
                       events=client("events") if create_event_rule else None,
                       metrics=metrics)
+
+
+def bound_by_deadline(client: Any) -> None:
+    """Every attempt the client sends (botocore's retries included) waits for its answer at most
+    the client's read timeout and never past the caller's deadline (domain/deadline.py, which the
+    call's context carries into the executor thread); an attempt due after the deadline is not
+    sent. botocore takes a per-request read timeout from the request's context. The connect
+    timeout stays the client's own: botocore has no per-request override for it."""
+    configured = client.meta.config.read_timeout
+
+    def before_send(request: Any, event_name: str, **kwargs: Any) -> None:
+        left = deadline.remaining()
+        if left is None:  # no caller deadline: background polls, or a caller that set none
+            return
+        deadline.check(event_name.rsplit(".", 1)[-1])
+        request.context["read_timeout"] = min(configured, left)
+
+    client.meta.events.register("before-send", before_send)
 
 
 _attempt = threading.local()  # botocore sends each attempt, then hears its answer, in one thread

@@ -22,6 +22,15 @@ def reset(token: contextvars.Token) -> None:
     _deadline.reset(token)
 
 
+def without_deadline() -> contextvars.Context:
+    """A copy of the current context (trace span included) without the caller's deadline: for
+    work shared by many callers, such as one batched DescribeJobs, which no single caller's
+    deadline may cut short."""
+    context = contextvars.copy_context()
+    context.run(_deadline.set, None)
+    return context
+
+
 def remaining() -> float | None:
     """Seconds left, or None without a deadline."""
     deadline = _deadline.get()

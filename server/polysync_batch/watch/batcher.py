@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+from polysync_batch.domain import deadline
 from polysync_batch.domain.models import Run
 from polysync_batch.service.ports import DESCRIBE_LIMIT, DescribeRuns
 from polysync_batch.watch.clock import Clock
@@ -64,7 +65,8 @@ class DescribeBatcher:
         if partial:
             self._partial_in_flight = True
             self._last_partial = self._clock.monotonic()
-        asyncio.ensure_future(self._resolve(batch, partial))
+        # The batch serves every waiter: the deadline of the call that happened to send it is not its own.
+        asyncio.get_running_loop().create_task(self._resolve(batch, partial), context=deadline.without_deadline())
 
     async def _resolve(self, batch: dict[str, asyncio.Future[Run | None]], partial: bool) -> None:
         try:
