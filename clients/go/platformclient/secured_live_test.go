@@ -305,12 +305,7 @@ func TestLiveMutualTLSNamesTheCallerByCertificate(t *testing.T) {
 			t.Errorf("run pipeline = %q, want hello", run.GetPipeline())
 		}
 		// The access-log line of that call (the only submit to this stack) names the CN.
-		var lines []string
-		for _, l := range strings.Split(stack.Stderr(), "\n") {
-			if strings.Contains(l, `"method": "ExecutePipeline"`) {
-				lines = append(lines, l)
-			}
-		}
+		lines := awaitLogLines(stack, `"method": "ExecutePipeline"`, 10*time.Second)
 		if len(lines) != 1 || !strings.Contains(lines[0], `"caller": "cert-client"`) {
 			t.Errorf(`access-log lines of ExecutePipeline %q, want one naming caller "cert-client"`, lines)
 		}
@@ -326,4 +321,23 @@ func TestLiveMutualTLSNamesTheCallerByCertificate(t *testing.T) {
 		}
 		t.Logf("refused as expected: %v", err)
 	})
+}
+
+// awaitLogLines returns the lines of the stack's log that contain substr, waiting up to timeout
+// for the first: the server writes an access-log line once the call is done, so it may reach
+// stderr after the client has its answer.
+func awaitLogLines(stack *livestack.Stack, substr string, timeout time.Duration) []string {
+	deadline := time.Now().Add(timeout)
+	for {
+		var lines []string
+		for _, l := range strings.Split(stack.Stderr(), "\n") {
+			if strings.Contains(l, substr) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
