@@ -29,8 +29,9 @@ import (
 	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
 
-// The server does not check tokens yet, so these tests run New against a tiny local gRPC server
-// (127.0.0.1:0) that records the authorization metadata and the client certificate it got.
+// These unit tests run New against a tiny local gRPC server (127.0.0.1:0) that records the
+// authorization metadata and the client certificate it got; secured_live_test.go runs the same
+// options against the real server with TLS and caller authentication on.
 
 type recordingServer struct {
 	platformv1.UnimplementedPlatformServiceServer

@@ -23,28 +23,69 @@ import (
 	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
 
-// The tests that do not restart the server share one (each server is a python process with the
-// emulator: on a busy 2-core machine a handful of them starting at once is what is slow).
+// The live tests run against servers with TLS and caller authentication on (SPEC §8.1/§8.2),
+// through the client's own connect options (WithCAFile, WithBearerToken, WithTokenSource,
+// WithClientCertificate). The tests that do not restart the server share one (each server is a
+// python process with the emulator: on a busy 2-core machine a handful of them starting at once
+// is what is slow): `--tls --token <liveToken> --reader-token <readerToken> --jwt`.
 var (
 	sharedOnce  sync.Once
 	sharedStack *livestack.Stack
 	sharedErr   error
+
+	// liveToken is caller "client" (may submit on demo), readerToken caller "reader" (may only
+	// read). Both are random per run, so finding one in the server log means it was logged.
+	liveToken   = randomToken()
+	readerToken = randomToken()
 )
 
 func shared(t *testing.T) *livestack.Stack {
 	t.Helper()
-	sharedOnce.Do(func() { sharedStack, sharedErr = livestack.Launch() })
+	sharedOnce.Do(func() {
+		sent.remember(liveToken, readerToken)
+		sharedStack, sharedErr = livestack.Launch("--tls", "--token", liveToken, "--reader-token", readerToken, "--jwt")
+	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
 	}
 	return sharedStack
 }
 
+// dial connects to the stack with TLS verified against the stack's CA, plus opts (a token, a
+// token source, a client certificate), and closes the client when the test ends.
+func dial(t *testing.T, stack *livestack.Stack, opts ...platformclient.ConnectOption) *platformclient.Client {
+	t.Helper()
+	if stack.CAFile == "" {
+		t.Fatal("the live stack printed no tls-ca (started without --tls?)")
+	}
+	client, err := platformclient.New(stack.Addr, append([]platformclient.ConnectOption{platformclient.WithCAFile(stack.CAFile)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	return client
+}
+
+// dialAsClient is dial with caller "client"'s token: what most live tests use.
+func dialAsClient(t *testing.T, stack *livestack.Stack) *platformclient.Client {
+	t.Helper()
+	if stack == sharedStack {
+		sent.calledAs("client")
+	}
+	return dial(t, stack, platformclient.WithBearerToken(liveToken))
+}
+
+// TestMain stops the shared stack after every test, then checks its log (the last check of the
+// secured server): it names callers, and holds none of the tokens and JWTs the tests sent.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if sharedStack != nil {
-		if err := sharedStack.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+		err := sharedStack.Stop()
+		if err == nil {
+			err = checkNoSecretInLog(sharedStack.Stderr())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: shared live stack:", err)
 			if code == 0 {
 				code = 1
 			}
@@ -105,11 +146,13 @@ func watchAll(ctx context.Context, t *testing.T, client platformv1.PlatformServi
 	return runs
 }
 
+// TestExecuteGreetAndWatchToSuccess submits and watches a run to SUCCEEDED over TLS (the
+// stack's CA) with caller "client"'s bearer token.
 func TestExecuteGreetAndWatchToSuccess(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
-	client := shared(t).Client(t)
+	client := dialAsClient(t, shared(t))
 
 	run := execute(ctx, t, client, "greet", map[string]string{"name": "Ada"})
 	if run.GetPipeline() != "greet" {
@@ -138,7 +181,7 @@ func TestCancelLongRun(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
-	client := shared(t).Client(t)
+	client := dialAsClient(t, shared(t))
 
 	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "60"})
 	resp, err := client.CancelPipelineRun(ctx, &platformv1.CancelPipelineRunRequest{RunId: run.GetRunId()})
@@ -162,7 +205,7 @@ func TestGetUnknownRunIsNotFound(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
 	defer cancel()
-	client := shared(t).Client(t)
+	client := dialAsClient(t, shared(t))
 
 	_, err := client.GetPipelineRun(ctx, &platformv1.GetPipelineRunRequest{RunId: randomUUID(t)})
 	if code := status.Code(err); code != codes.NotFound {
@@ -186,7 +229,7 @@ func TestExecuteWithoutRequiredParameter(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
 	defer cancel()
-	client := shared(t).Client(t)
+	client := dialAsClient(t, shared(t))
 
 	_, err := client.ExecutePipeline(ctx, &platformv1.ExecutePipelineRequest{Pipeline: "greet"})
 	if code := status.Code(err); code != codes.InvalidArgument {
@@ -209,8 +252,11 @@ func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 60*time.Second)
 	defer cancel()
-	stack := livestack.Start(t)
-	client := stack.Client(t)
+	// Its own server (it restarts it), secured like the shared one: the certificates and the
+	// token outlive the restart.
+	token := randomToken()
+	stack := livestack.Start(t, "--tls", "--token", token)
+	client := dial(t, stack, platformclient.WithBearerToken(token))
 
 	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "4"})
 	var reconnects atomic.Int32
@@ -260,6 +306,12 @@ func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	for i, s := range states {
 		t.Logf("state %d: %s %s", i+1, s.GetNativeStatus(), s.GetStatus())
 	}
+	if len(awaitLogLines(stack, `"caller": "client"`, 10*time.Second)) == 0 {
+		t.Error(`no access-log line of the restarted stack names caller "client"`)
+	}
+	if strings.Contains(stack.Stderr(), token) {
+		t.Error("the restarted stack's log holds the token")
+	}
 }
 
 func randomUUID(t *testing.T) string {
@@ -277,12 +329,7 @@ func TestHelpersAgainstLiveServer(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(testContext(t), 90*time.Second)
 	defer cancel()
-	stack := shared(t)
-	client, err := platformclient.New(stack.Addr, platformclient.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := dialAsClient(t, shared(t))
 	var mine []string // the runs this test submitted, which the paging check must find
 
 	t.Run("Execute waits for the terminal state and deduplicates by request_id", func(t *testing.T) {

@@ -1,5 +1,6 @@
 // Package livestack starts the repository's live test server (`python -m tests.live_stack`:
-// the embedded AWS Batch emulator plus the gRPC server) for the Go client's tests.
+// the embedded AWS Batch emulator plus the gRPC server) for the Go client's tests, with the
+// options of its docstring (--tls, --mtls, --token T, --reader-token R, --jwt).
 package livestack
 
 import (
@@ -15,11 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
 )
 
 // readyTimeout bounds how long the server may take to print "ready <port>".
@@ -29,6 +25,14 @@ const readyTimeout = 60 * time.Second
 type Stack struct {
 	// Addr is "127.0.0.1:<port>"; it stays the same across restarts.
 	Addr string
+
+	// With --tls or --mtls: the CA to trust (it signed the server's certificate for 127.0.0.1)
+	// and a client certificate and key it signed (CN "cert-client"). They outlive restarts.
+	CAFile, ClientCertFile, ClientKeyFile string
+
+	// With --jwt: the PKCS8 PEM RSA key to sign RS256 JWTs with (header kid "live"), and the
+	// iss and aud claims the server wants.
+	JWTKeyFile, JWTIssuer, JWTAudience string
 
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -55,11 +59,11 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// Start runs the live server for the test and stops it when the test ends. The server's
-// stderr is logged when the test fails.
-func Start(t testing.TB) *Stack {
+// Start runs the live server with the given options (e.g. "--mtls") for the test and stops it
+// when the test ends. The server's stderr is logged when the test fails.
+func Start(t testing.TB, args ...string) *Stack {
 	t.Helper()
-	s, err := Launch()
+	s, err := Launch(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +78,10 @@ func Start(t testing.TB) *Stack {
 	return s
 }
 
-// Launch runs the live server and returns once it is ready; [Stack.Stop] stops it. For a
-// server shared by several tests (started from TestMain or a sync.Once).
-func Launch() (*Stack, error) {
+// Launch runs the live server with the given options and returns once it is ready;
+// [Stack.Stop] stops it. For a server shared by several tests (started from TestMain or a
+// sync.Once).
+func Launch(args ...string) (*Stack, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -85,7 +90,7 @@ func Launch() (*Stack, error) {
 	if _, err := os.Stat(python); err != nil {
 		return nil, fmt.Errorf("livestack: %s missing (run `make setup` at the repository root): %w", python, err)
 	}
-	cmd := exec.Command(python, "-m", "tests.live_stack")
+	cmd := exec.Command(python, append([]string{"-m", "tests.live_stack"}, args...)...)
 	cmd.Dir = root
 	s := &Stack{cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr
@@ -132,17 +137,12 @@ func (s *Stack) Restart() error {
 	return nil
 }
 
-// Client dials the server without TLS and closes the connection when the test ends.
-func (s *Stack) Client(t testing.TB) platformv1.PlatformServiceClient {
-	t.Helper()
-	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return platformv1.NewPlatformServiceClient(conn)
-}
+// Stderr returns what the server wrote to stderr so far: with any option, its log (one JSON
+// line per RPC, naming the caller).
+func (s *Stack) Stderr() string { return s.stderr.String() }
 
+// awaitReady reads stdout up to "ready <port>", taking the file paths and JWT claims printed
+// before it.
 func (s *Stack) awaitReady() (string, error) {
 	deadline := time.After(readyTimeout)
 	for {
@@ -151,8 +151,22 @@ func (s *Stack) awaitReady() (string, error) {
 			if !ok {
 				return "", fmt.Errorf("livestack: server exited before it was ready; stderr:\n%s", s.stderr)
 			}
-			if port, found := strings.CutPrefix(line, "ready "); found {
-				return strings.TrimSpace(port), nil
+			name, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+			switch name {
+			case "ready":
+				return value, nil
+			case "tls-ca":
+				s.CAFile = value
+			case "tls-client-cert":
+				s.ClientCertFile = value
+			case "tls-client-key":
+				s.ClientKeyFile = value
+			case "jwt-key":
+				s.JWTKeyFile = value
+			case "jwt-issuer":
+				s.JWTIssuer = value
+			case "jwt-audience":
+				s.JWTAudience = value
 			}
 		case <-deadline:
 			return "", fmt.Errorf("livestack: not ready after %s; stderr:\n%s", readyTimeout, s.stderr)
