@@ -1,6 +1,7 @@
 // createPlatformClient's TLS, client certificate and bearer token, against a tiny local gRPC
-// server on 127.0.0.1 (the real server does not check tokens yet): it records the authorization
-// header and the client certificate it got. Certificates come from the openssl command.
+// server on 127.0.0.1: it records the authorization header and the client certificate it got
+// (platform.test.ts checks the same options against the real server). Certificates come from
+// the openssl command.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,4 +1,8 @@
-// The contract's RPCs against the live server: submit, watch, cancel, and rich errors.
+// The contract's RPCs against the live server: submit, watch, cancel, and rich errors, over TLS
+// (the stack's own CA) with the bearer token of caller "client", as a production caller connects.
+// Then TLS and caller auth themselves (SPEC §8.1/§8.2): refused callers, plaintext against the
+// TLS port, short-lived JWTs from a token source, and mutual TLS against a second stack; the last
+// test greps the first stack's log for every secret sent to it.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, test } from "node:test";
@@ -14,26 +18,36 @@ import {
   listAllPipelines,
   listAllRuns,
   missingParameters,
+  Reason,
   RunStatus,
   streamLogs,
+  watchRun,
   watchRuns,
   type ExecutePipelineResponse,
   type PipelineRun,
   type PlatformClient,
+  type ReconnectEvent,
   type WatchPipelineRunResponse,
 } from "@polysync/platform-client";
-import { LiveStack } from "./live-stack.js";
+import { LiveStack, mintJwt, randomToken, startSecuredStack } from "./live-stack.js";
 
-let stack: LiveStack;
+let stack: LiveStack; // --tls --token --reader-token --jwt
+let token: string; // caller "client"
+let readerToken: string; // caller "reader"
+let mtls: LiveStack; // --mtls alone
 let client: PlatformClient;
+const sent: string[] = []; // every token and JWT sent to `stack`, for the last test
 
 before(async () => {
-  stack = await LiveStack.start();
-  client = createPlatformClient(stack.address);
+  let secured;
+  [secured, mtls] = await Promise.all([startSecuredStack(), LiveStack.start(["--mtls"])]);
+  ({ stack, token, readerToken } = secured);
+  sent.push(token, readerToken);
+  client = createPlatformClient(stack.address, { tls: stack.tlsOptions(), token });
 });
 
 after(async () => {
-  await stack?.stop();
+  await Promise.all([stack?.stop(), mtls?.stop()]);
 });
 
 async function submit(pipeline: string, parameters: Record<string, string>): Promise<PipelineRun> {
@@ -119,8 +133,8 @@ test("executePipeline greet without its required name is INVALID_ARGUMENT", asyn
   );
 });
 
-test("createPlatformClient accepts a bare host:port", async () => {
-  const bare = createPlatformClient(`127.0.0.1:${stack.port}`);
+test("createPlatformClient with tls options takes a bare host:port as https", async () => {
+  const bare = createPlatformClient(`127.0.0.1:${stack.port}`, { tls: stack.tlsOptions(), token });
   const { pipeline } = await bare.getPipeline({ pipeline: "hello" });
   assert.equal(pipeline?.name, "hello");
   assert.equal(pipeline?.revision, 2);
@@ -177,4 +191,129 @@ test("listAllPipelines and listAllRuns page through everything", async () => {
     ids.add(r.runId);
   }
   assert.ok(ids.size >= 5, `paged through ${ids.size} runs`);
+});
+
+// --- TLS and caller auth (SPEC §8.1/§8.2) ---
+
+/** A client of the secured stack: TLS with its CA, and `bearer` unless it is undefined. */
+function securedClient(bearer: string | undefined): PlatformClient {
+  return createPlatformClient(stack.address, { tls: stack.tlsOptions(), ...(bearer === undefined ? {} : { token: bearer }) });
+}
+
+async function failure(call: Promise<unknown>): Promise<ConnectError> {
+  const err = await call.then(
+    () => assert.fail("the call succeeded"),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ConnectError, `not a ConnectError: ${err}`);
+  return err;
+}
+
+async function watchRunToEnd(client: PlatformClient, runId: string, onReconnect?: (event: ReconnectEvent) => void): Promise<PipelineRun[]> {
+  const states: PipelineRun[] = [];
+  const signal = AbortSignal.timeout(45_000);
+  for await (const { run, heartbeat } of watchRun(client, { runId }, { signal, backoff: { initialMs: 50 }, ...(onReconnect ? { onReconnect } : {}) })) {
+    if (!heartbeat) states.push(run);
+  }
+  return states;
+}
+
+test("TLS with the stack's CA and a bearer token: executePipeline hello, then watchRun it to SUCCEEDED", { timeout: 60_000 }, async () => {
+  const { run } = await client.executePipeline({ pipeline: "hello" });
+  assert.ok(run);
+  const final = (await watchRunToEnd(client, run.runId)).at(-1)!;
+  assert.equal(final.terminal, true);
+  assert.equal(final.status, RunStatus.SUCCEEDED);
+  await stack.waitForCaller("client");
+});
+
+test("the reader token may ListPipelines, but its ExecutePipeline is PERMISSION_DENIED CALLER_NOT_ALLOWED", async () => {
+  const reader = securedClient(readerToken);
+  const { pipelines } = await reader.listPipelines({});
+  assert.ok(pipelines.some((p) => p.name === "hello"), pipelines.map((p) => p.name).join(","));
+
+  const denied = await failure(reader.executePipeline({ pipeline: "hello" }));
+  assert.equal(denied.code, Code.PermissionDenied);
+  assert.equal(errorReason(denied), Reason.CALLER_NOT_ALLOWED);
+  assert.equal(errorInfo(denied)?.metadata["caller"], "reader");
+  assert.equal(errorInfo(denied)?.metadata["platform"], "demo");
+});
+
+test("an unknown token, and no token at all, are UNAUTHENTICATED CALLER_UNAUTHENTICATED", async () => {
+  const unknown = randomToken();
+  sent.push(unknown);
+  for (const caller of [securedClient(unknown), securedClient(undefined)]) {
+    const refused = await failure(caller.listPipelines({}));
+    assert.equal(refused.code, Code.Unauthenticated);
+    assert.equal(errorReason(refused), Reason.CALLER_UNAUTHENTICATED);
+  }
+});
+
+/**
+ * Asserts that a call which failed below gRPC is reported as Node's http2 reports it: the
+ * connection closes under the open stream (no session error, RST code CANCEL), which
+ * connect-node turns into Code.Canceled — not UNAVAILABLE, and never a status from the server.
+ * The server's access log has no line for the call's run id: it never reached an RPC handler.
+ */
+async function assertRefusedBelowGrpc(server: LiveStack, caller: PlatformClient): Promise<void> {
+  const runId = `never-served-${randomToken()}`;
+  const refused = await failure(caller.getPipelineRun({ runId }, { timeoutMs: 10_000 }));
+  assert.equal(refused.code, Code.Canceled, `${Code[refused.code]}: ${refused.message}`);
+  assert.match(refused.message, /http\/2 stream closed with error code CANCEL/);
+  await new Promise((wake) => setTimeout(wake, 300)); // let a log line, if any, arrive
+  assert.equal(server.rpcRecords().filter((r) => r["run_id"] === runId).length, 0, "the call reached the server");
+}
+
+test("a plaintext client cannot talk to the TLS port", async () => {
+  await assertRefusedBelowGrpc(stack, createPlatformClient(`http://127.0.0.1:${stack.port}`, { token }));
+});
+
+test("watchRun outlives 2 s JWTs: after UNAUTHENTICATED it reconnects with a fresh one from the token source", { timeout: 60_000 }, async () => {
+  const jwt = stack.jwt;
+  assert.ok(jwt, "the secured stack printed no JWT settings");
+  let calls = 0;
+  const jwtClient = createPlatformClient(stack.address, {
+    tls: stack.tlsOptions(),
+    tokenSource: () => {
+      calls += 1;
+      const fresh = mintJwt(jwt, { lifetimeSeconds: 2 }); // the run takes about 5 s
+      sent.push(fresh);
+      return fresh;
+    },
+  });
+  const { run } = await jwtClient.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "4" } });
+  assert.ok(run);
+
+  const reconnects: ReconnectEvent[] = [];
+  const final = (await watchRunToEnd(jwtClient, run.runId, (event) => reconnects.push(event))).at(-1)!;
+
+  assert.equal(final.status, RunStatus.SUCCEEDED);
+  const unauthenticated = reconnects.filter((e) => e.error.code === Code.Unauthenticated);
+  assert.ok(unauthenticated.length >= 1, `no reconnect after UNAUTHENTICATED: ${reconnects.map((e) => Code[e.error.code]).join(",")}`);
+  assert.equal(errorReason(unauthenticated[0]!.error), Reason.CALLER_UNAUTHENTICATED);
+  assert.ok(calls >= 3, `the token source was called ${calls} time(s)`);
+  await stack.waitForCaller("jwt-client");
+});
+
+test("mutual TLS: the client certificate alone names caller cert-client, who may execute hello", async () => {
+  const certified = createPlatformClient(mtls.address, { tls: mtls.tlsOptions({ clientCertificate: true }) });
+  const { run } = await certified.executePipeline({ pipeline: "hello" });
+  assert.match(run?.runId ?? "", /\S/);
+  await mtls.waitForCaller("cert-client");
+});
+
+test("mutual TLS: a client without a certificate is refused in the TLS handshake", async () => {
+  await assertRefusedBelowGrpc(mtls, createPlatformClient(mtls.address, { tls: mtls.tlsOptions() }));
+});
+
+// Last: node:test runs a file's top-level tests in order.
+test("the secured stack's log names its callers but holds none of the tokens, JWTs or signatures sent", () => {
+  const log = stack.log;
+  const callers = stack.loggedCallers();
+  for (const caller of ["client", "reader", "jwt-client"]) assert.ok(callers.has(caller), `no access log line names caller ${caller}`);
+  const jwts = sent.filter((s) => s.split(".").length === 3);
+  assert.ok(jwts.length >= 3, "the JWT test did not run before this one");
+  for (const secret of [...sent, ...jwts.map((t) => t.split(".")[2]!)]) {
+    assert.ok(!log.includes(secret), `a secret reached the server log: ${secret.slice(0, 6)}…`);
+  }
 });

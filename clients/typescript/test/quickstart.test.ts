@@ -1,4 +1,5 @@
 // Runs examples/quickstart.ts (compiled) against the live server, so the README's copy stays true.
+// Plaintext on purpose: the quickstart is the local demo (`make run`), which has no TLS or tokens.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";

@@ -1,4 +1,5 @@
-// watchRun against the live server, restarted in the middle of a watch.
+// watchRun against the live server (TLS and a bearer token), restarted in the middle of a watch:
+// the server comes back with the same certificate and the same callers.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { equals } from "@bufbuild/protobuf";
@@ -12,14 +13,15 @@ import {
   type PlatformClient,
   type ReconnectEvent,
 } from "@polysync/platform-client";
-import { LiveStack } from "./live-stack.js";
+import { startSecuredStack, type LiveStack } from "./live-stack.js";
 
 let stack: LiveStack;
 let client: PlatformClient;
 
 before(async () => {
-  stack = await LiveStack.start();
-  client = createPlatformClient(stack.address);
+  let token: string;
+  ({ stack, token } = await startSecuredStack());
+  client = createPlatformClient(stack.address, { tls: stack.tlsOptions(), token });
 });
 
 after(async () => {
