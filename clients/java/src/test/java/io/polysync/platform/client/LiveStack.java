@@ -200,6 +200,11 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
     return caPem.clone();
   }
 
+  /** The file of the stack's CA (PEM), there while the stack runs. */
+  public Path caFile() {
+    return Paths.get(printed.get("tls-ca"));
+  }
+
   /** The certificate of caller "cert-client" (PEM), signed by the stack's CA. */
   public byte[] clientCertificatePem() {
     return clientCertificatePem.clone();
