@@ -69,11 +69,6 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
     this.options = options;
   }
 
-  /** Plaintext, no caller authentication: the demo as a first run starts it. */
-  public static LiveStack plaintext() {
-    return new LiveStack("", List.of());
-  }
-
   /**
    * TLS (a CA of its own), the static tokens of callers "client" (may submit) and "reader" (may
    * only read), both random, and JWT callers: {@code --tls --token T --reader-token R --jwt}.
