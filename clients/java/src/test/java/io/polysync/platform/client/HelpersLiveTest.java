@@ -22,14 +22,17 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The helpers against the real server: a watch across a server restart, execute, logs, paging. */
+/**
+ * The helpers against the real server, over TLS with a bearer token: a watch across a server
+ * restart (the certificates and tokens survive it), execute, logs, paging.
+ */
 @Tag("live")
 class HelpersLiveTest {
-  @RegisterExtension static final LiveStack STACK = new LiveStack();
+  @RegisterExtension static final LiveStack STACK = LiveStack.secured();
 
   @Test
   void watchFollowsARunAcrossAServerRestart() throws Exception {
-    PlatformClient client = PlatformClient.wrap(STACK.channel(), false);
+    PlatformClient client = STACK.client();
     PipelineRun run = client.blockingStub().withDeadlineAfter(30, TimeUnit.SECONDS)
         .executePipeline(ExecutePipelineRequest.newBuilder().setPipeline("hello")
             .putParameters("duration_seconds", "3").build())
@@ -61,7 +64,7 @@ class HelpersLiveTest {
 
   @Test
   void executeLogsAndPaging() {
-    PlatformClient client = PlatformClient.wrap(STACK.channel(), false);
+    PlatformClient client = STACK.client();
     Set<String> pipelines = new HashSet<>();
     client.listPipelines(ListPipelinesRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
         .forEach(p -> pipelines.add(p.getName()));

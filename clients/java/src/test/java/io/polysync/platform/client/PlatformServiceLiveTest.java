@@ -13,7 +13,6 @@ import io.polysync.platform.v1.CancelPipelineRunRequest;
 import io.polysync.platform.v1.ExecutePipelineRequest;
 import io.polysync.platform.v1.GetPipelineRunRequest;
 import io.polysync.platform.v1.PipelineRun;
-import io.polysync.platform.v1.PlatformServiceGrpc;
 import io.polysync.platform.v1.PlatformServiceGrpc.PlatformServiceBlockingStub;
 import io.polysync.platform.v1.RunStatus;
 import io.polysync.platform.v1.WatchPipelineRunRequest;
@@ -29,16 +28,20 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The generated Java client against the real server and its embedded AWS Batch emulator. */
+/**
+ * The generated Java client against the real server and its embedded AWS Batch emulator, over
+ * TLS (the stack's own CA) with caller "client"'s bearer token, connected by {@link
+ * PlatformClient.Builder}.
+ */
 @Tag("live")
 class PlatformServiceLiveTest {
-  @RegisterExtension static final LiveStack STACK = new LiveStack();
+  @RegisterExtension static final LiveStack STACK = LiveStack.secured();
 
   private PlatformServiceBlockingStub platform;
 
   @BeforeEach
   void stub() {
-    platform = PlatformServiceGrpc.newBlockingStub(STACK.channel());
+    platform = STACK.client().blockingStub();
   }
 
   /** Every event of the watch of {@code runId}, to the end of the stream. */
@@ -55,7 +58,7 @@ class PlatformServiceLiveTest {
   }
 
   @Test
-  void executeThenWatchToSucceeded() {
+  void executeThenWatchToSucceededOverTlsWithAToken() {
     PipelineRun started = platform.withDeadlineAfter(30, TimeUnit.SECONDS)
         .executePipeline(ExecutePipelineRequest.newBuilder()
             .setPipeline("greet")
