@@ -43,7 +43,7 @@ func shared(t *testing.T) *livestack.Stack {
 	t.Helper()
 	sharedOnce.Do(func() {
 		sent.remember(liveToken, readerToken)
-		sharedStack, sharedErr = livestack.Launch("--tls", "--token", liveToken, "--reader-token", readerToken, "--jwt")
+		sharedStack, sharedErr = livestack.Launch("--tls", "--token="+liveToken, "--reader-token="+readerToken, "--jwt") // "=": a token may begin with "-"
 	})
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -255,7 +255,7 @@ func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	// Its own server (it restarts it), secured like the shared one: the certificates and the
 	// token outlive the restart.
 	token := randomToken()
-	stack := livestack.Start(t, "--tls", "--token", token)
+	stack := livestack.Start(t, "--tls", "--token="+token)
 	client := dial(t, stack, platformclient.WithBearerToken(token))
 
 	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "4"})

@@ -186,7 +186,7 @@ export function randomToken(): string {
 export async function startSecuredStack(): Promise<SecuredStack> {
   const token = randomToken();
   const readerToken = randomToken();
-  const stack = await LiveStack.start(["--tls", "--token", token, "--reader-token", readerToken, "--jwt"]);
+  const stack = await LiveStack.start(["--tls", `--token=${token}`, `--reader-token=${readerToken}`, "--jwt"]); // "=": a token may begin with "-"
   return { stack, token, readerToken };
 }
 
