@@ -7,7 +7,7 @@ import type {
   ExecutePipelineRequestSchema,
   ExecutePipelineResponse,
 } from "./gen/polysync/platform/v1/platform_service_pb.js";
-import { Retrier, throwIfAborted } from "./policy.js";
+import { fromTransport, Retrier, throwIfAborted } from "./policy.js";
 import { watchRun, type WatchOptions } from "./watch.js";
 
 /** The default bound of each ExecutePipeline attempt of execute, in ms. */
@@ -51,7 +51,7 @@ export async function execute(
       break;
     } catch (err) {
       throwIfAborted(signal);
-      const error = ConnectError.from(err);
+      const error = fromTransport(err);
       if (error.code !== Code.Unavailable && error.code !== Code.DeadlineExceeded) throw error;
       await retrier.wait(error);
     }

@@ -23,6 +23,7 @@ export {
   backoffDelayMs,
   DEFAULT_BACKOFF,
   DEFAULT_MAX_RECONNECTS,
+  fromTransport,
   type Backoff,
   type ReconnectEvent,
   type RetryOptions,

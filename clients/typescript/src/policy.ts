@@ -1,5 +1,5 @@
 // The reconnect policy every client of polysync-batch follows (docs/clients.md): reconnect on
-// UNAVAILABLE, on RESOURCE_EXHAUSTED with reason AWS_THROTTLED, after a stream that ends cleanly
+// UNAVAILABLE (a connection torn down under the call included: fromTransport), on RESOURCE_EXHAUSTED with reason AWS_THROTTLED, after a stream that ends cleanly
 // before the terminal state, and (with a token source) once on UNAUTHENTICATED; wait
 // min(15 s, 0.5 s × 2^(n−1)) × [0.8, 1.2] before attempt n; give up after 10 consecutive
 // reconnects without a message.
@@ -74,6 +74,36 @@ export class Retrier {
 }
 
 /** Whether a watch reconnects after a stream failed with `error`. */
+// Node's codes for a connection or HTTP/2 stream torn down under a call.
+const TRANSPORT_FAILURES = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ERR_HTTP2_STREAM_ERROR",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_INVALID_STREAM",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_PREMATURE_CLOSE",
+]);
+
+/**
+ * The error as the gRPC status it stands for. connect-node reports a connection torn down under
+ * a call (a TCP reset from a killed server or a load balancer, a broken pipe, the peer
+ * cancelling the HTTP/2 stream) as ABORTED or CANCELED; gRPC's own clients call that
+ * UNAVAILABLE, and so do these helpers, so it is retried like a server restart. The caller's
+ * own abort is checked before this is asked.
+ */
+export function fromTransport(err: unknown): ConnectError {
+  const error = ConnectError.from(err);
+  if (error.code !== Code.Aborted && error.code !== Code.Canceled) return error;
+  let torn = error.rawMessage.startsWith("http/2 stream closed with error code");
+  for (let cause: unknown = error.cause; !torn && cause instanceof Error; cause = cause.cause) {
+    const code = (cause as { code?: unknown }).code;
+    torn = typeof code === "string" && TRANSPORT_FAILURES.has(code);
+  }
+  return torn ? new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error) : error;
+}
+
 export function reconnectable(error: ConnectError, freshTokenRetry: boolean): boolean {
   switch (error.code) {
     case Code.Unavailable:

@@ -7,7 +7,7 @@ import type {
   WatchPipelineRunRequestSchema,
   WatchPipelineRunsRequestSchema,
 } from "./gen/polysync/platform/v1/platform_service_pb.js";
-import { reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
+import { fromTransport, reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
 
 /** One message a watch helper yields. */
 export interface WatchEvent {
@@ -144,7 +144,7 @@ async function* watch(
       if (idleExpired) {
         error = new ConnectError(`no message on the watch stream for ${idleTimeoutMs} ms`, Code.DeadlineExceeded);
       } else {
-        error = ConnectError.from(err);
+        error = fromTransport(err);
         if (!reconnectable(error, freshTokenRetry && !unauthRetried)) throw error;
         if (error.code === Code.Unauthenticated) unauthRetried = true;
       }

@@ -147,6 +147,27 @@ test("other errors are thrown without retrying", async () => {
   }
 });
 
+test("a connection torn down under the stream (ABORTED/CANCELED from connect-node) is UNAVAILABLE and resumed", async () => {
+  const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  const torn = [
+    new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined, reset),
+    new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled),
+  ];
+  for (const error of torn) {
+    const reconnects: string[] = [];
+    const client = fakeClient([[{ native: "RUNNING" }, error], [{ native: "SUCCEEDED", terminal: true }]]);
+    const options = { ...fast, onReconnect: (e: { error: ConnectError }) => reconnects.push(Code[e.error.code]) };
+    assert.deepEqual(await collect(watchRun(asClient(client), { runId: "job-1" }, options)), ["RUNNING", "SUCCEEDED"]);
+    assert.deepEqual(reconnects, ["Unavailable"], error.message);
+  }
+  // ABORTED or CANCELED that a server sent as its status is not a torn connection: thrown.
+  for (const code of [Code.Aborted, Code.Canceled]) {
+    const client = fakeClient([[new ConnectError("conflict", code)], [{ native: "SUCCEEDED", terminal: true }]]);
+    await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code });
+    assert.equal(client.calls, 1);
+  }
+});
+
 test("with a token source, UNAUTHENTICATED is retried once in a row", async () => {
   const unauth = () => withReason(Code.Unauthenticated, Reason.CALLER_UNAUTHENTICATED);
   const once = fakeClient([[{ native: "RUNNING" }, unauth()], [{ native: "SUCCEEDED", terminal: true }]]);

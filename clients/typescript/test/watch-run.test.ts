@@ -1,6 +1,8 @@
-// watchRun against the live server (TLS and a bearer token), restarted in the middle of a watch:
-// the server comes back with the same certificate and the same callers.
+// watchRun against the live server (TLS and a bearer token), restarted in the middle of a watch
+// (the server comes back with the same certificate and the same callers), and with its TCP
+// connection reset under it.
 import assert from "node:assert/strict";
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { equals } from "@bufbuild/protobuf";
 import {
@@ -17,9 +19,9 @@ import { startSecuredStack, type LiveStack } from "./live-stack.js";
 
 let stack: LiveStack;
 let client: PlatformClient;
+let token: string;
 
 before(async () => {
-  let token: string;
   ({ stack, token } = await startSecuredStack());
   client = createPlatformClient(stack.address, { tls: stack.tlsOptions(), token });
 });
@@ -63,4 +65,55 @@ test("watchRun survives a server restart and ends SUCCEEDED", { timeout: 60_000 
   assert.equal(final.status, RunStatus.SUCCEEDED);
   assert.equal(final.exitCode, 0);
   assert.equal(states.filter((s) => s.terminal).length, 1);
+});
+
+/** A TCP relay on 127.0.0.1 in front of the server; `reset()` tears every open connection down
+ * with a TCP RST (what a killed pod or a load balancer's idle reaper does), and keeps listening. */
+async function tcpRelay(port: number): Promise<{ port: number; reset(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = connect(port, "127.0.0.1");
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+  return {
+    port: (server.address() as AddressInfo).port,
+    reset: () => {
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy(); // the client's idle HTTP/2 session too
+      return new Promise((closed) => server.close(() => closed()));
+    },
+  };
+}
+
+test("watchRun resumes after its connection is reset below gRPC, and ends SUCCEEDED", { timeout: 60_000 }, async () => {
+  const relay = await tcpRelay(stack.port);
+  const viaRelay = createPlatformClient(`https://127.0.0.1:${relay.port}`, { tls: stack.tlsOptions(), token });
+  try {
+    const { run } = await viaRelay.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "3" } });
+    assert.ok(run);
+    const reconnects: ReconnectEvent[] = [];
+    let final: PipelineRun | undefined;
+    for await (const { run: state, heartbeat } of watchRun(viaRelay, { runId: run.runId }, {
+      signal: AbortSignal.timeout(45_000),
+      backoff: { initialMs: 100, maxMs: 1_000 },
+      onReconnect: (event) => reconnects.push(event),
+    })) {
+      if (heartbeat) continue;
+      if (final === undefined) relay.reset(); // the first state is in: cut the connection
+      final = state;
+    }
+    assert.ok(reconnects.length >= 1, "watchRun never reconnected");
+    assert.equal(reconnects[0]!.error.code, Code.Unavailable, reconnects[0]!.error.message);
+    assert.equal(final?.status, RunStatus.SUCCEEDED);
+  } finally {
+    await relay.close();
+  }
 });
