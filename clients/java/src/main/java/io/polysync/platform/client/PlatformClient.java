@@ -355,11 +355,15 @@ public final class PlatformClient implements AutoCloseable {
       return this;
     }
 
-    /** TLS with this client certificate (mutual TLS): a PEM chain and its PEM private key. */
+    /**
+     * TLS with this client certificate (mutual TLS): a PEM chain and its unencrypted PEM private
+     * key, PKCS#8, PKCS#1 RSA or SEC1 EC (the latter two are rewrapped as the PKCS#8 grpc-java
+     * reads).
+     */
     public Builder clientCertificate(byte[] certificateChainPem, byte[] privateKeyPem) {
       tls = true;
       certChainPem = certificateChainPem.clone();
-      keyPem = privateKeyPem.clone();
+      keyPem = PrivateKeys.toPkcs8(privateKeyPem);
       return this;
     }
 

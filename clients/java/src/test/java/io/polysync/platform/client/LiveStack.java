@@ -1,7 +1,6 @@
 package io.polysync.platform.client;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -123,7 +122,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
       if (printed.containsKey("tls-ca")) {
         caPem = Files.readAllBytes(Paths.get(printed.get("tls-ca")));
         clientCertificatePem = Files.readAllBytes(Paths.get(printed.get("tls-client-cert")));
-        clientKeyPem = Pem.toPkcs8(Files.readAllBytes(Paths.get(printed.get("tls-client-key"))));
+        clientKeyPem = Files.readAllBytes(Paths.get(printed.get("tls-client-key"))); // SEC1 EC, as written
       }
       if (printed.containsKey("jwt-key")) {
         jwtKey = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(
@@ -206,8 +205,8 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
   }
 
   /**
-   * Its private key as PKCS#8 PEM: the stack writes an EC key in SEC1 form ("BEGIN EC PRIVATE
-   * KEY"), which grpc-netty-shaded (without Bouncy Castle) cannot read.
+   * Its private key as the stack wrote it: an EC key in SEC1 form ("BEGIN EC PRIVATE KEY"), which
+   * PlatformClient.Builder.clientCertificate rewraps as the PKCS#8 grpc-java reads.
    */
   public byte[] clientKeyPem() {
     return clientKeyPem.clone();
@@ -327,7 +326,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
     return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
   }
 
-  /** PEM and the little DER it takes to rewrap an EC key as PKCS#8. */
+  /** PEM decoding, for the JWT signing key. */
   static final class Pem {
     private Pem() {}
 
@@ -341,76 +340,6 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
         throw new IllegalArgumentException("no " + label + " in the PEM");
       }
       return Base64.getMimeDecoder().decode(text.substring(start + begin.length(), end));
-    }
-
-    /**
-     * {@code pem} unchanged when it is PKCS#8 already; a SEC1 EC key ({@code BEGIN EC PRIVATE
-     * KEY}, RFC 5915) wrapped as PKCS#8 (RFC 5208): {@code SEQUENCE {0, SEQUENCE {id-ecPublicKey,
-     * <the SEC1 key's curve>}, OCTET STRING <the SEC1 key>}}.
-     */
-    static byte[] toPkcs8(byte[] pem) {
-      String text = new String(pem, StandardCharsets.US_ASCII);
-      if (!text.contains("-----BEGIN EC PRIVATE KEY-----")) {
-        return pem;
-      }
-      byte[] sec1 = decode(pem, "EC PRIVATE KEY");
-      byte[] curve = null;
-      int[] outer = header(sec1, 0); // SEQUENCE { version, privateKey, [0] parameters, [1] key }
-      for (int at = outer[0]; at < outer[0] + outer[1]; ) {
-        int[] element = header(sec1, at);
-        if ((sec1[at] & 0xff) == 0xa0) {
-          curve = java.util.Arrays.copyOfRange(sec1, element[0], element[0] + element[1]);
-        }
-        at = element[0] + element[1];
-      }
-      if (curve == null) {
-        throw new IllegalArgumentException("the EC key names no curve");
-      }
-      byte[] ecPublicKey = {0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01};
-      byte[] pkcs8 = der(0x30, concat(new byte[] {0x02, 0x01, 0x00},
-          der(0x30, concat(ecPublicKey, curve)), der(0x04, sec1)));
-      return ("-----BEGIN PRIVATE KEY-----\n"
-          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(pkcs8)
-          + "\n-----END PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
-    }
-
-    /** {offset of the contents, their length} of the DER element at {@code at}. */
-    private static int[] header(byte[] der, int at) {
-      int first = der[at + 1] & 0xff;
-      if (first < 0x80) {
-        return new int[] {at + 2, first};
-      }
-      int length = 0;
-      for (int i = 0; i < (first & 0x7f); i++) {
-        length = (length << 8) | (der[at + 2 + i] & 0xff);
-      }
-      return new int[] {at + 2 + (first & 0x7f), length};
-    }
-
-    private static byte[] der(int tag, byte[] contents) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      out.write(tag);
-      int length = contents.length;
-      if (length < 0x80) {
-        out.write(length);
-      } else if (length < 0x100) {
-        out.write(0x81);
-        out.write(length);
-      } else {
-        out.write(0x82);
-        out.write(length >> 8);
-        out.write(length & 0xff);
-      }
-      out.writeBytes(contents);
-      return out.toByteArray();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      for (byte[] part : parts) {
-        out.writeBytes(part);
-      }
-      return out.toByteArray();
     }
   }
 }

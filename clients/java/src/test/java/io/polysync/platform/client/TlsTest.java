@@ -2,6 +2,7 @@ package io.polysync.platform.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Contexts;
 import io.grpc.Grpc;
@@ -21,8 +22,10 @@ import io.polysync.platform.v1.ListPipelinesResponse;
 import io.polysync.platform.v1.Pipeline;
 import io.polysync.platform.v1.PlatformServiceGrpc;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -40,6 +43,56 @@ class TlsTest {
 
   @Test
   void mutualTlsWithACustomCaAndAToken() throws Exception {
+    mutualTlsWithKey(pem("client.key"));
+  }
+
+  /** The same key as PKCS#1 ("BEGIN RSA PRIVATE KEY", cert-manager's default): rewrapped, it works. */
+  @Test
+  void mutualTlsWithAPkcs1RsaKey() throws Exception {
+    mutualTlsWithKey(pkcs1(pem("client.key")));
+  }
+
+  @Test
+  void anEncryptedKeyIsRefusedWithAMessageSayingSo() {
+    byte[] encrypted = ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n"
+        + "AAAA\n-----END RSA PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
+    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+        () -> PlatformClient.forTarget("127.0.0.1:1").clientCertificate(pem("client.pem"), encrypted));
+    assertTrue(refused.getMessage().contains("encrypted"), refused.getMessage());
+  }
+
+  /** A PKCS#8 RSA key's inner RSAPrivateKey (its OCTET STRING), as PKCS#1 PEM. */
+  private static byte[] pkcs1(byte[] pkcs8Pem) {
+    String text = new String(pkcs8Pem, StandardCharsets.US_ASCII);
+    byte[] der = Base64.getMimeDecoder().decode(text.replaceAll("-----[A-Z ]+-----", ""));
+    int at = 0;
+    at = contents(der, at); // SEQUENCE {
+    at = next(der, at); // version
+    at = next(der, at); // AlgorithmIdentifier
+    int start = contents(der, at); // OCTET STRING: the RSAPrivateKey
+    byte[] inner = java.util.Arrays.copyOfRange(der, start, next(der, at));
+    return ("-----BEGIN RSA PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(inner)
+        + "\n-----END RSA PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static int contents(byte[] der, int at) {
+    int first = der[at + 1] & 0xff;
+    return at + 2 + (first < 0x80 ? 0 : first & 0x7f);
+  }
+
+  private static int next(byte[] der, int at) {
+    int first = der[at + 1] & 0xff;
+    int length = first;
+    if (first >= 0x80) {
+      length = 0;
+      for (int i = 0; i < (first & 0x7f); i++) {
+        length = (length << 8) | (der[at + 2 + i] & 0xff);
+      }
+    }
+    return contents(der, at) + length;
+  }
+
+  private void mutualTlsWithKey(byte[] clientKeyPem) throws Exception {
     List<String> authorizations = new ArrayList<>();
     ServerInterceptor record = new ServerInterceptor() {
       @Override
@@ -67,7 +120,7 @@ class TlsTest {
     try {
       try (PlatformClient client = PlatformClient.forTarget(target)
           .trustCertificates(pem("ca.pem"))
-          .clientCertificate(pem("client.pem"), pem("client.key"))
+          .clientCertificate(pem("client.pem"), clientKeyPem)
           .tokenSupplier(() -> "from-supplier")
           .overrideAuthority("foo.test.google.fr") // the name in server1.pem
           .build()) {

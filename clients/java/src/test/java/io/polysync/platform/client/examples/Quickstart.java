@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the demo pipeline "greet" and follows the run to its end. Against a server with TLS and
  * caller auth: POLYSYNC_CA_FILE (the CA to trust), POLYSYNC_TOKEN (a bearer token) and, for
- * mutual TLS, POLYSYNC_CLIENT_CERT and POLYSYNC_CLIENT_KEY (PEM files; the key PKCS#8).
+ * mutual TLS, POLYSYNC_CLIENT_CERT and POLYSYNC_CLIENT_KEY (PEM files).
  */
 public final class Quickstart {
   public static void main(String[] args) throws IOException, InterruptedException {
