@@ -158,6 +158,14 @@ def server_shutting_down() -> Unavailable:
         hint="Reconnect (to another replica): the first message of a new watch is the run's current state.")
 
 
+def submit_in_progress(what: str, platform: str, **metadata: str) -> Unavailable:
+    """Another call (or AWS's own lag) holds this request_id's submit: the caller retries it."""
+    return Unavailable(
+        Reason.SUBMIT_IN_PROGRESS, what,
+        hint="Retry with the same request_id: it returns that call's run once it is recorded.",
+        metadata={**metadata, "platform": platform}, retry_after_seconds=1.0)
+
+
 def too_many_streams(caller: str, open_streams: int, limit: int) -> ResourceExhausted:
     return ResourceExhausted(
         Reason.TOO_MANY_STREAMS, f"caller {caller} already has {open_streams} open watch streams (the limit)",

@@ -128,10 +128,8 @@ class RunService:
                 pause = min(0.5, 0.05 * waited)
                 left = deadline.remaining()
                 if left is not None and left < pause + SUBMIT_RESERVE_SECONDS:
-                    raise errors.Unavailable(
-                        Reason.SUBMIT_IN_PROGRESS, f"another call with this request_id is submitting job {name}",
-                        hint="Retry with the same request_id: it returns that call's run once it is recorded.",
-                        metadata={"job_name": name, "platform": self._info.name}, retry_after_seconds=1.0)
+                    raise errors.submit_in_progress(f"another call with this request_id is submitting job {name}",
+                                                    self._info.name, job_name=name)
                 await asyncio.sleep(pause)
             claim = await ledger.read(name) or await ledger.claim(name, owner, time.time())
 
@@ -142,9 +140,8 @@ class RunService:
         named = await self._named(queue, name)  # DescribeJobs may lag; ListJobs may know it
         if named is not None:
             return named
-        raise errors.Unavailable(
-            Reason.SUBMIT_IN_PROGRESS, f"job {run_id} was submitted but AWS Batch does not show it yet",
-            metadata={"run_id": run_id, "platform": self._info.name}, retry_after_seconds=1.0)
+        raise errors.submit_in_progress(f"job {run_id} was submitted but AWS Batch does not show it yet",
+                                        self._info.name, run_id=run_id)
 
     async def _submit_once(self, request: SubmitRequest, queue: str, name: str,
                            still_ours: Callable[[], Awaitable[bool]] | None = None) -> Run:
@@ -155,9 +152,9 @@ class RunService:
         while True:
             await self._submit_budget.acquire()
             if still_ours is not None and not await still_ours():
-                raise errors.Unavailable(  # our claim was taken over: another call submits now
-                    Reason.SUBMIT_IN_PROGRESS, f"another call with this request_id took over submitting job {name}",
-                    metadata={"job_name": name, "platform": self._info.name}, retry_after_seconds=1.0)
+                raise errors.submit_in_progress(  # our claim was taken over: another call submits now
+                    f"another call with this request_id took over submitting job {name}", self._info.name,
+                    job_name=name)
             try:
                 run = await self._batch.submit(request, queue, name)
                 self._submit_budget.succeeded()
