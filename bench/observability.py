@@ -122,15 +122,20 @@ def always_on_costs(fake_port: int, calls: int) -> dict:
 
 
 def interceptor_cost(calls: int = 20_000) -> dict:
-    """The metrics interceptor alone, in-process: intercept + one unary call through it, against
-    the same call with no interceptor (the server's other work excluded)."""
+    """The metrics step alone, in-process: the call chain with metrics against the same chain
+    without, intercept + one unary call each (the server's other work excluded)."""
     import asyncio
 
-    from polysync_batch.api.interceptors.metrics import MetricsInterceptor
+    from polysync_batch.api.interceptors.access_log import AccessLog
+    from polysync_batch.api.interceptors.chain import CallChain
+    from polysync_batch.api.interceptors.metrics import RpcRecorder
     from polysync_batch.observability.metrics import ServerMetrics
 
     class Context:
         def code(self) -> None:
+            return None
+
+        def time_remaining(self) -> None:
             return None
 
     class Details:
@@ -145,18 +150,16 @@ def interceptor_cost(calls: int = 20_000) -> dict:
         return handler
 
     async def run() -> dict:
-        interceptor, context = MetricsInterceptor(ServerMetrics([]).rpc), Context()
-        best = {"off": float("inf"), "metrics": float("inf")}
+        chains = {"off": CallChain(AccessLog()), "metrics": CallChain(AccessLog(), RpcRecorder(ServerMetrics([]).rpc))}
+        context = Context()
+        best = {mode: float("inf") for mode in chains}
         for _ in range(5):
-            for mode in best:
+            for mode, chain in chains.items():
                 started = time.perf_counter()
                 for _ in range(calls):
-                    if mode == "metrics":
-                        await (await interceptor.intercept_service(continuation, Details)).unary_unary(1, context)
-                    else:
-                        await (await continuation(Details)).unary_unary(1, context)
+                    await (await chain.intercept_service(continuation, Details)).unary_unary(1, context)
                 best[mode] = min(best[mode], (time.perf_counter() - started) / calls)
-        return {"case": "metrics interceptor alone, in-process (best of 5)",
+        return {"case": "metrics step alone, in-process (best of 5)",
                 "per_call_us": round((best["metrics"] - best["off"]) * 1e6, 2)}
 
     return asyncio.run(run())

@@ -258,6 +258,9 @@ async def test_undecodable_bytes_are_unauthenticated_for_a_stranger_and_invalid_
                                (bearer(secret(SCHEDULER_TOKEN)), grpc.StatusCode.INVALID_ARGUMENT)):
             error = await refused(lambda: call(garbage, metadata=metadata))
             assert error.code() == code, (method.name, error)
+    health = secured.channel.unary_unary("/grpc.health.v1.Health/Check")  # needs no caller: judged at once
+    error = await refused(lambda: health(garbage))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error
     assert secured.aws.count == 0
 
 

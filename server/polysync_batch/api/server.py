@@ -12,11 +12,10 @@ from grpc_reflection.v1alpha import reflection
 from polysync.platform.v1 import platform_service_pb2_grpc
 
 from polysync_batch.api.health import SERVICE_NAME, PlatformHealth
-from polysync_batch.api.interceptors.access_log import AccessLogInterceptor
-from polysync_batch.api.interceptors.auth import AuthInterceptor
-from polysync_batch.api.interceptors.deadline import DeadlineInterceptor
-from polysync_batch.api.interceptors.errors import ErrorInterceptor
-from polysync_batch.api.interceptors.metrics import MetricsInterceptor
+from polysync_batch.api.interceptors.access_log import AccessLog
+from polysync_batch.api.interceptors.auth import Auth
+from polysync_batch.api.interceptors.chain import CallChain
+from polysync_batch.api.interceptors.metrics import RpcRecorder
 from polysync_batch.api.reflection_pool import MethodAwarePool
 from polysync_batch.api.servicer import PlatformServicer
 from polysync_batch.api.stream_limits import StreamLimiter
@@ -55,19 +54,13 @@ class RunningServer:
 
 
 def interceptors(platforms: PlatformRegistry, metrics: ServerMetrics | None = None, tracing: Tracing | None = None,
-                 auth: AuthInterceptor | None = None) -> list[grpc.aio.ServerInterceptor]:
-    """Outermost first: the span covers the whole call, and metrics and the access log see the
-    final status of every call (refused callers included); errors raised by the interceptors
-    after `errors` (auth, deadline) are mapped like the handlers' own. Metrics, tracing and auth
-    add nothing when off."""
-    chain: list[grpc.aio.ServerInterceptor] = []
-    if tracing is not None:
-        chain.append(tracing.server_interceptor())
-    if metrics is not None:
-        chain.append(MetricsInterceptor(metrics.rpc))
-    mapping = ErrorInterceptor(callers_identified_inside=auth is not None)
-    return [*chain, AccessLogInterceptor(platforms.default), mapping, *([auth] if auth is not None else []),
-            DeadlineInterceptor()]
+                 auth: Auth | None = None) -> list[grpc.aio.ServerInterceptor]:
+    """Tracing outermost, so the span covers the whole call; then the call chain (chain.py):
+    metrics and the access log see the final status of every call (refused callers included),
+    and errors raised by auth, the deadline or the handler are mapped alike. Metrics, tracing
+    and auth add nothing when off."""
+    chain = CallChain(AccessLog(platforms.default), RpcRecorder(metrics.rpc) if metrics is not None else None, auth)
+    return [*([tracing.server_interceptor()] if tracing is not None else []), chain]
 
 
 def _listen(server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
@@ -98,9 +91,8 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
         ("grpc.server_max_unrequested_time_in_server", settings.max_unrequested_seconds),
     ]
     server_metrics = ServerMetrics(platforms.all()) if metrics is not None and metrics.address else None
-    auth_interceptor = AuthInterceptor(authenticator, policy, certificates=mutual) if authenticator.enabled else None
-    server = grpc.aio.server(options=options, interceptors=interceptors(platforms, server_metrics, tracing,
-                                                                        auth_interceptor))
+    auth_step = Auth(authenticator, policy, certificates=mutual) if authenticator.enabled else None
+    server = grpc.aio.server(options=options, interceptors=interceptors(platforms, server_metrics, tracing, auth_step))
     streams = StreamLimiter(settings.max_streams_per_caller)
     platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(PlatformServicer(platforms, streams), server)
     health_servicer = health.aio.HealthServicer()

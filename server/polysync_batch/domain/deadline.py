@@ -1,5 +1,5 @@
 """The caller's deadline, visible to the use cases and the AWS adapters without grpc: set per
-call by api/interceptors/deadline.py, read before starting any AWS call so a call whose
+call by the call chain (api/interceptors/chain.py), read before starting any AWS call so a call whose
 deadline has passed starts none."""
 
 from __future__ import annotations

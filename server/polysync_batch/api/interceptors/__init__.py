@@ -1,7 +1,7 @@
-"""Cross-cutting work on every RPC, as grpc.aio server interceptors that wrap the method
-handler's behaviour. The chain, outermost first (api/server.py): [tracing →] [metrics →]
-access log → errors → [auth →] deadline. An interceptor inside `errors` (auth, deadline) raises
-typed errors, so they are mapped like any other."""
+"""Cross-cutting work on every RPC: each step in a module of its own, run in order by one
+grpc.aio interceptor, the call chain (chain.py): [metrics →] access log → errors → [auth →]
+deadline → the handler (tracing's own interceptor is outside it). A step inside `errors`
+(auth, deadline) raises typed errors, so they are mapped like any other."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ Behavior = Callable[..., Any]
 
 @dataclass
 class CallRecord:
-    """What the interceptors learn about one call, for the access log (and, later, metrics)."""
+    """What the steps learn about one call, for the access log."""
 
     method: str  # e.g. "GetPipelineRun"
     service: str  # e.g. "polysync.platform.v1.PlatformService"
@@ -27,7 +27,7 @@ class CallRecord:
 
 # Each RPC runs in a task of its own, so a context variable is per call.
 current_call: contextvars.ContextVar[CallRecord | None] = contextvars.ContextVar("current_call", default=None)
-# The identified caller of this call (set by the auth interceptor); None without caller auth.
+# The identified caller of this call (set by the auth step); None without caller auth.
 current_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_caller", default=None)
 
 

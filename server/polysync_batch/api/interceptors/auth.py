@@ -1,6 +1,7 @@
 """Caller identity and per-platform access for every call but Health, before its handler runs
-(so before any AWS call). Inside the errors interceptor: the typed errors raised here become
-UNAUTHENTICATED CALLER_UNAUTHENTICATED / PERMISSION_DENIED CALLER_NOT_ALLOWED like any other.
+(so before any AWS call): a step of the call chain (chain.py), inside the error mapping, so the
+typed errors raised here become UNAUTHENTICATED CALLER_UNAUTHENTICATED / PERMISSION_DENIED
+CALLER_NOT_ALLOWED like any other.
 
 The access check lives here, once per call: the request message's `platform` names the platform
 (empty: the default), so BatchGet and Watch of many runs check it once. A server-streaming call
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -20,7 +21,7 @@ from cryptography import x509
 from grpc_health.v1 import health_pb2
 
 from polysync_batch.api.health import SERVICE_NAME
-from polysync_batch.api.interceptors import Behavior, current_call, current_caller, is_streaming, rewrap, split_method
+from polysync_batch.api.interceptors import current_call, current_caller
 from polysync_batch.api.interceptors.errors import refuse_undecodable
 from polysync_batch.domain import errors
 from polysync_batch.domain.access import AccessPolicy, Action
@@ -107,7 +108,10 @@ async def _until(caller: Caller, messages: AsyncIterator[Any], clock: Callable[[
         await iterator.aclose()
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+Admit = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Caller]]
+
+
+class Auth:
     def __init__(self, authenticator: Authenticator, access: AccessPolicy, *, certificates: bool,
                  clock: Callable[[], float] = time.time) -> None:
         self._authenticator = authenticator
@@ -115,15 +119,15 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._certificates = certificates
         self._clock = clock
 
-    async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
-        handler = await continuation(handler_call_details)
-        service, method = split_method(handler_call_details.method)
+    def admission(self, service: str, method: str, details: grpc.HandlerCallDetails) -> Admit | None:
+        """What admits one call of `method`: identifies its caller (and, on PlatformService,
+        checks the platform's access), or raises; None for a call that needs no caller (Health)."""
         if service == HEALTH_SERVICE or not self._authenticator.enabled:
-            return handler
+            return None
         action = None
         if service == SERVICE_NAME:
             action = Action.READ if method in READ_METHODS else Action.SUBMIT
-        authorization = _metadata(handler_call_details, "authorization")
+        authorization = _metadata(details, "authorization")
 
         async def admit(request: Any, context: grpc.aio.ServicerContext) -> Caller:
             certificate = _certificate(context) if self._certificates else None
@@ -135,37 +139,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             if action is not None:
                 self._access.check(caller.name, getattr(request, "platform", ""), action)
             return caller
+        return admit
 
-        def unary(behavior: Behavior) -> Behavior:
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                await admit(request, context)
-                return await behavior(request, context)
-            return wrapped
-
-        def stream(behavior: Behavior) -> Behavior:
-            if not is_streaming(behavior):
-                return unary(behavior)
-
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                caller = await admit(request, context)
-                messages = behavior(request, context)
-                if caller.expires_at is not None:
-                    messages = _until(caller, messages, self._clock)
-                async for message in messages:
-                    yield message
-            return wrapped
-
-        def bidi(behavior: Behavior) -> Behavior:  # reflection: a caller, no platform
-            if not is_streaming(behavior):
-                return unary(behavior)
-
-            async def wrapped(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                caller = await admit(None, context)
-                messages = behavior(request_iterator, context)
-                if caller.expires_at is not None:
-                    messages = _until(caller, messages, self._clock)
-                async for message in messages:
-                    yield message
-            return wrapped
-
-        return rewrap(handler, unary=unary, stream=stream, bidi=bidi)
+    def for_its_lifetime(self, caller: Caller, messages: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """A stream's messages while its caller's credential lasts (a JWT, a certificate)."""
+        return messages if caller.expires_at is None else _until(caller, messages, self._clock)

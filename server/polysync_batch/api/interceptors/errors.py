@@ -1,14 +1,13 @@
 """Typed errors → gRPC status with google.rpc details, in one place, for every method of every
-service on the port: no RPC ends UNKNOWN or shows a traceback. Anything unexpected becomes
-INTERNAL with a generic message; the detail goes to the log. A request whose bytes are not
-the method's message becomes INVALID_ARGUMENT instead of grpc's UNKNOWN; with caller auth that
-check waits until the caller is identified (auth.py), so a stranger learns nothing but
-UNAUTHENTICATED."""
+service on the port (the call chain, chain.py, maps what any step or handler raises): no RPC
+ends UNKNOWN or shows a traceback. Anything unexpected becomes INTERNAL with a generic message;
+the detail goes to the log. A request whose bytes are not the method's message becomes
+INVALID_ARGUMENT instead of grpc's UNKNOWN; with caller auth that check waits until the
+caller is identified (auth.py), so a stranger learns nothing but UNAUTHENTICATED."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from polysync_batch.api.interceptors import Behavior, current_call, is_streaming, rewrap
+from polysync_batch.api.interceptors import current_call
 from polysync_batch.domain import errors
 
 log = logging.getLogger("polysync_batch.rpc")
@@ -95,11 +94,8 @@ def refuse_undecodable(request: Any) -> None:
             hint="Send the method's request message, serialized with the contract's .proto files.")
 
 
-def _accept(request: Any) -> None:
-    """Undecodable requests pass on, for the auth interceptor to refuse once the caller is known."""
-
-
-async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+async def abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
+    """Ends the call with `exc`'s status (a typed error's own; INTERNAL for anything else)."""
     if isinstance(exc, errors.PlatformError):
         error = exc
     else:
@@ -110,58 +106,3 @@ async def _abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
         record.fields["reason"] = error.reason
     status = to_status(error)
     await context.abort(status.code, status.details, status.trailing_metadata)
-
-
-def _unary(behavior: Behavior, check: Callable[[Any], None]) -> Behavior:
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        try:
-            check(request)
-            return await behavior(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:  # noqa: BLE001 — mapped, never leaked
-            await _abort(context, exc)
-    return wrapped
-
-
-def _stream(behavior: Behavior, check: Callable[[Any], None]) -> Behavior:
-    if not is_streaming(behavior):
-        return _unary(behavior, check)  # writes with context.write and returns: wrapped like a unary call
-
-    async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        try:
-            check(request)
-            async for message in behavior(request, context):
-                yield message
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            await _abort(context, exc)
-    return wrapped
-
-
-def _bidi(behavior: Behavior) -> Behavior:
-    """Stream-stream (reflection): typed errors raised before or between messages are mapped too."""
-    if not is_streaming(behavior):
-        return _unary(behavior, _accept)
-
-    async def wrapped(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        try:
-            async for message in behavior(request_iterator, context):
-                yield message
-        except grpc.aio.AbortError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            await _abort(context, exc)
-    return wrapped
-
-
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, *, callers_identified_inside: bool = False) -> None:
-        # With caller auth inside this interceptor, it refuses undecodable requests itself.
-        self._check = _accept if callers_identified_inside else refuse_undecodable
-
-    async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
-        check = self._check
-        return rewrap(await continuation(handler_call_details), unary=lambda b: _unary(b, check),
-                      stream=lambda b: _stream(b, check), bidi=_bidi, deserializer=tolerant)

@@ -1,22 +1,21 @@
 """RPC metrics in the go-grpc-prometheus convention (SPEC §8.3): started, handled (by Go's
 code name), handling seconds and messages sent, for unary and server-streaming calls of every
-service on the port. Outermost but for tracing, so it sees the final status. Label children
-are bound once per method, so a call costs two counter increments, one histogram observation
-and one more for each message sent."""
+service on the port. The outermost step of the call chain (chain.py; only tracing is
+outside it), so it sees the final status. Label children are bound once per method, so a call
+costs two counter increments, one histogram observation and one more for each message sent."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 
-from polysync_batch.api.interceptors import Behavior, is_streaming, rewrap, split_method, status_name
+from polysync_batch.api.interceptors import split_method, status_name
 from polysync_batch.observability.metrics import GO_CODE_NAMES, RpcMetrics
 
 
-class _Method:
+class MethodMetrics:
     """The label children of one (type, service, method), bound once."""
 
     __slots__ = ("labels", "started", "sent", "handling", "_handled", "_metrics")
@@ -42,54 +41,16 @@ class _Method:
         self.handling.observe(time.perf_counter() - started)
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
+class RpcRecorder:
+    """The label children of every (type, method) the server has seen, bound on first use."""
+
     def __init__(self, metrics: RpcMetrics) -> None:
         self._metrics = metrics
-        self._methods: dict[tuple[str, str], _Method] = {}
+        self._methods: dict[tuple[str, str], MethodMetrics] = {}
 
-    def _method(self, grpc_type: str, full_method: str) -> _Method:
+    def method(self, grpc_type: str, full_method: str) -> MethodMetrics:
         key = (grpc_type, full_method)
         method = self._methods.get(key)
         if method is None:
-            method = self._methods[key] = _Method(self._metrics, grpc_type, *split_method(full_method))
+            method = self._methods[key] = MethodMetrics(self._metrics, grpc_type, *split_method(full_method))
         return method
-
-    async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
-        full_method = handler_call_details.method
-
-        def unary(behavior: Behavior, grpc_type: str = "unary") -> Behavior:
-            labels = self._method(grpc_type, full_method)
-
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                started, failed = labels.begin(), None
-                try:
-                    response = await behavior(request, context)
-                    if grpc_type == "unary":
-                        labels.sent.inc()
-                    return response
-                except BaseException as exc:
-                    failed = exc
-                    raise
-                finally:
-                    labels.end(started, context, failed)
-            return wrapped
-
-        def stream(behavior: Behavior) -> Behavior:
-            if not is_streaming(behavior):  # writes with context.write (grpc's health Watch)
-                return unary(behavior, "server_stream")
-            labels = self._method("server_stream", full_method)
-
-            async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                started, failed = labels.begin(), None
-                try:
-                    async for message in behavior(request, context):
-                        labels.sent.inc()
-                        yield message
-                except BaseException as exc:
-                    failed = exc
-                    raise
-                finally:
-                    labels.end(started, context, failed)
-            return wrapped
-
-        return rewrap(await continuation(handler_call_details), unary=unary, stream=stream)
