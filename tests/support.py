@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +107,18 @@ def start_serve(*args, env=None, stderr_only=False):
     return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.DEVNULL if stderr_only else subprocess.PIPE,
                             stderr=subprocess.PIPE if stderr_only else subprocess.STDOUT,
                             text=True, env={**os.environ, **(env or {})})
+
+
+@contextlib.contextmanager
+def serving_demo() -> Iterator[str]:
+    """`polysync-batch serve` on the embedded emulator with no config, as a user first starts
+    it; yields its target and stops it (SIGTERM) afterwards."""
+    process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
+    try:
+        yield f"127.0.0.1:{wait_for_port(process)}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def wait_for_port(process, timeout=60.0):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EXECUTABLE, start_serve, wait_for_port
+from tests.support import EXECUTABLE, serving_demo
 
 ROOT = Path(__file__).parents[2]
 README = (ROOT / "README.md").read_text()
@@ -31,12 +31,8 @@ def tool(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo_server():
-    process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
-    try:
-        yield f"127.0.0.1:{wait_for_port(process)}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serving_demo() as target:
+        yield target
 
 
 def test_readme_grpcurl_walkthrough_runs_as_written(demo_server):

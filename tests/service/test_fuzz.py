@@ -10,18 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.fuzzing import SERVICE, problem, random_call
-from tests.support import start_serve, wait_for_port
+from tests.support import serving_demo
 
 
 @pytest.fixture(scope="module")
 def demo_target():
-    """`polysync-batch serve` on the embedded emulator, as a user starts it."""
-    process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
-    try:
-        yield f"127.0.0.1:{wait_for_port(process)}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    with serving_demo() as target:
+        yield target
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
