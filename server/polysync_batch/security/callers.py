@@ -32,6 +32,11 @@ class Caller:
     expires_at: float | None = None  # epoch seconds after which the credential is no longer accepted
 
 
+def token_digest(token: str) -> bytes:
+    """SHA-256 of a bearer token: how static tokens are configured, and how verified JWTs are kept."""
+    return hashlib.sha256(token.encode()).digest()
+
+
 @dataclass(frozen=True)
 class _Verified:
     caller: Caller
@@ -49,10 +54,6 @@ class VerifiedTokens:
         self._capacity = capacity
         self._clock = clock
         self._entries: dict[bytes, _Verified] = {}
-
-    @staticmethod
-    def digest(token: str) -> bytes:
-        return hashlib.sha256(token.encode()).digest()
 
     def get(self, digest: bytes) -> Caller | None:
         entry = self._entries.get(digest)
@@ -76,8 +77,9 @@ class JwtVerifier:
                                      refresh_seconds=config.jwks_refresh_seconds)
         self.verified = VerifiedTokens(self.keys, clock=clock)
 
-    async def verify(self, token: str, refuse) -> Caller:  # noqa: ANN001 — refuse(what) -> error
-        digest = self.verified.digest(token)
+    async def verify(self, token: str, refuse, digest: bytes | None = None) -> Caller:  # noqa: ANN001
+        """The caller `token` names, or `refuse(what)` raised; `digest` is its SHA-256, if known."""
+        digest = digest or token_digest(token)
         if (caller := self.verified.get(digest)) is not None:
             return caller
         kid, key, caller = await self._verify(token, refuse)
@@ -128,7 +130,7 @@ class JwtVerifier:
 
 class Authenticator:
     def __init__(self, config: CallerAuthConfig, *, certificates: bool, jwt_verifier: JwtVerifier | None = None) -> None:
-        self._tokens = [(entry.sha256, entry.caller) for entry in config.tokens]
+        self._tokens = [(bytes.fromhex(entry.sha256), entry.caller) for entry in config.tokens]
         self._certificates = certificates
         self.jwt = jwt_verifier or (JwtVerifier(config.jwt) if config.jwt is not None else None)
 
@@ -146,8 +148,7 @@ class Authenticator:
     def _refuse(self, what: str) -> errors.Unauthenticated:
         return errors.caller_unauthenticated(what, certificates=self._certificates)
 
-    def _static(self, token: str) -> str | None:
-        digest = hashlib.sha256(token.encode()).hexdigest()
+    def _static(self, digest: bytes) -> str | None:
         found = None
         for sha256, caller in self._tokens:  # every entry is compared, in constant time each
             if hmac.compare_digest(digest, sha256):
@@ -170,9 +171,10 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise self._refuse("the 'authorization' metadata is malformed (expected 'Bearer <token>')")
-        if (caller := self._static(token)) is not None:
+        digest = token_digest(token)  # once: the static tokens' key, and the verified JWTs'
+        if (caller := self._static(digest)) is not None:
             return Caller(caller, "token")
         if self.jwt is not None and token.count(".") == 2:
-            return await self.jwt.verify(token, self._refuse)
+            return await self.jwt.verify(token, self._refuse, digest)
         raise self._refuse("the bearer token is not one this server accepts"
                            if self.jwt is None else "the bearer token is neither a known token nor a JWT")
