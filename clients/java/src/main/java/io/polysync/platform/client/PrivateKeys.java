@@ -27,10 +27,10 @@ final class PrivateKeys {
     byte[] algorithm;
     byte[] key;
     if (text.contains("-----BEGIN RSA PRIVATE KEY-----")) {
-      key = decode(text, "RSA PRIVATE KEY");
+      key = decode(pem, "RSA PRIVATE KEY");
       algorithm = RSA_ENCRYPTION;
     } else if (text.contains("-----BEGIN EC PRIVATE KEY-----")) {
-      key = decode(text, "EC PRIVATE KEY");
+      key = decode(pem, "EC PRIVATE KEY");
       algorithm = concat(EC_PUBLIC_KEY, sec1Curve(key));
     } else {
       return pem;
@@ -41,13 +41,14 @@ final class PrivateKeys {
         + "\n-----END PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
   }
 
-  /** The DER inside the {@code -----BEGIN <label>-----} block of {@code text}. */
-  private static byte[] decode(String text, String label) {
+  /** The DER inside the first {@code -----BEGIN <label>-----} block of {@code pem} (unencrypted). */
+  static byte[] decode(byte[] pem, String label) {
+    String text = new String(pem, StandardCharsets.US_ASCII);
     String begin = "-----BEGIN " + label + "-----";
     int start = text.indexOf(begin);
-    int end = text.indexOf("-----END " + label + "-----", start);
+    int end = start < 0 ? -1 : text.indexOf("-----END " + label + "-----", start);
     if (end < 0) {
-      throw new IllegalArgumentException("the private key PEM has no END " + label + " line");
+      throw new IllegalArgumentException("no " + label + " block (BEGIN and END lines) in the PEM");
     }
     String body = text.substring(start + begin.length(), end);
     if (body.contains(":")) { // Proc-Type / DEK-Info headers
@@ -70,7 +71,7 @@ final class PrivateKeys {
   }
 
   /** {offset of the contents, their length} of the DER element at {@code at}. */
-  private static int[] header(byte[] der, int at) {
+  static int[] header(byte[] der, int at) {
     if (at + 1 >= der.length) {
       throw new IllegalArgumentException("the private key's DER is cut short");
     }

@@ -126,7 +126,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
       }
       if (printed.containsKey("jwt-key")) {
         jwtKey = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(
-            Pem.decode(Files.readAllBytes(Paths.get(printed.get("jwt-key"))), "PRIVATE KEY")));
+            PrivateKeys.decode(Files.readAllBytes(Paths.get(printed.get("jwt-key"))), "PRIVATE KEY")));
       }
     } catch (Exception e) {
       stop();
@@ -324,22 +324,5 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
   /** A JSON string literal of {@code value} (the claims here are plain ASCII). */
   private static String json(String value) {
     return "\"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-  }
-
-  /** PEM decoding, for the JWT signing key. */
-  static final class Pem {
-    private Pem() {}
-
-    /** The DER inside the first {@code -----BEGIN <label>-----} block of {@code pem}. */
-    static byte[] decode(byte[] pem, String label) {
-      String text = new String(pem, StandardCharsets.US_ASCII);
-      String begin = "-----BEGIN " + label + "-----";
-      int start = text.indexOf(begin);
-      int end = text.indexOf("-----END " + label + "-----");
-      if (start < 0 || end < start) {
-        throw new IllegalArgumentException("no " + label + " in the PEM");
-      }
-      return Base64.getMimeDecoder().decode(text.substring(start + begin.length(), end));
-    }
   }
 }

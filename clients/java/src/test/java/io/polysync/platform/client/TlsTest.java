@@ -63,33 +63,16 @@ class TlsTest {
 
   /** A PKCS#8 RSA key's inner RSAPrivateKey (its OCTET STRING), as PKCS#1 PEM. */
   private static byte[] pkcs1(byte[] pkcs8Pem) {
-    String text = new String(pkcs8Pem, StandardCharsets.US_ASCII);
-    byte[] der = Base64.getMimeDecoder().decode(text.replaceAll("-----[A-Z ]+-----", ""));
-    int at = 0;
-    at = contents(der, at); // SEQUENCE {
-    at = next(der, at); // version
-    at = next(der, at); // AlgorithmIdentifier
-    int start = contents(der, at); // OCTET STRING: the RSAPrivateKey
-    byte[] inner = java.util.Arrays.copyOfRange(der, start, next(der, at));
+    byte[] der = PrivateKeys.decode(pkcs8Pem, "PRIVATE KEY");
+    int at = PrivateKeys.header(der, 0)[0]; // SEQUENCE { version, AlgorithmIdentifier, OCTET STRING }
+    for (int skip = 0; skip < 2; skip++) {
+      int[] element = PrivateKeys.header(der, at);
+      at = element[0] + element[1];
+    }
+    int[] key = PrivateKeys.header(der, at);
+    byte[] inner = java.util.Arrays.copyOfRange(der, key[0], key[0] + key[1]);
     return ("-----BEGIN RSA PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(inner)
         + "\n-----END RSA PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
-  }
-
-  private static int contents(byte[] der, int at) {
-    int first = der[at + 1] & 0xff;
-    return at + 2 + (first < 0x80 ? 0 : first & 0x7f);
-  }
-
-  private static int next(byte[] der, int at) {
-    int first = der[at + 1] & 0xff;
-    int length = first;
-    if (first >= 0x80) {
-      length = 0;
-      for (int i = 0; i < (first & 0x7f); i++) {
-        length = (length << 8) | (der[at + 2 + i] & 0xff);
-      }
-    }
-    return contents(der, at) + length;
   }
 
   private void mutualTlsWithKey(byte[] clientKeyPem) throws Exception {
