@@ -52,7 +52,7 @@ public static class Reasons
     /// <summary>PERMISSION_DENIED: the caller is not in the platform's access list.</summary>
     public const string CallerNotAllowed = "CALLER_NOT_ALLOWED";
 
-    /// <summary>RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller watch streams.</summary>
+    /// <summary>RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open).</summary>
     public const string TooManyStreams = "TOO_MANY_STREAMS";
 
     /// <summary>UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state.</summary>
@@ -66,6 +66,18 @@ public static class Reasons
 
     /// <summary>INTERNAL: an unexpected server error (the server log has the details).</summary>
     public const string Internal = "INTERNAL";
+
+    /// <summary>ALREADY_EXISTS: the caller already used this request_id for a different request; nothing was submitted.</summary>
+    public const string RequestIdReused = "REQUEST_ID_REUSED";
+
+    /// <summary>PERMISSION_DENIED: the job queue is not in the platform's job_queues; nothing was submitted or listed.</summary>
+    public const string JobQueueNotAllowed = "JOB_QUEUE_NOT_ALLOWED";
+
+    /// <summary>FAILED_PRECONDITION: no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers).</summary>
+    public const string JobCannotBePlaced = "JOB_CANNOT_BE_PLACED";
+
+    /// <summary>FAILED_PRECONDITION: the feed cursor is from another process or older than the history kept; start again with snapshot = true.</summary>
+    public const string CursorExpired = "CURSOR_EXPIRED";
 
     /// <summary>Every reason above, in the catalogue's order.</summary>
     public static readonly IReadOnlyList<string> All = new[]
@@ -89,5 +101,9 @@ public static class Reasons
         DeadlineExceeded,
         SubmitInProgress,
         Internal,
+        RequestIdReused,
+        JobQueueNotAllowed,
+        JobCannotBePlaced,
+        CursorExpired,
     };
 }

@@ -36,7 +36,7 @@ const (
 	ReasonCallerUnauthenticated = "CALLER_UNAUTHENTICATED"
 	// ReasonCallerNotAllowed comes with PERMISSION_DENIED: the caller is not in the platform's access list.
 	ReasonCallerNotAllowed = "CALLER_NOT_ALLOWED"
-	// ReasonTooManyStreams comes with RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller watch streams.
+	// ReasonTooManyStreams comes with RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open).
 	ReasonTooManyStreams = "TOO_MANY_STREAMS"
 	// ReasonServerShuttingDown comes with UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state.
 	ReasonServerShuttingDown = "SERVER_SHUTTING_DOWN"
@@ -46,6 +46,14 @@ const (
 	ReasonSubmitInProgress = "SUBMIT_IN_PROGRESS"
 	// ReasonInternal comes with INTERNAL: an unexpected server error (the server log has the details).
 	ReasonInternal = "INTERNAL"
+	// ReasonRequestIdReused comes with ALREADY_EXISTS: the caller already used this request_id for a different request; nothing was submitted.
+	ReasonRequestIdReused = "REQUEST_ID_REUSED"
+	// ReasonJobQueueNotAllowed comes with PERMISSION_DENIED: the job queue is not in the platform's job_queues; nothing was submitted or listed.
+	ReasonJobQueueNotAllowed = "JOB_QUEUE_NOT_ALLOWED"
+	// ReasonJobCannotBePlaced comes with FAILED_PRECONDITION: no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers).
+	ReasonJobCannotBePlaced = "JOB_CANNOT_BE_PLACED"
+	// ReasonCursorExpired comes with FAILED_PRECONDITION: the feed cursor is from another process or older than the history kept; start again with snapshot = true.
+	ReasonCursorExpired = "CURSOR_EXPIRED"
 )
 
 // Reasons lists every reason the service reports, in the catalogue's order.
@@ -69,4 +77,8 @@ var Reasons = []string{
 	ReasonDeadlineExceeded,
 	ReasonSubmitInProgress,
 	ReasonInternal,
+	ReasonRequestIdReused,
+	ReasonJobQueueNotAllowed,
+	ReasonJobCannotBePlaced,
+	ReasonCursorExpired,
 }

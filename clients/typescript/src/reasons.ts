@@ -36,7 +36,7 @@ export const Reason = {
   CALLER_UNAUTHENTICATED: "CALLER_UNAUTHENTICATED",
   /** PERMISSION_DENIED: the caller is not in the platform's access list. */
   CALLER_NOT_ALLOWED: "CALLER_NOT_ALLOWED",
-  /** RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller watch streams. */
+  /** RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open). */
   TOO_MANY_STREAMS: "TOO_MANY_STREAMS",
   /** UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state. */
   SERVER_SHUTTING_DOWN: "SERVER_SHUTTING_DOWN",
@@ -46,6 +46,14 @@ export const Reason = {
   SUBMIT_IN_PROGRESS: "SUBMIT_IN_PROGRESS",
   /** INTERNAL: an unexpected server error (the server log has the details). */
   INTERNAL: "INTERNAL",
+  /** ALREADY_EXISTS: the caller already used this request_id for a different request; nothing was submitted. */
+  REQUEST_ID_REUSED: "REQUEST_ID_REUSED",
+  /** PERMISSION_DENIED: the job queue is not in the platform's job_queues; nothing was submitted or listed. */
+  JOB_QUEUE_NOT_ALLOWED: "JOB_QUEUE_NOT_ALLOWED",
+  /** FAILED_PRECONDITION: no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers). */
+  JOB_CANNOT_BE_PLACED: "JOB_CANNOT_BE_PLACED",
+  /** FAILED_PRECONDITION: the feed cursor is from another process or older than the history kept; start again with snapshot = true. */
+  CURSOR_EXPIRED: "CURSOR_EXPIRED",
 } as const;
 
 /** One of the reasons the service reports. */

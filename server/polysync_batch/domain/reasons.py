@@ -36,6 +36,10 @@ class Reason(enum.StrEnum):
     DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
     SUBMIT_IN_PROGRESS = "SUBMIT_IN_PROGRESS"
     INTERNAL = "INTERNAL"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    JOB_QUEUE_NOT_ALLOWED = "JOB_QUEUE_NOT_ALLOWED"
+    JOB_CANNOT_BE_PLACED = "JOB_CANNOT_BE_PLACED"
+    CURSOR_EXPIRED = "CURSOR_EXPIRED"
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,15 @@ CATALOGUE: tuple[ReasonInfo, ...] = (
     ReasonInfo(Reason.MISSING_PARAMETERS, "INVALID_ARGUMENT", "the pipeline's Ref:: parameters without defaults were not given (BadRequest lists them)"),
     ReasonInfo(Reason.CALLER_UNAUTHENTICATED, "UNAUTHENTICATED", "caller authentication is configured and the call has no valid token or certificate"),
     ReasonInfo(Reason.CALLER_NOT_ALLOWED, "PERMISSION_DENIED", "the caller is not in the platform's access list"),
-    ReasonInfo(Reason.TOO_MANY_STREAMS, "RESOURCE_EXHAUSTED", "the caller already holds server.max_streams_per_caller watch streams"),
+    ReasonInfo(Reason.TOO_MANY_STREAMS, "RESOURCE_EXHAUSTED", "the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open)"),
     ReasonInfo(Reason.SERVER_SHUTTING_DOWN, "UNAVAILABLE", "the server is stopping; reconnect and the watch resumes with the current state"),
     ReasonInfo(Reason.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "the caller's deadline passed before the work could start or finish (no AWS call is started after it)"),
     ReasonInfo(Reason.SUBMIT_IN_PROGRESS, "UNAVAILABLE", "another call with the same request_id is still submitting; retry (RetryInfo) and get its run"),
     ReasonInfo(Reason.INTERNAL, "INTERNAL", "an unexpected server error (the server log has the details)"),
+    ReasonInfo(Reason.REQUEST_ID_REUSED, "ALREADY_EXISTS", "the caller already used this request_id for a different request; nothing was submitted"),
+    ReasonInfo(Reason.JOB_QUEUE_NOT_ALLOWED, "PERMISSION_DENIED", "the job queue is not in the platform's job_queues; nothing was submitted or listed"),
+    ReasonInfo(Reason.JOB_CANNOT_BE_PLACED, "FAILED_PRECONDITION", "no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers)"),
+    ReasonInfo(Reason.CURSOR_EXPIRED, "FAILED_PRECONDITION", "the feed cursor is from another process or older than the history kept; start again with snapshot = true"),
 )
 
 assert [info.reason for info in CATALOGUE] == list(Reason), "every Reason has one catalogue entry, in order"

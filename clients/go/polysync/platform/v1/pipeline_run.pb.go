@@ -83,6 +83,88 @@ func (RunStatus) EnumDescriptor() ([]byte, []int) {
 	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{0}
 }
 
+// Why a run failed, classified from AWS Batch's own wording.
+type FailureCause int32
+
+const (
+	// Not failed, or AWS Batch's wording is not recognised.
+	FailureCause_FAILURE_CAUSE_UNSPECIFIED FailureCause = 0
+	// The container's command exited with a non-zero code.
+	FailureCause_FAILURE_CAUSE_APPLICATION FailureCause = 1
+	// The container was killed for using more memory than it was given.
+	FailureCause_FAILURE_CAUSE_OUT_OF_MEMORY FailureCause = 2
+	// The host the job ran on was terminated (for example a Spot reclaim).
+	FailureCause_FAILURE_CAUSE_HOST_TERMINATED FailureCause = 3
+	// The container image could not be pulled.
+	FailureCause_FAILURE_CAUSE_IMAGE_PULL FailureCause = 4
+	// An attempt ran longer than the job's timeout.
+	FailureCause_FAILURE_CAUSE_TIMEOUT FailureCause = 5
+	// A job this run depends on failed.
+	FailureCause_FAILURE_CAUSE_DEPENDENCY FailureCause = 6
+	// A caller cancelled the run.
+	FailureCause_FAILURE_CAUSE_CANCELLED FailureCause = 7
+	// AWS Batch ended the run because it could never be placed (a misconfiguration, or a job
+	// state time limit action).
+	FailureCause_FAILURE_CAUSE_UNSCHEDULABLE FailureCause = 8
+	// The task failed to start for another AWS-side reason.
+	FailureCause_FAILURE_CAUSE_PLATFORM FailureCause = 9
+)
+
+// Enum value maps for FailureCause.
+var (
+	FailureCause_name = map[int32]string{
+		0: "FAILURE_CAUSE_UNSPECIFIED",
+		1: "FAILURE_CAUSE_APPLICATION",
+		2: "FAILURE_CAUSE_OUT_OF_MEMORY",
+		3: "FAILURE_CAUSE_HOST_TERMINATED",
+		4: "FAILURE_CAUSE_IMAGE_PULL",
+		5: "FAILURE_CAUSE_TIMEOUT",
+		6: "FAILURE_CAUSE_DEPENDENCY",
+		7: "FAILURE_CAUSE_CANCELLED",
+		8: "FAILURE_CAUSE_UNSCHEDULABLE",
+		9: "FAILURE_CAUSE_PLATFORM",
+	}
+	FailureCause_value = map[string]int32{
+		"FAILURE_CAUSE_UNSPECIFIED":     0,
+		"FAILURE_CAUSE_APPLICATION":     1,
+		"FAILURE_CAUSE_OUT_OF_MEMORY":   2,
+		"FAILURE_CAUSE_HOST_TERMINATED": 3,
+		"FAILURE_CAUSE_IMAGE_PULL":      4,
+		"FAILURE_CAUSE_TIMEOUT":         5,
+		"FAILURE_CAUSE_DEPENDENCY":      6,
+		"FAILURE_CAUSE_CANCELLED":       7,
+		"FAILURE_CAUSE_UNSCHEDULABLE":   8,
+		"FAILURE_CAUSE_PLATFORM":        9,
+	}
+)
+
+func (x FailureCause) Enum() *FailureCause {
+	p := new(FailureCause)
+	*p = x
+	return p
+}
+
+func (x FailureCause) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FailureCause) Descriptor() protoreflect.EnumDescriptor {
+	return file_polysync_platform_v1_pipeline_run_proto_enumTypes[1].Descriptor()
+}
+
+func (FailureCause) Type() protoreflect.EnumType {
+	return &file_polysync_platform_v1_pipeline_run_proto_enumTypes[1]
+}
+
+func (x FailureCause) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FailureCause.Descriptor instead.
+func (FailureCause) EnumDescriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{1}
+}
+
 // A pipeline run is one submitted AWS Batch job; its run id is the Batch job id.
 type PipelineRun struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -138,7 +220,20 @@ type PipelineRun struct {
 	// Output only. The job definition ARN the run was started from.
 	PipelineArn string `protobuf:"bytes,25,opt,name=pipeline_arn,json=pipelineArn,proto3" json:"pipeline_arn,omitempty"`
 	// Output only. The log group the job's log stream lives in.
-	LogGroupName  string `protobuf:"bytes,26,opt,name=log_group_name,json=logGroupName,proto3" json:"log_group_name,omitempty"`
+	LogGroupName string `protobuf:"bytes,26,opt,name=log_group_name,json=logGroupName,proto3" json:"log_group_name,omitempty"`
+	// Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+	// the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+	// wording is not recognised.
+	FailureCause FailureCause `protobuf:"varint,27,opt,name=failure_cause,json=failureCause,proto3,enum=polysync.platform.v1.FailureCause" json:"failure_cause,omitempty"`
+	// Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+	// reasons, cause and log stream.
+	AttemptDetails []*RunAttempt `protobuf:"bytes,28,rep,name=attempt_details,json=attemptDetails,proto3" json:"attempt_details,omitempty"`
+	// Output only. Every status and reason the service has seen for the run, oldest first, kept
+	// after AWS Batch overwrites them.
+	History []*StatusChange `protobuf:"bytes,29,rep,name=history,proto3" json:"history,omitempty"`
+	// Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+	// is not among the first 100 or the queue snapshot may not be read.
+	QueuePosition *QueuePosition `protobuf:"bytes,30,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -355,6 +450,262 @@ func (x *PipelineRun) GetLogGroupName() string {
 	return ""
 }
 
+func (x *PipelineRun) GetFailureCause() FailureCause {
+	if x != nil {
+		return x.FailureCause
+	}
+	return FailureCause_FAILURE_CAUSE_UNSPECIFIED
+}
+
+func (x *PipelineRun) GetAttemptDetails() []*RunAttempt {
+	if x != nil {
+		return x.AttemptDetails
+	}
+	return nil
+}
+
+func (x *PipelineRun) GetHistory() []*StatusChange {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *PipelineRun) GetQueuePosition() *QueuePosition {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return nil
+}
+
+// One attempt of a run.
+type RunAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. The attempt's index; 0 is the first attempt.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// Output only. When the attempt started, once it has.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Output only. When the attempt stopped, once it has.
+	StopTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=stop_time,json=stopTime,proto3" json:"stop_time,omitempty"`
+	// Output only. The container exit code of the attempt; absent (not 0) while unknown.
+	ExitCode *int32 `protobuf:"varint,4,opt,name=exit_code,json=exitCode,proto3,oneof" json:"exit_code,omitempty"`
+	// Output only. AWS Batch's reason for the attempt's end.
+	StatusReason string `protobuf:"bytes,5,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	// Output only. The container's reason for stopping, as ECS gives it.
+	ContainerReason string `protobuf:"bytes,6,opt,name=container_reason,json=containerReason,proto3" json:"container_reason,omitempty"`
+	// Output only. Why the attempt failed, classified like `PipelineRun.failure_cause`.
+	FailureCause FailureCause `protobuf:"varint,7,opt,name=failure_cause,json=failureCause,proto3,enum=polysync.platform.v1.FailureCause" json:"failure_cause,omitempty"`
+	// Output only. The CloudWatch Logs stream of the attempt.
+	LogStreamName string `protobuf:"bytes,8,opt,name=log_stream_name,json=logStreamName,proto3" json:"log_stream_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunAttempt) Reset() {
+	*x = RunAttempt{}
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunAttempt) ProtoMessage() {}
+
+func (x *RunAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunAttempt.ProtoReflect.Descriptor instead.
+func (*RunAttempt) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RunAttempt) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *RunAttempt) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *RunAttempt) GetStopTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StopTime
+	}
+	return nil
+}
+
+func (x *RunAttempt) GetExitCode() int32 {
+	if x != nil && x.ExitCode != nil {
+		return *x.ExitCode
+	}
+	return 0
+}
+
+func (x *RunAttempt) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *RunAttempt) GetContainerReason() string {
+	if x != nil {
+		return x.ContainerReason
+	}
+	return ""
+}
+
+func (x *RunAttempt) GetFailureCause() FailureCause {
+	if x != nil {
+		return x.FailureCause
+	}
+	return FailureCause_FAILURE_CAUSE_UNSPECIFIED
+}
+
+func (x *RunAttempt) GetLogStreamName() string {
+	if x != nil {
+		return x.LogStreamName
+	}
+	return ""
+}
+
+// One status (and reason) a run had, as the service saw it.
+type StatusChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. The AWS Batch status.
+	NativeStatus string `protobuf:"bytes,1,opt,name=native_status,json=nativeStatus,proto3" json:"native_status,omitempty"`
+	// Output only. AWS Batch's reason for the status, when it gave one.
+	StatusReason string `protobuf:"bytes,2,opt,name=status_reason,json=statusReason,proto3" json:"status_reason,omitempty"`
+	// Output only. When the status was reached (the AWS event time, else when it was seen).
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusChange) Reset() {
+	*x = StatusChange{}
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusChange) ProtoMessage() {}
+
+func (x *StatusChange) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
+func (*StatusChange) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StatusChange) GetNativeStatus() string {
+	if x != nil {
+		return x.NativeStatus
+	}
+	return ""
+}
+
+func (x *StatusChange) GetStatusReason() string {
+	if x != nil {
+		return x.StatusReason
+	}
+	return ""
+}
+
+func (x *StatusChange) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// Where a RUNNABLE run stands at the front of its job queue.
+type QueuePosition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. 1 is the next job to be placed.
+	Position *int32 `protobuf:"varint,1,opt,name=position,proto3,oneof" json:"position,omitempty"`
+	// Output only. Since when the run has been at this position.
+	EarliestTimeAtPosition *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=earliest_time_at_position,json=earliestTimeAtPosition,proto3" json:"earliest_time_at_position,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *QueuePosition) Reset() {
+	*x = QueuePosition{}
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueuePosition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueuePosition) ProtoMessage() {}
+
+func (x *QueuePosition) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueuePosition.ProtoReflect.Descriptor instead.
+func (*QueuePosition) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *QueuePosition) GetPosition() int32 {
+	if x != nil && x.Position != nil {
+		return *x.Position
+	}
+	return 0
+}
+
+func (x *QueuePosition) GetEarliestTimeAtPosition() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EarliestTimeAtPosition
+	}
+	return nil
+}
+
 // Array job details of a run.
 type ArrayJobStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -370,7 +721,7 @@ type ArrayJobStatus struct {
 
 func (x *ArrayJobStatus) Reset() {
 	*x = ArrayJobStatus{}
-	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[1]
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +733,7 @@ func (x *ArrayJobStatus) String() string {
 func (*ArrayJobStatus) ProtoMessage() {}
 
 func (x *ArrayJobStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[1]
+	mi := &file_polysync_platform_v1_pipeline_run_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +746,7 @@ func (x *ArrayJobStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArrayJobStatus.ProtoReflect.Descriptor instead.
 func (*ArrayJobStatus) Descriptor() ([]byte, []int) {
-	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{1}
+	return file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ArrayJobStatus) GetSize() int32 {
@@ -423,7 +774,7 @@ var File_polysync_platform_v1_pipeline_run_proto protoreflect.FileDescriptor
 
 const file_polysync_platform_v1_pipeline_run_proto_rawDesc = "" +
 	"\n" +
-	"'polysync/platform/v1/pipeline_run.proto\x12\x14polysync.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\t\n" +
+	"'polysync/platform/v1/pipeline_run.proto\x12\x14polysync.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\v\n" +
 	"\vPipelineRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x1a\n" +
@@ -456,13 +807,38 @@ const file_polysync_platform_v1_pipeline_run_proto_rawDesc = "" +
 	"\bwarnings\x18\x17 \x03(\tR\bwarnings\x12\x1a\n" +
 	"\bterminal\x18\x18 \x01(\bR\bterminal\x12!\n" +
 	"\fpipeline_arn\x18\x19 \x01(\tR\vpipelineArn\x12$\n" +
-	"\x0elog_group_name\x18\x1a \x01(\tR\flogGroupName\x1a=\n" +
+	"\x0elog_group_name\x18\x1a \x01(\tR\flogGroupName\x12G\n" +
+	"\rfailure_cause\x18\x1b \x01(\x0e2\".polysync.platform.v1.FailureCauseR\ffailureCause\x12I\n" +
+	"\x0fattempt_details\x18\x1c \x03(\v2 .polysync.platform.v1.RunAttemptR\x0eattemptDetails\x12<\n" +
+	"\ahistory\x18\x1d \x03(\v2\".polysync.platform.v1.StatusChangeR\ahistory\x12J\n" +
+	"\x0equeue_position\x18\x1e \x01(\v2#.polysync.platform.v1.QueuePositionR\rqueuePosition\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
 	"_exit_codeB\x16\n" +
-	"\x14_scheduling_priority\"\xe7\x01\n" +
+	"\x14_scheduling_priority\"\x87\x03\n" +
+	"\n" +
+	"RunAttempt\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x127\n" +
+	"\tstop_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bstopTime\x12 \n" +
+	"\texit_code\x18\x04 \x01(\x05H\x00R\bexitCode\x88\x01\x01\x12#\n" +
+	"\rstatus_reason\x18\x05 \x01(\tR\fstatusReason\x12)\n" +
+	"\x10container_reason\x18\x06 \x01(\tR\x0fcontainerReason\x12G\n" +
+	"\rfailure_cause\x18\a \x01(\x0e2\".polysync.platform.v1.FailureCauseR\ffailureCause\x12&\n" +
+	"\x0flog_stream_name\x18\b \x01(\tR\rlogStreamNameB\f\n" +
+	"\n" +
+	"_exit_code\"\x88\x01\n" +
+	"\fStatusChange\x12#\n" +
+	"\rnative_status\x18\x01 \x01(\tR\fnativeStatus\x12#\n" +
+	"\rstatus_reason\x18\x02 \x01(\tR\fstatusReason\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x94\x01\n" +
+	"\rQueuePosition\x12\x1f\n" +
+	"\bposition\x18\x01 \x01(\x05H\x00R\bposition\x88\x01\x01\x12U\n" +
+	"\x19earliest_time_at_position\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x16earliestTimeAtPositionB\v\n" +
+	"\t_position\"\xe7\x01\n" +
 	"\x0eArrayJobStatus\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x05R\x04size\x12\x19\n" +
 	"\x05index\x18\x02 \x01(\x05H\x00R\x05index\x88\x01\x01\x12[\n" +
@@ -476,7 +852,18 @@ const file_polysync_platform_v1_pipeline_run_proto_rawDesc = "" +
 	"\x12RUN_STATUS_RUNNING\x10\x01\x12\x18\n" +
 	"\x14RUN_STATUS_SUCCEEDED\x10\x02\x12\x15\n" +
 	"\x11RUN_STATUS_FAILED\x10\x03\x12\x18\n" +
-	"\x14RUN_STATUS_CANCELLED\x10\x04B\xed\x01\n" +
+	"\x14RUN_STATUS_CANCELLED\x10\x04*\xc1\x02\n" +
+	"\fFailureCause\x12\x1d\n" +
+	"\x19FAILURE_CAUSE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FAILURE_CAUSE_APPLICATION\x10\x01\x12\x1f\n" +
+	"\x1bFAILURE_CAUSE_OUT_OF_MEMORY\x10\x02\x12!\n" +
+	"\x1dFAILURE_CAUSE_HOST_TERMINATED\x10\x03\x12\x1c\n" +
+	"\x18FAILURE_CAUSE_IMAGE_PULL\x10\x04\x12\x19\n" +
+	"\x15FAILURE_CAUSE_TIMEOUT\x10\x05\x12\x1c\n" +
+	"\x18FAILURE_CAUSE_DEPENDENCY\x10\x06\x12\x1b\n" +
+	"\x17FAILURE_CAUSE_CANCELLED\x10\a\x12\x1f\n" +
+	"\x1bFAILURE_CAUSE_UNSCHEDULABLE\x10\b\x12\x1a\n" +
+	"\x16FAILURE_CAUSE_PLATFORM\x10\tB\xed\x01\n" +
 	"\x18com.polysync.platform.v1B\x10PipelineRunProtoP\x01ZMgithub.com/polysync/polysync-batch/clients/go/polysync/platform/v1;platformv1\xa2\x02\x03PPX\xaa\x02\x14Polysync.Platform.V1\xca\x02\x14Polysync\\Platform\\V1\xe2\x02 Polysync\\Platform\\V1\\GPBMetadata\xea\x02\x16Polysync::Platform::V1b\x06proto3"
 
 var (
@@ -491,29 +878,42 @@ func file_polysync_platform_v1_pipeline_run_proto_rawDescGZIP() []byte {
 	return file_polysync_platform_v1_pipeline_run_proto_rawDescData
 }
 
-var file_polysync_platform_v1_pipeline_run_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_polysync_platform_v1_pipeline_run_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_polysync_platform_v1_pipeline_run_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_polysync_platform_v1_pipeline_run_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_polysync_platform_v1_pipeline_run_proto_goTypes = []any{
 	(RunStatus)(0),                // 0: polysync.platform.v1.RunStatus
-	(*PipelineRun)(nil),           // 1: polysync.platform.v1.PipelineRun
-	(*ArrayJobStatus)(nil),        // 2: polysync.platform.v1.ArrayJobStatus
-	nil,                           // 3: polysync.platform.v1.PipelineRun.ParametersEntry
-	nil,                           // 4: polysync.platform.v1.ArrayJobStatus.StatusCountsEntry
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(FailureCause)(0),             // 1: polysync.platform.v1.FailureCause
+	(*PipelineRun)(nil),           // 2: polysync.platform.v1.PipelineRun
+	(*RunAttempt)(nil),            // 3: polysync.platform.v1.RunAttempt
+	(*StatusChange)(nil),          // 4: polysync.platform.v1.StatusChange
+	(*QueuePosition)(nil),         // 5: polysync.platform.v1.QueuePosition
+	(*ArrayJobStatus)(nil),        // 6: polysync.platform.v1.ArrayJobStatus
+	nil,                           // 7: polysync.platform.v1.PipelineRun.ParametersEntry
+	nil,                           // 8: polysync.platform.v1.ArrayJobStatus.StatusCountsEntry
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_polysync_platform_v1_pipeline_run_proto_depIdxs = []int32{
-	0, // 0: polysync.platform.v1.PipelineRun.status:type_name -> polysync.platform.v1.RunStatus
-	5, // 1: polysync.platform.v1.PipelineRun.create_time:type_name -> google.protobuf.Timestamp
-	5, // 2: polysync.platform.v1.PipelineRun.start_time:type_name -> google.protobuf.Timestamp
-	5, // 3: polysync.platform.v1.PipelineRun.stop_time:type_name -> google.protobuf.Timestamp
-	3, // 4: polysync.platform.v1.PipelineRun.parameters:type_name -> polysync.platform.v1.PipelineRun.ParametersEntry
-	2, // 5: polysync.platform.v1.PipelineRun.array:type_name -> polysync.platform.v1.ArrayJobStatus
-	4, // 6: polysync.platform.v1.ArrayJobStatus.status_counts:type_name -> polysync.platform.v1.ArrayJobStatus.StatusCountsEntry
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: polysync.platform.v1.PipelineRun.status:type_name -> polysync.platform.v1.RunStatus
+	9,  // 1: polysync.platform.v1.PipelineRun.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 2: polysync.platform.v1.PipelineRun.start_time:type_name -> google.protobuf.Timestamp
+	9,  // 3: polysync.platform.v1.PipelineRun.stop_time:type_name -> google.protobuf.Timestamp
+	7,  // 4: polysync.platform.v1.PipelineRun.parameters:type_name -> polysync.platform.v1.PipelineRun.ParametersEntry
+	6,  // 5: polysync.platform.v1.PipelineRun.array:type_name -> polysync.platform.v1.ArrayJobStatus
+	1,  // 6: polysync.platform.v1.PipelineRun.failure_cause:type_name -> polysync.platform.v1.FailureCause
+	3,  // 7: polysync.platform.v1.PipelineRun.attempt_details:type_name -> polysync.platform.v1.RunAttempt
+	4,  // 8: polysync.platform.v1.PipelineRun.history:type_name -> polysync.platform.v1.StatusChange
+	5,  // 9: polysync.platform.v1.PipelineRun.queue_position:type_name -> polysync.platform.v1.QueuePosition
+	9,  // 10: polysync.platform.v1.RunAttempt.start_time:type_name -> google.protobuf.Timestamp
+	9,  // 11: polysync.platform.v1.RunAttempt.stop_time:type_name -> google.protobuf.Timestamp
+	1,  // 12: polysync.platform.v1.RunAttempt.failure_cause:type_name -> polysync.platform.v1.FailureCause
+	9,  // 13: polysync.platform.v1.StatusChange.time:type_name -> google.protobuf.Timestamp
+	9,  // 14: polysync.platform.v1.QueuePosition.earliest_time_at_position:type_name -> google.protobuf.Timestamp
+	8,  // 15: polysync.platform.v1.ArrayJobStatus.status_counts:type_name -> polysync.platform.v1.ArrayJobStatus.StatusCountsEntry
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_polysync_platform_v1_pipeline_run_proto_init() }
@@ -523,13 +923,15 @@ func file_polysync_platform_v1_pipeline_run_proto_init() {
 	}
 	file_polysync_platform_v1_pipeline_run_proto_msgTypes[0].OneofWrappers = []any{}
 	file_polysync_platform_v1_pipeline_run_proto_msgTypes[1].OneofWrappers = []any{}
+	file_polysync_platform_v1_pipeline_run_proto_msgTypes[3].OneofWrappers = []any{}
+	file_polysync_platform_v1_pipeline_run_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polysync_platform_v1_pipeline_run_proto_rawDesc), len(file_polysync_platform_v1_pipeline_run_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   4,
+			NumEnums:      2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

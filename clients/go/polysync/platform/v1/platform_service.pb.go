@@ -450,7 +450,11 @@ type ExecutePipelineRequest struct {
 	// definition's setting.
 	PropagateTags *bool `protobuf:"varint,17,opt,name=propagate_tags,json=propagateTags,proto3,oneof" json:"propagate_tags,omitempty"`
 	// Run ids this run waits for (at most 20).
-	DependsOn     []string `protobuf:"bytes,18,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	DependsOn []string `protobuf:"bytes,18,rep,name=depends_on,json=dependsOn,proto3" json:"depends_on,omitempty"`
+	// Check everything a submit checks, and whether the queue's compute environments could ever
+	// place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+	// answers OK with `run` unset and `warnings` listing anything doubtful.
+	ValidateOnly  bool `protobuf:"varint,19,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,13 +615,23 @@ func (x *ExecutePipelineRequest) GetDependsOn() []string {
 	return nil
 }
 
+func (x *ExecutePipelineRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
 // Response of ExecutePipeline.
 type ExecutePipelineResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The submitted run (or, when deduplicated, the run of the first call).
 	Run *PipelineRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	// True when a run with the same request_id already existed and no new job was submitted.
-	Deduplicated  bool `protobuf:"varint,2,opt,name=deduplicated,proto3" json:"deduplicated,omitempty"`
+	Deduplicated bool `protobuf:"varint,2,opt,name=deduplicated,proto3" json:"deduplicated,omitempty"`
+	// Anything doubtful about the request that did not stop it, one sentence each (for example a
+	// compute environment the service may not read).
+	Warnings      []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -664,6 +678,13 @@ func (x *ExecutePipelineResponse) GetDeduplicated() bool {
 		return x.Deduplicated
 	}
 	return false
+}
+
+func (x *ExecutePipelineResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
 }
 
 // Request of GetPipelineRun.
@@ -1645,7 +1666,7 @@ const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x1a\n" +
 	"\bpipeline\x18\x02 \x01(\tR\bpipeline\"Q\n" +
 	"\x13GetPipelineResponse\x12:\n" +
-	"\bpipeline\x18\x01 \x01(\v2\x1e.polysync.platform.v1.PipelineR\bpipeline\"\x88\t\n" +
+	"\bpipeline\x18\x01 \x01(\v2\x1e.polysync.platform.v1.PipelineR\bpipeline\"\xad\t\n" +
 	"\x16ExecutePipelineRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x1a\n" +
 	"\bpipeline\x18\x02 \x01(\tR\bpipeline\x12\x1b\n" +
@@ -1671,7 +1692,8 @@ const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
 	"\x04tags\x18\x10 \x03(\v26.polysync.platform.v1.ExecutePipelineRequest.TagsEntryR\x04tags\x12*\n" +
 	"\x0epropagate_tags\x18\x11 \x01(\bH\aR\rpropagateTags\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"depends_on\x18\x12 \x03(\tR\tdependsOn\x1a=\n" +
+	"depends_on\x18\x12 \x03(\tR\tdependsOn\x12#\n" +
+	"\rvalidate_only\x18\x13 \x01(\bR\fvalidateOnly\x1a=\n" +
 	"\x0fParametersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -1688,10 +1710,11 @@ const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
 	"\x06_vcpusB\r\n" +
 	"\v_memory_mibB\a\n" +
 	"\x05_gpusB\x11\n" +
-	"\x0f_propagate_tags\"r\n" +
+	"\x0f_propagate_tags\"\x8e\x01\n" +
 	"\x17ExecutePipelineResponse\x123\n" +
 	"\x03run\x18\x01 \x01(\v2!.polysync.platform.v1.PipelineRunR\x03run\x12\"\n" +
-	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated\"J\n" +
+	"\fdeduplicated\x18\x02 \x01(\bR\fdeduplicated\x12\x1a\n" +
+	"\bwarnings\x18\x03 \x03(\tR\bwarnings\"J\n" +
 	"\x15GetPipelineRunRequest\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\"M\n" +

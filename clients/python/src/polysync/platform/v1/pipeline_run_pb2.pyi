@@ -52,6 +52,62 @@ RUN_STATUS_CANCELLED: RunStatus.ValueType  # 4
 """FAILED in AWS Batch with a status reason containing "Cancelled by Polysync" or "Terminated"."""
 Global___RunStatus: _TypeAlias = RunStatus  # noqa: Y015
 
+class _FailureCause:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FailureCauseEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FailureCause.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FAILURE_CAUSE_UNSPECIFIED: _FailureCause.ValueType  # 0
+    """Not failed, or AWS Batch's wording is not recognised."""
+    FAILURE_CAUSE_APPLICATION: _FailureCause.ValueType  # 1
+    """The container's command exited with a non-zero code."""
+    FAILURE_CAUSE_OUT_OF_MEMORY: _FailureCause.ValueType  # 2
+    """The container was killed for using more memory than it was given."""
+    FAILURE_CAUSE_HOST_TERMINATED: _FailureCause.ValueType  # 3
+    """The host the job ran on was terminated (for example a Spot reclaim)."""
+    FAILURE_CAUSE_IMAGE_PULL: _FailureCause.ValueType  # 4
+    """The container image could not be pulled."""
+    FAILURE_CAUSE_TIMEOUT: _FailureCause.ValueType  # 5
+    """An attempt ran longer than the job's timeout."""
+    FAILURE_CAUSE_DEPENDENCY: _FailureCause.ValueType  # 6
+    """A job this run depends on failed."""
+    FAILURE_CAUSE_CANCELLED: _FailureCause.ValueType  # 7
+    """A caller cancelled the run."""
+    FAILURE_CAUSE_UNSCHEDULABLE: _FailureCause.ValueType  # 8
+    """AWS Batch ended the run because it could never be placed (a misconfiguration, or a job
+    state time limit action).
+    """
+    FAILURE_CAUSE_PLATFORM: _FailureCause.ValueType  # 9
+    """The task failed to start for another AWS-side reason."""
+
+class FailureCause(_FailureCause, metaclass=_FailureCauseEnumTypeWrapper):
+    """Why a run failed, classified from AWS Batch's own wording."""
+
+FAILURE_CAUSE_UNSPECIFIED: FailureCause.ValueType  # 0
+"""Not failed, or AWS Batch's wording is not recognised."""
+FAILURE_CAUSE_APPLICATION: FailureCause.ValueType  # 1
+"""The container's command exited with a non-zero code."""
+FAILURE_CAUSE_OUT_OF_MEMORY: FailureCause.ValueType  # 2
+"""The container was killed for using more memory than it was given."""
+FAILURE_CAUSE_HOST_TERMINATED: FailureCause.ValueType  # 3
+"""The host the job ran on was terminated (for example a Spot reclaim)."""
+FAILURE_CAUSE_IMAGE_PULL: FailureCause.ValueType  # 4
+"""The container image could not be pulled."""
+FAILURE_CAUSE_TIMEOUT: FailureCause.ValueType  # 5
+"""An attempt ran longer than the job's timeout."""
+FAILURE_CAUSE_DEPENDENCY: FailureCause.ValueType  # 6
+"""A job this run depends on failed."""
+FAILURE_CAUSE_CANCELLED: FailureCause.ValueType  # 7
+"""A caller cancelled the run."""
+FAILURE_CAUSE_UNSCHEDULABLE: FailureCause.ValueType  # 8
+"""AWS Batch ended the run because it could never be placed (a misconfiguration, or a job
+state time limit action).
+"""
+FAILURE_CAUSE_PLATFORM: FailureCause.ValueType  # 9
+"""The task failed to start for another AWS-side reason."""
+Global___FailureCause: _TypeAlias = FailureCause  # noqa: Y015
+
 @_typing.final
 class PipelineRun(_message.Message):
     """A pipeline run is one submitted AWS Batch job; its run id is the Batch job id."""
@@ -104,6 +160,10 @@ class PipelineRun(_message.Message):
     TERMINAL_FIELD_NUMBER: _builtins.int
     PIPELINE_ARN_FIELD_NUMBER: _builtins.int
     LOG_GROUP_NAME_FIELD_NUMBER: _builtins.int
+    FAILURE_CAUSE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_DETAILS_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    QUEUE_POSITION_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Output only. The AWS Batch job id (`<jobId>:<index>` for an array child)."""
     platform: _builtins.str
@@ -146,6 +206,11 @@ class PipelineRun(_message.Message):
     """Output only. The job definition ARN the run was started from."""
     log_group_name: _builtins.str
     """Output only. The log group the job's log stream lives in."""
+    failure_cause: Global___FailureCause.ValueType
+    """Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+    the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+    wording is not recognised.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """Output only. When the job was submitted."""
@@ -169,6 +234,24 @@ class PipelineRun(_message.Message):
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Output only. Diagnostics that help explain a stuck or failed run, one sentence each."""
+
+    @_builtins.property
+    def attempt_details(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunAttempt]:
+        """Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+        reasons, cause and log stream.
+        """
+
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusChange]:
+        """Output only. Every status and reason the service has seen for the run, oldest first, kept
+        after AWS Batch overwrites them.
+        """
+
+    @_builtins.property
+    def queue_position(self) -> Global___QueuePosition:
+        """Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+        is not among the first 100 or the queue snapshot may not be read.
+        """
 
     def __init__(
         self,
@@ -199,10 +282,14 @@ class PipelineRun(_message.Message):
         terminal: _builtins.bool = ...,
         pipeline_arn: _builtins.str = ...,
         log_group_name: _builtins.str = ...,
+        failure_cause: Global___FailureCause.ValueType = ...,
+        attempt_details: _abc.Iterable[Global___RunAttempt] | None = ...,
+        history: _abc.Iterable[Global___StatusChange] | None = ...,
+        queue_position: Global___QueuePosition | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "_scheduling_priority", b"_scheduling_priority", "array", b"array", "create_time", b"create_time", "exit_code", b"exit_code", "scheduling_priority", b"scheduling_priority", "start_time", b"start_time", "stop_time", b"stop_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "_scheduling_priority", b"_scheduling_priority", "array", b"array", "create_time", b"create_time", "exit_code", b"exit_code", "queue_position", b"queue_position", "scheduling_priority", b"scheduling_priority", "start_time", b"start_time", "stop_time", b"stop_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "_scheduling_priority", b"_scheduling_priority", "array", b"array", "attempts", b"attempts", "console_url", b"console_url", "create_time", b"create_time", "exit_code", b"exit_code", "job_name", b"job_name", "job_queue", b"job_queue", "log_group_name", b"log_group_name", "log_stream_name", b"log_stream_name", "logs_url", b"logs_url", "message", b"message", "native_status", b"native_status", "parameters", b"parameters", "pipeline", b"pipeline", "pipeline_arn", b"pipeline_arn", "pipeline_revision", b"pipeline_revision", "platform", b"platform", "run_id", b"run_id", "scheduling_priority", b"scheduling_priority", "share_identifier", b"share_identifier", "start_time", b"start_time", "status", b"status", "status_reason", b"status_reason", "stop_time", b"stop_time", "terminal", b"terminal", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "_scheduling_priority", b"_scheduling_priority", "array", b"array", "attempt_details", b"attempt_details", "attempts", b"attempts", "console_url", b"console_url", "create_time", b"create_time", "exit_code", b"exit_code", "failure_cause", b"failure_cause", "history", b"history", "job_name", b"job_name", "job_queue", b"job_queue", "log_group_name", b"log_group_name", "log_stream_name", b"log_stream_name", "logs_url", b"logs_url", "message", b"message", "native_status", b"native_status", "parameters", b"parameters", "pipeline", b"pipeline", "pipeline_arn", b"pipeline_arn", "pipeline_revision", b"pipeline_revision", "platform", b"platform", "queue_position", b"queue_position", "run_id", b"run_id", "scheduling_priority", b"scheduling_priority", "share_identifier", b"share_identifier", "start_time", b"start_time", "status", b"status", "status_reason", b"status_reason", "stop_time", b"stop_time", "terminal", b"terminal", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__exit_code: _TypeAlias = _typing.Literal["exit_code"]  # noqa: Y015
     _WhichOneofArgType__exit_code: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code"]  # noqa: Y015
@@ -214,6 +301,124 @@ class PipelineRun(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__scheduling_priority) -> _WhichOneofReturnType__scheduling_priority | None: ...
 
 Global___PipelineRun: _TypeAlias = PipelineRun  # noqa: Y015
+
+@_typing.final
+class RunAttempt(_message.Message):
+    """One attempt of a run."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    STOP_TIME_FIELD_NUMBER: _builtins.int
+    EXIT_CODE_FIELD_NUMBER: _builtins.int
+    STATUS_REASON_FIELD_NUMBER: _builtins.int
+    CONTAINER_REASON_FIELD_NUMBER: _builtins.int
+    FAILURE_CAUSE_FIELD_NUMBER: _builtins.int
+    LOG_STREAM_NAME_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """Output only. The attempt's index; 0 is the first attempt."""
+    exit_code: _builtins.int
+    """Output only. The container exit code of the attempt; absent (not 0) while unknown."""
+    status_reason: _builtins.str
+    """Output only. AWS Batch's reason for the attempt's end."""
+    container_reason: _builtins.str
+    """Output only. The container's reason for stopping, as ECS gives it."""
+    failure_cause: Global___FailureCause.ValueType
+    """Output only. Why the attempt failed, classified like `PipelineRun.failure_cause`."""
+    log_stream_name: _builtins.str
+    """Output only. The CloudWatch Logs stream of the attempt."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the attempt started, once it has."""
+
+    @_builtins.property
+    def stop_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the attempt stopped, once it has."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        stop_time: _timestamp_pb2.Timestamp | None = ...,
+        exit_code: _builtins.int | None = ...,
+        status_reason: _builtins.str = ...,
+        container_reason: _builtins.str = ...,
+        failure_cause: Global___FailureCause.ValueType = ...,
+        log_stream_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "exit_code", b"exit_code", "start_time", b"start_time", "stop_time", b"stop_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code", "container_reason", b"container_reason", "exit_code", b"exit_code", "failure_cause", b"failure_cause", "index", b"index", "log_stream_name", b"log_stream_name", "start_time", b"start_time", "status_reason", b"status_reason", "stop_time", b"stop_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__exit_code: _TypeAlias = _typing.Literal["exit_code"]  # noqa: Y015
+    _WhichOneofArgType__exit_code: _TypeAlias = _typing.Literal["_exit_code", b"_exit_code"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__exit_code) -> _WhichOneofReturnType__exit_code | None: ...
+
+Global___RunAttempt: _TypeAlias = RunAttempt  # noqa: Y015
+
+@_typing.final
+class StatusChange(_message.Message):
+    """One status (and reason) a run had, as the service saw it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NATIVE_STATUS_FIELD_NUMBER: _builtins.int
+    STATUS_REASON_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    native_status: _builtins.str
+    """Output only. The AWS Batch status."""
+    status_reason: _builtins.str
+    """Output only. AWS Batch's reason for the status, when it gave one."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the status was reached (the AWS event time, else when it was seen)."""
+
+    def __init__(
+        self,
+        *,
+        native_status: _builtins.str = ...,
+        status_reason: _builtins.str = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["native_status", b"native_status", "status_reason", b"status_reason", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusChange: _TypeAlias = StatusChange  # noqa: Y015
+
+@_typing.final
+class QueuePosition(_message.Message):
+    """Where a RUNNABLE run stands at the front of its job queue."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POSITION_FIELD_NUMBER: _builtins.int
+    EARLIEST_TIME_AT_POSITION_FIELD_NUMBER: _builtins.int
+    position: _builtins.int
+    """Output only. 1 is the next job to be placed."""
+    @_builtins.property
+    def earliest_time_at_position(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Since when the run has been at this position."""
+
+    def __init__(
+        self,
+        *,
+        position: _builtins.int | None = ...,
+        earliest_time_at_position: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_position", b"_position", "earliest_time_at_position", b"earliest_time_at_position", "position", b"position"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_position", b"_position", "earliest_time_at_position", b"earliest_time_at_position", "position", b"position"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__position: _TypeAlias = _typing.Literal["position"]  # noqa: Y015
+    _WhichOneofArgType__position: _TypeAlias = _typing.Literal["_position", b"_position"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__position) -> _WhichOneofReturnType__position | None: ...
+
+Global___QueuePosition: _TypeAlias = QueuePosition  # noqa: Y015
 
 @_typing.final
 class ArrayJobStatus(_message.Message):

@@ -298,6 +298,7 @@ class ExecutePipelineRequest(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     PROPAGATE_TAGS_FIELD_NUMBER: _builtins.int
     DEPENDS_ON_FIELD_NUMBER: _builtins.int
+    VALIDATE_ONLY_FIELD_NUMBER: _builtins.int
     platform: _builtins.str
     """The platform; empty means the default platform."""
     pipeline: _builtins.str
@@ -331,6 +332,11 @@ class ExecutePipelineRequest(_message.Message):
     propagate_tags: _builtins.bool
     """Whether to propagate the job's and definition's tags to the ECS task; unset means the
     definition's setting.
+    """
+    validate_only: _builtins.bool
+    """Check everything a submit checks, and whether the queue's compute environments could ever
+    place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+    answers OK with `run` unset and `warnings` listing anything doubtful.
     """
     @_builtins.property
     def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -375,10 +381,11 @@ class ExecutePipelineRequest(_message.Message):
         tags: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         propagate_tags: _builtins.bool | None = ...,
         depends_on: _abc.Iterable[_builtins.str] | None = ...,
+        validate_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_array_size", b"_array_size", "_gpus", b"_gpus", "_memory_mib", b"_memory_mib", "_propagate_tags", b"_propagate_tags", "_retry_attempts", b"_retry_attempts", "_scheduling_priority_override", b"_scheduling_priority_override", "_timeout_seconds", b"_timeout_seconds", "_vcpus", b"_vcpus", "array_size", b"array_size", "gpus", b"gpus", "memory_mib", b"memory_mib", "propagate_tags", b"propagate_tags", "retry_attempts", b"retry_attempts", "scheduling_priority_override", b"scheduling_priority_override", "timeout_seconds", b"timeout_seconds", "vcpus", b"vcpus"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_array_size", b"_array_size", "_gpus", b"_gpus", "_memory_mib", b"_memory_mib", "_propagate_tags", b"_propagate_tags", "_retry_attempts", b"_retry_attempts", "_scheduling_priority_override", b"_scheduling_priority_override", "_timeout_seconds", b"_timeout_seconds", "_vcpus", b"_vcpus", "array_size", b"array_size", "command", b"command", "depends_on", b"depends_on", "environment", b"environment", "gpus", b"gpus", "job_queue", b"job_queue", "memory_mib", b"memory_mib", "parameters", b"parameters", "pipeline", b"pipeline", "platform", b"platform", "propagate_tags", b"propagate_tags", "request_id", b"request_id", "retry_attempts", b"retry_attempts", "scheduling_priority_override", b"scheduling_priority_override", "share_identifier", b"share_identifier", "tags", b"tags", "timeout_seconds", b"timeout_seconds", "vcpus", b"vcpus"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_array_size", b"_array_size", "_gpus", b"_gpus", "_memory_mib", b"_memory_mib", "_propagate_tags", b"_propagate_tags", "_retry_attempts", b"_retry_attempts", "_scheduling_priority_override", b"_scheduling_priority_override", "_timeout_seconds", b"_timeout_seconds", "_vcpus", b"_vcpus", "array_size", b"array_size", "command", b"command", "depends_on", b"depends_on", "environment", b"environment", "gpus", b"gpus", "job_queue", b"job_queue", "memory_mib", b"memory_mib", "parameters", b"parameters", "pipeline", b"pipeline", "platform", b"platform", "propagate_tags", b"propagate_tags", "request_id", b"request_id", "retry_attempts", b"retry_attempts", "scheduling_priority_override", b"scheduling_priority_override", "share_identifier", b"share_identifier", "tags", b"tags", "timeout_seconds", b"timeout_seconds", "validate_only", b"validate_only", "vcpus", b"vcpus"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__array_size: _TypeAlias = _typing.Literal["array_size"]  # noqa: Y015
     _WhichOneofArgType__array_size: _TypeAlias = _typing.Literal["_array_size", b"_array_size"]  # noqa: Y015
@@ -423,21 +430,29 @@ class ExecutePipelineResponse(_message.Message):
 
     RUN_FIELD_NUMBER: _builtins.int
     DEDUPLICATED_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
     deduplicated: _builtins.bool
     """True when a run with the same request_id already existed and no new job was submitted."""
     @_builtins.property
     def run(self) -> _pipeline_run_pb2.PipelineRun:
         """The submitted run (or, when deduplicated, the run of the first call)."""
 
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Anything doubtful about the request that did not stop it, one sentence each (for example a
+        compute environment the service may not read).
+        """
+
     def __init__(
         self,
         *,
         run: _pipeline_run_pb2.PipelineRun | None = ...,
         deduplicated: _builtins.bool = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deduplicated", b"deduplicated", "run", b"run"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deduplicated", b"deduplicated", "run", b"run", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file polysync/platform/v1/pipeline_run.proto.
  */
 export const file_polysync_platform_v1_pipeline_run: GenFile = /*@__PURE__*/
-  fileDesc("Cidwb2x5c3luYy9wbGF0Zm9ybS92MS9waXBlbGluZV9ydW4ucHJvdG8SFHBvbHlzeW5jLnBsYXRmb3JtLnYxIs4GCgtQaXBlbGluZVJ1bhIOCgZydW5faWQYASABKAkSEAoIcGxhdGZvcm0YAiABKAkSEAoIcGlwZWxpbmUYAyABKAkSGQoRcGlwZWxpbmVfcmV2aXNpb24YBCABKAUSEAoIam9iX25hbWUYBSABKAkSEQoJam9iX3F1ZXVlGAYgASgJEi8KBnN0YXR1cxgHIAEoDjIfLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlJ1blN0YXR1cxIVCg1uYXRpdmVfc3RhdHVzGAggASgJEhUKDXN0YXR1c19yZWFzb24YCSABKAkSFgoJZXhpdF9jb2RlGAogASgFSACIAQESDwoHbWVzc2FnZRgLIAEoCRITCgtjb25zb2xlX3VybBgMIAEoCRIQCghsb2dzX3VybBgNIAEoCRIXCg9sb2dfc3RyZWFtX25hbWUYDiABKAkSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXN0b3BfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASRQoKcGFyYW1ldGVycxgSIAMoCzIxLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlBpcGVsaW5lUnVuLlBhcmFtZXRlcnNFbnRyeRIYChBzaGFyZV9pZGVudGlmaWVyGBMgASgJEiAKE3NjaGVkdWxpbmdfcHJpb3JpdHkYFCABKAVIAYgBARIQCghhdHRlbXB0cxgVIAEoBRIzCgVhcnJheRgWIAEoCzIkLnBvbHlzeW5jLnBsYXRmb3JtLnYxLkFycmF5Sm9iU3RhdHVzEhAKCHdhcm5pbmdzGBcgAygJEhAKCHRlcm1pbmFsGBggASgIEhQKDHBpcGVsaW5lX2FybhgZIAEoCRIWCg5sb2dfZ3JvdXBfbmFtZRgaIAEoCRoxCg9QYXJhbWV0ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIMCgpfZXhpdF9jb2RlQhYKFF9zY2hlZHVsaW5nX3ByaW9yaXR5IsABCg5BcnJheUpvYlN0YXR1cxIMCgRzaXplGAEgASgFEhIKBWluZGV4GAIgASgFSACIAQESTQoNc3RhdHVzX2NvdW50cxgDIAMoCzI2LnBvbHlzeW5jLnBsYXRmb3JtLnYxLkFycmF5Sm9iU3RhdHVzLlN0YXR1c0NvdW50c0VudHJ5GjMKEVN0YXR1c0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBToCOAFCCAoGX2luZGV4KooBCglSdW5TdGF0dXMSGgoWUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhYKElJVTl9TVEFUVVNfUlVOTklORxABEhgKFFJVTl9TVEFUVVNfU1VDQ0VFREVEEAISFQoRUlVOX1NUQVRVU19GQUlMRUQQAxIYChRSVU5fU1RBVFVTX0NBTkNFTExFRBAEQi0KF2lvLnBvbHlzeW5jLnBsYXRmb3JtLnYxQhBQaXBlbGluZVJ1blByb3RvUAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Cidwb2x5c3luYy9wbGF0Zm9ybS92MS9waXBlbGluZV9ydW4ucHJvdG8SFHBvbHlzeW5jLnBsYXRmb3JtLnYxIrYICgtQaXBlbGluZVJ1bhIOCgZydW5faWQYASABKAkSEAoIcGxhdGZvcm0YAiABKAkSEAoIcGlwZWxpbmUYAyABKAkSGQoRcGlwZWxpbmVfcmV2aXNpb24YBCABKAUSEAoIam9iX25hbWUYBSABKAkSEQoJam9iX3F1ZXVlGAYgASgJEi8KBnN0YXR1cxgHIAEoDjIfLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlJ1blN0YXR1cxIVCg1uYXRpdmVfc3RhdHVzGAggASgJEhUKDXN0YXR1c19yZWFzb24YCSABKAkSFgoJZXhpdF9jb2RlGAogASgFSACIAQESDwoHbWVzc2FnZRgLIAEoCRITCgtjb25zb2xlX3VybBgMIAEoCRIQCghsb2dzX3VybBgNIAEoCRIXCg9sb2dfc3RyZWFtX25hbWUYDiABKAkSLwoLY3JlYXRlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KCXN0b3BfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASRQoKcGFyYW1ldGVycxgSIAMoCzIxLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlBpcGVsaW5lUnVuLlBhcmFtZXRlcnNFbnRyeRIYChBzaGFyZV9pZGVudGlmaWVyGBMgASgJEiAKE3NjaGVkdWxpbmdfcHJpb3JpdHkYFCABKAVIAYgBARIQCghhdHRlbXB0cxgVIAEoBRIzCgVhcnJheRgWIAEoCzIkLnBvbHlzeW5jLnBsYXRmb3JtLnYxLkFycmF5Sm9iU3RhdHVzEhAKCHdhcm5pbmdzGBcgAygJEhAKCHRlcm1pbmFsGBggASgIEhQKDHBpcGVsaW5lX2FybhgZIAEoCRIWCg5sb2dfZ3JvdXBfbmFtZRgaIAEoCRI5Cg1mYWlsdXJlX2NhdXNlGBsgASgOMiIucG9seXN5bmMucGxhdGZvcm0udjEuRmFpbHVyZUNhdXNlEjkKD2F0dGVtcHRfZGV0YWlscxgcIAMoCzIgLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlJ1bkF0dGVtcHQSMwoHaGlzdG9yeRgdIAMoCzIiLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlN0YXR1c0NoYW5nZRI7Cg5xdWV1ZV9wb3NpdGlvbhgeIAEoCzIjLnBvbHlzeW5jLnBsYXRmb3JtLnYxLlF1ZXVlUG9zaXRpb24aMQoPUGFyYW1ldGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDAoKX2V4aXRfY29kZUIWChRfc2NoZWR1bGluZ19wcmlvcml0eSKlAgoKUnVuQXR0ZW1wdBINCgVpbmRleBgBIAEoBRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglzdG9wX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKCWV4aXRfY29kZRgEIAEoBUgAiAEBEhUKDXN0YXR1c19yZWFzb24YBSABKAkSGAoQY29udGFpbmVyX3JlYXNvbhgGIAEoCRI5Cg1mYWlsdXJlX2NhdXNlGAcgASgOMiIucG9seXN5bmMucGxhdGZvcm0udjEuRmFpbHVyZUNhdXNlEhcKD2xvZ19zdHJlYW1fbmFtZRgIIAEoCUIMCgpfZXhpdF9jb2RlImYKDFN0YXR1c0NoYW5nZRIVCg1uYXRpdmVfc3RhdHVzGAEgASgJEhUKDXN0YXR1c19yZWFzb24YAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicgoNUXVldWVQb3NpdGlvbhIVCghwb3NpdGlvbhgBIAEoBUgAiAEBEj0KGWVhcmxpZXN0X3RpbWVfYXRfcG9zaXRpb24YAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgsKCV9wb3NpdGlvbiLAAQoOQXJyYXlKb2JTdGF0dXMSDAoEc2l6ZRgBIAEoBRISCgVpbmRleBgCIAEoBUgAiAEBEk0KDXN0YXR1c19jb3VudHMYAyADKAsyNi5wb2x5c3luYy5wbGF0Zm9ybS52MS5BcnJheUpvYlN0YXR1cy5TdGF0dXNDb3VudHNFbnRyeRozChFTdGF0dXNDb3VudHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAU6AjgBQggKBl9pbmRleCqKAQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1JVTk5JTkcQARIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBACEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAMSGAoUUlVOX1NUQVRVU19DQU5DRUxMRUQQBCrBAgoMRmFpbHVyZUNhdXNlEh0KGUZBSUxVUkVfQ0FVU0VfVU5TUEVDSUZJRUQQABIdChlGQUlMVVJFX0NBVVNFX0FQUExJQ0FUSU9OEAESHwobRkFJTFVSRV9DQVVTRV9PVVRfT0ZfTUVNT1JZEAISIQodRkFJTFVSRV9DQVVTRV9IT1NUX1RFUk1JTkFURUQQAxIcChhGQUlMVVJFX0NBVVNFX0lNQUdFX1BVTEwQBBIZChVGQUlMVVJFX0NBVVNFX1RJTUVPVVQQBRIcChhGQUlMVVJFX0NBVVNFX0RFUEVOREVOQ1kQBhIbChdGQUlMVVJFX0NBVVNFX0NBTkNFTExFRBAHEh8KG0ZBSUxVUkVfQ0FVU0VfVU5TQ0hFRFVMQUJMRRAIEhoKFkZBSUxVUkVfQ0FVU0VfUExBVEZPUk0QCUItChdpby5wb2x5c3luYy5wbGF0Zm9ybS52MUIQUGlwZWxpbmVSdW5Qcm90b1ABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A pipeline run is one submitted AWS Batch job; its run id is the Batch job id.
@@ -202,6 +202,39 @@ export type PipelineRun = Message<"polysync.platform.v1.PipelineRun"> & {
    * @generated from field: string log_group_name = 26;
    */
   logGroupName: string;
+
+  /**
+   * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+   * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+   * wording is not recognised.
+   *
+   * @generated from field: polysync.platform.v1.FailureCause failure_cause = 27;
+   */
+  failureCause: FailureCause;
+
+  /**
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   *
+   * @generated from field: repeated polysync.platform.v1.RunAttempt attempt_details = 28;
+   */
+  attemptDetails: RunAttempt[];
+
+  /**
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   *
+   * @generated from field: repeated polysync.platform.v1.StatusChange history = 29;
+   */
+  history: StatusChange[];
+
+  /**
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   *
+   * @generated from field: polysync.platform.v1.QueuePosition queue_position = 30;
+   */
+  queuePosition?: QueuePosition | undefined;
 };
 
 /**
@@ -210,6 +243,139 @@ export type PipelineRun = Message<"polysync.platform.v1.PipelineRun"> & {
  */
 export const PipelineRunSchema: GenMessage<PipelineRun> = /*@__PURE__*/
   messageDesc(file_polysync_platform_v1_pipeline_run, 0);
+
+/**
+ * One attempt of a run.
+ *
+ * @generated from message polysync.platform.v1.RunAttempt
+ */
+export type RunAttempt = Message<"polysync.platform.v1.RunAttempt"> & {
+  /**
+   * Output only. The attempt's index; 0 is the first attempt.
+   *
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * Output only. When the attempt started, once it has.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Output only. When the attempt stopped, once it has.
+   *
+   * @generated from field: google.protobuf.Timestamp stop_time = 3;
+   */
+  stopTime?: Timestamp | undefined;
+
+  /**
+   * Output only. The container exit code of the attempt; absent (not 0) while unknown.
+   *
+   * @generated from field: optional int32 exit_code = 4;
+   */
+  exitCode?: number | undefined;
+
+  /**
+   * Output only. AWS Batch's reason for the attempt's end.
+   *
+   * @generated from field: string status_reason = 5;
+   */
+  statusReason: string;
+
+  /**
+   * Output only. The container's reason for stopping, as ECS gives it.
+   *
+   * @generated from field: string container_reason = 6;
+   */
+  containerReason: string;
+
+  /**
+   * Output only. Why the attempt failed, classified like `PipelineRun.failure_cause`.
+   *
+   * @generated from field: polysync.platform.v1.FailureCause failure_cause = 7;
+   */
+  failureCause: FailureCause;
+
+  /**
+   * Output only. The CloudWatch Logs stream of the attempt.
+   *
+   * @generated from field: string log_stream_name = 8;
+   */
+  logStreamName: string;
+};
+
+/**
+ * Describes the message polysync.platform.v1.RunAttempt.
+ * Use `create(RunAttemptSchema)` to create a new message.
+ */
+export const RunAttemptSchema: GenMessage<RunAttempt> = /*@__PURE__*/
+  messageDesc(file_polysync_platform_v1_pipeline_run, 1);
+
+/**
+ * One status (and reason) a run had, as the service saw it.
+ *
+ * @generated from message polysync.platform.v1.StatusChange
+ */
+export type StatusChange = Message<"polysync.platform.v1.StatusChange"> & {
+  /**
+   * Output only. The AWS Batch status.
+   *
+   * @generated from field: string native_status = 1;
+   */
+  nativeStatus: string;
+
+  /**
+   * Output only. AWS Batch's reason for the status, when it gave one.
+   *
+   * @generated from field: string status_reason = 2;
+   */
+  statusReason: string;
+
+  /**
+   * Output only. When the status was reached (the AWS event time, else when it was seen).
+   *
+   * @generated from field: google.protobuf.Timestamp time = 3;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message polysync.platform.v1.StatusChange.
+ * Use `create(StatusChangeSchema)` to create a new message.
+ */
+export const StatusChangeSchema: GenMessage<StatusChange> = /*@__PURE__*/
+  messageDesc(file_polysync_platform_v1_pipeline_run, 2);
+
+/**
+ * Where a RUNNABLE run stands at the front of its job queue.
+ *
+ * @generated from message polysync.platform.v1.QueuePosition
+ */
+export type QueuePosition = Message<"polysync.platform.v1.QueuePosition"> & {
+  /**
+   * Output only. 1 is the next job to be placed.
+   *
+   * @generated from field: optional int32 position = 1;
+   */
+  position?: number | undefined;
+
+  /**
+   * Output only. Since when the run has been at this position.
+   *
+   * @generated from field: google.protobuf.Timestamp earliest_time_at_position = 2;
+   */
+  earliestTimeAtPosition?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message polysync.platform.v1.QueuePosition.
+ * Use `create(QueuePositionSchema)` to create a new message.
+ */
+export const QueuePositionSchema: GenMessage<QueuePosition> = /*@__PURE__*/
+  messageDesc(file_polysync_platform_v1_pipeline_run, 3);
 
 /**
  * Array job details of a run.
@@ -244,7 +410,7 @@ export type ArrayJobStatus = Message<"polysync.platform.v1.ArrayJobStatus"> & {
  * Use `create(ArrayJobStatusSchema)` to create a new message.
  */
 export const ArrayJobStatusSchema: GenMessage<ArrayJobStatus> = /*@__PURE__*/
-  messageDesc(file_polysync_platform_v1_pipeline_run, 1);
+  messageDesc(file_polysync_platform_v1_pipeline_run, 4);
 
 /**
  * Polysync's status of a run, mapped from the AWS Batch job status.
@@ -293,4 +459,88 @@ export enum RunStatus {
  */
 export const RunStatusSchema: GenEnum<RunStatus> = /*@__PURE__*/
   enumDesc(file_polysync_platform_v1_pipeline_run, 0);
+
+/**
+ * Why a run failed, classified from AWS Batch's own wording.
+ *
+ * @generated from enum polysync.platform.v1.FailureCause
+ */
+export enum FailureCause {
+  /**
+   * Not failed, or AWS Batch's wording is not recognised.
+   *
+   * @generated from enum value: FAILURE_CAUSE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The container's command exited with a non-zero code.
+   *
+   * @generated from enum value: FAILURE_CAUSE_APPLICATION = 1;
+   */
+  APPLICATION = 1,
+
+  /**
+   * The container was killed for using more memory than it was given.
+   *
+   * @generated from enum value: FAILURE_CAUSE_OUT_OF_MEMORY = 2;
+   */
+  OUT_OF_MEMORY = 2,
+
+  /**
+   * The host the job ran on was terminated (for example a Spot reclaim).
+   *
+   * @generated from enum value: FAILURE_CAUSE_HOST_TERMINATED = 3;
+   */
+  HOST_TERMINATED = 3,
+
+  /**
+   * The container image could not be pulled.
+   *
+   * @generated from enum value: FAILURE_CAUSE_IMAGE_PULL = 4;
+   */
+  IMAGE_PULL = 4,
+
+  /**
+   * An attempt ran longer than the job's timeout.
+   *
+   * @generated from enum value: FAILURE_CAUSE_TIMEOUT = 5;
+   */
+  TIMEOUT = 5,
+
+  /**
+   * A job this run depends on failed.
+   *
+   * @generated from enum value: FAILURE_CAUSE_DEPENDENCY = 6;
+   */
+  DEPENDENCY = 6,
+
+  /**
+   * A caller cancelled the run.
+   *
+   * @generated from enum value: FAILURE_CAUSE_CANCELLED = 7;
+   */
+  CANCELLED = 7,
+
+  /**
+   * AWS Batch ended the run because it could never be placed (a misconfiguration, or a job
+   * state time limit action).
+   *
+   * @generated from enum value: FAILURE_CAUSE_UNSCHEDULABLE = 8;
+   */
+  UNSCHEDULABLE = 8,
+
+  /**
+   * The task failed to start for another AWS-side reason.
+   *
+   * @generated from enum value: FAILURE_CAUSE_PLATFORM = 9;
+   */
+  PLATFORM = 9,
+}
+
+/**
+ * Describes the enum polysync.platform.v1.FailureCause.
+ */
+export const FailureCauseSchema: GenEnum<FailureCause> = /*@__PURE__*/
+  enumDesc(file_polysync_platform_v1_pipeline_run, 1);
 

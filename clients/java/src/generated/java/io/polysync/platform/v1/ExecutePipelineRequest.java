@@ -932,6 +932,23 @@ java.lang.String defaultValue) {
     return dependsOn_.getByteString(index);
   }
 
+  public static final int VALIDATE_ONLY_FIELD_NUMBER = 19;
+  private boolean validateOnly_ = false;
+  /**
+   * <pre>
+   * Check everything a submit checks, and whether the queue's compute environments could ever
+   * place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+   * answers OK with `run` unset and `warnings` listing anything doubtful.
+   * </pre>
+   *
+   * <code>bool validate_only = 19;</code>
+   * @return The validateOnly.
+   */
+  @java.lang.Override
+  public boolean getValidateOnly() {
+    return validateOnly_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1008,6 +1025,9 @@ java.lang.String defaultValue) {
     }
     for (int i = 0; i < dependsOn_.size(); i++) {
       com.google.protobuf.GeneratedMessage.writeString(output, 18, dependsOn_.getRaw(i));
+    }
+    if (validateOnly_ != false) {
+      output.writeBool(19, validateOnly_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1106,6 +1126,10 @@ java.lang.String defaultValue) {
       size += dataSize;
       size += 2 * getDependsOnList().size();
     }
+    if (validateOnly_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(19, validateOnly_);
+    }
     return size;
   }
   @java.lang.Override
@@ -1191,6 +1215,8 @@ java.lang.String defaultValue) {
     }
     if (!getDependsOnList()
         .equals(other.getDependsOnList())) return false;
+    if (getValidateOnly()
+        != other.getValidateOnly()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1266,6 +1292,9 @@ java.lang.String defaultValue) {
       hash = (37 * hash) + DEPENDS_ON_FIELD_NUMBER;
       hash = (53 * hash) + getDependsOnList().hashCode();
     }
+    hash = (37 * hash) + VALIDATE_ONLY_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getValidateOnly());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1451,6 +1480,7 @@ java.lang.String defaultValue) {
       propagateTags_ = false;
       dependsOn_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
+      validateOnly_ = false;
       return this;
     }
 
@@ -1552,6 +1582,9 @@ java.lang.String defaultValue) {
         dependsOn_.makeImmutable();
         result.dependsOn_ = dependsOn_;
       }
+      if (((from_bitField0_ & 0x00040000) != 0)) {
+        result.validateOnly_ = validateOnly_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -1644,6 +1677,9 @@ java.lang.String defaultValue) {
           dependsOn_.addAll(other.dependsOn_);
         }
         onChanged();
+      }
+      if (other.getValidateOnly() != false) {
+        setValidateOnly(other.getValidateOnly());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1771,6 +1807,11 @@ java.lang.String defaultValue) {
               dependsOn_.add(input.readStringRequireUtf8());
               break;
             } // case 146
+            case 152: {
+              validateOnly_ = input.readBool();
+              bitField0_ |= 0x00040000;
+              break;
+            } // case 152
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3477,6 +3518,56 @@ java.lang.String defaultValue) {
       ensureDependsOnIsMutable();
       dependsOn_.add(value);
       bitField0_ |= 0x00020000;
+      onChanged();
+      return this;
+    }
+
+    private boolean validateOnly_ ;
+    /**
+     * <pre>
+     * Check everything a submit checks, and whether the queue's compute environments could ever
+     * place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+     * answers OK with `run` unset and `warnings` listing anything doubtful.
+     * </pre>
+     *
+     * <code>bool validate_only = 19;</code>
+     * @return The validateOnly.
+     */
+    @java.lang.Override
+    public boolean getValidateOnly() {
+      return validateOnly_;
+    }
+    /**
+     * <pre>
+     * Check everything a submit checks, and whether the queue's compute environments could ever
+     * place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+     * answers OK with `run` unset and `warnings` listing anything doubtful.
+     * </pre>
+     *
+     * <code>bool validate_only = 19;</code>
+     * @param value The validateOnly to set.
+     * @return This builder for chaining.
+     */
+    public Builder setValidateOnly(boolean value) {
+
+      validateOnly_ = value;
+      bitField0_ |= 0x00040000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Check everything a submit checks, and whether the queue's compute environments could ever
+     * place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+     * answers OK with `run` unset and `warnings` listing anything doubtful.
+     * </pre>
+     *
+     * <code>bool validate_only = 19;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearValidateOnly() {
+      bitField0_ = (bitField0_ & ~0x00040000);
+      validateOnly_ = false;
       onChanged();
       return this;
     }

@@ -518,4 +518,16 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getDependsOnBytes(int index);
+
+  /**
+   * <pre>
+   * Check everything a submit checks, and whether the queue's compute environments could ever
+   * place the job, without submitting it or claiming the request_id (AIP-163). A valid request
+   * answers OK with `run` unset and `warnings` listing anything doubtful.
+   * </pre>
+   *
+   * <code>bool validate_only = 19;</code>
+   * @return The validateOnly.
+   */
+  boolean getValidateOnly();
 }

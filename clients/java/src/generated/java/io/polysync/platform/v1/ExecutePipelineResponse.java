@@ -32,6 +32,8 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ExecutePipelineResponse() {
+    warnings_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -106,6 +108,63 @@ private static final long serialVersionUID = 0L;
     return deduplicated_;
   }
 
+  public static final int WARNINGS_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList warnings_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @return A list containing the warnings.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getWarningsList() {
+    return warnings_;
+  }
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @return The count of warnings.
+   */
+  public int getWarningsCount() {
+    return warnings_.size();
+  }
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @param index The index of the element to return.
+   * @return The warnings at the given index.
+   */
+  public java.lang.String getWarnings(int index) {
+    return warnings_.get(index);
+  }
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the warnings at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getWarningsBytes(int index) {
+    return warnings_.getByteString(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -126,6 +185,9 @@ private static final long serialVersionUID = 0L;
     if (deduplicated_ != false) {
       output.writeBool(2, deduplicated_);
     }
+    for (int i = 0; i < warnings_.size(); i++) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 3, warnings_.getRaw(i));
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -137,6 +199,14 @@ private static final long serialVersionUID = 0L;
     if (deduplicated_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(2, deduplicated_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < warnings_.size(); i++) {
+        dataSize += computeStringSizeNoTag(warnings_.getRaw(i));
+      }
+      size += dataSize;
+      size += 1 * getWarningsList().size();
     }
     return size;
   }
@@ -169,6 +239,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getDeduplicated()
         != other.getDeduplicated()) return false;
+    if (!getWarningsList()
+        .equals(other.getWarningsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -187,6 +259,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + DEDUPLICATED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getDeduplicated());
+    if (getWarningsCount() > 0) {
+      hash = (37 * hash) + WARNINGS_FIELD_NUMBER;
+      hash = (53 * hash) + getWarningsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -334,6 +410,8 @@ private static final long serialVersionUID = 0L;
         runBuilder_ = null;
       }
       deduplicated_ = false;
+      warnings_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
       return this;
     }
 
@@ -377,6 +455,10 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.deduplicated_ = deduplicated_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        warnings_.makeImmutable();
+        result.warnings_ = warnings_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -397,6 +479,16 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getDeduplicated() != false) {
         setDeduplicated(other.getDeduplicated());
+      }
+      if (!other.warnings_.isEmpty()) {
+        if (warnings_.isEmpty()) {
+          warnings_ = other.warnings_;
+          bitField0_ |= 0x00000004;
+        } else {
+          ensureWarningsIsMutable();
+          warnings_.addAll(other.warnings_);
+        }
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -434,6 +526,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              ensureWarningsIsMutable();
+              warnings_.add(input.readStringRequireUtf8());
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -646,6 +743,162 @@ private static final long serialVersionUID = 0L;
     public Builder clearDeduplicated() {
       bitField0_ = (bitField0_ & ~0x00000002);
       deduplicated_ = false;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.LazyStringArrayList warnings_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureWarningsIsMutable() {
+      if (!warnings_.isModifiable()) {
+        warnings_ = new com.google.protobuf.LazyStringArrayList(warnings_);
+      }
+      bitField0_ |= 0x00000004;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @return A list containing the warnings.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getWarningsList() {
+      warnings_.makeImmutable();
+      return warnings_;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @return The count of warnings.
+     */
+    public int getWarningsCount() {
+      return warnings_.size();
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param index The index of the element to return.
+     * @return The warnings at the given index.
+     */
+    public java.lang.String getWarnings(int index) {
+      return warnings_.get(index);
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the warnings at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getWarningsBytes(int index) {
+      return warnings_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param index The index to set the value at.
+     * @param value The warnings to set.
+     * @return This builder for chaining.
+     */
+    public Builder setWarnings(
+        int index, java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureWarningsIsMutable();
+      warnings_.set(index, value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param value The warnings to add.
+     * @return This builder for chaining.
+     */
+    public Builder addWarnings(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      ensureWarningsIsMutable();
+      warnings_.add(value);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param values The warnings to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllWarnings(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureWarningsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, warnings_);
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearWarnings() {
+      warnings_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000004);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Anything doubtful about the request that did not stop it, one sentence each (for example a
+     * compute environment the service may not read).
+     * </pre>
+     *
+     * <code>repeated string warnings = 3;</code>
+     * @param value The bytes of the warnings to add.
+     * @return This builder for chaining.
+     */
+    public Builder addWarningsBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      ensureWarningsIsMutable();
+      warnings_.add(value);
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }

@@ -46,4 +46,49 @@ public interface ExecutePipelineResponseOrBuilder extends
    * @return The deduplicated.
    */
   boolean getDeduplicated();
+
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @return A list containing the warnings.
+   */
+  java.util.List<java.lang.String>
+      getWarningsList();
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @return The count of warnings.
+   */
+  int getWarningsCount();
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @param index The index of the element to return.
+   * @return The warnings at the given index.
+   */
+  java.lang.String getWarnings(int index);
+  /**
+   * <pre>
+   * Anything doubtful about the request that did not stop it, one sentence each (for example a
+   * compute environment the service may not read).
+   * </pre>
+   *
+   * <code>repeated string warnings = 3;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the warnings at the given index.
+   */
+  com.google.protobuf.ByteString
+      getWarningsBytes(int index);
 }

@@ -49,6 +49,9 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.LazyStringArrayList.emptyList();
     pipelineArn_ = "";
     logGroupName_ = "";
+    failureCause_ = 0;
+    attemptDetails_ = java.util.Collections.emptyList();
+    history_ = java.util.Collections.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -1167,6 +1170,209 @@ java.lang.String defaultValue) {
     }
   }
 
+  public static final int FAILURE_CAUSE_FIELD_NUMBER = 27;
+  private int failureCause_ = 0;
+  /**
+   * <pre>
+   * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+   * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+   * wording is not recognised.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+   * @return The enum numeric value on the wire for failureCause.
+   */
+  @java.lang.Override public int getFailureCauseValue() {
+    return failureCause_;
+  }
+  /**
+   * <pre>
+   * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+   * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+   * wording is not recognised.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+   * @return The failureCause.
+   */
+  @java.lang.Override public io.polysync.platform.v1.FailureCause getFailureCause() {
+    io.polysync.platform.v1.FailureCause result = io.polysync.platform.v1.FailureCause.forNumber(failureCause_);
+    return result == null ? io.polysync.platform.v1.FailureCause.UNRECOGNIZED : result;
+  }
+
+  public static final int ATTEMPT_DETAILS_FIELD_NUMBER = 28;
+  @SuppressWarnings("serial")
+  private java.util.List<io.polysync.platform.v1.RunAttempt> attemptDetails_;
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.polysync.platform.v1.RunAttempt> getAttemptDetailsList() {
+    return attemptDetails_;
+  }
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.polysync.platform.v1.RunAttemptOrBuilder> 
+      getAttemptDetailsOrBuilderList() {
+    return attemptDetails_;
+  }
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  @java.lang.Override
+  public int getAttemptDetailsCount() {
+    return attemptDetails_.size();
+  }
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.RunAttempt getAttemptDetails(int index) {
+    return attemptDetails_.get(index);
+  }
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.RunAttemptOrBuilder getAttemptDetailsOrBuilder(
+      int index) {
+    return attemptDetails_.get(index);
+  }
+
+  public static final int HISTORY_FIELD_NUMBER = 29;
+  @SuppressWarnings("serial")
+  private java.util.List<io.polysync.platform.v1.StatusChange> history_;
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  @java.lang.Override
+  public java.util.List<io.polysync.platform.v1.StatusChange> getHistoryList() {
+    return history_;
+  }
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends io.polysync.platform.v1.StatusChangeOrBuilder> 
+      getHistoryOrBuilderList() {
+    return history_;
+  }
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  @java.lang.Override
+  public int getHistoryCount() {
+    return history_.size();
+  }
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.StatusChange getHistory(int index) {
+    return history_.get(index);
+  }
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.StatusChangeOrBuilder getHistoryOrBuilder(
+      int index) {
+    return history_.get(index);
+  }
+
+  public static final int QUEUE_POSITION_FIELD_NUMBER = 30;
+  private io.polysync.platform.v1.QueuePosition queuePosition_;
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   * @return Whether the queuePosition field is set.
+   */
+  @java.lang.Override
+  public boolean hasQueuePosition() {
+    return ((bitField0_ & 0x00000040) != 0);
+  }
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   * @return The queuePosition.
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.QueuePosition getQueuePosition() {
+    return queuePosition_ == null ? io.polysync.platform.v1.QueuePosition.getDefaultInstance() : queuePosition_;
+  }
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   */
+  @java.lang.Override
+  public io.polysync.platform.v1.QueuePositionOrBuilder getQueuePositionOrBuilder() {
+    return queuePosition_ == null ? io.polysync.platform.v1.QueuePosition.getDefaultInstance() : queuePosition_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1261,6 +1467,18 @@ java.lang.String defaultValue) {
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(logGroupName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 26, logGroupName_);
+    }
+    if (failureCause_ != io.polysync.platform.v1.FailureCause.FAILURE_CAUSE_UNSPECIFIED.getNumber()) {
+      output.writeEnum(27, failureCause_);
+    }
+    for (int i = 0; i < attemptDetails_.size(); i++) {
+      output.writeMessage(28, attemptDetails_.get(i));
+    }
+    for (int i = 0; i < history_.size(); i++) {
+      output.writeMessage(29, history_.get(i));
+    }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      output.writeMessage(30, getQueuePosition());
     }
     getUnknownFields().writeTo(output);
   }
@@ -1366,6 +1584,32 @@ java.lang.String defaultValue) {
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(logGroupName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(26, logGroupName_);
     }
+    if (failureCause_ != io.polysync.platform.v1.FailureCause.FAILURE_CAUSE_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(27, failureCause_);
+    }
+
+        {
+          final int count = attemptDetails_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(attemptDetails_.get(i));
+          }
+          size += 2 * count;
+        }
+
+        {
+          final int count = history_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(history_.get(i));
+          }
+          size += 2 * count;
+        }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(30, getQueuePosition());
+    }
     return size;
   }
   @java.lang.Override
@@ -1459,6 +1703,16 @@ java.lang.String defaultValue) {
         .equals(other.getPipelineArn())) return false;
     if (!getLogGroupName()
         .equals(other.getLogGroupName())) return false;
+    if (failureCause_ != other.failureCause_) return false;
+    if (!getAttemptDetailsList()
+        .equals(other.getAttemptDetailsList())) return false;
+    if (!getHistoryList()
+        .equals(other.getHistoryList())) return false;
+    if (hasQueuePosition() != other.hasQueuePosition()) return false;
+    if (hasQueuePosition()) {
+      if (!getQueuePosition()
+          .equals(other.getQueuePosition())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1539,6 +1793,20 @@ java.lang.String defaultValue) {
     hash = (53 * hash) + getPipelineArn().hashCode();
     hash = (37 * hash) + LOG_GROUP_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getLogGroupName().hashCode();
+    hash = (37 * hash) + FAILURE_CAUSE_FIELD_NUMBER;
+    hash = (53 * hash) + failureCause_;
+    if (getAttemptDetailsCount() > 0) {
+      hash = (37 * hash) + ATTEMPT_DETAILS_FIELD_NUMBER;
+      hash = (53 * hash) + getAttemptDetailsList().hashCode();
+    }
+    if (getHistoryCount() > 0) {
+      hash = (37 * hash) + HISTORY_FIELD_NUMBER;
+      hash = (53 * hash) + getHistoryList().hashCode();
+    }
+    if (hasQueuePosition()) {
+      hash = (37 * hash) + QUEUE_POSITION_FIELD_NUMBER;
+      hash = (53 * hash) + getQueuePosition().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1699,6 +1967,9 @@ java.lang.String defaultValue) {
         internalGetStartTimeFieldBuilder();
         internalGetStopTimeFieldBuilder();
         internalGetArrayFieldBuilder();
+        internalGetAttemptDetailsFieldBuilder();
+        internalGetHistoryFieldBuilder();
+        internalGetQueuePositionFieldBuilder();
       }
     }
     @java.lang.Override
@@ -1748,6 +2019,26 @@ java.lang.String defaultValue) {
       terminal_ = false;
       pipelineArn_ = "";
       logGroupName_ = "";
+      failureCause_ = 0;
+      if (attemptDetailsBuilder_ == null) {
+        attemptDetails_ = java.util.Collections.emptyList();
+      } else {
+        attemptDetails_ = null;
+        attemptDetailsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x08000000);
+      if (historyBuilder_ == null) {
+        history_ = java.util.Collections.emptyList();
+      } else {
+        history_ = null;
+        historyBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x10000000);
+      queuePosition_ = null;
+      if (queuePositionBuilder_ != null) {
+        queuePositionBuilder_.dispose();
+        queuePositionBuilder_ = null;
+      }
       return this;
     }
 
@@ -1774,9 +2065,31 @@ java.lang.String defaultValue) {
     @java.lang.Override
     public io.polysync.platform.v1.PipelineRun buildPartial() {
       io.polysync.platform.v1.PipelineRun result = new io.polysync.platform.v1.PipelineRun(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(io.polysync.platform.v1.PipelineRun result) {
+      if (attemptDetailsBuilder_ == null) {
+        if (((bitField0_ & 0x08000000) != 0)) {
+          attemptDetails_ = java.util.Collections.unmodifiableList(attemptDetails_);
+          bitField0_ = (bitField0_ & ~0x08000000);
+        }
+        result.attemptDetails_ = attemptDetails_;
+      } else {
+        result.attemptDetails_ = attemptDetailsBuilder_.build();
+      }
+      if (historyBuilder_ == null) {
+        if (((bitField0_ & 0x10000000) != 0)) {
+          history_ = java.util.Collections.unmodifiableList(history_);
+          bitField0_ = (bitField0_ & ~0x10000000);
+        }
+        result.history_ = history_;
+      } else {
+        result.history_ = historyBuilder_.build();
+      }
     }
 
     private void buildPartial0(io.polysync.platform.v1.PipelineRun result) {
@@ -1875,6 +2188,15 @@ java.lang.String defaultValue) {
       }
       if (((from_bitField0_ & 0x02000000) != 0)) {
         result.logGroupName_ = logGroupName_;
+      }
+      if (((from_bitField0_ & 0x04000000) != 0)) {
+        result.failureCause_ = failureCause_;
+      }
+      if (((from_bitField0_ & 0x20000000) != 0)) {
+        result.queuePosition_ = queuePositionBuilder_ == null
+            ? queuePosition_
+            : queuePositionBuilder_.build();
+        to_bitField0_ |= 0x00000040;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -2003,6 +2325,64 @@ java.lang.String defaultValue) {
         logGroupName_ = other.logGroupName_;
         bitField0_ |= 0x02000000;
         onChanged();
+      }
+      if (other.failureCause_ != 0) {
+        setFailureCauseValue(other.getFailureCauseValue());
+      }
+      if (attemptDetailsBuilder_ == null) {
+        if (!other.attemptDetails_.isEmpty()) {
+          if (attemptDetails_.isEmpty()) {
+            attemptDetails_ = other.attemptDetails_;
+            bitField0_ = (bitField0_ & ~0x08000000);
+          } else {
+            ensureAttemptDetailsIsMutable();
+            attemptDetails_.addAll(other.attemptDetails_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.attemptDetails_.isEmpty()) {
+          if (attemptDetailsBuilder_.isEmpty()) {
+            attemptDetailsBuilder_.dispose();
+            attemptDetailsBuilder_ = null;
+            attemptDetails_ = other.attemptDetails_;
+            bitField0_ = (bitField0_ & ~0x08000000);
+            attemptDetailsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetAttemptDetailsFieldBuilder() : null;
+          } else {
+            attemptDetailsBuilder_.addAllMessages(other.attemptDetails_);
+          }
+        }
+      }
+      if (historyBuilder_ == null) {
+        if (!other.history_.isEmpty()) {
+          if (history_.isEmpty()) {
+            history_ = other.history_;
+            bitField0_ = (bitField0_ & ~0x10000000);
+          } else {
+            ensureHistoryIsMutable();
+            history_.addAll(other.history_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.history_.isEmpty()) {
+          if (historyBuilder_.isEmpty()) {
+            historyBuilder_.dispose();
+            historyBuilder_ = null;
+            history_ = other.history_;
+            bitField0_ = (bitField0_ & ~0x10000000);
+            historyBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetHistoryFieldBuilder() : null;
+          } else {
+            historyBuilder_.addAllMessages(other.history_);
+          }
+        }
+      }
+      if (other.hasQueuePosition()) {
+        mergeQueuePosition(other.getQueuePosition());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -2170,6 +2550,44 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x02000000;
               break;
             } // case 210
+            case 216: {
+              failureCause_ = input.readEnum();
+              bitField0_ |= 0x04000000;
+              break;
+            } // case 216
+            case 226: {
+              io.polysync.platform.v1.RunAttempt m =
+                  input.readMessage(
+                      io.polysync.platform.v1.RunAttempt.parser(),
+                      extensionRegistry);
+              if (attemptDetailsBuilder_ == null) {
+                ensureAttemptDetailsIsMutable();
+                attemptDetails_.add(m);
+              } else {
+                attemptDetailsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 226
+            case 234: {
+              io.polysync.platform.v1.StatusChange m =
+                  input.readMessage(
+                      io.polysync.platform.v1.StatusChange.parser(),
+                      extensionRegistry);
+              if (historyBuilder_ == null) {
+                ensureHistoryIsMutable();
+                history_.add(m);
+              } else {
+                historyBuilder_.addMessage(m);
+              }
+              break;
+            } // case 234
+            case 242: {
+              input.readMessage(
+                  internalGetQueuePositionFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x20000000;
+              break;
+            } // case 242
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -4716,6 +5134,900 @@ java.lang.String defaultValue) {
       bitField0_ |= 0x02000000;
       onChanged();
       return this;
+    }
+
+    private int failureCause_ = 0;
+    /**
+     * <pre>
+     * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+     * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+     * wording is not recognised.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+     * @return The enum numeric value on the wire for failureCause.
+     */
+    @java.lang.Override public int getFailureCauseValue() {
+      return failureCause_;
+    }
+    /**
+     * <pre>
+     * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+     * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+     * wording is not recognised.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+     * @param value The enum numeric value on the wire for failureCause to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFailureCauseValue(int value) {
+      failureCause_ = value;
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+     * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+     * wording is not recognised.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+     * @return The failureCause.
+     */
+    @java.lang.Override
+    public io.polysync.platform.v1.FailureCause getFailureCause() {
+      io.polysync.platform.v1.FailureCause result = io.polysync.platform.v1.FailureCause.forNumber(failureCause_);
+      return result == null ? io.polysync.platform.v1.FailureCause.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+     * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+     * wording is not recognised.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+     * @param value The failureCause to set.
+     * @throws IllegalArgumentException if UNRECOGNIZED is provided.
+     * @return This builder for chaining.
+     */
+    public Builder setFailureCause(io.polysync.platform.v1.FailureCause value) {
+      java.util.Objects.requireNonNull(value);
+      bitField0_ |= 0x04000000;
+      failureCause_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+     * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+     * wording is not recognised.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFailureCause() {
+      bitField0_ = (bitField0_ & ~0x04000000);
+      failureCause_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<io.polysync.platform.v1.RunAttempt> attemptDetails_ =
+      java.util.Collections.emptyList();
+    private void ensureAttemptDetailsIsMutable() {
+      if (!((bitField0_ & 0x08000000) != 0)) {
+        attemptDetails_ = new java.util.ArrayList<io.polysync.platform.v1.RunAttempt>(attemptDetails_);
+        bitField0_ |= 0x08000000;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.polysync.platform.v1.RunAttempt, io.polysync.platform.v1.RunAttempt.Builder, io.polysync.platform.v1.RunAttemptOrBuilder> attemptDetailsBuilder_;
+
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public java.util.List<io.polysync.platform.v1.RunAttempt> getAttemptDetailsList() {
+      if (attemptDetailsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(attemptDetails_);
+      } else {
+        return attemptDetailsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public int getAttemptDetailsCount() {
+      if (attemptDetailsBuilder_ == null) {
+        return attemptDetails_.size();
+      } else {
+        return attemptDetailsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public io.polysync.platform.v1.RunAttempt getAttemptDetails(int index) {
+      if (attemptDetailsBuilder_ == null) {
+        return attemptDetails_.get(index);
+      } else {
+        return attemptDetailsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder setAttemptDetails(
+        int index, io.polysync.platform.v1.RunAttempt value) {
+      if (attemptDetailsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.set(index, value);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder setAttemptDetails(
+        int index, io.polysync.platform.v1.RunAttempt.Builder builderForValue) {
+      if (attemptDetailsBuilder_ == null) {
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder addAttemptDetails(io.polysync.platform.v1.RunAttempt value) {
+      if (attemptDetailsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.add(value);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder addAttemptDetails(
+        int index, io.polysync.platform.v1.RunAttempt value) {
+      if (attemptDetailsBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.add(index, value);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder addAttemptDetails(
+        io.polysync.platform.v1.RunAttempt.Builder builderForValue) {
+      if (attemptDetailsBuilder_ == null) {
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.add(builderForValue.build());
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder addAttemptDetails(
+        int index, io.polysync.platform.v1.RunAttempt.Builder builderForValue) {
+      if (attemptDetailsBuilder_ == null) {
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder addAllAttemptDetails(
+        java.lang.Iterable<? extends io.polysync.platform.v1.RunAttempt> values) {
+      if (attemptDetailsBuilder_ == null) {
+        ensureAttemptDetailsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, attemptDetails_);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder clearAttemptDetails() {
+      if (attemptDetailsBuilder_ == null) {
+        attemptDetails_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x08000000);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public Builder removeAttemptDetails(int index) {
+      if (attemptDetailsBuilder_ == null) {
+        ensureAttemptDetailsIsMutable();
+        attemptDetails_.remove(index);
+        onChanged();
+      } else {
+        attemptDetailsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public io.polysync.platform.v1.RunAttempt.Builder getAttemptDetailsBuilder(
+        int index) {
+      return internalGetAttemptDetailsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public io.polysync.platform.v1.RunAttemptOrBuilder getAttemptDetailsOrBuilder(
+        int index) {
+      if (attemptDetailsBuilder_ == null) {
+        return attemptDetails_.get(index);  } else {
+        return attemptDetailsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public java.util.List<? extends io.polysync.platform.v1.RunAttemptOrBuilder> 
+         getAttemptDetailsOrBuilderList() {
+      if (attemptDetailsBuilder_ != null) {
+        return attemptDetailsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(attemptDetails_);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public io.polysync.platform.v1.RunAttempt.Builder addAttemptDetailsBuilder() {
+      return internalGetAttemptDetailsFieldBuilder().addBuilder(
+          io.polysync.platform.v1.RunAttempt.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public io.polysync.platform.v1.RunAttempt.Builder addAttemptDetailsBuilder(
+        int index) {
+      return internalGetAttemptDetailsFieldBuilder().addBuilder(
+          index, io.polysync.platform.v1.RunAttempt.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+     * reasons, cause and log stream.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+     */
+    public java.util.List<io.polysync.platform.v1.RunAttempt.Builder> 
+         getAttemptDetailsBuilderList() {
+      return internalGetAttemptDetailsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.polysync.platform.v1.RunAttempt, io.polysync.platform.v1.RunAttempt.Builder, io.polysync.platform.v1.RunAttemptOrBuilder> 
+        internalGetAttemptDetailsFieldBuilder() {
+      if (attemptDetailsBuilder_ == null) {
+        attemptDetailsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            io.polysync.platform.v1.RunAttempt, io.polysync.platform.v1.RunAttempt.Builder, io.polysync.platform.v1.RunAttemptOrBuilder>(
+                attemptDetails_,
+                ((bitField0_ & 0x08000000) != 0),
+                getParentForChildren(),
+                isClean());
+        attemptDetails_ = null;
+      }
+      return attemptDetailsBuilder_;
+    }
+
+    private java.util.List<io.polysync.platform.v1.StatusChange> history_ =
+      java.util.Collections.emptyList();
+    private void ensureHistoryIsMutable() {
+      if (!((bitField0_ & 0x10000000) != 0)) {
+        history_ = new java.util.ArrayList<io.polysync.platform.v1.StatusChange>(history_);
+        bitField0_ |= 0x10000000;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.polysync.platform.v1.StatusChange, io.polysync.platform.v1.StatusChange.Builder, io.polysync.platform.v1.StatusChangeOrBuilder> historyBuilder_;
+
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public java.util.List<io.polysync.platform.v1.StatusChange> getHistoryList() {
+      if (historyBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(history_);
+      } else {
+        return historyBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public int getHistoryCount() {
+      if (historyBuilder_ == null) {
+        return history_.size();
+      } else {
+        return historyBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public io.polysync.platform.v1.StatusChange getHistory(int index) {
+      if (historyBuilder_ == null) {
+        return history_.get(index);
+      } else {
+        return historyBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder setHistory(
+        int index, io.polysync.platform.v1.StatusChange value) {
+      if (historyBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureHistoryIsMutable();
+        history_.set(index, value);
+        onChanged();
+      } else {
+        historyBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder setHistory(
+        int index, io.polysync.platform.v1.StatusChange.Builder builderForValue) {
+      if (historyBuilder_ == null) {
+        ensureHistoryIsMutable();
+        history_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        historyBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder addHistory(io.polysync.platform.v1.StatusChange value) {
+      if (historyBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureHistoryIsMutable();
+        history_.add(value);
+        onChanged();
+      } else {
+        historyBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder addHistory(
+        int index, io.polysync.platform.v1.StatusChange value) {
+      if (historyBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        ensureHistoryIsMutable();
+        history_.add(index, value);
+        onChanged();
+      } else {
+        historyBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder addHistory(
+        io.polysync.platform.v1.StatusChange.Builder builderForValue) {
+      if (historyBuilder_ == null) {
+        ensureHistoryIsMutable();
+        history_.add(builderForValue.build());
+        onChanged();
+      } else {
+        historyBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder addHistory(
+        int index, io.polysync.platform.v1.StatusChange.Builder builderForValue) {
+      if (historyBuilder_ == null) {
+        ensureHistoryIsMutable();
+        history_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        historyBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder addAllHistory(
+        java.lang.Iterable<? extends io.polysync.platform.v1.StatusChange> values) {
+      if (historyBuilder_ == null) {
+        ensureHistoryIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, history_);
+        onChanged();
+      } else {
+        historyBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder clearHistory() {
+      if (historyBuilder_ == null) {
+        history_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x10000000);
+        onChanged();
+      } else {
+        historyBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public Builder removeHistory(int index) {
+      if (historyBuilder_ == null) {
+        ensureHistoryIsMutable();
+        history_.remove(index);
+        onChanged();
+      } else {
+        historyBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public io.polysync.platform.v1.StatusChange.Builder getHistoryBuilder(
+        int index) {
+      return internalGetHistoryFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public io.polysync.platform.v1.StatusChangeOrBuilder getHistoryOrBuilder(
+        int index) {
+      if (historyBuilder_ == null) {
+        return history_.get(index);  } else {
+        return historyBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public java.util.List<? extends io.polysync.platform.v1.StatusChangeOrBuilder> 
+         getHistoryOrBuilderList() {
+      if (historyBuilder_ != null) {
+        return historyBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(history_);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public io.polysync.platform.v1.StatusChange.Builder addHistoryBuilder() {
+      return internalGetHistoryFieldBuilder().addBuilder(
+          io.polysync.platform.v1.StatusChange.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public io.polysync.platform.v1.StatusChange.Builder addHistoryBuilder(
+        int index) {
+      return internalGetHistoryFieldBuilder().addBuilder(
+          index, io.polysync.platform.v1.StatusChange.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. Every status and reason the service has seen for the run, oldest first, kept
+     * after AWS Batch overwrites them.
+     * </pre>
+     *
+     * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+     */
+    public java.util.List<io.polysync.platform.v1.StatusChange.Builder> 
+         getHistoryBuilderList() {
+      return internalGetHistoryFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        io.polysync.platform.v1.StatusChange, io.polysync.platform.v1.StatusChange.Builder, io.polysync.platform.v1.StatusChangeOrBuilder> 
+        internalGetHistoryFieldBuilder() {
+      if (historyBuilder_ == null) {
+        historyBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            io.polysync.platform.v1.StatusChange, io.polysync.platform.v1.StatusChange.Builder, io.polysync.platform.v1.StatusChangeOrBuilder>(
+                history_,
+                ((bitField0_ & 0x10000000) != 0),
+                getParentForChildren(),
+                isClean());
+        history_ = null;
+      }
+      return historyBuilder_;
+    }
+
+    private io.polysync.platform.v1.QueuePosition queuePosition_;
+    private com.google.protobuf.SingleFieldBuilder<
+        io.polysync.platform.v1.QueuePosition, io.polysync.platform.v1.QueuePosition.Builder, io.polysync.platform.v1.QueuePositionOrBuilder> queuePositionBuilder_;
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     * @return Whether the queuePosition field is set.
+     */
+    public boolean hasQueuePosition() {
+      return ((bitField0_ & 0x20000000) != 0);
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     * @return The queuePosition.
+     */
+    public io.polysync.platform.v1.QueuePosition getQueuePosition() {
+      if (queuePositionBuilder_ == null) {
+        return queuePosition_ == null ? io.polysync.platform.v1.QueuePosition.getDefaultInstance() : queuePosition_;
+      } else {
+        return queuePositionBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public Builder setQueuePosition(io.polysync.platform.v1.QueuePosition value) {
+      if (queuePositionBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        queuePosition_ = value;
+      } else {
+        queuePositionBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x20000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public Builder setQueuePosition(
+        io.polysync.platform.v1.QueuePosition.Builder builderForValue) {
+      if (queuePositionBuilder_ == null) {
+        queuePosition_ = builderForValue.build();
+      } else {
+        queuePositionBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x20000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public Builder mergeQueuePosition(io.polysync.platform.v1.QueuePosition value) {
+      if (queuePositionBuilder_ == null) {
+        if (((bitField0_ & 0x20000000) != 0) &&
+          queuePosition_ != null &&
+          queuePosition_ != io.polysync.platform.v1.QueuePosition.getDefaultInstance()) {
+          getQueuePositionBuilder().mergeFrom(value);
+        } else {
+          queuePosition_ = value;
+        }
+      } else {
+        queuePositionBuilder_.mergeFrom(value);
+      }
+      if (queuePosition_ != null) {
+        bitField0_ |= 0x20000000;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public Builder clearQueuePosition() {
+      bitField0_ = (bitField0_ & ~0x20000000);
+      queuePosition_ = null;
+      if (queuePositionBuilder_ != null) {
+        queuePositionBuilder_.dispose();
+        queuePositionBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public io.polysync.platform.v1.QueuePosition.Builder getQueuePositionBuilder() {
+      bitField0_ |= 0x20000000;
+      onChanged();
+      return internalGetQueuePositionFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    public io.polysync.platform.v1.QueuePositionOrBuilder getQueuePositionOrBuilder() {
+      if (queuePositionBuilder_ != null) {
+        return queuePositionBuilder_.getMessageOrBuilder();
+      } else {
+        return queuePosition_ == null ?
+            io.polysync.platform.v1.QueuePosition.getDefaultInstance() : queuePosition_;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+     * is not among the first 100 or the queue snapshot may not be read.
+     * </pre>
+     *
+     * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        io.polysync.platform.v1.QueuePosition, io.polysync.platform.v1.QueuePosition.Builder, io.polysync.platform.v1.QueuePositionOrBuilder> 
+        internalGetQueuePositionFieldBuilder() {
+      if (queuePositionBuilder_ == null) {
+        queuePositionBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            io.polysync.platform.v1.QueuePosition, io.polysync.platform.v1.QueuePosition.Builder, io.polysync.platform.v1.QueuePositionOrBuilder>(
+                getQueuePosition(),
+                getParentForChildren(),
+                isClean());
+        queuePosition_ = null;
+      }
+      return queuePositionBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:polysync.platform.v1.PipelineRun)

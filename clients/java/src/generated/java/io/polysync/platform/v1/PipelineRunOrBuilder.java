@@ -581,4 +581,155 @@ java.lang.String defaultValue);
    */
   com.google.protobuf.ByteString
       getLogGroupNameBytes();
+
+  /**
+   * <pre>
+   * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+   * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+   * wording is not recognised.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+   * @return The enum numeric value on the wire for failureCause.
+   */
+  int getFailureCauseValue();
+  /**
+   * <pre>
+   * Output only. Why a FAILED or CANCELLED run ended, classified from what AWS Batch wrote on
+   * the job and its last attempt; FAILURE_CAUSE_UNSPECIFIED when the run has not failed or the
+   * wording is not recognised.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.FailureCause failure_cause = 27;</code>
+   * @return The failureCause.
+   */
+  io.polysync.platform.v1.FailureCause getFailureCause();
+
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  java.util.List<io.polysync.platform.v1.RunAttempt> 
+      getAttemptDetailsList();
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  io.polysync.platform.v1.RunAttempt getAttemptDetails(int index);
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  int getAttemptDetailsCount();
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  java.util.List<? extends io.polysync.platform.v1.RunAttemptOrBuilder> 
+      getAttemptDetailsOrBuilderList();
+  /**
+   * <pre>
+   * Output only. Every attempt of the job, oldest first, each with its own times, exit code,
+   * reasons, cause and log stream.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.RunAttempt attempt_details = 28;</code>
+   */
+  io.polysync.platform.v1.RunAttemptOrBuilder getAttemptDetailsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  java.util.List<io.polysync.platform.v1.StatusChange> 
+      getHistoryList();
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  io.polysync.platform.v1.StatusChange getHistory(int index);
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  int getHistoryCount();
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  java.util.List<? extends io.polysync.platform.v1.StatusChangeOrBuilder> 
+      getHistoryOrBuilderList();
+  /**
+   * <pre>
+   * Output only. Every status and reason the service has seen for the run, oldest first, kept
+   * after AWS Batch overwrites them.
+   * </pre>
+   *
+   * <code>repeated .polysync.platform.v1.StatusChange history = 29;</code>
+   */
+  io.polysync.platform.v1.StatusChangeOrBuilder getHistoryOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   * @return Whether the queuePosition field is set.
+   */
+  boolean hasQueuePosition();
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   * @return The queuePosition.
+   */
+  io.polysync.platform.v1.QueuePosition getQueuePosition();
+  /**
+   * <pre>
+   * Output only. The run's place at the front of its job queue while RUNNABLE; absent when it
+   * is not among the first 100 or the queue snapshot may not be read.
+   * </pre>
+   *
+   * <code>.polysync.platform.v1.QueuePosition queue_position = 30;</code>
+   */
+  io.polysync.platform.v1.QueuePositionOrBuilder getQueuePositionOrBuilder();
 }

@@ -37,6 +37,21 @@ public final class PipelineRunProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_polysync_platform_v1_PipelineRun_ParametersEntry_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_RunAttempt_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_RunAttempt_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_StatusChange_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_StatusChange_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_QueuePosition_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_QueuePosition_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_polysync_platform_v1_ArrayJobStatus_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -57,7 +72,7 @@ public final class PipelineRunProto extends com.google.protobuf.GeneratedFile {
     java.lang.String[] descriptorData = {
       "\n\'polysync/platform/v1/pipeline_run.prot" +
       "o\022\024polysync.platform.v1\032\037google/protobuf" +
-      "/timestamp.proto\"\316\006\n\013PipelineRun\022\016\n\006run_" +
+      "/timestamp.proto\"\266\010\n\013PipelineRun\022\016\n\006run_" +
       "id\030\001 \001(\t\022\020\n\010platform\030\002 \001(\t\022\020\n\010pipeline\030\003" +
       " \001(\t\022\031\n\021pipeline_revision\030\004 \001(\005\022\020\n\010job_n" +
       "ame\030\005 \001(\t\022\021\n\tjob_queue\030\006 \001(\t\022/\n\006status\030\007" +
@@ -76,19 +91,46 @@ public final class PipelineRunProto extends com.google.protobuf.GeneratedFile {
       "\005\0223\n\005array\030\026 \001(\0132$.polysync.platform.v1." +
       "ArrayJobStatus\022\020\n\010warnings\030\027 \003(\t\022\020\n\010term" +
       "inal\030\030 \001(\010\022\024\n\014pipeline_arn\030\031 \001(\t\022\026\n\016log_" +
-      "group_name\030\032 \001(\t\0321\n\017ParametersEntry\022\013\n\003k" +
-      "ey\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\014\n\n_exit_cod" +
-      "eB\026\n\024_scheduling_priority\"\300\001\n\016ArrayJobSt" +
-      "atus\022\014\n\004size\030\001 \001(\005\022\022\n\005index\030\002 \001(\005H\000\210\001\001\022M" +
-      "\n\rstatus_counts\030\003 \003(\01326.polysync.platfor" +
-      "m.v1.ArrayJobStatus.StatusCountsEntry\0323\n" +
-      "\021StatusCountsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value" +
-      "\030\002 \001(\005:\0028\001B\010\n\006_index*\212\001\n\tRunStatus\022\032\n\026RU" +
-      "N_STATUS_UNSPECIFIED\020\000\022\026\n\022RUN_STATUS_RUN" +
-      "NING\020\001\022\030\n\024RUN_STATUS_SUCCEEDED\020\002\022\025\n\021RUN_" +
-      "STATUS_FAILED\020\003\022\030\n\024RUN_STATUS_CANCELLED\020" +
-      "\004B-\n\027io.polysync.platform.v1B\020PipelineRu" +
-      "nProtoP\001b\006proto3"
+      "group_name\030\032 \001(\t\0229\n\rfailure_cause\030\033 \001(\0162" +
+      "\".polysync.platform.v1.FailureCause\0229\n\017a" +
+      "ttempt_details\030\034 \003(\0132 .polysync.platform" +
+      ".v1.RunAttempt\0223\n\007history\030\035 \003(\0132\".polysy" +
+      "nc.platform.v1.StatusChange\022;\n\016queue_pos" +
+      "ition\030\036 \001(\0132#.polysync.platform.v1.Queue" +
+      "Position\0321\n\017ParametersEntry\022\013\n\003key\030\001 \001(\t" +
+      "\022\r\n\005value\030\002 \001(\t:\0028\001B\014\n\n_exit_codeB\026\n\024_sc" +
+      "heduling_priority\"\245\002\n\nRunAttempt\022\r\n\005inde" +
+      "x\030\001 \001(\005\022.\n\nstart_time\030\002 \001(\0132\032.google.pro" +
+      "tobuf.Timestamp\022-\n\tstop_time\030\003 \001(\0132\032.goo" +
+      "gle.protobuf.Timestamp\022\026\n\texit_code\030\004 \001(" +
+      "\005H\000\210\001\001\022\025\n\rstatus_reason\030\005 \001(\t\022\030\n\020contain" +
+      "er_reason\030\006 \001(\t\0229\n\rfailure_cause\030\007 \001(\0162\"" +
+      ".polysync.platform.v1.FailureCause\022\027\n\017lo" +
+      "g_stream_name\030\010 \001(\tB\014\n\n_exit_code\"f\n\014Sta" +
+      "tusChange\022\025\n\rnative_status\030\001 \001(\t\022\025\n\rstat" +
+      "us_reason\030\002 \001(\t\022(\n\004time\030\003 \001(\0132\032.google.p" +
+      "rotobuf.Timestamp\"r\n\rQueuePosition\022\025\n\010po" +
+      "sition\030\001 \001(\005H\000\210\001\001\022=\n\031earliest_time_at_po" +
+      "sition\030\002 \001(\0132\032.google.protobuf.Timestamp" +
+      "B\013\n\t_position\"\300\001\n\016ArrayJobStatus\022\014\n\004size" +
+      "\030\001 \001(\005\022\022\n\005index\030\002 \001(\005H\000\210\001\001\022M\n\rstatus_cou" +
+      "nts\030\003 \003(\01326.polysync.platform.v1.ArrayJo" +
+      "bStatus.StatusCountsEntry\0323\n\021StatusCount" +
+      "sEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\005:\0028\001B\010" +
+      "\n\006_index*\212\001\n\tRunStatus\022\032\n\026RUN_STATUS_UNS" +
+      "PECIFIED\020\000\022\026\n\022RUN_STATUS_RUNNING\020\001\022\030\n\024RU" +
+      "N_STATUS_SUCCEEDED\020\002\022\025\n\021RUN_STATUS_FAILE" +
+      "D\020\003\022\030\n\024RUN_STATUS_CANCELLED\020\004*\301\002\n\014Failur" +
+      "eCause\022\035\n\031FAILURE_CAUSE_UNSPECIFIED\020\000\022\035\n" +
+      "\031FAILURE_CAUSE_APPLICATION\020\001\022\037\n\033FAILURE_" +
+      "CAUSE_OUT_OF_MEMORY\020\002\022!\n\035FAILURE_CAUSE_H" +
+      "OST_TERMINATED\020\003\022\034\n\030FAILURE_CAUSE_IMAGE_" +
+      "PULL\020\004\022\031\n\025FAILURE_CAUSE_TIMEOUT\020\005\022\034\n\030FAI" +
+      "LURE_CAUSE_DEPENDENCY\020\006\022\033\n\027FAILURE_CAUSE" +
+      "_CANCELLED\020\007\022\037\n\033FAILURE_CAUSE_UNSCHEDULA" +
+      "BLE\020\010\022\032\n\026FAILURE_CAUSE_PLATFORM\020\tB-\n\027io." +
+      "polysync.platform.v1B\020PipelineRunProtoP\001" +
+      "b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -100,15 +142,33 @@ public final class PipelineRunProto extends com.google.protobuf.GeneratedFile {
     internal_static_polysync_platform_v1_PipelineRun_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_PipelineRun_descriptor,
-        new java.lang.String[] { "RunId", "Platform", "Pipeline", "PipelineRevision", "JobName", "JobQueue", "Status", "NativeStatus", "StatusReason", "ExitCode", "Message", "ConsoleUrl", "LogsUrl", "LogStreamName", "CreateTime", "StartTime", "StopTime", "Parameters", "ShareIdentifier", "SchedulingPriority", "Attempts", "Array", "Warnings", "Terminal", "PipelineArn", "LogGroupName", });
+        new java.lang.String[] { "RunId", "Platform", "Pipeline", "PipelineRevision", "JobName", "JobQueue", "Status", "NativeStatus", "StatusReason", "ExitCode", "Message", "ConsoleUrl", "LogsUrl", "LogStreamName", "CreateTime", "StartTime", "StopTime", "Parameters", "ShareIdentifier", "SchedulingPriority", "Attempts", "Array", "Warnings", "Terminal", "PipelineArn", "LogGroupName", "FailureCause", "AttemptDetails", "History", "QueuePosition", });
     internal_static_polysync_platform_v1_PipelineRun_ParametersEntry_descriptor =
       internal_static_polysync_platform_v1_PipelineRun_descriptor.getNestedType(0);
     internal_static_polysync_platform_v1_PipelineRun_ParametersEntry_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_PipelineRun_ParametersEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
-    internal_static_polysync_platform_v1_ArrayJobStatus_descriptor =
+    internal_static_polysync_platform_v1_RunAttempt_descriptor =
       getDescriptor().getMessageType(1);
+    internal_static_polysync_platform_v1_RunAttempt_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_RunAttempt_descriptor,
+        new java.lang.String[] { "Index", "StartTime", "StopTime", "ExitCode", "StatusReason", "ContainerReason", "FailureCause", "LogStreamName", });
+    internal_static_polysync_platform_v1_StatusChange_descriptor =
+      getDescriptor().getMessageType(2);
+    internal_static_polysync_platform_v1_StatusChange_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_StatusChange_descriptor,
+        new java.lang.String[] { "NativeStatus", "StatusReason", "Time", });
+    internal_static_polysync_platform_v1_QueuePosition_descriptor =
+      getDescriptor().getMessageType(3);
+    internal_static_polysync_platform_v1_QueuePosition_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_QueuePosition_descriptor,
+        new java.lang.String[] { "Position", "EarliestTimeAtPosition", });
+    internal_static_polysync_platform_v1_ArrayJobStatus_descriptor =
+      getDescriptor().getMessageType(4);
     internal_static_polysync_platform_v1_ArrayJobStatus_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_ArrayJobStatus_descriptor,

@@ -185,7 +185,7 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
       "\022\027\n\017next_page_token\030\002 \001(\t\"8\n\022GetPipeline" +
       "Request\022\020\n\010platform\030\001 \001(\t\022\020\n\010pipeline\030\002 " +
       "\001(\t\"G\n\023GetPipelineResponse\0220\n\010pipeline\030\001" +
-      " \001(\0132\036.polysync.platform.v1.Pipeline\"\212\007\n" +
+      " \001(\0132\036.polysync.platform.v1.Pipeline\"\241\007\n" +
       "\026ExecutePipelineRequest\022\020\n\010platform\030\001 \001(" +
       "\t\022\020\n\010pipeline\030\002 \001(\t\022\021\n\tjob_queue\030\003 \001(\t\022P" +
       "\n\nparameters\030\004 \003(\0132<.polysync.platform.v" +
@@ -201,90 +201,91 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
       "\021\n\004gpus\030\017 \001(\005H\006\210\001\001\022D\n\004tags\030\020 \003(\01326.polys" +
       "ync.platform.v1.ExecutePipelineRequest.T" +
       "agsEntry\022\033\n\016propagate_tags\030\021 \001(\010H\007\210\001\001\022\022\n" +
-      "\ndepends_on\030\022 \003(\t\0321\n\017ParametersEntry\022\013\n\003" +
-      "key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\0322\n\020Environm" +
-      "entEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001" +
-      "\032+\n\tTagsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(" +
-      "\t:\0028\001B\037\n\035_scheduling_priority_overrideB\r" +
-      "\n\013_array_sizeB\022\n\020_timeout_secondsB\021\n\017_re" +
-      "try_attemptsB\010\n\006_vcpusB\r\n\013_memory_mibB\007\n" +
-      "\005_gpusB\021\n\017_propagate_tags\"_\n\027ExecutePipe" +
-      "lineResponse\022.\n\003run\030\001 \001(\0132!.polysync.pla" +
-      "tform.v1.PipelineRun\022\024\n\014deduplicated\030\002 \001" +
-      "(\010\"9\n\025GetPipelineRunRequest\022\020\n\010platform\030" +
-      "\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\"H\n\026GetPipelineRunR" +
-      "esponse\022.\n\003run\030\001 \001(\0132!.polysync.platform" +
-      ".v1.PipelineRun\"@\n\033BatchGetPipelineRunsR" +
-      "equest\022\020\n\010platform\030\001 \001(\t\022\017\n\007run_ids\030\002 \003(" +
-      "\t\"h\n\034BatchGetPipelineRunsResponse\022/\n\004run" +
-      "s\030\001 \003(\0132!.polysync.platform.v1.PipelineR" +
-      "un\022\027\n\017missing_run_ids\030\002 \003(\t\"\312\001\n\027ListPipe" +
-      "lineRunsRequest\022\020\n\010platform\030\001 \001(\t\022\021\n\tjob" +
-      "_queue\030\002 \001(\t\0221\n\010statuses\030\003 \003(\0162\037.polysyn" +
-      "c.platform.v1.RunStatus\022\023\n\013name_prefix\030\004" +
-      " \001(\t\022\033\n\023array_parent_run_id\030\005 \001(\t\022\021\n\tpag" +
-      "e_size\030\006 \001(\005\022\022\n\npage_token\030\007 \001(\t\"d\n\030List" +
-      "PipelineRunsResponse\022/\n\004runs\030\001 \003(\0132!.pol" +
-      "ysync.platform.v1.PipelineRun\022\027\n\017next_pa" +
-      "ge_token\030\002 \001(\t\"L\n\030CancelPipelineRunReque" +
-      "st\022\020\n\010platform\030\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\022\016\n\006" +
-      "reason\030\003 \001(\t\"e\n\031CancelPipelineRunRespons" +
-      "e\022.\n\003run\030\001 \001(\0132!.polysync.platform.v1.Pi" +
-      "pelineRun\022\030\n\020already_terminal\030\002 \001(\010\";\n\027W" +
-      "atchPipelineRunRequest\022\020\n\010platform\030\001 \001(\t" +
-      "\022\016\n\006run_id\030\002 \001(\t\"\240\001\n\030WatchPipelineRunRes" +
-      "ponse\022.\n\003run\030\001 \001(\0132!.polysync.platform.v" +
-      "1.PipelineRun\022\020\n\010sequence\030\002 \001(\003\022\021\n\theart" +
-      "beat\030\003 \001(\010\022/\n\013stale_since\030\004 \001(\0132\032.google" +
-      ".protobuf.Timestamp\"=\n\030WatchPipelineRuns" +
+      "\ndepends_on\030\022 \003(\t\022\025\n\rvalidate_only\030\023 \001(\010" +
+      "\0321\n\017ParametersEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005valu" +
+      "e\030\002 \001(\t:\0028\001\0322\n\020EnvironmentEntry\022\013\n\003key\030\001" +
+      " \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\032+\n\tTagsEntry\022\013\n\003" +
+      "key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001B\037\n\035_schedul" +
+      "ing_priority_overrideB\r\n\013_array_sizeB\022\n\020" +
+      "_timeout_secondsB\021\n\017_retry_attemptsB\010\n\006_" +
+      "vcpusB\r\n\013_memory_mibB\007\n\005_gpusB\021\n\017_propag" +
+      "ate_tags\"q\n\027ExecutePipelineResponse\022.\n\003r" +
+      "un\030\001 \001(\0132!.polysync.platform.v1.Pipeline" +
+      "Run\022\024\n\014deduplicated\030\002 \001(\010\022\020\n\010warnings\030\003 " +
+      "\003(\t\"9\n\025GetPipelineRunRequest\022\020\n\010platform" +
+      "\030\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\"H\n\026GetPipelineRun" +
+      "Response\022.\n\003run\030\001 \001(\0132!.polysync.platfor" +
+      "m.v1.PipelineRun\"@\n\033BatchGetPipelineRuns" +
       "Request\022\020\n\010platform\030\001 \001(\t\022\017\n\007run_ids\030\002 \003" +
-      "(\t\"\241\001\n\031WatchPipelineRunsResponse\022.\n\003run\030" +
-      "\001 \001(\0132!.polysync.platform.v1.PipelineRun" +
-      "\022\020\n\010sequence\030\002 \001(\003\022\021\n\theartbeat\030\003 \001(\010\022/\n" +
-      "\013stale_since\030\004 \001(\0132\032.google.protobuf.Tim" +
-      "estamp\"\265\001\n\034StreamPipelineRunLogsRequest\022" +
-      "\020\n\010platform\030\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\022\016\n\006fol" +
-      "low\030\003 \001(\010\022\027\n\017start_from_head\030\004 \001(\010\022\024\n\007at" +
-      "tempt\030\005 \001(\005H\000\210\001\001\022\030\n\013array_index\030\006 \001(\005H\001\210" +
-      "\001\001B\n\n\010_attemptB\016\n\014_array_index\"h\n\035Stream" +
-      "PipelineRunLogsResponse\022.\n\006events\030\001 \003(\0132" +
-      "\036.polysync.platform.v1.LogEvent\022\027\n\017log_s" +
-      "tream_name\030\002 \001(\t\"E\n\010LogEvent\022(\n\004time\030\001 \001" +
-      "(\0132\032.google.protobuf.Timestamp\022\017\n\007messag" +
-      "e\030\002 \001(\t2\203\n\n\017PlatformService\022k\n\016TestConne" +
-      "ction\022+.polysync.platform.v1.TestConnect" +
-      "ionRequest\032,.polysync.platform.v1.TestCo" +
-      "nnectionResponse\022h\n\rListPipelines\022*.poly" +
-      "sync.platform.v1.ListPipelinesRequest\032+." +
-      "polysync.platform.v1.ListPipelinesRespon" +
-      "se\022b\n\013GetPipeline\022(.polysync.platform.v1" +
-      ".GetPipelineRequest\032).polysync.platform." +
-      "v1.GetPipelineResponse\022n\n\017ExecutePipelin" +
-      "e\022,.polysync.platform.v1.ExecutePipeline" +
-      "Request\032-.polysync.platform.v1.ExecutePi" +
-      "pelineResponse\022k\n\016GetPipelineRun\022+.polys" +
-      "ync.platform.v1.GetPipelineRunRequest\032,." +
-      "polysync.platform.v1.GetPipelineRunRespo" +
-      "nse\022}\n\024BatchGetPipelineRuns\0221.polysync.p" +
-      "latform.v1.BatchGetPipelineRunsRequest\0322" +
-      ".polysync.platform.v1.BatchGetPipelineRu" +
-      "nsResponse\022q\n\020ListPipelineRuns\022-.polysyn" +
-      "c.platform.v1.ListPipelineRunsRequest\032.." +
-      "polysync.platform.v1.ListPipelineRunsRes" +
-      "ponse\022t\n\021CancelPipelineRun\022..polysync.pl" +
-      "atform.v1.CancelPipelineRunRequest\032/.pol" +
-      "ysync.platform.v1.CancelPipelineRunRespo" +
-      "nse\022s\n\020WatchPipelineRun\022-.polysync.platf" +
-      "orm.v1.WatchPipelineRunRequest\032..polysyn" +
-      "c.platform.v1.WatchPipelineRunResponse0\001" +
-      "\022v\n\021WatchPipelineRuns\022..polysync.platfor" +
-      "m.v1.WatchPipelineRunsRequest\032/.polysync" +
-      ".platform.v1.WatchPipelineRunsResponse0\001" +
-      "\022\202\001\n\025StreamPipelineRunLogs\0222.polysync.pl" +
-      "atform.v1.StreamPipelineRunLogsRequest\0323" +
-      ".polysync.platform.v1.StreamPipelineRunL" +
-      "ogsResponse0\001B1\n\027io.polysync.platform.v1" +
-      "B\024PlatformServiceProtoP\001b\006proto3"
+      "(\t\"h\n\034BatchGetPipelineRunsResponse\022/\n\004ru" +
+      "ns\030\001 \003(\0132!.polysync.platform.v1.Pipeline" +
+      "Run\022\027\n\017missing_run_ids\030\002 \003(\t\"\312\001\n\027ListPip" +
+      "elineRunsRequest\022\020\n\010platform\030\001 \001(\t\022\021\n\tjo" +
+      "b_queue\030\002 \001(\t\0221\n\010statuses\030\003 \003(\0162\037.polysy" +
+      "nc.platform.v1.RunStatus\022\023\n\013name_prefix\030" +
+      "\004 \001(\t\022\033\n\023array_parent_run_id\030\005 \001(\t\022\021\n\tpa" +
+      "ge_size\030\006 \001(\005\022\022\n\npage_token\030\007 \001(\t\"d\n\030Lis" +
+      "tPipelineRunsResponse\022/\n\004runs\030\001 \003(\0132!.po" +
+      "lysync.platform.v1.PipelineRun\022\027\n\017next_p" +
+      "age_token\030\002 \001(\t\"L\n\030CancelPipelineRunRequ" +
+      "est\022\020\n\010platform\030\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\022\016\n" +
+      "\006reason\030\003 \001(\t\"e\n\031CancelPipelineRunRespon" +
+      "se\022.\n\003run\030\001 \001(\0132!.polysync.platform.v1.P" +
+      "ipelineRun\022\030\n\020already_terminal\030\002 \001(\010\";\n\027" +
+      "WatchPipelineRunRequest\022\020\n\010platform\030\001 \001(" +
+      "\t\022\016\n\006run_id\030\002 \001(\t\"\240\001\n\030WatchPipelineRunRe" +
+      "sponse\022.\n\003run\030\001 \001(\0132!.polysync.platform." +
+      "v1.PipelineRun\022\020\n\010sequence\030\002 \001(\003\022\021\n\thear" +
+      "tbeat\030\003 \001(\010\022/\n\013stale_since\030\004 \001(\0132\032.googl" +
+      "e.protobuf.Timestamp\"=\n\030WatchPipelineRun" +
+      "sRequest\022\020\n\010platform\030\001 \001(\t\022\017\n\007run_ids\030\002 " +
+      "\003(\t\"\241\001\n\031WatchPipelineRunsResponse\022.\n\003run" +
+      "\030\001 \001(\0132!.polysync.platform.v1.PipelineRu" +
+      "n\022\020\n\010sequence\030\002 \001(\003\022\021\n\theartbeat\030\003 \001(\010\022/" +
+      "\n\013stale_since\030\004 \001(\0132\032.google.protobuf.Ti" +
+      "mestamp\"\265\001\n\034StreamPipelineRunLogsRequest" +
+      "\022\020\n\010platform\030\001 \001(\t\022\016\n\006run_id\030\002 \001(\t\022\016\n\006fo" +
+      "llow\030\003 \001(\010\022\027\n\017start_from_head\030\004 \001(\010\022\024\n\007a" +
+      "ttempt\030\005 \001(\005H\000\210\001\001\022\030\n\013array_index\030\006 \001(\005H\001" +
+      "\210\001\001B\n\n\010_attemptB\016\n\014_array_index\"h\n\035Strea" +
+      "mPipelineRunLogsResponse\022.\n\006events\030\001 \003(\013" +
+      "2\036.polysync.platform.v1.LogEvent\022\027\n\017log_" +
+      "stream_name\030\002 \001(\t\"E\n\010LogEvent\022(\n\004time\030\001 " +
+      "\001(\0132\032.google.protobuf.Timestamp\022\017\n\007messa" +
+      "ge\030\002 \001(\t2\203\n\n\017PlatformService\022k\n\016TestConn" +
+      "ection\022+.polysync.platform.v1.TestConnec" +
+      "tionRequest\032,.polysync.platform.v1.TestC" +
+      "onnectionResponse\022h\n\rListPipelines\022*.pol" +
+      "ysync.platform.v1.ListPipelinesRequest\032+" +
+      ".polysync.platform.v1.ListPipelinesRespo" +
+      "nse\022b\n\013GetPipeline\022(.polysync.platform.v" +
+      "1.GetPipelineRequest\032).polysync.platform" +
+      ".v1.GetPipelineResponse\022n\n\017ExecutePipeli" +
+      "ne\022,.polysync.platform.v1.ExecutePipelin" +
+      "eRequest\032-.polysync.platform.v1.ExecuteP" +
+      "ipelineResponse\022k\n\016GetPipelineRun\022+.poly" +
+      "sync.platform.v1.GetPipelineRunRequest\032," +
+      ".polysync.platform.v1.GetPipelineRunResp" +
+      "onse\022}\n\024BatchGetPipelineRuns\0221.polysync." +
+      "platform.v1.BatchGetPipelineRunsRequest\032" +
+      "2.polysync.platform.v1.BatchGetPipelineR" +
+      "unsResponse\022q\n\020ListPipelineRuns\022-.polysy" +
+      "nc.platform.v1.ListPipelineRunsRequest\032." +
+      ".polysync.platform.v1.ListPipelineRunsRe" +
+      "sponse\022t\n\021CancelPipelineRun\022..polysync.p" +
+      "latform.v1.CancelPipelineRunRequest\032/.po" +
+      "lysync.platform.v1.CancelPipelineRunResp" +
+      "onse\022s\n\020WatchPipelineRun\022-.polysync.plat" +
+      "form.v1.WatchPipelineRunRequest\032..polysy" +
+      "nc.platform.v1.WatchPipelineRunResponse0" +
+      "\001\022v\n\021WatchPipelineRuns\022..polysync.platfo" +
+      "rm.v1.WatchPipelineRunsRequest\032/.polysyn" +
+      "c.platform.v1.WatchPipelineRunsResponse0" +
+      "\001\022\202\001\n\025StreamPipelineRunLogs\0222.polysync.p" +
+      "latform.v1.StreamPipelineRunLogsRequest\032" +
+      "3.polysync.platform.v1.StreamPipelineRun" +
+      "LogsResponse0\001B1\n\027io.polysync.platform.v" +
+      "1B\024PlatformServiceProtoP\001b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -335,7 +336,7 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_polysync_platform_v1_ExecutePipelineRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_ExecutePipelineRequest_descriptor,
-        new java.lang.String[] { "Platform", "Pipeline", "JobQueue", "Parameters", "RequestId", "ShareIdentifier", "SchedulingPriorityOverride", "ArraySize", "TimeoutSeconds", "RetryAttempts", "Command", "Environment", "Vcpus", "MemoryMib", "Gpus", "Tags", "PropagateTags", "DependsOn", });
+        new java.lang.String[] { "Platform", "Pipeline", "JobQueue", "Parameters", "RequestId", "ShareIdentifier", "SchedulingPriorityOverride", "ArraySize", "TimeoutSeconds", "RetryAttempts", "Command", "Environment", "Vcpus", "MemoryMib", "Gpus", "Tags", "PropagateTags", "DependsOn", "ValidateOnly", });
     internal_static_polysync_platform_v1_ExecutePipelineRequest_ParametersEntry_descriptor =
       internal_static_polysync_platform_v1_ExecutePipelineRequest_descriptor.getNestedType(0);
     internal_static_polysync_platform_v1_ExecutePipelineRequest_ParametersEntry_fieldAccessorTable = new
@@ -359,7 +360,7 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_polysync_platform_v1_ExecutePipelineResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_ExecutePipelineResponse_descriptor,
-        new java.lang.String[] { "Run", "Deduplicated", });
+        new java.lang.String[] { "Run", "Deduplicated", "Warnings", });
     internal_static_polysync_platform_v1_GetPipelineRunRequest_descriptor =
       getDescriptor().getMessageType(8);
     internal_static_polysync_platform_v1_GetPipelineRunRequest_fieldAccessorTable = new

@@ -53,7 +53,7 @@ public final class Reasons {
   /** PERMISSION_DENIED: the caller is not in the platform's access list. */
   public static final String CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED";
 
-  /** RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller watch streams. */
+  /** RESOURCE_EXHAUSTED: the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open). */
   public static final String TOO_MANY_STREAMS = "TOO_MANY_STREAMS";
 
   /** UNAVAILABLE: the server is stopping; reconnect and the watch resumes with the current state. */
@@ -67,6 +67,18 @@ public final class Reasons {
 
   /** INTERNAL: an unexpected server error (the server log has the details). */
   public static final String INTERNAL = "INTERNAL";
+
+  /** ALREADY_EXISTS: the caller already used this request_id for a different request; nothing was submitted. */
+  public static final String REQUEST_ID_REUSED = "REQUEST_ID_REUSED";
+
+  /** PERMISSION_DENIED: the job queue is not in the platform's job_queues; nothing was submitted or listed. */
+  public static final String JOB_QUEUE_NOT_ALLOWED = "JOB_QUEUE_NOT_ALLOWED";
+
+  /** FAILED_PRECONDITION: no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers). */
+  public static final String JOB_CANNOT_BE_PLACED = "JOB_CANNOT_BE_PLACED";
+
+  /** FAILED_PRECONDITION: the feed cursor is from another process or older than the history kept; start again with snapshot = true. */
+  public static final String CURSOR_EXPIRED = "CURSOR_EXPIRED";
 
   /** Every reason above, in the catalogue's order. */
   public static final List<String> ALL = List.of(
@@ -88,7 +100,11 @@ public final class Reasons {
       SERVER_SHUTTING_DOWN,
       DEADLINE_EXCEEDED,
       SUBMIT_IN_PROGRESS,
-      INTERNAL);
+      INTERNAL,
+      REQUEST_ID_REUSED,
+      JOB_QUEUE_NOT_ALLOWED,
+      JOB_CANNOT_BE_PLACED,
+      CURSOR_EXPIRED);
 
   private Reasons() {}
 }
