@@ -138,9 +138,11 @@ test-consumers: setup
 	bash tests/clients/consumer/java.sh
 	scripts/test-consumers.sh
 
-lint: $(BUF)
+lint: $(BUF) $(VENV)/.synced
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The contract may grow but never break what main already has.
 breaking: $(BUF)

@@ -20,12 +20,13 @@ from pathlib import Path
 
 import grpc
 import jwt
-from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
-
+from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.config import ServerConfig, WatchConfig
 from polysync_batch.emulator import Lifecycle, start_emulator
+
 from tests.security_support import AUDIENCE, ISSUER, SCHEDULER_TOKEN, Pki, Signer, auth_config, bearer, write_jwks
 
 WATCH = WatchConfig(poll_interval_seconds=3600, max_poll_interval_seconds=3600)  # reads stay cached
@@ -57,16 +58,18 @@ async def main() -> None:
         }
         servers, stubs, channels = {}, {}, []
         for name, (settings, auth, credentials, _) in cases.items():
-            running = await build_server(platforms, ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0,
-                                                                 **settings), auth=auth)
+            running = await build_server(
+                platforms, ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0, **settings), auth=auth
+            )
             target = f"127.0.0.1:{running.port}"
             channel = grpc.aio.secure_channel(target, credentials) if credentials else grpc.aio.insecure_channel(target)
             servers[name], stubs[name] = running, platform_service_pb2_grpc.PlatformServiceStub(channel)
             channels.append(channel)
         run = (await stubs["off"].ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
         describes = []  # the cached state answers every read: no AWS call is timed
-        platforms.get("demo").clients.batch.meta.events.register("before-call.batch.DescribeJobs",
-                                                                  lambda **_: describes.append(1))
+        platforms.get("demo").clients.batch.meta.events.register(
+            "before-call.batch.DescribeJobs", lambda **_: describes.append(1)
+        )
         request = pb.GetPipelineRunRequest(run_id=run.run_id)
         fresh = iter([bearer(signer.token(lifetime=3600, jti=str(i))) for i in range(options.calls + 50)])
         for name, stub in stubs.items():  # warm up every channel (TLS handshake, HTTP/2 settings)
@@ -95,13 +98,26 @@ async def main() -> None:
     for name, values in seconds.items():
         reference = "tls_off" if name.startswith("tls") else "off"
         p50 = percentile(values, 50)
-        print(json.dumps({"case": name, "calls": len(values), "p50_ms": round(p50 * 1000, 3),
-                          "p90_ms": round(percentile(values, 90) * 1000, 3),
-                          "p99_ms": round(percentile(values, 99) * 1000, 3),
-                          "mean_ms": round(statistics.fmean(values) * 1000, 3),
-                          "added_p50_ms_vs_" + reference: round((p50 - base["tls" if reference == "tls_off" else "off"]) * 1000, 3)}))
-    print(json.dumps({"case": "pyjwt_decode_rs256_only", "calls": len(verify),
-                      "p50_ms": round(percentile(verify, 50) * 1000, 3)}))
+        print(
+            json.dumps(
+                {
+                    "case": name,
+                    "calls": len(values),
+                    "p50_ms": round(p50 * 1000, 3),
+                    "p90_ms": round(percentile(values, 90) * 1000, 3),
+                    "p99_ms": round(percentile(values, 99) * 1000, 3),
+                    "mean_ms": round(statistics.fmean(values) * 1000, 3),
+                    "added_p50_ms_vs_" + reference: round(
+                        (p50 - base["tls" if reference == "tls_off" else "off"]) * 1000, 3
+                    ),
+                }
+            )
+        )
+    print(
+        json.dumps(
+            {"case": "pyjwt_decode_rs256_only", "calls": len(verify), "p50_ms": round(percentile(verify, 50) * 1000, 3)}
+        )
+    )
 
 
 if __name__ == "__main__":

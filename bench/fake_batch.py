@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 STATES = ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
 ACCOUNT = "123456789012"
@@ -51,12 +51,22 @@ class FakeBatch:
         for change, slot in slots:
             at = change_time(self.start, self.first, self.period, slot, change)
             await asyncio.sleep(max(0.0, at - time.time()))
-            stamp = datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for index in range(slot, self.jobs, 10):
                 detail = self.job(index, at + 0.001)
-                body = json.dumps({"version": "0", "id": f"e-{index}-{change}", "detail-type": "Batch Job State Change",
-                                   "source": "aws.batch", "account": ACCOUNT, "time": stamp, "region": "us-east-1",
-                                   "resources": [], "detail": detail})
+                body = json.dumps(
+                    {
+                        "version": "0",
+                        "id": f"e-{index}-{change}",
+                        "detail-type": "Batch Job State Change",
+                        "source": "aws.batch",
+                        "account": ACCOUNT,
+                        "time": stamp,
+                        "region": "us-east-1",
+                        "resources": [],
+                        "detail": detail,
+                    }
+                )
                 self.visible.append((f"r{next(self._receipts)}", body))
             self._arrived.set()
 
@@ -67,15 +77,21 @@ class FakeBatch:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), end - time.time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         count = int(request.get("MaxNumberOfMessages", 1))
         taken, self.visible = self.visible[:count], self.visible[count:]
         messages = []
         for receipt, body in taken:
             self.in_flight[receipt] = body
-            messages.append({"MessageId": receipt, "ReceiptHandle": receipt, "Body": body,
-                             "MD5OfBody": hashlib.md5(body.encode()).hexdigest()})
+            messages.append(
+                {
+                    "MessageId": receipt,
+                    "ReceiptHandle": receipt,
+                    "Body": body,
+                    "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                }
+            )
         return {"Messages": messages} if messages else {}
 
     def delete_batch(self, request: dict) -> dict:
@@ -89,9 +105,15 @@ class FakeBatch:
     def job(self, index: int, now: float) -> dict:
         job_id = f"job-{index}"
         status = self.state(index, now)
-        job = {"jobId": job_id, "jobName": f"Polysync-{job_id}", "jobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/q",
-               "status": status, "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/bench:1",
-               "createdAt": int(self.start * 1000), "parameters": {}}
+        job = {
+            "jobId": job_id,
+            "jobName": f"Polysync-{job_id}",
+            "jobQueue": "arn:aws:batch:us-east-1:123456789012:job-queue/q",
+            "status": status,
+            "jobDefinition": "arn:aws:batch:us-east-1:123456789012:job-definition/bench:1",
+            "createdAt": int(self.start * 1000),
+            "parameters": {},
+        }
         if status == "SUCCEEDED":
             job["container"] = {"exitCode": 0}
             job["stoppedAt"] = int(change_time(self.start, self.first, self.period, index, 2) * 1000)
@@ -117,10 +139,14 @@ class FakeBatch:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
-                length = next((int(l.split(":", 1)[1]) for l in lines[1:] if l.lower().startswith("content-length:")), 0)
+                length = next(
+                    (int(h.split(":", 1)[1]) for h in lines[1:] if h.lower().startswith("content-length:")), 0
+                )
                 body = await reader.readexactly(length) if length else b""
                 operation = path.rstrip("/").rsplit("/", 1)[-1]
-                target = next((l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("x-amz-target:")), "")
+                target = next(
+                    (h.split(":", 1)[1].strip() for h in lines[1:] if h.lower().startswith("x-amz-target:")), ""
+                )
                 if target:
                     operation = target.rsplit(".", 1)[-1]
                 self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -131,12 +157,23 @@ class FakeBatch:
                 elif operation == "describejobs":
                     payload = json.dumps(self.describe(json.loads(body)["jobs"])).encode()
                 elif operation == "stats":
-                    payload = json.dumps({"calls": self.calls, "ids_described": self.ids_described,
-                                          "queue": {"visible": len(self.visible), "in_flight": len(self.in_flight),
-                                                    "deleted": self.deleted}}).encode()
+                    payload = json.dumps(
+                        {
+                            "calls": self.calls,
+                            "ids_described": self.ids_described,
+                            "queue": {
+                                "visible": len(self.visible),
+                                "in_flight": len(self.in_flight),
+                                "deleted": self.deleted,
+                            },
+                        }
+                    ).encode()
                 else:
                     payload = b'{"message": "not faked"}'
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(payload)
+                    + payload
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

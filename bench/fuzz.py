@@ -27,6 +27,7 @@ async def fuzz(target: str, requests: int, concurrency: int, seed: int) -> dict:
     queue = iter(calls)
 
     async with grpc.aio.insecure_channel(target) as channel:
+
         async def worker() -> None:
             for method, body in queue:
                 path = f"/{SERVICE.full_name}/{method.name}"
@@ -46,9 +47,16 @@ async def fuzz(target: str, requests: int, concurrency: int, seed: int) -> dict:
         started = time.monotonic()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
-    return {"requests": requests, "seconds": round(elapsed, 1), "per_second": round(requests / elapsed),
-            "codes": dict(codes.most_common()), "unknown": codes["UNKNOWN"], "internal": codes["INTERNAL"],
-            "problems": problems[:20], "problem_count": len(problems)}
+    return {
+        "requests": requests,
+        "seconds": round(elapsed, 1),
+        "per_second": round(requests / elapsed),
+        "codes": dict(codes.most_common()),
+        "unknown": codes["UNKNOWN"],
+        "internal": codes["INTERNAL"],
+        "problems": problems[:20],
+        "problem_count": len(problems),
+    }
 
 
 def main() -> int:
@@ -58,8 +66,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261201)
     args = parser.parse_args()
     # The demo's poll interval only matters to watches; a rate budget high enough for the load.
-    process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": "",
-                                                              "POLYSYNC_BATCH_WATCH__DESCRIBE_JOBS_PER_SECOND": "50"})
+    process = start_serve(
+        "--address",
+        "127.0.0.1:0",
+        env={"POLYSYNC_BATCH_CONFIG": "", "POLYSYNC_BATCH_WATCH__DESCRIBE_JOBS_PER_SECOND": "50"},
+    )
     try:
         target = f"127.0.0.1:{wait_for_port(process)}"
         result = asyncio.run(fuzz(target, args.requests, args.concurrency, args.seed))

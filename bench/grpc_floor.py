@@ -30,7 +30,7 @@ async def serve() -> None:
         seen = 0
         while seen < ROUNDS:
             async with tick:
-                await tick.wait_for(lambda: state["round"] > seen)
+                await tick.wait_for(lambda seen=seen: state["round"] > seen)
             seen = state["round"]
             yield PAYLOAD
 
@@ -40,14 +40,21 @@ async def serve() -> None:
             tick.notify_all()
         return b""
 
-    handlers = grpc.method_handlers_generic_handler("bench.Floor", {
-        "Watch": grpc.unary_stream_rpc_method_handler(watch),
-        "Next": grpc.unary_unary_rpc_method_handler(control),
-    })
+    handlers = grpc.method_handlers_generic_handler(
+        "bench.Floor",
+        {
+            "Watch": grpc.unary_stream_rpc_method_handler(watch),
+            "Next": grpc.unary_unary_rpc_method_handler(control),
+        },
+    )
     # The same grpc server settings as the service (api/server.py) with room for a 50,000 burst.
-    server = grpc.aio.server(options=[("grpc.server.max_pending_requests", 60000),
-                                      ("grpc.server.max_pending_requests_hard_limit", 120000),
-                                      ("grpc.server_max_unrequested_time_in_server", 120)])
+    server = grpc.aio.server(
+        options=[
+            ("grpc.server.max_pending_requests", 60000),
+            ("grpc.server.max_pending_requests_hard_limit", 120000),
+            ("grpc.server_max_unrequested_time_in_server", 120),
+        ]
+    )
     server.add_generic_rpc_handlers([handlers])
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -91,8 +98,12 @@ async def drive(streams: int) -> dict:
         delivered = received - received_before
         for channel in channels:
             await channel.close()
-        return {"bare_grpc_aio_streams": streams, "rss_per_stream_kib": round((rss_open - rss_before) / streams, 1),
-                "cpu_us_per_message": round(cpu / delivered * 1e6, 1), "messages": delivered}
+        return {
+            "bare_grpc_aio_streams": streams,
+            "rss_per_stream_kib": round((rss_open - rss_before) / streams, 1),
+            "cpu_us_per_message": round(cpu / delivered * 1e6, 1),
+            "messages": delivered,
+        }
     finally:
         stop(server)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from polysync_batch.domain import errors
-from polysync_batch.watch.clock import SystemClock
 from polysync_batch.config import WatchConfig
+from polysync_batch.domain import errors
 from polysync_batch.service.ports import DescribeRuns
+from polysync_batch.watch.clock import SystemClock
 from polysync_batch.watch.subscription import Subscription
 
 
@@ -33,7 +33,7 @@ class NaiveHub:
 
     async def get_many(self, run_ids: list[str]):
         runs = await asyncio.gather(*(self._one(i) for i in run_ids))
-        return dict(zip(run_ids, runs))
+        return dict(zip(run_ids, runs, strict=False))
 
     def observe(self, run, source) -> None:
         pass

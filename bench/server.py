@@ -15,9 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import boto3
-
-from bench.fake_batch import QUEUE_URL
-from bench.naive import NaiveHub
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import build_platform
 from polysync_batch.config import EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
@@ -26,6 +23,9 @@ from polysync_batch.observability.tracing import Tracing
 from polysync_batch.service.registry import PlatformRegistry
 from polysync_batch.service.runs import RunService
 from polysync_batch.watch.budget import AdaptiveBudget
+
+from bench.fake_batch import QUEUE_URL
+from bench.naive import NaiveHub
 
 
 async def main() -> None:
@@ -37,9 +37,12 @@ async def main() -> None:
     parser.add_argument("--describe-per-second", type=float, default=50.0, help="the DescribeJobs budget")
     parser.add_argument("--metrics", action="store_true", help="serve /metrics on a port of its own")
     parser.add_argument("--tracing", action="store_true", help="a span per RPC and AWS call, kept in memory")
-    parser.add_argument("--twin-with-metrics", action="store_true",
-                        help="also serve a second server, metrics on, in this process and loop (its own "
-                             "platform and cache); prints \"ready PORT TWIN_PORT\"")
+    parser.add_argument(
+        "--twin-with-metrics",
+        action="store_true",
+        help="also serve a second server, metrics on, in this process and loop (its own "
+        'platform and cache); prints "ready PORT TWIN_PORT"',
+    )
     parser.add_argument("--events", action="store_true", help="consume the fake endpoint's SQS event queue")
     parser.add_argument("--reconcile", type=float, default=60.0, help="events.reconcile_interval_seconds")
     args = parser.parse_args()
@@ -54,26 +57,46 @@ async def main() -> None:
         tracing = Tracing(provider)
         tracing.start()
     # Fixed intervals (no growth) so both modes poll at the same rate and the counts compare.
-    watch = WatchConfig.model_construct(poll_interval_seconds=args.interval, max_poll_interval_seconds=args.interval,
-                          heartbeat_seconds=30, describe_jobs_per_second=args.describe_per_second,
-                          describe_jobs_burst=max(1, int(args.describe_per_second)))
+    watch = WatchConfig.model_construct(
+        poll_interval_seconds=args.interval,
+        max_poll_interval_seconds=args.interval,
+        heartbeat_seconds=30,
+        describe_jobs_per_second=args.describe_per_second,
+        describe_jobs_burst=max(1, int(args.describe_per_second)),
+    )
     session = boto3.Session(aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench", region_name="us-east-1")
-    info = PlatformInfo(name="bench", region="us-east-1", default_job_queue="q", console_domain=None,
-                        runnable_warning_seconds=600)
+    info = PlatformInfo(
+        name="bench", region="us-east-1", default_job_queue="q", console_domain=None, runnable_warning_seconds=600
+    )
     executor = ThreadPoolExecutor(max_workers=32)
     events = EventsConfig(sqs_queue_url=QUEUE_URL, reconcile_interval_seconds=args.reconcile) if args.events else None
 
     def platforms() -> PlatformRegistry:
-        platform = build_platform(info, session, executor, endpoint_url=args.endpoint, watch=watch,
-                                  aws=PlatformConfig(region="us-east-1", max_attempts=3, events=events))
+        platform = build_platform(
+            info,
+            session,
+            executor,
+            endpoint_url=args.endpoint,
+            watch=watch,
+            aws=PlatformConfig(region="us-east-1", max_attempts=3, events=events),
+        )
         if args.mode == "naive":  # the same use cases over a hub that polls per stream
             hub = NaiveHub("bench", platform.batch.describe_runs, watch)
-            platform = replace(platform, hub=hub, runs=RunService(
-                info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3))
+            platform = replace(
+                platform,
+                hub=hub,
+                runs=RunService(
+                    info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3
+                ),
+            )
         return PlatformRegistry({"bench": platform}, "bench")
 
-    settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0, max_streams_per_caller=1_000_000,
-                            max_pending_requests=args.max_pending_requests)
+    settings = ServerConfig(
+        address="127.0.0.1:0",
+        health_check_interval_seconds=0,
+        max_streams_per_caller=1_000_000,
+        max_pending_requests=args.max_pending_requests,
+    )
     metrics_on = MetricsConfig(address="127.0.0.1:0")
     servers = [await build_server(platforms(), settings, metrics_on if args.metrics else None, tracing)]
     if args.twin_with_metrics:

@@ -46,8 +46,16 @@ def load_catalogue() -> tuple[str, list[dict[str, str]]]:
     """The (domain, entries) of the server's catalogue, read through its own module."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "server"), env.get("PYTHONPATH")]))
-    run = lambda *args: subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True,  # noqa: E731
-                                       env=env, cwd=ROOT).stdout
+    run = lambda *args: (  # noqa: E731 — a one-off shorthand for the calls below
+        subprocess.run(
+            [sys.executable, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        ).stdout
+    )
     entries = json.loads(run("-m", "polysync_batch.domain.reasons"))
     domain = run("-c", "from polysync_batch.domain.reasons import ERROR_DOMAIN; print(ERROR_DOMAIN)").strip()
     for entry in entries:
@@ -62,39 +70,58 @@ def pascal(reason: str, initialisms: set[str] = frozenset()) -> str:
 
 def go(domain: str, entries: list[dict[str, str]]) -> str:
     names = [f"Reason{pascal(e['reason'], GO_INITIALISMS)}" for e in entries]
-    lines = [f"// Code {GENERATED_BY}. DO NOT EDIT.", "", "package platformclient", "",
-             "// Domain is the google.rpc.ErrorInfo domain of every error the service reports.",
-             f'const Domain = "{domain}"', "",
-             "// The google.rpc.ErrorInfo reasons the service reports ([Reason] returns the one of an error).",
-             "// Match on these, never on messages.",
-             "const ("]
-    for name, e in zip(names, entries):
+    lines = [
+        f"// Code {GENERATED_BY}. DO NOT EDIT.",
+        "",
+        "package platformclient",
+        "",
+        "// Domain is the google.rpc.ErrorInfo domain of every error the service reports.",
+        f'const Domain = "{domain}"',
+        "",
+        "// The google.rpc.ErrorInfo reasons the service reports ([Reason] returns the one of an error).",
+        "// Match on these, never on messages.",
+        "const (",
+    ]
+    for name, e in zip(names, entries, strict=False):
         lines.append(f"\t// {name} comes with {e['code']}: {e['when']}.")
         lines.append(f'\t{name} = "{e["reason"]}"')
-    lines += [")", "", "// Reasons lists every reason the service reports, in the catalogue's order.",
-              "var Reasons = []string{"]
+    lines += [
+        ")",
+        "",
+        "// Reasons lists every reason the service reports, in the catalogue's order.",
+        "var Reasons = []string{",
+    ]
     lines += [f"\t{name}," for name in names]
     lines += ["}", ""]
     return "\n".join(lines)
 
 
 def ts(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"// Code {GENERATED_BY}. DO NOT EDIT.", "",
-             "/** The google.rpc.ErrorInfo domain of every error the service reports. */",
-             f'export const ERROR_DOMAIN = "{domain}";', "",
-             "/**",
-             " * The google.rpc.ErrorInfo reasons the service reports (`errorReason(err)` returns the one",
-             " * of an error). Match on these, never on messages.",
-             " */",
-             "export const Reason = {"]
+    lines = [
+        f"// Code {GENERATED_BY}. DO NOT EDIT.",
+        "",
+        "/** The google.rpc.ErrorInfo domain of every error the service reports. */",
+        f'export const ERROR_DOMAIN = "{domain}";',
+        "",
+        "/**",
+        " * The google.rpc.ErrorInfo reasons the service reports (`errorReason(err)` returns the one",
+        " * of an error). Match on these, never on messages.",
+        " */",
+        "export const Reason = {",
+    ]
     for e in entries:
         lines.append(f"  /** {e['code']}: {e['when']}. */")
         lines.append(f'  {e["reason"]}: "{e["reason"]}",')
-    lines += ["} as const;", "",
-              "/** One of the reasons the service reports. */",
-              "export type Reason = (typeof Reason)[keyof typeof Reason];", "",
-              "/** Every reason the service reports, in the catalogue's order. */",
-              "export const REASONS: readonly Reason[] = Object.values(Reason);", ""]
+    lines += [
+        "} as const;",
+        "",
+        "/** One of the reasons the service reports. */",
+        "export type Reason = (typeof Reason)[keyof typeof Reason];",
+        "",
+        "/** Every reason the service reports, in the catalogue's order. */",
+        "export const REASONS: readonly Reason[] = Object.values(Reason);",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -103,12 +130,18 @@ HEADER = f"Generated from {SOURCE} by scripts/generate-reasons.py; do not edit."
 
 
 def py(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"# {HEADER}",
-             '"""Every google.rpc.ErrorInfo reason the Polysync platform service sends, as constants.', "",
-             "Compare with `polysync_platform_client.reason(error)`; each comment names the gRPC status code",
-             "the reason comes with and when.", '"""', "",
-             "# ErrorInfo.domain of every error the service reports.",
-             f'ERROR_DOMAIN = "{domain}"', ""]
+    lines = [
+        f"# {HEADER}",
+        '"""Every google.rpc.ErrorInfo reason the Polysync platform service sends, as constants.',
+        "",
+        "Compare with `polysync_platform_client.reason(error)`; each comment names the gRPC status code",
+        "the reason comes with and when.",
+        '"""',
+        "",
+        "# ErrorInfo.domain of every error the service reports.",
+        f'ERROR_DOMAIN = "{domain}"',
+        "",
+    ]
     for e in entries:
         lines.append(f"# {e['code']}: {e['when']}")
         lines.append(f'{e["reason"]} = "{e["reason"]}"')
@@ -119,15 +152,21 @@ def py(domain: str, entries: list[dict[str, str]]) -> str:
 
 
 def java(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"// {HEADER}", "package io.polysync.platform.client;", "",
-             "import java.util.List;", "",
-             "/**",
-             " * Every {@code google.rpc.ErrorInfo} reason the Polysync platform service sends. Compare with",
-             " * {@link Errors#reason(Throwable)}; each constant says the gRPC status code it comes with.",
-             " */",
-             "public final class Reasons {",
-             "  /** The {@code ErrorInfo.domain} of every error the service reports. */",
-             f'  public static final String DOMAIN = "{domain}";', ""]
+    lines = [
+        f"// {HEADER}",
+        "package io.polysync.platform.client;",
+        "",
+        "import java.util.List;",
+        "",
+        "/**",
+        " * Every {@code google.rpc.ErrorInfo} reason the Polysync platform service sends. Compare with",
+        " * {@link Errors#reason(Throwable)}; each constant says the gRPC status code it comes with.",
+        " */",
+        "public final class Reasons {",
+        "  /** The {@code ErrorInfo.domain} of every error the service reports. */",
+        f'  public static final String DOMAIN = "{domain}";',
+        "",
+    ]
     for e in entries:
         lines.append(f"  /** {e['code']}: {e['when']}. */")
         lines.append(f'  public static final String {e["reason"]} = "{e["reason"]}";')
@@ -140,15 +179,20 @@ def java(domain: str, entries: list[dict[str, str]]) -> str:
 
 
 def cs(domain: str, entries: list[dict[str, str]]) -> str:
-    lines = [f"// {HEADER}", "namespace Polysync.Platform.Client;", "",
-             "/// <summary>",
-             "/// Every <c>google.rpc.ErrorInfo</c> reason the Polysync platform service sends. Compare with",
-             '/// <see cref="Errors.Reason"/>; each constant says the gRPC status code it comes with.',
-             "/// </summary>",
-             "public static class Reasons",
-             "{",
-             "    /// <summary>The <c>ErrorInfo.Domain</c> of every error the service reports.</summary>",
-             f'    public const string Domain = "{domain}";', ""]
+    lines = [
+        f"// {HEADER}",
+        "namespace Polysync.Platform.Client;",
+        "",
+        "/// <summary>",
+        "/// Every <c>google.rpc.ErrorInfo</c> reason the Polysync platform service sends. Compare with",
+        '/// <see cref="Errors.Reason"/>; each constant says the gRPC status code it comes with.',
+        "/// </summary>",
+        "public static class Reasons",
+        "{",
+        "    /// <summary>The <c>ErrorInfo.Domain</c> of every error the service reports.</summary>",
+        f'    public const string Domain = "{domain}";',
+        "",
+    ]
     for e in entries:
         lines.append(f"    /// <summary>{e['code']}: {xml(e['when'])}.</summary>")
         lines.append(f'    public const string {pascal(e["reason"])} = "{e["reason"]}";')
@@ -181,9 +225,14 @@ def readme(text: str, entries: list[dict[str, str]]) -> str:
 def main() -> None:
     out = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else ROOT
     domain, entries = load_catalogue()
-    files = {GO: go(domain, entries), TS: ts(domain, entries), PY: py(domain, entries),
-             JAVA: java(domain, entries), CS: cs(domain, entries),
-             README: readme((ROOT / README).read_text(), entries)}
+    files = {
+        GO: go(domain, entries),
+        TS: ts(domain, entries),
+        PY: py(domain, entries),
+        JAVA: java(domain, entries),
+        CS: cs(domain, entries),
+        README: readme((ROOT / README).read_text(), entries),
+    }
     for path, text in files.items():
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,11 +25,11 @@ class FakeAws:
     responder: Responder
     requests: list[Request] = field(default_factory=list)
 
-    def __enter__(self) -> "FakeAws":
+    def __enter__(self) -> FakeAws:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 — http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Request(self.path, self.rfile.read(length).decode(), dict(self.headers))
                 fake.requests.append(request)
@@ -66,6 +66,11 @@ def json_error(status: int, code: str, message: str) -> tuple[int, dict[str, str
 
 def query_error(status: int, code: str, message: str) -> tuple[int, dict[str, str], str]:
     """A query-protocol (XML) error as STS sends it."""
-    return status, {"Content-Type": "text/xml"}, (
-        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-        "</Error><RequestId>fake</RequestId></ErrorResponse>")
+    return (
+        status,
+        {"Content-Type": "text/xml"},
+        (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+            "</Error><RequestId>fake</RequestId></ErrorResponse>"
+        ),
+    )

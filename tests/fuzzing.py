@@ -15,10 +15,30 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 
 SERVICE = pb.DESCRIPTOR.services_by_name["PlatformService"]
 # Strings a caller plausibly sends, and ones that break naive code.
-STRINGS = ["", "demo", "hello", "greet", "hello:1", "hello:999", "fan-out", "no-such-thing", "polysync-demo",
-           "arn:aws:batch:us-east-1:123456789012:job-definition/hello:1", "a" * 129, "x" * 1001, " ", "\t\n",
-           "../../etc/passwd", "名前", "\u0000", "Ref::name", "%s%s%n", "'; DROP TABLE jobs; --", "AKIAABCDEFGHIJKLMNOP"]
-INTS = [0, 1, -1, 2, 99, 100, 101, 999, 1000, 1001, 9999, 10000, 10001, 2**31 - 1, -2**31]
+STRINGS = [
+    "",
+    "demo",
+    "hello",
+    "greet",
+    "hello:1",
+    "hello:999",
+    "fan-out",
+    "no-such-thing",
+    "polysync-demo",
+    "arn:aws:batch:us-east-1:123456789012:job-definition/hello:1",
+    "a" * 129,
+    "x" * 1001,
+    " ",
+    "\t\n",
+    "../../etc/passwd",
+    "名前",
+    "\u0000",
+    "Ref::name",
+    "%s%s%n",
+    "'; DROP TABLE jobs; --",
+    "AKIAABCDEFGHIJKLMNOP",
+]
+INTS = [0, 1, -1, 2, 99, 100, 101, 999, 1000, 1001, 9999, 10000, 10001, 2**31 - 1, -(2**31)]
 BAD_STATUSES = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
 LEAKS = re.compile(r"Traceback|File \"|<class |Error\(|Exception:|\.py\b|line \d+")
 
@@ -65,7 +85,11 @@ def _add(message: Message, field: d.FieldDescriptor, rng: random.Random, depth: 
 
 
 # Fields whose plausible values reach deeper than a lookup failure.
-LIKELY = {"platform": ["", "demo"], "pipeline": ["hello", "greet", "fan-out", "hello:1"], "job_queue": ["", "polysync-demo"]}
+LIKELY = {
+    "platform": ["", "demo"],
+    "pipeline": ["hello", "greet", "fan-out", "hello:1"],
+    "job_queue": ["", "polysync-demo"],
+}
 
 
 def _scalar(field: d.FieldDescriptor, rng: random.Random):
@@ -73,8 +97,11 @@ def _scalar(field: d.FieldDescriptor, rng: random.Random):
     if field.name in LIKELY and rng.random() < 0.8:
         return rng.choice(LIKELY[field.name])
     if kind == d.FieldDescriptor.TYPE_STRING:
-        return rng.choice(STRINGS) if rng.random() < 0.7 else "".join(
-            chr(rng.randint(32, 0x2FFF)) for _ in range(rng.randint(0, 40)))
+        return (
+            rng.choice(STRINGS)
+            if rng.random() < 0.7
+            else "".join(chr(rng.randint(32, 0x2FFF)) for _ in range(rng.randint(0, 40)))
+        )
     if kind == d.FieldDescriptor.TYPE_BOOL:
         return rng.random() < 0.5
     if kind == d.FieldDescriptor.TYPE_ENUM:
@@ -84,8 +111,12 @@ def _scalar(field: d.FieldDescriptor, rng: random.Random):
     if kind == d.FieldDescriptor.TYPE_BYTES:
         return rng.randbytes(rng.randint(0, 10))
     value = rng.choice(INTS)
-    unsigned = kind in (d.FieldDescriptor.TYPE_UINT32, d.FieldDescriptor.TYPE_UINT64, d.FieldDescriptor.TYPE_FIXED32,
-                        d.FieldDescriptor.TYPE_FIXED64)
+    unsigned = kind in (
+        d.FieldDescriptor.TYPE_UINT32,
+        d.FieldDescriptor.TYPE_UINT64,
+        d.FieldDescriptor.TYPE_FIXED32,
+        d.FieldDescriptor.TYPE_FIXED64,
+    )
     return abs(value) if unsigned else value
 
 

@@ -40,8 +40,15 @@ from pathlib import Path
 
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
-from polysync_batch.config import (AccessConfig, CallerAuthConfig, CallerTokenConfig, JwtConfig, ServerConfig, TlsConfig,
-                                   WatchConfig)
+from polysync_batch.config import (
+    AccessConfig,
+    CallerAuthConfig,
+    CallerTokenConfig,
+    JwtConfig,
+    ServerConfig,
+    TlsConfig,
+    WatchConfig,
+)
 from polysync_batch.emulator import Lifecycle, start_emulator
 
 LIFECYCLE = Lifecycle(submitted=0.1, pending=0.1, runnable=0.2, starting=0.2, running=1.0)
@@ -87,10 +94,13 @@ def _write_jwt_key(directory: Path) -> JwtConfig:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (directory / "jwt.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+    (directory / "jwt.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    (directory / "jwks.json").write_text(json.dumps({"keys": [{**public, "kid": "live", "use": "sig", "alg": "RS256"}]}))
+    (directory / "jwks.json").write_text(
+        json.dumps({"keys": [{**public, "kid": "live", "use": "sig", "alg": "RS256"}]})
+    )
     for name, value in (("jwt-key", directory / "jwt.key"), ("jwt-issuer", JWT_ISSUER), ("jwt-audience", JWT_AUDIENCE)):
         print(f"{name} {value}", flush=True)
     return JwtConfig(jwks_file=directory / "jwks.json", issuer=JWT_ISSUER, audience=JWT_AUDIENCE, leeway_seconds=0)
@@ -108,10 +118,16 @@ async def main(argv: list[str] | None = None) -> int:
         if options.tls or options.mtls:
             directory = Path(temp)
             _write_certificates(directory)
-            tls = TlsConfig(cert_file=directory / "server.crt", key_file=directory / "server.key",
-                            client_ca_file=directory / "ca.crt" if options.mtls else None)
-        tokens = [CallerTokenConfig(caller=caller, sha256=hashlib.sha256(token.encode()).hexdigest())
-                  for caller, token in (("client", options.token), ("reader", options.reader_token)) if token]
+            tls = TlsConfig(
+                cert_file=directory / "server.crt",
+                key_file=directory / "server.key",
+                client_ca_file=directory / "ca.crt" if options.mtls else None,
+            )
+        tokens = [
+            CallerTokenConfig(caller=caller, sha256=hashlib.sha256(token.encode()).hexdigest())
+            for caller, token in (("client", options.token), ("reader", options.reader_token))
+            if token
+        ]
         auth = CallerAuthConfig(tokens=tokens, jwt=_write_jwt_key(Path(temp)) if options.jwt else None)
         access = None
         if tokens or options.mtls or options.jwt:

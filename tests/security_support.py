@@ -19,7 +19,6 @@ import trustme
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from polysync.platform.v1 import platform_service_pb2_grpc
-
 from polysync_batch.api.server import RunningServer, build_server
 from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, JwtConfig, ServerConfig, TlsConfig
 from polysync_batch.service.registry import PlatformRegistry
@@ -71,15 +70,19 @@ class Pki:
         return self.directory / "ca.crt"
 
     def tls(self, mutual: bool = False) -> TlsConfig:
-        return TlsConfig(cert_file=self.cert_file, key_file=self.key_file,
-                         client_ca_file=self.ca_file if mutual else None)
+        return TlsConfig(
+            cert_file=self.cert_file, key_file=self.key_file, client_ca_file=self.ca_file if mutual else None
+        )
 
-    def channel_credentials(self, client_certificate: bool = False, ca: trustme.CA | None = None) -> grpc.ChannelCredentials:
+    def channel_credentials(
+        self, client_certificate: bool = False, ca: trustme.CA | None = None
+    ) -> grpc.ChannelCredentials:
         root = (ca or self.ca).cert_pem.bytes()
         if not client_certificate:
             return grpc.ssl_channel_credentials(root)
-        return grpc.ssl_channel_credentials(root, (self.directory / "client.key").read_bytes(),
-                                            (self.directory / "client.crt").read_bytes())
+        return grpc.ssl_channel_credentials(
+            root, (self.directory / "client.key").read_bytes(), (self.directory / "client.crt").read_bytes()
+        )
 
 
 class Signer:
@@ -94,8 +97,9 @@ class Signer:
         return {**public, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
     def public_pem(self) -> bytes:
-        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
     def token(self, sub: str = "jwt-caller", lifetime: float = 300, kid: str | None = None, **claims: object) -> str:
         now = int(time.time())
@@ -128,8 +132,10 @@ def bearer(token: str) -> tuple[tuple[str, str], ...]:
 
 
 def auth_config(jwks_file: Path | None = None, **jwt_settings: object) -> CallerAuthConfig:
-    tokens = [CallerTokenConfig(caller="scheduler", sha256=sha256_hex(SCHEDULER_TOKEN)),
-              CallerTokenConfig(caller="reader", sha256=sha256_hex(READER_TOKEN))]
+    tokens = [
+        CallerTokenConfig(caller="scheduler", sha256=sha256_hex(SCHEDULER_TOKEN)),
+        CallerTokenConfig(caller="reader", sha256=sha256_hex(READER_TOKEN)),
+    ]
     jwt_config = None
     if jwks_file is not None:
         jwt_config = JwtConfig(jwks_file=jwks_file, issuer=ISSUER, audience=AUDIENCE, **jwt_settings)
@@ -145,11 +151,23 @@ class Secured:
 
 
 @contextlib.asynccontextmanager
-async def serve_secured(platforms: PlatformRegistry, pki: Pki, *, mutual: bool = False,
-                        auth: CallerAuthConfig | None = None, access: dict[str, AccessConfig] | None = None,
-                        client_certificate: bool = False, **settings: object) -> AsyncIterator[Secured]:
-    server = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0, tls=pki.tls(mutual),
-                          health_address="127.0.0.1:0", **settings)
+async def serve_secured(
+    platforms: PlatformRegistry,
+    pki: Pki,
+    *,
+    mutual: bool = False,
+    auth: CallerAuthConfig | None = None,
+    access: dict[str, AccessConfig] | None = None,
+    client_certificate: bool = False,
+    **settings: object,
+) -> AsyncIterator[Secured]:
+    server = ServerConfig(
+        address="127.0.0.1:0",
+        health_check_interval_seconds=0,
+        tls=pki.tls(mutual),
+        health_address="127.0.0.1:0",
+        **settings,
+    )
     running = await build_server(platforms, server, auth=auth, access=access)
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.secure_channel(target, pki.channel_credentials(client_certificate))

@@ -18,12 +18,11 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from polysync.platform.v1 import platform_service_pb2_grpc
-
 from polysync_batch.api.server import RunningServer, build_server
 from polysync_batch.bootstrap import build_platform
 from polysync_batch.config import MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
-from polysync_batch.observability.tracing import Tracing
 from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.observability.tracing import Tracing
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 
 
@@ -43,34 +42,48 @@ def watch_config(**settings: object) -> WatchConfig:
 
 
 @contextlib.asynccontextmanager
-async def serve(platforms: PlatformRegistry, health_check_interval: float = 0.0, metrics: MetricsConfig | None = None,
-                tracing: Tracing | None = None, **settings: object) -> AsyncIterator[Served]:
+async def serve(
+    platforms: PlatformRegistry,
+    health_check_interval: float = 0.0,
+    metrics: MetricsConfig | None = None,
+    tracing: Tracing | None = None,
+    **settings: object,
+) -> AsyncIterator[Served]:
     settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=health_check_interval, **settings)
     running = await build_server(platforms, settings, metrics, tracing)
     target = f"127.0.0.1:{running.port}"
     channel = grpc.aio.insecure_channel(target)
     try:
-        yield Served(running, channel, platform_service_pb2_grpc.PlatformServiceStub(channel), target,
-                     platforms)
+        yield Served(running, channel, platform_service_pb2_grpc.PlatformServiceStub(channel), target, platforms)
     finally:
         await channel.close()
         await running.stop(None)
 
 
 # Watches in tests poll every 50 ms.
-FAST_WATCH = watch_config(poll_interval_seconds=0.05, max_poll_interval_seconds=0.2, heartbeat_seconds=30,
-                           describe_jobs_per_second=1000, describe_jobs_burst=1000)
+FAST_WATCH = watch_config(
+    poll_interval_seconds=0.05,
+    max_poll_interval_seconds=0.2,
+    heartbeat_seconds=30,
+    describe_jobs_per_second=1000,
+    describe_jobs_burst=1000,
+)
 
 
-def fake_aws_runtime(name: str = "prod", region: str = "eu-west-1", queue: str = "q1",
-                     endpoint_url: str | None = None, session: boto3.Session | None = None,
-                     max_attempts: int = 1) -> PlatformServices:
+def fake_aws_runtime(
+    name: str = "prod",
+    region: str = "eu-west-1",
+    queue: str = "q1",
+    endpoint_url: str | None = None,
+    session: boto3.Session | None = None,
+    max_attempts: int = 1,
+) -> PlatformServices:
     """A platform with real boto3 clients and (unless a session is given) fake credentials, for
     botocore's Stubber or a fake endpoint; runs boto3 in the loop's default executor."""
-    session = session or boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret",
-                                       region_name=region)
-    info = PlatformInfo(name=name, region=region, default_job_queue=queue, console_domain=None,
-                        runnable_warning_seconds=600.0)
+    session = session or boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", region_name=region)
+    info = PlatformInfo(
+        name=name, region=region, default_job_queue=queue, console_domain=None, runnable_warning_seconds=600.0
+    )
     aws = PlatformConfig(region=region, max_attempts=max_attempts, connect_timeout_seconds=1, read_timeout_seconds=2)
     return build_platform(info, session, None, endpoint_url=endpoint_url, watch=FAST_WATCH, aws=aws)
 
@@ -85,8 +98,12 @@ def error_details(error: grpc.aio.AioRpcError) -> dict:
 def unpack_details(status: status_pb2.Status) -> dict:
     found = {}
     for detail in status.details:
-        for kind in (error_details_pb2.ErrorInfo, error_details_pb2.BadRequest, error_details_pb2.Help,
-                     error_details_pb2.RetryInfo):
+        for kind in (
+            error_details_pb2.ErrorInfo,
+            error_details_pb2.BadRequest,
+            error_details_pb2.Help,
+            error_details_pb2.RetryInfo,
+        ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()
                 detail.Unpack(message)
@@ -104,9 +121,13 @@ EXECUTABLE = str(Path(sys.executable).with_name("polysync-batch"))
 def start_serve(*args, env=None, stderr_only=False):
     """`polysync-batch serve ARGS` as a user starts it; read its port with wait_for_port. Its
     output is stdout and stderr together, or (stderr_only) just stderr, where the log goes."""
-    return subprocess.Popen([EXECUTABLE, "serve", *args], stdout=subprocess.DEVNULL if stderr_only else subprocess.PIPE,
-                            stderr=subprocess.PIPE if stderr_only else subprocess.STDOUT,
-                            text=True, env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [EXECUTABLE, "serve", *args],
+        stdout=subprocess.DEVNULL if stderr_only else subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr_only else subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @contextlib.contextmanager

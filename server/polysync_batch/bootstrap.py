@@ -13,8 +13,8 @@ from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.events import DaemonThreads, SqsEventQueue, ensure_event_queue
-from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.idempotency import DynamoDBLedger
+from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
@@ -34,18 +34,32 @@ DEMO_PLATFORM = "demo"
 DEMO_POLL_INTERVAL_SECONDS = 1.0
 
 
-def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executor | None, *,
-                   endpoint_url: str | None, watch: WatchConfig, aws: PlatformConfig | None = None,
-                   clock: Clock | None = None) -> PlatformServices:
+def build_platform(
+    info: PlatformInfo,
+    session: boto3.Session,
+    executor: Executor | None,
+    *,
+    endpoint_url: str | None,
+    watch: WatchConfig,
+    aws: PlatformConfig | None = None,
+    clock: Clock | None = None,
+) -> PlatformServices:
     """One platform's services over boto3 clients of `session`; `aws` gives the retry and
     timeout settings (a platform's own, else the defaults)."""
     aws = aws or PlatformConfig(region=info.region)
-    clients = make_clients(session, region=info.region, endpoint_url=endpoint_url, retry_mode=aws.retry_mode,
-                           max_attempts=aws.max_attempts, connect_timeout=aws.connect_timeout_seconds,
-                           read_timeout=aws.read_timeout_seconds, dynamodb=aws.idempotency_table is not None,
-                           event_queue=aws.events is not None,
-                           create_event_rule=aws.events is not None and aws.events.create,
-                           metrics=AwsCallMetrics(info.name))
+    clients = make_clients(
+        session,
+        region=info.region,
+        endpoint_url=endpoint_url,
+        retry_mode=aws.retry_mode,
+        max_attempts=aws.max_attempts,
+        connect_timeout=aws.connect_timeout_seconds,
+        read_timeout=aws.read_timeout_seconds,
+        dynamodb=aws.idempotency_table is not None,
+        event_queue=aws.events is not None,
+        create_event_rule=aws.events is not None and aws.events.create,
+        metrics=AwsCallMetrics(info.name),
+    )
     call = AwsCaller(executor, info.name, info.region)
     ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
     batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
@@ -60,45 +74,82 @@ def build_platform(info: PlatformInfo, session: boto3.Session, executor: Executo
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
     # A live claimer renews its claim before each SubmitJob, which takes at most one attempt's timeouts.
     lease = aws.connect_timeout_seconds + aws.read_timeout_seconds + 5
-    runs = RunService(info, batch, pipelines, hub, submit_budget, submit_attempts=aws.max_attempts, ledger=ledger,
-                      claim_lease_seconds=lease)
+    runs = RunService(
+        info,
+        batch,
+        pipelines,
+        hub,
+        submit_budget,
+        submit_attempts=aws.max_attempts,
+        ledger=ledger,
+        claim_lease_seconds=lease,
+    )
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
-    return PlatformServices(info=info, pipelines=pipelines, runs=runs, logs=logs, hub=hub, batch=batch,
-                            identity=IdentityAdapter(clients.sts, clients.iam, call), clients=clients,
-                            events=events)
+    return PlatformServices(
+        info=info,
+        pipelines=pipelines,
+        runs=runs,
+        logs=logs,
+        hub=hub,
+        batch=batch,
+        identity=IdentityAdapter(clients.sts, clients.iam, call),
+        clients=clients,
+        events=events,
+    )
 
 
-def _event_consumer(info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, hub: RunHub,
-                    watch: WatchConfig) -> EventConsumer:
+def _event_consumer(
+    info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, hub: RunHub, watch: WatchConfig
+) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
     daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
-    queue = SqsEventQueue(clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id,
-                          settings.wait_time_seconds)
+    queue = SqsEventQueue(
+        clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds
+    )
     prepare = None
     if settings.create:
+
         async def prepare() -> None:
-            await call("CreateQueue", ensure_event_queue, {"queue": settings.queue_name}, sqs=clients.sqs,
-                       events=clients.events, queue_name=settings.queue_name,
-                       rule_name=f"polysync-batch-{settings.queue_name}"[:64])
-    return EventConsumer(hub, queue, settings.reconcile_interval_seconds,
-                         max_backoff_seconds=watch.max_backoff_seconds, prepare=prepare,
-                         receivers=settings.receivers)
+            await call(
+                "CreateQueue",
+                ensure_event_queue,
+                {"queue": settings.queue_name},
+                sqs=clients.sqs,
+                events=clients.events,
+                queue_name=settings.queue_name,
+                rule_name=f"polysync-batch-{settings.queue_name}"[:64],
+            )
+
+    return EventConsumer(
+        hub,
+        queue,
+        settings.reconcile_interval_seconds,
+        max_backoff_seconds=watch.max_backoff_seconds,
+        prepare=prepare,
+        receivers=settings.receivers,
+    )
 
 
 def platforms_from_config(config: Config, environ: Mapping[str, str], executor: Executor) -> PlatformRegistry:
     platforms = {}
     for name, platform in config.platforms.items():
         try:
-            session = build_session(platform.auth, region=platform.region, endpoint_url=platform.endpoint_url,
-                                    environ=environ)
+            session = build_session(
+                platform.auth, region=platform.region, endpoint_url=platform.endpoint_url, environ=environ
+            )
         except ConfigError as error:  # its keys are relative to the platform
             raise ConfigError(f"platforms.{name}.{error}") from None
-        info = PlatformInfo(name=name, region=platform.region, default_job_queue=platform.default_job_queue or "",
-                            console_domain=platform.console_domain,
-                            runnable_warning_seconds=config.watch.runnable_warning_seconds)
-        platforms[name] = build_platform(info, session, executor, endpoint_url=platform.endpoint_url,
-                                         watch=config.watch, aws=platform)
+        info = PlatformInfo(
+            name=name,
+            region=platform.region,
+            default_job_queue=platform.default_job_queue or "",
+            console_domain=platform.console_domain,
+            runnable_warning_seconds=config.watch.runnable_warning_seconds,
+        )
+        platforms[name] = build_platform(
+            info, session, executor, endpoint_url=platform.endpoint_url, watch=config.watch, aws=platform
+        )
     return PlatformRegistry(platforms, config.default_platform_name)
 
 
@@ -106,21 +157,43 @@ def demo_watch(watch: WatchConfig) -> WatchConfig:
     """The demo's watch settings: faster polling unless the user set an interval."""
     if "poll_interval_seconds" in watch.model_fields_set:
         return watch
-    return watch.model_copy(update={"poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS,
-                                    "max_poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS * 5})
+    return watch.model_copy(
+        update={
+            "poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS,
+            "max_poll_interval_seconds": DEMO_POLL_INTERVAL_SECONDS * 5,
+        }
+    )
 
 
-def demo_platforms(emulator, executor: Executor | None, watch: WatchConfig | None = None,
-                   max_attempts: int = 3, events: bool = True) -> PlatformRegistry:
+def demo_platforms(
+    emulator, executor: Executor | None, watch: WatchConfig | None = None, max_attempts: int = 3, events: bool = True
+) -> PlatformRegistry:
     """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
     (the emulator's own event queue) unless `events` is false or the emulator publishes none."""
     watch = watch or WatchConfig()
-    session = boto3.Session(aws_access_key_id=emulator.access_key_id,
-                            aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
-    info = PlatformInfo(name=DEMO_PLATFORM, region=emulator.region, default_job_queue=emulator.job_queue,
-                        console_domain=None, runnable_warning_seconds=watch.runnable_warning_seconds)
+    session = boto3.Session(
+        aws_access_key_id=emulator.access_key_id,
+        aws_secret_access_key=emulator.secret_access_key,
+        region_name=emulator.region,
+    )
+    info = PlatformInfo(
+        name=DEMO_PLATFORM,
+        region=emulator.region,
+        default_job_queue=emulator.job_queue,
+        console_domain=None,
+        runnable_warning_seconds=watch.runnable_warning_seconds,
+    )
     queue_url = getattr(emulator, "events_queue_url", None) if events else None
-    platform = build_platform(info, session, executor, endpoint_url=emulator.endpoint_url, watch=watch,
-                              aws=PlatformConfig(region=emulator.region, max_attempts=max_attempts,
-                                                 events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None))
+    platform = build_platform(
+        info,
+        session,
+        executor,
+        endpoint_url=emulator.endpoint_url,
+        watch=watch,
+        aws=PlatformConfig(
+            region=emulator.region,
+            max_attempts=max_attempts,
+            events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None,
+        ),
+    )
     return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

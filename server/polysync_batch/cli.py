@@ -30,10 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="polysync-batch", description="Polysync's AWS Batch platform service")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="serve the gRPC API")
-    serve_parser.add_argument("--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)")
+    serve_parser.add_argument(
+        "--config", help="TOML file (default: $POLYSYNC_BATCH_CONFIG; none: the embedded emulator)"
+    )
     serve_parser.add_argument("--address", help="HOST:PORT to listen on (default 127.0.0.1:50051)")
-    serve_parser.add_argument("--log-format", choices=LOG_FORMATS, default="json",
-                              help="json: one object per line on stderr (default); text: for people")
+    serve_parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="json",
+        help="json: one object per line on stderr (default); text: for people",
+    )
     args = parser.parse_args(argv)
     configure_logging(log_format=args.log_format)
     try:
@@ -71,14 +77,23 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
 
         emulator = await asyncio.to_thread(start_emulator)
         platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
-        log.info("no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
-                 DEMO_PLATFORM, emulator.endpoint_url,
-                 extra={"fields": {"event": "emulator_started", "platform": DEMO_PLATFORM}})
+        log.info(
+            "no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
+            DEMO_PLATFORM,
+            emulator.endpoint_url,
+            extra={"fields": {"event": "emulator_started", "platform": DEMO_PLATFORM}},
+        )
     tracing = tracing_from_config(config.tracing, environ)
     if tracing is not None:
         tracing.start()
-    running = await build_server(platforms, config.server, config.metrics, tracing, auth=config.auth,
-                                 access={name: platform.access for name, platform in config.platforms.items()})
+    running = await build_server(
+        platforms,
+        config.server,
+        config.metrics,
+        tracing,
+        auth=config.auth,
+        access={name: platform.access for name, platform in config.platforms.items()},
+    )
     # Before the start-up line: whoever reads it may send SIGTERM at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -87,19 +102,37 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
     host = config.server.address.rsplit(":", 1)[0]
     metrics_port = running.metrics.endpoint.port if running.metrics and running.metrics.endpoint else None
     # tests and tools read the port from this message ("serving on HOST:PORT")
-    log.info("polysync-batch serving on %s:%d (platforms: %s; default: %s)", host, running.port,
-             ", ".join(platforms.names()), platforms.default,
-             extra={"fields": {"event": "server_started", "address": f"{host}:{running.port}",
-                               "platforms": ",".join(platforms.names()), "default_platform": platforms.default,
-                               "metrics_port": metrics_port, "tracing": tracing is not None}})
+    log.info(
+        "polysync-batch serving on %s:%d (platforms: %s; default: %s)",
+        host,
+        running.port,
+        ", ".join(platforms.names()),
+        platforms.default,
+        extra={
+            "fields": {
+                "event": "server_started",
+                "address": f"{host}:{running.port}",
+                "platforms": ",".join(platforms.names()),
+                "default_platform": platforms.default,
+                "metrics_port": metrics_port,
+                "tracing": tracing is not None,
+            }
+        },
+    )
     if running.health_port is not None:
-        log.info("health only, plaintext, on %s:%d", config.server.health_address.rsplit(":", 1)[0],
-                 running.health_port, extra={"fields": {"event": "health_port_started"}})
+        log.info(
+            "health only, plaintext, on %s:%d",
+            config.server.health_address.rsplit(":", 1)[0],
+            running.health_port,
+            extra={"fields": {"event": "health_port_started"}},
+        )
     try:
         await stop.wait()
-        log.info("shutting down: health NOT_SERVING, finishing calls for up to %.0f s",
-                 config.server.shutdown_grace_seconds,
-                 extra={"fields": {"event": "server_stopping", "grace_seconds": config.server.shutdown_grace_seconds}})
+        log.info(
+            "shutting down: health NOT_SERVING, finishing calls for up to %.0f s",
+            config.server.shutdown_grace_seconds,
+            extra={"fields": {"event": "server_stopping", "grace_seconds": config.server.shutdown_grace_seconds}},
+        )
     finally:
         await running.stop(config.server.shutdown_grace_seconds)
         executor.shutdown(wait=False, cancel_futures=True)

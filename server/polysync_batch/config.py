@@ -38,12 +38,8 @@ _TOML_POSITION = re.compile(r"\s*\((at line \d+, column \d+|at end of document)\
 # rather than silently ignored, because a misplaced key usually means a misunderstood mode.
 _MODE_FIELDS: dict[str, frozenset[str]] = {
     "default": frozenset(),
-    "web_identity": frozenset(
-        {"role_arn", "session_name", "duration_seconds", "token_file", "azure_scope"}
-    ),
-    "assume_role": frozenset(
-        {"role_arn", "session_name", "external_id", "duration_seconds", "source"}
-    ),
+    "web_identity": frozenset({"role_arn", "session_name", "duration_seconds", "token_file", "azure_scope"}),
+    "assume_role": frozenset({"role_arn", "session_name", "external_id", "duration_seconds", "source"}),
     "access_keys": frozenset({"access_key_id_env", "secret_access_key_env", "session_token_env"}),
 }
 _MAX_SOURCE_DEPTH = 2
@@ -84,9 +80,7 @@ class AuthConfig(_Model):
     @classmethod
     def _role_arn_shape(cls, value: str | None) -> str | None:
         if value is not None and not _ROLE_ARN.fullmatch(value):
-            raise ValueError(
-                "not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)"
-            )
+            raise ValueError("not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)")
         return value
 
     @field_validator("access_key_id_env", "secret_access_key_env", "session_token_env")
@@ -96,9 +90,7 @@ class AuthConfig(_Model):
         if value is None:
             return value
         if _ACCESS_KEY_ID.fullmatch(value) or not _ENV_VAR_NAME.fullmatch(value):
-            raise ValueError(
-                "must be the name of an environment variable holding the secret, not the secret"
-            )
+            raise ValueError("must be the name of an environment variable holding the secret, not the secret")
         return value
 
     @model_validator(mode="after")
@@ -113,9 +105,7 @@ class AuthConfig(_Model):
             if self.token_file is not None and self.azure_scope is not None:
                 raise _key_error("azure_scope", "set either token_file or azure_scope, not both")
             if self.token_file is None and self.azure_scope is None:
-                raise _key_error(
-                    "token_file", 'required when mode is "web_identity" (or set azure_scope)'
-                )
+                raise _key_error("token_file", 'required when mode is "web_identity" (or set azure_scope)')
         if self.mode == "access_keys":
             for key in ("access_key_id_env", "secret_access_key_env"):
                 if getattr(self, key) is None:
@@ -316,8 +306,19 @@ class TracingConfig(_Model):
         return value
 
 
-_ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES256K", "ES384",
-                          "ES512", "EdDSA")
+_ASYMMETRIC_ALGORITHMS = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES256K",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
 
 
 class CallerTokenConfig(_Model):
@@ -387,9 +388,11 @@ def exposure_error(config: Config) -> str | None:
         return None
     if _is_loopback(server.address):
         return None
-    return (f"server.address: {server.address} is not a loopback address and neither server.tls nor caller "
-            "authentication ([auth]) is configured; configure one, or set server.allow_insecure = true "
-            "when a service mesh terminates TLS")
+    return (
+        f"server.address: {server.address} is not a loopback address and neither server.tls nor caller "
+        "authentication ([auth]) is configured; configure one, or set server.allow_insecure = true "
+        "when a service mesh terminates TLS"
+    )
 
 
 class Config(_Model):
@@ -416,8 +419,7 @@ class Config(_Model):
             if not _PLATFORM_NAME.fullmatch(name):
                 raise _key_error(
                     name,
-                    "platform names are lower-case letters, digits, '-' and '_', "
-                    "starting with a letter or digit",
+                    "platform names are lower-case letters, digits, '-' and '_', starting with a letter or digit",
                 )
         return value
 
@@ -427,18 +429,17 @@ class Config(_Model):
             configured = ", ".join(sorted(self.platforms)) or "none"
             raise _key_error(
                 "default_platform",
-                f'"{self.default_platform}" is not a configured platform '
-                f"(configured: {configured})",
+                f'"{self.default_platform}" is not a configured platform (configured: {configured})',
             )
         if self.default_platform is None and len(self.platforms) > 1:
-            raise _key_error(
-                "default_platform", "required when more than one platform is configured"
-            )
+            raise _key_error("default_platform", "required when more than one platform is configured")
         if not self.callers_authenticated:
             for name, platform in self.platforms.items():
                 if platform.access is not None:
-                    raise _key_error(f"platforms.{name}.access", "needs caller authentication: [auth] tokens, "
-                                     "[auth.jwt] or server.tls.client_ca_file")
+                    raise _key_error(
+                        f"platforms.{name}.access",
+                        "needs caller authentication: [auth] tokens, [auth.jwt] or server.tls.client_ca_file",
+                    )
         return self
 
     @property
@@ -465,9 +466,7 @@ def load_config(path: str | None, environ: Mapping[str, str]) -> Config:
         key, message = _describe(errors[0])
         # An unknown key may be reported at a prefix of the variable's path (`sevrer` for
         # POLYSYNC_BATCH_SEVRER__ADDRESS), so match whole path segments from the start.
-        variable = next(
-            (v for k, v in from_env.items() if k == key or k.startswith(key + ".")), None
-        )
+        variable = next((v for k, v in from_env.items() if k == key or k.startswith(key + ".")), None)
         if variable is not None:
             message += f" (from {variable})"
         if len(errors) > 1:
@@ -498,9 +497,7 @@ def _read_toml(path: str, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: TOML syntax error {position}: {reason}") from None
 
 
-def _apply_env_overrides(
-    data: dict[str, Any], environ: Mapping[str, str], where: str
-) -> dict[str, str]:
+def _apply_env_overrides(data: dict[str, Any], environ: Mapping[str, str], where: str) -> dict[str, str]:
     """Set `POLYSYNC_BATCH_A__B=v` as `data["a"]["b"] = "v"`; return dotted key → variable."""
     applied: dict[str, str] = {}
     for variable in sorted(environ):
@@ -527,7 +524,5 @@ def _describe(error: ErrorDetails) -> tuple[str, str]:
     loc = [str(part) for part in error["loc"]]
     if error["type"] == "config_key":
         loc.append(error["ctx"]["key"])
-    message = {"extra_forbidden": "unknown key", "missing": "required"}.get(
-        error["type"], error["msg"]
-    )
+    message = {"extra_forbidden": "unknown key", "missing": "required"}.get(error["type"], error["msg"])
     return ".".join(loc), message.removeprefix("Value error, ")

@@ -5,10 +5,10 @@ import boto3
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
-
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.config import AuthConfig
 from polysync_batch.service.registry import PlatformRegistry
+
 from tests.fake_aws import FakeAws, json_error, query_error
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
@@ -61,7 +61,9 @@ async def test_rejected_web_identity_token_is_identity_token_invalid(tmp_path):
 
     def respond(request):
         assert "Action=AssumeRoleWithWebIdentity" in request.body  # only STS is reached
-        return query_error(400, "InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider")
+        return query_error(
+            400, "InvalidIdentityToken", "Couldn't retrieve verification key from your identity provider"
+        )
 
     with FakeAws(respond) as aws:
         auth = AuthConfig(mode="web_identity", role_arn="arn:aws:iam::111122223333:role/polysync", token_file=token)
@@ -74,6 +76,10 @@ async def test_rejected_web_identity_token_is_identity_token_invalid(tmp_path):
 
 
 async def test_rejected_credentials_are_credentials_invalid():
-    with FakeAws(lambda r: json_error(403, "UnrecognizedClientException", "The security token included in the request is invalid")) as aws:
+    with FakeAws(
+        lambda r: json_error(
+            403, "UnrecognizedClientException", "The security token included in the request is invalid"
+        )
+    ) as aws:
         error = await get_run_error(platforms_at(aws.endpoint_url))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION and reason_of(error) == "AWS_CREDENTIALS_INVALID"

@@ -4,19 +4,34 @@ what is sent to AWS, and how AWS's answers and errors come back."""
 import grpc
 import pytest
 from botocore.stub import ANY, Stubber
-from polysync.platform.v1 import connection_pb2, pipeline_run_pb2, platform_service_pb2 as pb
-
+from polysync.platform.v1 import connection_pb2, pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.service.registry import PlatformRegistry
+
 from tests.support import error_details, fake_aws_runtime, reason_of, serve
 
 ARN = "arn:aws:batch:eu-west-1:111122223333:job-definition/hello:{}"
-HELLO = {"jobDefinitionName": "hello", "jobDefinitionArn": ARN.format(2), "revision": 2, "status": "ACTIVE",
-         "type": "container", "containerProperties": {"image": "busybox", "command": ["echo", "hi"]}}
+HELLO = {
+    "jobDefinitionName": "hello",
+    "jobDefinitionArn": ARN.format(2),
+    "revision": 2,
+    "status": "ACTIVE",
+    "type": "container",
+    "containerProperties": {"image": "busybox", "command": ["echo", "hi"]},
+}
 
 
 def job(job_id="j-1", status="RUNNABLE", **extra):
-    return {"jobId": job_id, "jobName": "Polysync-x", "jobQueue": "arn:q1", "status": status,
-            "jobDefinition": ARN.format(2), "createdAt": 1764072000000, "startedAt": 1764072001000, **extra}
+    return {
+        "jobId": job_id,
+        "jobName": "Polysync-x",
+        "jobQueue": "arn:q1",
+        "status": status,
+        "jobDefinition": ARN.format(2),
+        "createdAt": 1764072000000,
+        "startedAt": 1764072001000,
+        **extra,
+    }
 
 
 class BatchStubber:
@@ -57,8 +72,9 @@ async def stubbed():
 
 
 def expect_submit(stubber, expected_body):
-    stubber.add_response("describe_job_definitions", {"jobDefinitions": [HELLO]},
-                         {"status": "ACTIVE", "jobDefinitionName": "hello"})
+    stubber.add_response(
+        "describe_job_definitions", {"jobDefinitions": [HELLO]}, {"status": "ACTIVE", "jobDefinitionName": "hello"}
+    )
     stubber.add_response("submit_job", {"jobName": "Polysync-x", "jobId": "j-1"}, expected_body)
     stubber.add_response("describe_jobs", {"jobs": [job()]}, {"jobs": ["j-1"]})
 
@@ -72,32 +88,69 @@ async def test_fair_share_fields_are_not_sent_when_unset(stubbed):
 
 async def test_fair_share_fields_are_sent_when_set_even_zero(stubbed):
     served, stubber = stubbed
-    expect_submit(stubber, {"jobName": ANY, "jobQueue": "q1", "jobDefinition": "hello", "shareIdentifier": "teamA",
-                            "schedulingPriorityOverride": 0})
-    await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", share_identifier="teamA", scheduling_priority_override=0))
+    expect_submit(
+        stubber,
+        {
+            "jobName": ANY,
+            "jobQueue": "q1",
+            "jobDefinition": "hello",
+            "shareIdentifier": "teamA",
+            "schedulingPriorityOverride": 0,
+        },
+    )
+    await served.stub.ExecutePipeline(
+        pb.ExecutePipelineRequest(pipeline="hello", share_identifier="teamA", scheduling_priority_override=0)
+    )
 
 
 async def test_overrides_are_translated_to_submit_job(stubbed):
     served, stubber = stubbed
-    expect_submit(stubber, {
-        "jobName": ANY, "jobQueue": "other", "jobDefinition": "hello", "parameters": {"a": "1"},
-        "arrayProperties": {"size": 3}, "timeout": {"attemptDurationSeconds": 120}, "retryStrategy": {"attempts": 2},
-        "tags": {"team": "x"}, "propagateTags": True, "dependsOn": [{"jobId": "j-0"}],
-        "containerOverrides": {"command": ["echo", "x"], "environment": [{"name": "A", "value": "1"}],
-                               "resourceRequirements": [{"type": "VCPU", "value": "0.5"},
-                                                        {"type": "MEMORY", "value": "512"}]},
-    })
-    await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", job_queue="other", parameters={"a": "1"}, array_size=3, timeout_seconds=120,
-        retry_attempts=2, tags={"team": "x"}, propagate_tags=True, depends_on=["j-0"], command=["echo", "x"],
-        environment={"A": "1"}, vcpus=0.5, memory_mib=512))
+    expect_submit(
+        stubber,
+        {
+            "jobName": ANY,
+            "jobQueue": "other",
+            "jobDefinition": "hello",
+            "parameters": {"a": "1"},
+            "arrayProperties": {"size": 3},
+            "timeout": {"attemptDurationSeconds": 120},
+            "retryStrategy": {"attempts": 2},
+            "tags": {"team": "x"},
+            "propagateTags": True,
+            "dependsOn": [{"jobId": "j-0"}],
+            "containerOverrides": {
+                "command": ["echo", "x"],
+                "environment": [{"name": "A", "value": "1"}],
+                "resourceRequirements": [{"type": "VCPU", "value": "0.5"}, {"type": "MEMORY", "value": "512"}],
+            },
+        },
+    )
+    await served.stub.ExecutePipeline(
+        pb.ExecutePipelineRequest(
+            pipeline="hello",
+            job_queue="other",
+            parameters={"a": "1"},
+            array_size=3,
+            timeout_seconds=120,
+            retry_attempts=2,
+            tags={"team": "x"},
+            propagate_tags=True,
+            depends_on=["j-0"],
+            command=["echo", "x"],
+            environment={"A": "1"},
+            vcpus=0.5,
+            memory_mib=512,
+        )
+    )
 
 
 async def test_exit_code_is_present_only_when_known(stubbed):
     served, stubber = stubbed
-    stubber.add_response("describe_jobs", {"jobs": [job(status="FAILED", statusReason="Essential container in task exited",
-                                                        container={"exitCode": 3})]}, {"jobs": ["j-1"]})
+    stubber.add_response(
+        "describe_jobs",
+        {"jobs": [job(status="FAILED", statusReason="Essential container in task exited", container={"exitCode": 3})]},
+        {"jobs": ["j-1"]},
+    )
     stubber.add_response("describe_jobs", {"jobs": [job("j-2", status="RUNNING")]}, {"jobs": ["j-2"]})
     failed = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))).run
     assert failed.HasField("exit_code") and failed.exit_code == 3
@@ -109,7 +162,9 @@ async def test_exit_code_is_present_only_when_known(stubbed):
 
 async def test_terminated_reason_is_cancelled(stubbed):
     served, stubber = stubbed
-    stubber.add_response("describe_jobs", {"jobs": [job(status="FAILED", statusReason="Terminated")]}, {"jobs": ["j-1"]})
+    stubber.add_response(
+        "describe_jobs", {"jobs": [job(status="FAILED", statusReason="Terminated")]}, {"jobs": ["j-1"]}
+    )
     run = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))).run
     assert run.status == pipeline_run_pb2.RUN_STATUS_CANCELLED and run.terminal
 
@@ -117,12 +172,21 @@ async def test_terminated_reason_is_cancelled(stubbed):
 async def test_list_pipelines_follows_every_page_and_dedupes_across_them(stubbed):
     served, stubber = stubbed
     other = {**HELLO, "jobDefinitionName": "other", "revision": 1}
-    stubber.add_response("describe_job_definitions", {"jobDefinitions": [{**HELLO, "revision": 1}, other], "nextToken": "t1"},
-                         {"status": "ACTIVE"})
-    stubber.add_response("describe_job_definitions", {"jobDefinitions": [{**HELLO, "revision": 5}], "nextToken": "t2"},
-                         {"status": "ACTIVE", "nextToken": "t1"})
-    stubber.add_response("describe_job_definitions", {"jobDefinitions": [{**HELLO, "revision": 3}]},
-                         {"status": "ACTIVE", "nextToken": "t2"})
+    stubber.add_response(
+        "describe_job_definitions",
+        {"jobDefinitions": [{**HELLO, "revision": 1}, other], "nextToken": "t1"},
+        {"status": "ACTIVE"},
+    )
+    stubber.add_response(
+        "describe_job_definitions",
+        {"jobDefinitions": [{**HELLO, "revision": 5}], "nextToken": "t2"},
+        {"status": "ACTIVE", "nextToken": "t1"},
+    )
+    stubber.add_response(
+        "describe_job_definitions",
+        {"jobDefinitions": [{**HELLO, "revision": 3}]},
+        {"status": "ACTIVE", "nextToken": "t2"},
+    )
     response = await served.stub.ListPipelines(pb.ListPipelinesRequest())
     assert [(p.name, p.revision) for p in response.pipelines] == [("hello", 5), ("other", 1)]
     assert response.next_page_token == ""
@@ -138,14 +202,17 @@ async def test_batch_get_splits_into_chunks_of_100(stubbed):
     assert list(response.missing_run_ids) == ["j-7"]
 
 
-@pytest.mark.parametrize("code,status,http,grpc_code,reason", [
-    ("AccessDeniedException", "", 403, grpc.StatusCode.PERMISSION_DENIED, "AWS_ACCESS_DENIED"),
-    ("InvalidIdentityToken", "", 400, grpc.StatusCode.FAILED_PRECONDITION, "AWS_IDENTITY_TOKEN_INVALID"),
-    ("ExpiredTokenException", "", 403, grpc.StatusCode.FAILED_PRECONDITION, "AWS_CREDENTIALS_INVALID"),
-    ("TooManyRequestsException", "", 429, grpc.StatusCode.RESOURCE_EXHAUSTED, "AWS_THROTTLED"),
-    ("ServerException", "", 500, grpc.StatusCode.UNAVAILABLE, "AWS_UNAVAILABLE"),
-    ("ClientException", "JobQueue q1 not found", 400, grpc.StatusCode.NOT_FOUND, "JOB_QUEUE_NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    "code,status,http,grpc_code,reason",
+    [
+        ("AccessDeniedException", "", 403, grpc.StatusCode.PERMISSION_DENIED, "AWS_ACCESS_DENIED"),
+        ("InvalidIdentityToken", "", 400, grpc.StatusCode.FAILED_PRECONDITION, "AWS_IDENTITY_TOKEN_INVALID"),
+        ("ExpiredTokenException", "", 403, grpc.StatusCode.FAILED_PRECONDITION, "AWS_CREDENTIALS_INVALID"),
+        ("TooManyRequestsException", "", 429, grpc.StatusCode.RESOURCE_EXHAUSTED, "AWS_THROTTLED"),
+        ("ServerException", "", 500, grpc.StatusCode.UNAVAILABLE, "AWS_UNAVAILABLE"),
+        ("ClientException", "JobQueue q1 not found", 400, grpc.StatusCode.NOT_FOUND, "JOB_QUEUE_NOT_FOUND"),
+    ],
+)
 async def test_submit_errors_are_mapped(stubbed, code, status, http, grpc_code, reason):
     served, stubber = stubbed
     stubber.add_response("describe_job_definitions", {"jobDefinitions": [HELLO]})
@@ -189,8 +256,14 @@ async def stubbed_connection():
 
 
 CALLER = {"UserId": "AROA:s", "Account": "111122223333", "Arn": "arn:aws:sts::111122223333:assumed-role/polysync/s"}
-QUEUE = {"jobQueueName": "q1", "jobQueueArn": "arn:aws:batch:eu-west-1:111122223333:job-queue/q1", "state": "ENABLED",
-         "status": "VALID", "priority": 1, "computeEnvironmentOrder": []}
+QUEUE = {
+    "jobQueueName": "q1",
+    "jobQueueArn": "arn:aws:batch:eu-west-1:111122223333:job-queue/q1",
+    "state": "ENABLED",
+    "status": "VALID",
+    "priority": 1,
+    "computeEnvironmentOrder": [],
+}
 
 
 async def test_test_connection_reports_denied_permissions_without_failing(stubbed_connection):
@@ -200,11 +273,21 @@ async def test_test_connection_reports_denied_permissions_without_failing(stubbe
     stubbers["batch"].add_client_error("describe_job_definitions", "AccessDeniedException", "no", 403)
     stubbers["batch"].add_response("describe_jobs", {"jobs": []})
     stubbers["batch"].add_response("list_jobs", {"jobSummaryList": []})
-    stubbers["iam"].add_response("simulate_principal_policy", {"EvaluationResults": [
-        {"EvalActionName": "batch:SubmitJob", "EvalDecision": "allowed"},
-        {"EvalActionName": "batch:TerminateJob", "EvalDecision": "implicitDeny"},
-        {"EvalActionName": "iam:PassRole", "EvalDecision": "allowed"}]},
-        {"PolicySourceArn": "arn:aws:iam::111122223333:role/polysync", "ActionNames": ANY, "ResourceArns": [QUEUE["jobQueueArn"]]})
+    stubbers["iam"].add_response(
+        "simulate_principal_policy",
+        {
+            "EvaluationResults": [
+                {"EvalActionName": "batch:SubmitJob", "EvalDecision": "allowed"},
+                {"EvalActionName": "batch:TerminateJob", "EvalDecision": "implicitDeny"},
+                {"EvalActionName": "iam:PassRole", "EvalDecision": "allowed"},
+            ]
+        },
+        {
+            "PolicySourceArn": "arn:aws:iam::111122223333:role/polysync",
+            "ActionNames": ANY,
+            "ResourceArns": [QUEUE["jobQueueArn"]],
+        },
+    )
     response = await served.stub.TestConnection(pb.TestConnectionRequest())
     results = {c.permission: c.result for c in response.checks}
     assert not response.ok and response.caller_arn == CALLER["Arn"]

@@ -15,7 +15,6 @@ import pytest
 from botocore import UNSIGNED
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
-
 from polysync_batch.aws.credentials import azure_token_loader, build_session
 from polysync_batch.config import AuthConfig, ConfigError
 
@@ -138,19 +137,13 @@ def test_access_keys_come_from_the_named_variables(moto: None) -> None:
 
 
 def test_access_keys_missing_variable_names_it_without_values() -> None:
-    auth = AuthConfig(
-        mode="access_keys", access_key_id_env="BATCH_KEY_ID", secret_access_key_env="BATCH_SECRET"
-    )
+    auth = AuthConfig(mode="access_keys", access_key_id_env="BATCH_KEY_ID", secret_access_key_env="BATCH_SECRET")
 
     with pytest.raises(ConfigError) as caught:
-        build_session(
-            auth, region=REGION, endpoint_url=None, environ={"BATCH_KEY_ID": "AKIASECRETVALUE00001"}
-        )
+        build_session(auth, region=REGION, endpoint_url=None, environ={"BATCH_KEY_ID": "AKIASECRETVALUE00001"})
 
     message = str(caught.value)
-    assert message == (
-        "auth.secret_access_key_env: environment variable BATCH_SECRET is not set or empty"
-    )
+    assert message == ("auth.secret_access_key_env: environment variable BATCH_SECRET is not set or empty")
     assert "AKIASECRETVALUE00001" not in message
 
 
@@ -168,15 +161,11 @@ def test_web_identity_from_token_file(moto: None, sts_calls: list[StsCall], tmp_
     assert exchange.unsigned  # the token is the only proof; botocore sends the call unsigned
 
 
-def test_token_file_is_reread_on_refresh(
-    moto: None, sts_calls: list[StsCall], tmp_path: Path
-) -> None:
+def test_token_file_is_reread_on_refresh(moto: None, sts_calls: list[StsCall], tmp_path: Path) -> None:
     path = token_file(tmp_path, "token-a")
     # 900 s credentials sit inside botocore's 15-minute advisory refresh window, so every use
     # refreshes them: the quickest honest way to reach the refresh path.
-    session = build_session(
-        web_identity(path, duration_seconds=900), region=REGION, endpoint_url=None, environ={}
-    )
+    session = build_session(web_identity(path, duration_seconds=900), region=REGION, endpoint_url=None, environ={})
     credentials = session.get_credentials()
 
     first = credentials.get_frozen_credentials()
@@ -189,9 +178,7 @@ def test_token_file_is_reread_on_refresh(
 
 
 def test_assume_role_from_the_default_chain(moto: None, sts_calls: list[StsCall]) -> None:
-    auth = AuthConfig(
-        mode="assume_role", role_arn=TARGET, external_id="polysync-ext", duration_seconds=3600
-    )
+    auth = AuthConfig(mode="assume_role", role_arn=TARGET, external_id="polysync-ext", duration_seconds=3600)
 
     assert caller_arn(auth) == TARGET_SESSION_ARN
     assume = sts_calls[0]
@@ -205,12 +192,8 @@ def test_assume_role_from_the_default_chain(moto: None, sts_calls: list[StsCall]
     assert assume.signed_with == ENV_KEY_ID
 
 
-def test_assume_role_chained_after_web_identity(
-    moto: None, sts_calls: list[StsCall], tmp_path: Path
-) -> None:
-    auth = AuthConfig(
-        mode="assume_role", role_arn=TARGET, source=web_identity(token_file(tmp_path, "token-a"))
-    )
+def test_assume_role_chained_after_web_identity(moto: None, sts_calls: list[StsCall], tmp_path: Path) -> None:
+    auth = AuthConfig(mode="assume_role", role_arn=TARGET, source=web_identity(token_file(tmp_path, "token-a")))
 
     arn = caller_arn(auth)
 
@@ -232,9 +215,7 @@ def test_assume_role_with_access_keys_source(moto: None, sts_calls: list[StsCall
     auth = AuthConfig(
         mode="assume_role",
         role_arn=TARGET,
-        source=AuthConfig(
-            mode="access_keys", access_key_id_env="SRC_ID", secret_access_key_env="SRC_SECRET"
-        ),
+        source=AuthConfig(mode="access_keys", access_key_id_env="SRC_ID", secret_access_key_env="SRC_SECRET"),
     )
 
     caller_arn(auth, {"SRC_ID": "AKIASOURCEKEY0000001", "SRC_SECRET": "x"})
@@ -264,9 +245,7 @@ def test_no_default_chain_credentials_means_none(monkeypatch: pytest.MonkeyPatch
     assert session.get_credentials() is None
 
 
-def test_configured_session_never_falls_back_to_ambient_credentials(
-    moto: None, tmp_path: Path
-) -> None:
+def test_configured_session_never_falls_back_to_ambient_credentials(moto: None, tmp_path: Path) -> None:
     auth = web_identity(tmp_path / "not-yet-projected")
     session = build_session(auth, region=REGION, endpoint_url=None, environ={})
 
@@ -283,12 +262,8 @@ def sts_server() -> Iterator[str]:
     server.stop()
 
 
-def test_sts_calls_honour_endpoint_url(
-    sts_server: str, sts_calls: list[StsCall], tmp_path: Path
-) -> None:
-    auth = AuthConfig(
-        mode="assume_role", role_arn=TARGET, source=web_identity(token_file(tmp_path, "token-t"))
-    )
+def test_sts_calls_honour_endpoint_url(sts_server: str, sts_calls: list[StsCall], tmp_path: Path) -> None:
+    auth = AuthConfig(mode="assume_role", role_arn=TARGET, source=web_identity(token_file(tmp_path, "token-t")))
     session = build_session(auth, region=REGION, endpoint_url=sts_server, environ={})
 
     arn = session.client("sts", endpoint_url=sts_server).get_caller_identity()["Arn"]
@@ -330,9 +305,7 @@ def test_azure_token_loader_asks_for_the_scope(fake_azure_identity: list[str]) -
     assert fake_azure_identity == [SCOPE]
 
 
-def test_web_identity_from_azure(
-    moto: None, sts_calls: list[StsCall], fake_azure_identity: list[str]
-) -> None:
+def test_web_identity_from_azure(moto: None, sts_calls: list[StsCall], fake_azure_identity: list[str]) -> None:
     auth = AuthConfig(mode="web_identity", role_arn=FEDERATED, azure_scope=SCOPE)
 
     assert caller_arn(auth).endswith(":assumed-role/polysync-federated/polysync-batch")

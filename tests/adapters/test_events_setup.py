@@ -23,17 +23,25 @@ def test_the_cloudformation_stack_delivers_batch_job_events_into_its_queue():
         warnings.simplefilter("ignore")  # moto cannot create AWS::SQS::QueuePolicy; the rest it does
         emulator.client("iam").create_role(RoleName="polysync-batch", AssumeRolePolicyDocument="{}")
         cfn = emulator.client("cloudformation")
-        cfn.create_stack(StackName="events", TemplateBody=template, Parameters=[
-            {"ParameterKey": "ServiceRoleName", "ParameterValue": "polysync-batch"}])
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="events")["Stacks"][0]["Outputs"]}
+        cfn.create_stack(
+            StackName="events",
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": "ServiceRoleName", "ParameterValue": "polysync-batch"}],
+        )
+        outputs = {
+            o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="events")["Stacks"][0]["Outputs"]
+        }
         rule = emulator.client("events").list_rules()["Rules"][0]
         assert json.loads(rule["EventPattern"]) == EVENT_PATTERN
         batch = emulator.client("batch")
         job_id = batch.submit_job(jobName="x", jobQueue=emulator.job_queue, jobDefinition="hello")["jobId"]
         detail = batch.describe_jobs(jobs=[job_id])["jobs"][0]
-        emulator.client("events").put_events(Entries=[
-            {"Source": "aws.batch", "DetailType": "Batch Job State Change", "Detail": json.dumps(detail)},
-            {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification", "Detail": "{}"}])
+        emulator.client("events").put_events(
+            Entries=[
+                {"Source": "aws.batch", "DetailType": "Batch Job State Change", "Detail": json.dumps(detail)},
+                {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification", "Detail": "{}"},
+            ]
+        )
         sqs = emulator.client("sqs")
         url = outputs["QueueUrl"]
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2)["Messages"]
@@ -42,7 +50,9 @@ def test_the_cloudformation_stack_delivers_batch_job_events_into_its_queue():
         event = queue.parse(messages[0]["ReceiptHandle"], messages[0]["Body"])
         assert not event.rejected, event.problem
         assert event.run.run_id == job_id
-        policy = emulator.client("iam").get_role_policy(RoleName="polysync-batch", PolicyName="polysync-batch-events-consume")
+        policy = emulator.client("iam").get_role_policy(
+            RoleName="polysync-batch", PolicyName="polysync-batch-events-consume"
+        )
         assert set(ACTIONS) <= set(policy["PolicyDocument"]["Statement"][0]["Action"])
 
 
@@ -73,8 +83,15 @@ def test_events_create_makes_queue_rule_and_policy_idempotently():
         assert statement["Principal"] == {"Service": "events.amazonaws.com"}
         assert statement["Resource"] == attributes["QueueArn"]
         assert len(events.list_targets_by_rule(Rule="polysync-batch-created-events")["Targets"]) == 1
-        events.put_events(Entries=[{"Source": "aws.batch", "DetailType": "Batch Job State Change",
-                                    "Detail": json.dumps({"jobId": "x", "status": "RUNNING"})}])
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "aws.batch",
+                    "DetailType": "Batch Job State Change",
+                    "Detail": json.dumps({"jobId": "x", "status": "RUNNING"}),
+                }
+            ]
+        )
         assert len(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", [])) == 1
 
 

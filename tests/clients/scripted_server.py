@@ -17,7 +17,8 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 
 SERVICE = "polysync.platform.v1.PlatformService"
 
@@ -45,19 +46,34 @@ class Call:
     ended: threading.Event = field(default_factory=threading.Event)
 
 
-def run(run_id: str = "r1", native: str = "RUNNING", *, terminal: bool = False, exit_code: int | None = None,
-        reason: str = "") -> pipeline_run_pb2.PipelineRun:
+def run(
+    run_id: str = "r1",
+    native: str = "RUNNING",
+    *,
+    terminal: bool = False,
+    exit_code: int | None = None,
+    reason: str = "",
+) -> pipeline_run_pb2.PipelineRun:
     status = {"SUCCEEDED": pipeline_run_pb2.RUN_STATUS_SUCCEEDED, "FAILED": pipeline_run_pb2.RUN_STATUS_FAILED}
-    message = pipeline_run_pb2.PipelineRun(run_id=run_id, native_status=native, terminal=terminal,
-                                           status_reason=reason,
-                                           status=status.get(native, pipeline_run_pb2.RUN_STATUS_RUNNING))
+    message = pipeline_run_pb2.PipelineRun(
+        run_id=run_id,
+        native_status=native,
+        terminal=terminal,
+        status_reason=reason,
+        status=status.get(native, pipeline_run_pb2.RUN_STATUS_RUNNING),
+    )
     if exit_code is not None:
         message.exit_code = exit_code
     return message
 
 
-def event(state: pipeline_run_pb2.PipelineRun, *, heartbeat: bool = False, stale_since: float | None = None,
-          many: bool = False) -> Any:
+def event(
+    state: pipeline_run_pb2.PipelineRun,
+    *,
+    heartbeat: bool = False,
+    stale_since: float | None = None,
+    many: bool = False,
+) -> Any:
     kind = pb.WatchPipelineRunsResponse if many else pb.WatchPipelineRunResponse
     message = kind(run=state, heartbeat=heartbeat)
     if stale_since is not None:
@@ -69,8 +85,13 @@ def _abort(context: grpc.ServicerContext, fail: Fail) -> None:
     status = status_pb2.Status(code=fail.code.value[0], message=f"scripted {fail.code.name}")
     details: list[Any] = []
     if fail.violations:
-        details.append(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in fail.violations]))
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in fail.violations
+                ]
+            )
+        )
     if fail.retry_seconds is not None:
         details.append(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=fail.retry_seconds)))
     if fail.reason:
@@ -98,12 +119,18 @@ class ScriptedServer:
         }.items():
             make = grpc.unary_stream_rpc_method_handler if streaming else grpc.unary_unary_rpc_method_handler
             handler = self._stream(name) if streaming else self._unary(name)
-            handlers[name] = make(handler, request_deserializer=request_type.FromString,
-                                  response_serializer=response_type.SerializeToString)
+            handlers[name] = make(
+                handler,
+                request_deserializer=request_type.FromString,
+                response_serializer=response_type.SerializeToString,
+            )
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         address = "127.0.0.1:0"
-        self.port = (self._server.add_secure_port(address, credentials) if credentials
-                     else self._server.add_insecure_port(address))
+        self.port = (
+            self._server.add_secure_port(address, credentials)
+            if credentials
+            else self._server.add_insecure_port(address)
+        )
         self.target = f"127.0.0.1:{self.port}"
 
     def script(self, method: str, *steps: Any) -> ScriptedServer:
@@ -114,8 +141,12 @@ class ScriptedServer:
         return [c for c in self.calls if c.method == method]
 
     def _record(self, name: str, request: Any, context: grpc.ServicerContext) -> tuple[Call, list[Any]]:
-        call = Call(name, request, {k: v for k, v in context.invocation_metadata() if isinstance(v, str)},
-                    context.time_remaining())
+        call = Call(
+            name,
+            request,
+            {k: v for k, v in context.invocation_metadata() if isinstance(v, str)},
+            context.time_remaining(),
+        )
         context.add_callback(call.ended.set)  # on any end; a Hang() ends only when cancelled
         self.calls.append(call)
         steps = self.scripts[name].popleft() if self.scripts[name] else [Fail(grpc.StatusCode.UNIMPLEMENTED)]
@@ -128,6 +159,7 @@ class ScriptedServer:
             if isinstance(step, Fail):
                 _abort(context, step)
             return step
+
         return handle
 
     def _stream(self, name: str) -> Any:
@@ -142,6 +174,7 @@ class ScriptedServer:
                     return
                 else:
                     yield step
+
         return handle
 
     def __enter__(self) -> ScriptedServer:

@@ -8,15 +8,16 @@ import uuid
 from pathlib import Path
 
 import grpc
-import pytest
-from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
-
 import polysync_platform_client as client
 import polysync_platform_client.aio as aio
-from polysync_platform_client import reasons
+import pytest
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.config import ServerConfig
+from polysync_platform_client import reasons
+
 from tests.support import FAST_WATCH
 
 EXAMPLES = Path(__file__).parents[2] / "clients" / "python" / "examples"
@@ -31,8 +32,9 @@ def emulator():
 
 
 async def start(emulator, address="127.0.0.1:0"):
-    return await build_server(demo_platforms(emulator, None, FAST_WATCH),
-                              ServerConfig(address=address, health_check_interval_seconds=0))
+    return await build_server(
+        demo_platforms(emulator, None, FAST_WATCH), ServerConfig(address=address, health_check_interval_seconds=0)
+    )
 
 
 async def test_the_async_watch_follows_a_run_across_a_server_restart(emulator):
@@ -40,11 +42,15 @@ async def test_the_async_watch_follows_a_run_across_a_server_restart(emulator):
     address = f"127.0.0.1:{server.port}"
     reconnects = []
     async with aio.connect(address) as c:
-        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "2"}))).run
+        run = (
+            await c.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "2"})
+            )
+        ).run
         states = []
-        async for event in c.watch_run(run.run_id, timeout=60,
-                                       on_reconnect=lambda n, delay, error: reconnects.append(error)):
+        async for event in c.watch_run(
+            run.run_id, timeout=60, on_reconnect=lambda n, delay, error: reconnects.append(error)
+        ):
             if event.heartbeat:
                 continue
             states.append(event.run)
@@ -55,7 +61,7 @@ async def test_the_async_watch_follows_a_run_across_a_server_restart(emulator):
     assert reconnects and reconnects[0].code() == grpc.StatusCode.UNAVAILABLE
     assert states[-1].status == runs_pb.RUN_STATUS_SUCCEEDED and states[-1].terminal
     keys = [(s.native_status, s.status_reason, s.exit_code) for s in states]
-    assert all(a != b for a, b in zip(keys, keys[1:]))  # nothing delivered twice in a row
+    assert all(a != b for a, b in zip(keys, keys[1:], strict=False))  # nothing delivered twice in a row
 
 
 async def test_errors_are_not_retried_and_carry_their_reason(emulator):
@@ -82,8 +88,9 @@ def sync_scenario(target: str) -> dict:
         request = pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}, request_id=str(uuid.uuid4()))
         first, again = (c.stub.ExecutePipeline(request, timeout=30) for _ in range(2))
         seen["dedupe"] = (first.run.run_id == again.run.run_id, first.deduplicated, again.deduplicated)
-        long = c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "60"}), timeout=30).run
+        long = c.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "60"}), timeout=30
+        ).run
         for event in c.watch_run(long.run_id, timeout=60):
             if event.run.native_status == "RUNNING":
                 c.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=long.run_id), timeout=30)
@@ -118,8 +125,12 @@ async def run_example(emulator, name: str) -> list[str]:
     server = await start(emulator)
     try:
         result = await asyncio.to_thread(
-            subprocess.run, [sys.executable, str(EXAMPLES / name), f"127.0.0.1:{server.port}"],
-            capture_output=True, text=True, timeout=90)
+            subprocess.run,
+            [sys.executable, str(EXAMPLES / name), f"127.0.0.1:{server.port}"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     finally:
         await server.stop(None)
     assert result.returncode == 0, result.stderr
@@ -155,9 +166,22 @@ def secured_stack(tmp_path_factory):
     """`python -m tests.live_stack --mtls --jwt --token … --reader-token …`, as a client test of any
     language starts it; its log (stderr) is kept in files["log"]."""
     log = tmp_path_factory.mktemp("stack") / "stderr.log"
-    process = subprocess.Popen([sys.executable, "-m", "tests.live_stack", "--mtls", "--jwt", f"--token={LIVE_TOKEN}",
-                                f"--reader-token={READER_TOKEN}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=log.open("w"), text=True, cwd=Path(__file__).parents[2])
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.live_stack",
+            "--mtls",
+            "--jwt",
+            f"--token={LIVE_TOKEN}",
+            f"--reader-token={READER_TOKEN}",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     files = {"log": log}
     try:
         for line in process.stdout:
@@ -175,10 +199,17 @@ def secured_stack(tmp_path_factory):
 
 def connect(stack, token: str | None, client_certificate: bool = True, **options) -> aio.PlatformClient:
     """The client's own connect: TLS with the stack's CA, its client certificate, a bearer token."""
-    certificate = {"certificate_chain": stack["tls-client-cert"].read_bytes(),
-                   "private_key": stack["tls-client-key"].read_bytes()} if client_certificate else {}
-    return aio.connect(stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate,
-                       **options)
+    certificate = (
+        {
+            "certificate_chain": stack["tls-client-cert"].read_bytes(),
+            "private_key": stack["tls-client-key"].read_bytes(),
+        }
+        if client_certificate
+        else {}
+    )
+    return aio.connect(
+        stack["target"], root_certificates=stack["tls-ca"].read_bytes(), token=token, **certificate, **options
+    )
 
 
 async def test_a_watch_outlives_its_short_jwts_by_resuming_with_fresh_ones_from_the_token_source(secured_stack):
@@ -191,18 +222,37 @@ async def test_a_watch_outlives_its_short_jwts_by_resuming_with_fresh_ones_from_
     def fresh_token() -> str:  # each token lives 2 s; the run takes about 5 s
         now = time.time()
         issued.append(now)
-        SENT_JWTS.append(jwt.encode({"iss": secured_stack["jwt-issuer"], "aud": secured_stack["jwt-audience"],
-                           "sub": "jwt-client", "iat": int(now), "exp": int(now) + 2}, key, algorithm="RS256",
-                          headers={"kid": "live"}))
+        SENT_JWTS.append(
+            jwt.encode(
+                {
+                    "iss": secured_stack["jwt-issuer"],
+                    "aud": secured_stack["jwt-audience"],
+                    "sub": "jwt-client",
+                    "iat": int(now),
+                    "exp": int(now) + 2,
+                },
+                key,
+                algorithm="RS256",
+                headers={"kid": "live"},
+            )
+        )
         return SENT_JWTS[-1]
 
     reconnects = []
-    async with connect(secured_stack, None, token_source=fresh_token,
-                       policy=client.ReconnectPolicy(initial_backoff=0.05)) as c:
-        run = (await c.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "4"}))).run
-        events = [event async for event in c.watch_run(
-            run.run_id, on_reconnect=lambda n, delay, error: reconnects.append(error.code()))]
+    async with connect(
+        secured_stack, None, token_source=fresh_token, policy=client.ReconnectPolicy(initial_backoff=0.05)
+    ) as c:
+        run = (
+            await c.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "4"})
+            )
+        ).run
+        events = [
+            event
+            async for event in c.watch_run(
+                run.run_id, on_reconnect=lambda n, delay, error: reconnects.append(error.code())
+            )
+        ]
     assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED
     assert grpc.StatusCode.UNAUTHENTICATED in reconnects  # the server cut a stream at exp
     assert len(issued) >= 3

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-import pytest
-from polysync.platform.v1 import platform_service_pb2 as pb
-
 import polysync_platform_client as client
 import polysync_platform_client.aio as aio
+import pytest
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_platform_client import RunEvent, reasons
+
 from tests.clients.scripted_server import Fail, Hang, ScriptedServer, event, run
 
 UNAVAILABLE = Fail(grpc.StatusCode.UNAVAILABLE, reasons.SERVER_SHUTTING_DOWN)
@@ -39,8 +39,16 @@ class Outcome:
         return [e.run.native_status for e in self.events]
 
 
-def watch(flavour: str, target: str, run_ids: list[str], *, token_source: Callable[[], str] | None = None,
-          metadata: Any = None, timeout: float | None = None, stop_after: int | None = None) -> Outcome:
+def watch(
+    flavour: str,
+    target: str,
+    run_ids: list[str],
+    *,
+    token_source: Callable[[], str] | None = None,
+    metadata: Any = None,
+    timeout: float | None = None,
+    stop_after: int | None = None,
+) -> Outcome:
     """Runs watch_run (one id) or watch_runs (several) with sleeps recorded instead of slept."""
     outcome = Outcome()
 
@@ -52,8 +60,11 @@ def watch(flavour: str, target: str, run_ids: list[str], *, token_source: Callab
         c = client.connect(target, token_source=token_source)
         c._sleep = outcome.delays.append
         with c:
-            events = (c.watch_run(run_ids[0], metadata=metadata, timeout=timeout) if len(run_ids) == 1
-                      else c.watch_runs(run_ids, metadata=metadata, timeout=timeout))
+            events = (
+                c.watch_run(run_ids[0], metadata=metadata, timeout=timeout)
+                if len(run_ids) == 1
+                else c.watch_runs(run_ids, metadata=metadata, timeout=timeout)
+            )
             try:
                 for e in events:
                     if keep(e):
@@ -67,11 +78,15 @@ def watch(flavour: str, target: str, run_ids: list[str], *, token_source: Callab
     async def main() -> None:
         async def record(delay: float) -> None:
             outcome.delays.append(delay)
+
         c = aio.connect(target, token_source=token_source)
         c._sleep = record
         async with c:
-            events = (c.watch_run(run_ids[0], metadata=metadata, timeout=timeout) if len(run_ids) == 1
-                      else c.watch_runs(run_ids, metadata=metadata, timeout=timeout))
+            events = (
+                c.watch_run(run_ids[0], metadata=metadata, timeout=timeout)
+                if len(run_ids) == 1
+                else c.watch_runs(run_ids, metadata=metadata, timeout=timeout)
+            )
             try:
                 async for e in events:
                     if keep(e):
@@ -80,6 +95,7 @@ def watch(flavour: str, target: str, run_ids: list[str], *, token_source: Callab
                 outcome.error = error
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
+
     asyncio.run(main())
     return outcome
 
@@ -87,7 +103,7 @@ def watch(flavour: str, target: str, run_ids: list[str], *, token_source: Callab
 def assert_backoff(delays: list[float], attempts: list[int]) -> None:
     """Each delay is min(15, 0.5 * 2**(n-1)) times a factor in [0.8, 1.2]."""
     assert len(delays) == len(attempts), delays
-    for delay, n in zip(delays, attempts):
+    for delay, n in zip(delays, attempts, strict=False):
         base = min(15.0, 0.5 * 2 ** (n - 1))
         assert 0.8 * base <= delay <= 1.2 * base, (n, delay)
 
@@ -95,8 +111,11 @@ def assert_backoff(delays: list[float], attempts: list[int]) -> None:
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_resumes_after_unavailable_without_repeating_the_current_state(server, flavour):
     server.script("WatchPipelineRun", event(run(native="SUBMITTED")), event(run(native="RUNNABLE")), UNAVAILABLE)
-    server.script("WatchPipelineRun", event(run(native="RUNNABLE")),  # the current state, again
-                  event(run(native="SUCCEEDED", terminal=True, exit_code=0)))
+    server.script(
+        "WatchPipelineRun",
+        event(run(native="RUNNABLE")),  # the current state, again
+        event(run(native="SUCCEEDED", terminal=True, exit_code=0)),
+    )
     outcome = watch(flavour, server.target, ["r1"])
     assert outcome.error is None
     assert outcome.states == ["SUBMITTED", "RUNNABLE", "SUCCEEDED"]
@@ -159,8 +178,15 @@ def test_aws_throttled_is_retried_but_too_many_streams_is_not(server, flavour):
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-@pytest.mark.parametrize("code", [grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT,
-                                  grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INTERNAL])
+@pytest.mark.parametrize(
+    "code",
+    [
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.INTERNAL,
+    ],
+)
 def test_other_errors_are_returned_at_once(server, flavour, code):
     server.script("WatchPipelineRun", Fail(code, "X"))
     outcome = watch(flavour, server.target, ["r1"])
@@ -170,15 +196,21 @@ def test_other_errors_are_returned_at_once(server, flavour, code):
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_heartbeats_and_stale_since_reach_the_caller(server, flavour):
     stale = 1_800_000_000
-    server.script("WatchPipelineRun", event(run(native="RUNNING")),
-                  event(run(native="RUNNING"), heartbeat=True, stale_since=stale),
-                  event(run(native="RUNNING"), stale_since=stale),  # same state: suppressed
-                  event(run(native="SUCCEEDED", terminal=True)))
+    server.script(
+        "WatchPipelineRun",
+        event(run(native="RUNNING")),
+        event(run(native="RUNNING"), heartbeat=True, stale_since=stale),
+        event(run(native="RUNNING"), stale_since=stale),  # same state: suppressed
+        event(run(native="SUCCEEDED", terminal=True)),
+    )
     outcome = watch(flavour, server.target, ["r1"])
     assert [(e.run.native_status, e.heartbeat) for e in outcome.events] == [
-        ("RUNNING", False), ("RUNNING", True), ("SUCCEEDED", False)]
+        ("RUNNING", False),
+        ("RUNNING", True),
+        ("SUCCEEDED", False),
+    ]
     assert outcome.events[0].stale_since is None
-    assert outcome.events[1].stale_since == datetime.datetime.fromtimestamp(stale, datetime.timezone.utc)
+    assert outcome.events[1].stale_since == datetime.datetime.fromtimestamp(stale, datetime.UTC)
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
@@ -186,9 +218,13 @@ def test_a_change_of_reason_exit_code_or_array_counts_is_a_new_state(server, fla
     counted = run(native="RUNNING")
     counted.array.size = 2
     counted.array.status_counts["RUNNING"] = 2
-    server.script("WatchPipelineRun", event(run(native="RUNNING")), event(counted),
-                  event(run(native="RUNNING", reason="retrying")),
-                  event(run(native="FAILED", terminal=True, exit_code=3)))
+    server.script(
+        "WatchPipelineRun",
+        event(run(native="RUNNING")),
+        event(counted),
+        event(run(native="RUNNING", reason="retrying")),
+        event(run(native="FAILED", terminal=True, exit_code=3)),
+    )
     assert len(watch(flavour, server.target, ["r1"]).events) == 4
 
 
@@ -200,7 +236,9 @@ def test_unauthenticated_is_retried_once_with_a_fresh_token_only_with_a_token_so
     outcome = watch(flavour, server.target, ["r1"], token_source=lambda: next(tokens))
     assert outcome.error is None and outcome.states == ["SUCCEEDED"]
     assert [c.metadata["authorization"] for c in server.calls_of("WatchPipelineRun")] == [
-        "Bearer expired", "Bearer fresh"]
+        "Bearer expired",
+        "Bearer fresh",
+    ]
 
     server.script("WatchPipelineRun", Fail(grpc.StatusCode.UNAUTHENTICATED, reasons.CALLER_UNAUTHENTICATED))
     server.script("WatchPipelineRun", Fail(grpc.StatusCode.UNAUTHENTICATED, reasons.CALLER_UNAUTHENTICATED))
@@ -214,13 +252,20 @@ def test_unauthenticated_is_retried_once_with_a_fresh_token_only_with_a_token_so
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_watch_runs_reconnects_for_the_runs_not_yet_terminal(server, flavour):
-    server.script("WatchPipelineRuns", event(run("a", "SUCCEEDED", terminal=True), many=True),
-                  event(run("b", "RUNNING"), many=True))  # ends OK with b still running
-    server.script("WatchPipelineRuns", event(run("b", "RUNNING"), many=True),
-                  event(run("b", "FAILED", terminal=True), many=True))
+    server.script(
+        "WatchPipelineRuns",
+        event(run("a", "SUCCEEDED", terminal=True), many=True),
+        event(run("b", "RUNNING"), many=True),
+    )  # ends OK with b still running
+    server.script(
+        "WatchPipelineRuns", event(run("b", "RUNNING"), many=True), event(run("b", "FAILED", terminal=True), many=True)
+    )
     outcome = watch(flavour, server.target, ["a", "b"])
     assert [(e.run.run_id, e.run.native_status) for e in outcome.events] == [
-        ("a", "SUCCEEDED"), ("b", "RUNNING"), ("b", "FAILED")]
+        ("a", "SUCCEEDED"),
+        ("b", "RUNNING"),
+        ("b", "FAILED"),
+    ]
     assert [list(c.request.run_ids) for c in server.calls_of("WatchPipelineRuns")] == [["a", "b"], ["b"]]
 
 
@@ -231,7 +276,7 @@ def test_leaving_a_watch_early_cancels_the_stream(server, flavour):
     ended = lambda: server.calls_of("WatchPipelineRun")[0].ended.wait(5)  # noqa: E731
     if flavour == "sync":
         with client.connect(server.target) as c:
-            for e in c.watch_run("r1"):
+            for e in c.watch_run("r1"):  # noqa: B007 — the first event, kept after the loop
                 break
             assert e.run.native_status == "RUNNING"
             assert ended(), "the server's stream is still open"
@@ -240,11 +285,12 @@ def test_leaving_a_watch_early_cancels_the_stream(server, flavour):
     async def main() -> None:
         async with aio.connect(server.target) as c:
             events = c.watch_run("r1")
-            async for e in events:
+            async for e in events:  # noqa: B007 — the first event, kept after the loop
                 break
             await events.aclose()
             assert e.run.native_status == "RUNNING"
             assert await asyncio.to_thread(ended), "the server's stream is still open"
+
     asyncio.run(main())
 
 
@@ -267,9 +313,11 @@ def execute(flavour: str, target: str, request: pb.ExecutePipelineRequest) -> tu
     async def main() -> Any:
         async def record(delay: float) -> None:
             delays.append(delay)
+
         async with aio.connect(target) as c:
             c._sleep = record
             return await c.execute(request)
+
     return asyncio.run(main()), delays
 
 
@@ -288,8 +336,12 @@ def test_execute_retries_with_one_generated_request_id_then_waits_for_the_end(se
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_execute_keeps_a_given_request_id_and_does_not_retry_a_refusal(server, flavour):
-    server.script("ExecutePipeline", Fail(grpc.StatusCode.INVALID_ARGUMENT, reasons.MISSING_PARAMETERS,
-                                          violations=(("parameters[name]", "required"),)))
+    server.script(
+        "ExecutePipeline",
+        Fail(
+            grpc.StatusCode.INVALID_ARGUMENT, reasons.MISSING_PARAMETERS, violations=(("parameters[name]", "required"),)
+        ),
+    )
     with pytest.raises(grpc.RpcError) as refused:
         execute(flavour, server.target, pb.ExecutePipelineRequest(pipeline="greet", request_id="mine"))
     assert client.missing_parameters(refused.value) == ["name"]
@@ -299,8 +351,9 @@ def test_execute_keeps_a_given_request_id_and_does_not_retry_a_refusal(server, f
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_paging_iterators_follow_next_page_token(server, flavour):
-    server.script("ListPipelines", pb.ListPipelinesResponse(pipelines=[{"name": "a"}, {"name": "b"}],
-                                                            next_page_token="p2"))
+    server.script(
+        "ListPipelines", pb.ListPipelinesResponse(pipelines=[{"name": "a"}, {"name": "b"}], next_page_token="p2")
+    )
     server.script("ListPipelines", pb.ListPipelinesResponse(pipelines=[{"name": "c"}]))
     server.script("ListPipelineRuns", pb.ListPipelineRunsResponse(runs=[run("x")], next_page_token="n"))
     server.script("ListPipelineRuns", pb.ListPipelineRunsResponse(runs=[run("y")]))
@@ -309,10 +362,14 @@ def test_paging_iterators_follow_next_page_token(server, flavour):
             names = [p.name for p in c.list_pipelines(page_size=2)]
             ids = [r.run_id for r in c.list_runs(job_queue="q", page_size=1)]
     else:
+
         async def main() -> tuple[list[str], list[str]]:
             async with aio.connect(server.target) as c:
-                return ([p.name async for p in c.list_pipelines(page_size=2)],
-                        [r.run_id async for r in c.list_runs(job_queue="q", page_size=1)])
+                return (
+                    [p.name async for p in c.list_pipelines(page_size=2)],
+                    [r.run_id async for r in c.list_runs(job_queue="q", page_size=1)],
+                )
+
         names, ids = asyncio.run(main())
     assert names == ["a", "b", "c"] and ids == ["x", "y"]
     assert [c.request.page_token for c in server.calls_of("ListPipelines")] == ["", "p2"]
@@ -342,13 +399,16 @@ def test_a_token_is_sent_as_a_bearer_header_on_plaintext(server, flavour):
         with client.connect(server.target, token="s3cret") as c:
             list(c.list_pipelines())
     else:
+
         async def main() -> None:
             async def source() -> str:
                 return "from-a-coroutine"
+
             async with aio.connect(server.target, token="s3cret") as c:
                 [p async for p in c.list_pipelines()]
             async with aio.connect(server.target, token_source=source) as c:
                 [p async for p in c.list_pipelines()]
+
         asyncio.run(main())
     seen = [c.metadata.get("authorization") for c in server.calls_of("ListPipelines")]
     assert seen[0] == "Bearer s3cret"
@@ -358,28 +418,36 @@ def test_a_token_is_sent_as_a_bearer_header_on_plaintext(server, flavour):
 
 def _pki(tmp_path):
     """A CA, a server certificate for 127.0.0.1 and a client certificate, all PEM."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
 
     def make(name, issuer=None, issuer_key=None, ca=False, ip=None):
         key = ec.generate_private_key(ec.SECP256R1())
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer or subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(minutes=1))
-                   .not_valid_after(now + datetime.timedelta(hours=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer or subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
         if ip:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
-                                            critical=False)
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
+            )
         cert = builder.sign(issuer_key or key, hashes.SHA256())
-        pem_key = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+        pem_key = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         return cert, key, cert.public_bytes(serialization.Encoding.PEM), pem_key
 
     ca_cert, ca_key, ca_pem, _ = make("test CA", ca=True)
@@ -391,8 +459,9 @@ def _pki(tmp_path):
 @pytest.mark.parametrize("flavour", FLAVOURS)
 def test_mutual_tls_with_a_custom_ca_and_a_token(tmp_path, flavour):
     ca, (server_cert, server_key), (client_cert, client_key) = _pki(tmp_path)
-    credentials = grpc.ssl_server_credentials([(server_key, server_cert)], root_certificates=ca,
-                                              require_client_auth=True)
+    credentials = grpc.ssl_server_credentials(
+        [(server_key, server_cert)], root_certificates=ca, require_client_auth=True
+    )
     with ScriptedServer(credentials) as tls_server:
         tls_server.script("ListPipelines", pb.ListPipelinesResponse(pipelines=[{"name": "greet"}]))
         tls_server.script("ListPipelines", pb.ListPipelinesResponse())
@@ -400,10 +469,13 @@ def test_mutual_tls_with_a_custom_ca_and_a_token(tmp_path, flavour):
         if flavour == "sync":
             with client.connect(tls_server.target, token_source=lambda: "tok", **tls) as c:
                 names = [p.name for p in c.list_pipelines()]
-            with client.connect(tls_server.target, root_certificates=ca) as c:  # no client certificate
-                with pytest.raises(grpc.RpcError) as refused:
-                    list(c.list_pipelines(timeout=5))
+            with (
+                client.connect(tls_server.target, root_certificates=ca) as c,  # no client certificate
+                pytest.raises(grpc.RpcError) as refused,
+            ):
+                list(c.list_pipelines(timeout=5))
         else:
+
             async def main() -> list[str]:
                 async with aio.connect(tls_server.target, token_source=lambda: "tok", **tls) as c:
                     found = [p.name async for p in c.list_pipelines()]
@@ -412,6 +484,7 @@ def test_mutual_tls_with_a_custom_ca_and_a_token(tmp_path, flavour):
                         [p async for p in c.list_pipelines(timeout=5)]
                 assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
                 return found
+
             names = asyncio.run(main())
     assert names == ["greet"]
     assert tls_server.calls_of("ListPipelines")[0].metadata["authorization"] == "Bearer tok"
@@ -437,10 +510,12 @@ def test_cancelling_the_task_that_iterates_cancels_the_stream(server):
             async def follow() -> None:
                 async for _ in c.watch_run("r1"):
                     first.set()
+
             task = asyncio.create_task(follow())
             await asyncio.wait_for(first.wait(), 5)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             assert await asyncio.to_thread(server.calls_of("WatchPipelineRun")[0].ended.wait, 5)
+
     asyncio.run(main())

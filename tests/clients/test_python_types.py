@@ -1,6 +1,7 @@
-"""The Python client's README shows its tested examples verbatim, and mypy (pinned in uv.lock) over the Python client: the package and its examples pass --strict,
-and the generated service stub is really typed (a wrong request type or a wrong use of a
-response field is an error, not Any)."""
+"""The Python client's README shows its tested examples verbatim, and mypy (pinned in uv.lock)
+over the Python client: the package and its examples pass --strict, and the generated service
+stub is really typed (a wrong request type or a wrong use of a response field is an error, not
+Any)."""
 
 import subprocess
 import sys
@@ -11,8 +12,13 @@ CLIENT = ROOT / "clients" / "python"
 
 
 def mypy(*paths: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(CLIENT / "pyproject.toml"), *map(str, paths)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(CLIENT / "pyproject.toml"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
 
 
 def test_the_client_and_its_examples_type_check_strictly():
@@ -31,7 +37,8 @@ def test_the_service_stub_is_typed(tmp_path):
         "async def f() -> None:\n"
         "    c = aio.connect('127.0.0.1:1')\n"
         "    r = await c.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id='x'))\n"
-        "    code: str = r.run.exit_code\n")
+        "    code: str = r.run.exit_code\n"
+    )
     out = mypy(wrong).stdout
     assert 'has incompatible type "GetPipelineRequest"; expected "ListPipelinesRequest"' in out, out
     assert 'expression has type "str", variable has type "int"' in out, out

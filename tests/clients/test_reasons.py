@@ -5,9 +5,8 @@ import ast
 import re
 from pathlib import Path
 
-from polysync_batch.domain.reasons import CATALOGUE, ERROR_DOMAIN
-
 import polysync_platform_client.reasons as python_reasons
+from polysync_batch.domain.reasons import CATALOGUE, ERROR_DOMAIN
 
 ROOT = Path(__file__).parents[2]
 HEADER = "Generated from server/polysync_batch/domain/reasons.py by scripts/generate-reasons.py; do not edit."
@@ -20,9 +19,13 @@ def pascal(reason: str) -> str:
 
 def python_constants() -> list[tuple[str, str]]:
     tree = ast.parse((ROOT / "clients/python/src/polysync_platform_client/reasons.py").read_text())
-    return [(node.targets[0].id, node.value.value) for node in tree.body
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-            and node.targets[0].id != "ERROR_DOMAIN"]
+    return [
+        (node.targets[0].id, node.value.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and node.targets[0].id != "ERROR_DOMAIN"
+    ]
 
 
 def test_python_reasons_match_the_catalogue():
@@ -48,7 +51,9 @@ def test_csharp_reasons_match_the_catalogue():
 
 
 def test_each_reason_file_says_where_it_comes_from():
-    for path in ["clients/python/src/polysync_platform_client/reasons.py",
-                 "clients/java/src/main/java/io/polysync/platform/client/Reasons.java",
-                 "clients/csharp/Reasons.cs"]:
+    for path in [
+        "clients/python/src/polysync_platform_client/reasons.py",
+        "clients/java/src/main/java/io/polysync/platform/client/Reasons.java",
+        "clients/csharp/Reasons.cs",
+    ]:
         assert HEADER in (ROOT / path).read_text().splitlines()[0], path

@@ -39,8 +39,7 @@ def test_readme_grpcurl_walkthrough_runs_as_written(demo_server):
     tool("grpcurl")
     block = re.search(r"## Try it with grpcurl.*?```sh\n(.*?)```", README, re.S).group(1)
     script = block.replace("127.0.0.1:50051", demo_server)  # the only change: a free port
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180,
-                            env=os.environ)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, env=os.environ)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "polysync.platform.v1.PlatformService" in out  # list
@@ -63,8 +62,14 @@ def test_readme_tls_and_token_walkthrough_runs_as_written(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = block.replace("127.0.0.1:50052", f"127.0.0.1:{port}").replace(".venv/bin/polysync-batch", EXECUTABLE)
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=tmp_path,
-                            env={**os.environ, "POLYSYNC_BATCH_CONFIG": ""})
+    result = subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env={**os.environ, "POLYSYNC_BATCH_CONFIG": ""},
+    )
     out = result.stdout + result.stderr
     assert '"status": "SERVING"' in out, out  # health, no token
     assert "polysync.platform.v1.PlatformService" in out  # list, with the token
@@ -76,12 +81,14 @@ def test_readme_tls_and_token_walkthrough_runs_as_written(tmp_path):
 def test_grpc_health_probe(demo_server):
     probe = tool("grpc-health-probe")
     for service in ("", "polysync.platform.v1.PlatformService", "platform:demo"):
-        result = subprocess.run([probe, f"-addr={demo_server}", f"-service={service}"],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [probe, f"-addr={demo_server}", f"-service={service}"], capture_output=True, text=True, timeout=30
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert "SERVING" in result.stdout + result.stderr
-    unknown = subprocess.run([probe, f"-addr={demo_server}", "-service=platform:nope"],
-                             capture_output=True, text=True, timeout=30)
+    unknown = subprocess.run(
+        [probe, f"-addr={demo_server}", "-service=platform:nope"], capture_output=True, text=True, timeout=30
+    )
     assert unknown.returncode != 0
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-
 from polysync_batch.config import load_config
 
 ROOT = Path(__file__).parents[2]

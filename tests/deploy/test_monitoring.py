@@ -27,9 +27,7 @@ COUNTERS_AND_GAUGES = {
 }
 HISTOGRAMS = {"grpc_server_handling_seconds", "polysync_batch_aws_call_seconds"}
 SPEC_METRICS = COUNTERS_AND_GAUGES | HISTOGRAMS
-SERIES = COUNTERS_AND_GAUGES | {
-    f"{name}{suffix}" for name in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
-}
+SERIES = COUNTERS_AND_GAUGES | {f"{name}{suffix}" for name in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
 
 KEYWORDS = {
     "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
@@ -68,7 +66,7 @@ def alert_rules() -> list[dict]:
 def test_the_name_check_sees_metric_names_and_nothing_else():
     expr = (
         'sum by (platform, operation) (rate(polysync_batch_aws_calls_total{outcome=~"ok|x"}[5m]))'
-        ' / on (platform) group_left histogram_quantile(0.9, rate(grpc_server_handling_seconds_bucket'
+        " / on (platform) group_left histogram_quantile(0.9, rate(grpc_server_handling_seconds_bucket"
         '{job=~"$job"}[$__rate_interval])) > bool 0.05 or polysync_batch_aws_call_count'
     )
     names = metric_names(expr)
@@ -119,7 +117,7 @@ def test_dashboard_is_well_formed_grafana_json():
     variables = {v["name"] for v in board["templating"]["list"]}
     for panel in board["panels"]:
         grid = panel["gridPos"]
-        assert 0 <= grid["x"] and grid["x"] + grid["w"] <= 24, panel["title"]
+        assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
         if panel["type"] == "row":
             continue
         assert panel["type"] == "timeseries" and panel["targets"], panel["title"]

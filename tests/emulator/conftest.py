@@ -1,7 +1,6 @@
 from collections.abc import Iterator
 
 import pytest
-
 from polysync_batch.emulator import Emulator, Lifecycle, ManualJobClock, start_emulator
 
 # Long enough per state that a tight DescribeJobs loop sees every one of them even on a busy

@@ -10,7 +10,6 @@ from urllib.parse import urlparse
 import botocore.exceptions
 import pytest
 from botocore.client import BaseClient
-
 from polysync_batch.emulator import Emulator, Lifecycle, ManualJobClock, start_emulator
 
 ESSENTIAL = "Essential container in task exited"
@@ -24,9 +23,7 @@ def unique(prefix: str = "t") -> str:
 
 def submit(emulator: Emulator, definition: str = "hello", **kwargs: Any) -> str:
     kwargs.setdefault("jobName", unique())
-    response = emulator.client("batch").submit_job(
-        jobQueue=emulator.job_queue, jobDefinition=definition, **kwargs
-    )
+    response = emulator.client("batch").submit_job(jobQueue=emulator.job_queue, jobDefinition=definition, **kwargs)
     return str(response["jobId"])
 
 
@@ -134,9 +131,7 @@ def test_full_lifecycle_as_seen_by_polling(fast_emulator: Emulator) -> None:
     assert [a["container"]["exitCode"] for a in succeeded["attempts"]] == [0]
 
 
-def test_list_jobs_status_filters_follow_the_lifecycle(
-    manual_emulator: Emulator, manual_clock: ManualJobClock
-) -> None:
+def test_list_jobs_status_filters_follow_the_lifecycle(manual_emulator: Emulator, manual_clock: ManualJobClock) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator)
     for status, advance in [
@@ -156,9 +151,7 @@ def test_list_jobs_status_filters_follow_the_lifecycle(
         assert (job_id in listed_ids(batch, manual_emulator)) == (status == "RUNNING")
 
 
-def test_exit_code_parameter_fails_the_job(
-    manual_emulator: Emulator, manual_clock: ManualJobClock
-) -> None:
+def test_exit_code_parameter_fails_the_job(manual_emulator: Emulator, manual_clock: ManualJobClock) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, parameters={"exit_code": "3"})
     manual_clock.advance(10)
@@ -186,9 +179,7 @@ def test_duration_seconds_parameter_keeps_the_job_running(
     assert describe(batch, job_id)["status"] == "SUCCEEDED"
 
 
-@pytest.mark.parametrize(
-    ("state", "advance"), [("RUNNABLE", TO_RUNNABLE), ("RUNNING", TO_RUNNABLE + 1.8)]
-)
+@pytest.mark.parametrize(("state", "advance"), [("RUNNABLE", TO_RUNNABLE), ("RUNNING", TO_RUNNABLE + 1.8)])
 def test_terminate_fails_the_job_with_the_reason_and_it_stays_failed(
     manual_emulator: Emulator, manual_clock: ManualJobClock, state: str, advance: float
 ) -> None:
@@ -221,9 +212,7 @@ def test_cancel_job_only_stops_jobs_that_have_not_started(
     assert describe(batch, running)["status"] == "SUCCEEDED"
 
 
-def test_dependent_job_waits_for_its_dependency(
-    manual_emulator: Emulator, manual_clock: ManualJobClock
-) -> None:
+def test_dependent_job_waits_for_its_dependency(manual_emulator: Emulator, manual_clock: ManualJobClock) -> None:
     batch = manual_emulator.client("batch")
     first = submit(manual_emulator, parameters={"duration_seconds": "20"})
     second = submit(manual_emulator, dependsOn=[{"jobId": first}])
@@ -320,16 +309,16 @@ def test_error_codes_and_messages(manual_emulator: Emulator) -> None:
     """The service maps these; keep them in sync with its error mapping."""
     batch = manual_emulator.client("batch")
     queue, definition = manual_emulator.job_queue, "hello"
-    assert client_error(
-        batch.submit_job, jobName="x", jobQueue="missing-queue", jobDefinition=definition
-    ) == {"Code": "ClientException", "Message": "Job queue missing-queue does not exist"}
-    assert client_error(
-        batch.submit_job, jobName="x", jobQueue=queue, jobDefinition="missing-definition"
-    ) == {"Code": "ClientException", "Message": "Job definition missing-definition does not exist"}
+    assert client_error(batch.submit_job, jobName="x", jobQueue="missing-queue", jobDefinition=definition) == {
+        "Code": "ClientException",
+        "Message": "Job queue missing-queue does not exist",
+    }
+    assert client_error(batch.submit_job, jobName="x", jobQueue=queue, jobDefinition="missing-definition") == {
+        "Code": "ClientException",
+        "Message": "Job definition missing-definition does not exist",
+    }
     assert client_error(batch.list_jobs, jobQueue="missing-queue")["Code"] == "ClientException"
-    assert client_error(batch.describe_jobs, jobs=[f"id-{i}" for i in range(101)])["Code"] == (
-        "ClientException"
-    )
+    assert client_error(batch.describe_jobs, jobs=[f"id-{i}" for i in range(101)])["Code"] == ("ClientException")
     # Unknown job ids are not errors: DescribeJobs leaves them out, TerminateJob accepts them.
     assert batch.describe_jobs(jobs=["unknown-id"])["jobs"] == []
     batch.terminate_job(jobId="unknown-id", reason="whatever")
@@ -376,9 +365,7 @@ def test_array_job(manual_emulator: Emulator, manual_clock: ManualJobClock) -> N
     assert [e["message"] for e in events] == ["fan-out child 2 starting"]
 
 
-def test_logs_go_to_the_definitions_log_group(
-    manual_emulator: Emulator, manual_clock: ManualJobClock
-) -> None:
+def test_logs_go_to_the_definitions_log_group(manual_emulator: Emulator, manual_clock: ManualJobClock) -> None:
     batch = manual_emulator.client("batch")
     job_id = submit(manual_emulator, definition="greet", parameters={"name": "World"})
     manual_clock.advance(TO_RUNNABLE + 1.8)

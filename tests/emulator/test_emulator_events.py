@@ -39,8 +39,9 @@ def test_each_status_change_after_submitted_is_an_event_with_the_aws_envelope():
         described = batch.describe_jobs(jobs=[job_id])["jobs"][0]
         assert events[-1]["detail"] == described  # detail is the job as DescribeJobs returns it
 
-        running = batch.submit_job(jobName="cancel", jobQueue=emulator.job_queue, jobDefinition="hello",
-                                   parameters={"duration_seconds": "60"})["jobId"]
+        running = batch.submit_job(
+            jobName="cancel", jobQueue=emulator.job_queue, jobDefinition="hello", parameters={"duration_seconds": "60"}
+        )["jobId"]
         drain(emulator, running, "RUNNING")
         batch.terminate_job(jobId=running, reason="Cancelled by Polysync")
         failed = drain(emulator, running, "FAILED")[-1]["detail"]

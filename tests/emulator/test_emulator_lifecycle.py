@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 
 import pytest
-
 from polysync_batch.emulator import Lifecycle
 from polysync_batch.emulator.lifecycle import (
     DEPENDENCY_FAILED,
@@ -43,9 +42,7 @@ def run(
 def test_states_follow_the_lifecycle_durations() -> None:
     job = run()
     observed = [job.view(T0 + offset).status for offset in (0, 1, 2, 3, 4, 4.99, 5, 100)]
-    assert observed == [
-        SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, RUNNING, SUCCEEDED, SUCCEEDED
-    ]
+    assert observed == [SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, RUNNING, SUCCEEDED, SUCCEEDED]
 
 
 def test_timestamps_and_exit_code_are_set_as_the_job_progresses() -> None:

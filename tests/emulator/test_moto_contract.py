@@ -19,11 +19,10 @@ from moto.core.models import default_user_config
 from moto.core.responses import BaseResponse
 from moto.logs.models import LogsBackend
 from moto.moto_server import werkzeug_app
-from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
-
 from polysync_batch.emulator import Emulator
 from polysync_batch.emulator.backend import EmulatedBatchBackend
 from polysync_batch.emulator.jobs import EmulatedJob
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 PINNED = "5.2.5"
 
@@ -56,19 +55,37 @@ def test_job_constructor_and_attributes() -> None:
     require_parameters(
         batch_models.Job.__init__,
         [
-            "name", "job_def", "job_queue", "backend", "log_backend", "container_overrides",
-            "eks_properties_override", "depends_on", "parameters", "all_jobs", "timeout",
-            "array_properties", "provided_job_id", "tags",
+            "name",
+            "job_def",
+            "job_queue",
+            "backend",
+            "log_backend",
+            "container_overrides",
+            "eks_properties_override",
+            "depends_on",
+            "parameters",
+            "all_jobs",
+            "timeout",
+            "array_properties",
+            "provided_job_id",
+            "tags",
         ],
         "jobs.py",
     )
     source = inspect.getsource(batch_models.Job.__init__)
     for assignment in (
-        "self.job_id =", "self.job_name =", "self.job_definition =", "self.job_queue =",
+        "self.job_id =",
+        "self.job_name =",
+        "self.job_definition =",
+        "self.job_queue =",
         "self.container_overrides: dict[str, Any] = container_overrides or {}",
         "self.parameters = {**self.job_definition.parameters, **(parameters or {})}",
-        "self.depends_on =", "self.timeout =", "self.backend =", "self.arn =",
-        "self.job_queue.jobs.append(self)", "self._child_jobs",
+        "self.depends_on =",
+        "self.timeout =",
+        "self.backend =",
+        "self.arn =",
+        "self.job_queue.jobs.append(self)",
+        "self._child_jobs",
     ):
         assert assignment in source, broke(f"Job.__init__ no longer has `{assignment}`", "jobs.py")
     # EmulatedJob shadows `status` with a read-only property; moto must only read it.
@@ -82,25 +99,37 @@ def test_job_definition_and_queue_attributes() -> None:
     """jobs.py and backend.py read these attributes of moto's models."""
     definition_source = inspect.getsource(batch_models.JobDefinition.__init__)
     for attribute in (
-        "name", "revision", "status", "container_properties", "parameters", "timeout",
-        "retry_strategy", "propagate_tags", "platform_capabilities", "arn",
+        "name",
+        "revision",
+        "status",
+        "container_properties",
+        "parameters",
+        "timeout",
+        "retry_strategy",
+        "propagate_tags",
+        "platform_capabilities",
+        "arn",
     ):
-        assert f"self.{attribute} =" in definition_source, broke(
-            f"JobDefinition has no `{attribute}`", "jobs.py"
-        )
+        assert f"self.{attribute} =" in definition_source, broke(f"JobDefinition has no `{attribute}`", "jobs.py")
     queue_source = inspect.getsource(batch_models.JobQueue.__init__)
     for attribute in ("name", "arn", "jobs"):
-        assert f"self.{attribute}" in queue_source, broke(
-            f"JobQueue has no `{attribute}`", "jobs.py"
-        )
+        assert f"self.{attribute}" in queue_source, broke(f"JobQueue has no `{attribute}`", "jobs.py")
 
 
 def test_batch_backend_methods_used_or_overridden() -> None:
     """backend.py overrides five methods (same signatures) and calls several more."""
     overridden = {
         "submit_job": [
-            "job_name", "job_def_id", "job_queue", "array_properties", "depends_on",
-            "container_overrides", "eks_properties_override", "timeout", "parameters", "tags",
+            "job_name",
+            "job_def_id",
+            "job_queue",
+            "array_properties",
+            "depends_on",
+            "container_overrides",
+            "eks_properties_override",
+            "timeout",
+            "parameters",
+            "tags",
         ],
         "describe_jobs": ["jobs"],
         "list_jobs": ["job_queue_name", "array_job_id", "job_status", "filters"],
@@ -151,9 +180,7 @@ def test_patched_response_actions() -> None:
         method = getattr(BatchResponse, action, None)
         assert callable(method), broke(f"BatchResponse.{action} is gone", "responses.py")
         original = getattr(method, "emulator_original", method)
-        assert parameters(original) == [], broke(
-            f"BatchResponse.{action} takes arguments", "responses.py"
-        )
+        assert parameters(original) == [], broke(f"BatchResponse.{action} takes arguments", "responses.py")
     require_parameters(BaseResponse._get_param, ["param_name", "if_none"], "responses.py")
     assert issubclass(ClientException, Exception)
 
@@ -165,7 +192,8 @@ def test_iam_simulation_is_still_missing_from_moto() -> None:
 
     method = getattr(IamResponse, "simulate_principal_policy", None)
     assert method is None or getattr(method, "emulator_patch", False), broke(
-        "moto now implements IamResponse.simulate_principal_policy", "iam.py")
+        "moto now implements IamResponse.simulate_principal_policy", "iam.py"
+    )
     assert callable(ActionResult), broke("moto.core.responses.ActionResult is gone", "iam.py")
 
 
@@ -179,19 +207,13 @@ def test_account_routing() -> None:
 def test_logs_backend_methods() -> None:
     """logs.py writes container output straight into moto's Logs backend."""
     require_parameters(LogsBackend.ensure_log_group, ["log_group_name"], "logs.py")
-    require_parameters(
-        LogsBackend.ensure_log_stream, ["log_group_name", "log_stream_name"], "logs.py"
-    )
-    require_parameters(
-        LogsBackend.put_log_events, ["log_group_name", "log_stream_name", "log_events"], "logs.py"
-    )
+    require_parameters(LogsBackend.ensure_log_stream, ["log_group_name", "log_stream_name"], "logs.py")
+    require_parameters(LogsBackend.put_log_events, ["log_group_name", "log_stream_name", "log_events"], "logs.py")
 
 
 def test_server_pieces() -> None:
     """server.py serves moto's WSGI app from its own werkzeug server."""
-    require_parameters(
-        werkzeug_app.DomainDispatcherApplication.__init__, ["create_app"], "server.py"
-    )
+    require_parameters(werkzeug_app.DomainDispatcherApplication.__init__, ["create_app"], "server.py")
     assert callable(werkzeug_app.create_backend_app)
     assert issubclass(werkzeug_app.MotoRequestHandler, WSGIRequestHandler)
     require_parameters(ThreadedWSGIServer.__init__, ["host", "port", "app", "handler"], "server.py")
@@ -203,9 +225,7 @@ def test_server_pieces() -> None:
 def test_requests_reach_the_emulated_backend(manual_emulator: Emulator) -> None:
     """End to end: a signed request lands in the emulator's account and its backend."""
     batch = manual_emulator.client("batch")
-    job_id = batch.submit_job(
-        jobName="contract", jobQueue=manual_emulator.job_queue, jobDefinition="hello"
-    )["jobId"]
+    job_id = batch.submit_job(jobName="contract", jobQueue=manual_emulator.job_queue, jobDefinition="hello")["jobId"]
     backend = batch_models.batch_backends[manual_emulator.account_id][manual_emulator.region]
     assert isinstance(backend, EmulatedBatchBackend)
     assert isinstance(backend.get_job_by_id(job_id), EmulatedJob), broke(

@@ -19,9 +19,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 # Batch's REST paths → operation names.
-BATCH_PATHS = {"/v1/submitjob": "SubmitJob", "/v1/describejobs": "DescribeJobs", "/v1/listjobs": "ListJobs",
-               "/v1/terminatejob": "TerminateJob", "/v1/describejobdefinitions": "DescribeJobDefinitions",
-               "/v1/describejobqueues": "DescribeJobQueues"}
+BATCH_PATHS = {
+    "/v1/submitjob": "SubmitJob",
+    "/v1/describejobs": "DescribeJobs",
+    "/v1/listjobs": "ListJobs",
+    "/v1/terminatejob": "TerminateJob",
+    "/v1/describejobdefinitions": "DescribeJobDefinitions",
+    "/v1/describejobqueues": "DescribeJobQueues",
+}
 
 
 class Fault(enum.Enum):
@@ -82,7 +87,8 @@ class FaultProxy:
         def run() -> None:
             asyncio.set_event_loop(self._loop)
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._serve, "127.0.0.1", 0, reuse_address=True))
+                asyncio.start_server(self._serve, "127.0.0.1", 0, reuse_address=True)
+            )
             started.set()
             self._loop.run_forever()
 
@@ -128,8 +134,11 @@ class FaultProxy:
                 if action and action.fault is Fault.RESET:
                     return _reset(writer)
                 if action and action.fault in (Fault.ERROR, Fault.ANSWER):
-                    writer.write(_error_response(action.status) if action.fault is Fault.ERROR
-                                 else _json_response(action.body or {}))
+                    writer.write(
+                        _error_response(action.status)
+                        if action.fault is Fault.ERROR
+                        else _json_response(action.body or {})
+                    )
                     await writer.drain()
                     continue
                 if action and action.fault is Fault.HOLD:
@@ -163,8 +172,11 @@ class FaultProxy:
             writer.close()
         # Keep the client's connection open: answer with a length and no "Connection: close".
         answer_head, _, answer_body = raw.partition(b"\r\n\r\n")
-        kept = [line for line in answer_head.split(b"\r\n") if not line.lower().startswith(
-            (b"connection:", b"content-length:", b"transfer-encoding:"))]
+        kept = [
+            line
+            for line in answer_head.split(b"\r\n")
+            if not line.lower().startswith((b"connection:", b"content-length:", b"transfer-encoding:"))
+        ]
         kept.append(b"Content-Length: " + str(len(answer_body)).encode())
         return b"\r\n".join(kept) + b"\r\n\r\n" + answer_body
 
@@ -209,14 +221,15 @@ def _error_response(status: int) -> bytes:
     code, message = _ERROR_BODIES.get(status, ("ServerException", "injected"))
     body = json.dumps({"__type": code, "message": message}).encode()
     reason = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
-    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nx-amzn-ErrorType: {code}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def _json_response(document: dict) -> bytes:
     body = json.dumps(document).encode()
-    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-            ).encode() + body
+    return (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

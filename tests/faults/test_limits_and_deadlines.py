@@ -10,9 +10,9 @@ import uuid
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
-
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.clock import ManualClock, settle
+
 from tests.faults.conftest import jobs_for, platforms_via
 from tests.faults.proxy import Action, Fault
 from tests.support import serve
@@ -22,10 +22,14 @@ async def test_callers_over_the_submit_rate_wait_and_are_not_refused(emulator, p
     async with serve(platforms_via(emulator, proxy.endpoint_url, submit_jobs_per_second=10)) as served:
         started = time.monotonic()
         request_ids = [str(uuid.uuid4()) for _ in range(30)]
-        answers = await asyncio.gather(*(served.stub.ExecutePipeline(
-            pb.ExecutePipelineRequest(pipeline="hello", request_id=r), timeout=30) for r in request_ids))
+        answers = await asyncio.gather(
+            *(
+                served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", request_id=r), timeout=30)
+                for r in request_ids
+            )
+        )
         elapsed = time.monotonic() - started
-    assert all(jobs_for(emulator, r) == [a.run.run_id] for r, a in zip(request_ids, answers))
+    assert all(jobs_for(emulator, r) == [a.run.run_id] for r, a in zip(request_ids, answers, strict=False))
     submits = sorted(e.at for e in proxy.of("SubmitJob"))
     assert len(submits) == 30
     # A burst of 10, then 10 per second: the last 20 spread over about 2 s.
@@ -70,8 +74,9 @@ async def test_no_aws_call_starts_after_the_callers_deadline(emulator, proxy):
     proxy.rule = lambda e: Action(Fault.DELAY, seconds=1.0) if e.operation == "DescribeJobDefinitions" else None
     async with serve(platforms_via(emulator, proxy.endpoint_url)) as served:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", request_id="late"),
-                                              timeout=0.5)
+            await served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", request_id="late"), timeout=0.5
+            )
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         await asyncio.sleep(1.5)  # the delayed answer has arrived and the handler has moved on
     assert proxy.of("ListJobs") == [] and proxy.of("SubmitJob") == []
@@ -87,12 +92,14 @@ async def test_an_aws_call_in_flight_waits_no_longer_than_the_callers_deadline(e
     platforms = platforms_via(emulator, proxy.endpoint_url)
     ended = []  # when each attempt heard its answer or gave up, in the executor thread
     platforms.get("demo").clients.batch.meta.events.register(
-        "response-received.batch.DescribeJobDefinitions", lambda **_: ended.append(time.monotonic()))
+        "response-received.batch.DescribeJobDefinitions", lambda **_: ended.append(time.monotonic())
+    )
     async with serve(platforms) as served:
         started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", request_id="slow"),
-                                              timeout=1.5)
+            await served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", request_id="slow"), timeout=1.5
+            )
         assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         await asyncio.sleep(6)  # past the client's own read timeout: a retry would have been sent by now
     assert ended and all(t - started < 1.5 + 1.0 for t in ended), [t - started for t in ended]
@@ -106,14 +113,16 @@ async def test_a_batched_describe_is_not_cut_short_by_the_deadline_of_the_caller
     every reader of that run then waits for; AWS answers after 1.5 s. The hasty caller fails at
     its deadline, but the shared call is not cut short with it: a second caller, with 10 s, gets
     the run, and no DescribeJobs attempt gave up."""
-    run_id = emulator.client("batch").submit_job(jobName="made-elsewhere", jobQueue=emulator.job_queue,
-                                                 jobDefinition="hello")["jobId"]  # not in the server's cache
+    run_id = emulator.client("batch").submit_job(
+        jobName="made-elsewhere", jobQueue=emulator.job_queue, jobDefinition="hello"
+    )["jobId"]  # not in the server's cache
     proxy.rule = lambda e: Action(Fault.DELAY, seconds=1.5) if e.operation == "DescribeJobs" else None
     platforms = platforms_via(emulator, proxy.endpoint_url)
     gave_up = []  # DescribeJobs attempts that ended without an answer (a read timeout)
     platforms.get("demo").clients.batch.meta.events.register(
         "response-received.batch.DescribeJobs",
-        lambda exception=None, **_: gave_up.append(exception) if exception is not None else None)
+        lambda exception=None, **_: gave_up.append(exception) if exception is not None else None,
+    )
     async with serve(platforms) as served:
         first = asyncio.ensure_future(served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=run_id), timeout=0.5))
         await asyncio.sleep(0.2)  # the hasty caller's DescribeJobs is on its way

@@ -11,7 +11,9 @@ import subprocess
 import uuid
 
 import grpc
-from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb, platform_service_pb2_grpc
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
+from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc
 
 from tests.faults.conftest import jobs_for, jobs_named
 from tests.faults.proxy import Action, Fault
@@ -47,8 +49,11 @@ mode = "access_keys"
 access_key_id_env = "FAULT_TEST_KEY_ID"
 secret_access_key_env = "FAULT_TEST_SECRET"
 """)
-    process = start_serve("--config", str(config), env={
-        "FAULT_TEST_KEY_ID": emulator.access_key_id, "FAULT_TEST_SECRET": emulator.secret_access_key})
+    process = start_serve(
+        "--config",
+        str(config),
+        env={"FAULT_TEST_KEY_ID": emulator.access_key_id, "FAULT_TEST_SECRET": emulator.secret_access_key},
+    )
     assert wait_for_port(process) == port
     return process
 
@@ -90,9 +95,17 @@ async def test_a_rolling_restart_under_200_watchers_loses_no_stream(tmp_path, em
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
-            runs = [(await stub.ExecutePipeline(pb.ExecutePipelineRequest(
-                pipeline="hello", request_id=f"rolling-{uuid.uuid4()}", parameters={"duration_seconds": "4"}),
-                timeout=20)).run for _ in range(10)]
+            runs = [
+                (
+                    await stub.ExecutePipeline(
+                        pb.ExecutePipelineRequest(
+                            pipeline="hello", request_id=f"rolling-{uuid.uuid4()}", parameters={"duration_seconds": "4"}
+                        ),
+                        timeout=20,
+                    )
+                ).run
+                for _ in range(10)
+            ]
             reconnects = [0] * 200
             opened = asyncio.Event()
             open_streams = [0]

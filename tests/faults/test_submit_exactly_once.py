@@ -24,6 +24,7 @@ def once_per_job_name(action: Action):
             seen.add(exchange.job_name)
             return action
         return None
+
     return rule
 
 
@@ -31,14 +32,17 @@ def execute(request_id: str = "", **fields) -> pb.ExecutePipelineRequest:
     return pb.ExecutePipelineRequest(pipeline="hello", request_id=request_id, **fields)
 
 
-@pytest.mark.parametrize("action", [Action(Fault.LOSE_ANSWER), Action(Fault.ERROR_AFTER, status=500)],
-                         ids=["answer-lost", "5xx-after-accept"])
+@pytest.mark.parametrize(
+    "action",
+    [Action(Fault.LOSE_ANSWER), Action(Fault.ERROR_AFTER, status=500)],
+    ids=["answer-lost", "5xx-after-accept"],
+)
 async def test_an_answer_lost_after_aws_accepted_makes_one_job(emulator, proxy, action):
     proxy.rule = once_per_job_name(action)
     async with serve(platforms_via(emulator, proxy.endpoint_url)) as served:
         request_ids = [str(uuid.uuid4()) for _ in range(12)]
         answers = [await served.stub.ExecutePipeline(execute(request_id), timeout=20) for request_id in request_ids]
-    for request_id, answer in zip(request_ids, answers):
+    for request_id, answer in zip(request_ids, answers, strict=False):
         assert jobs_for(emulator, request_id) == [answer.run.run_id]  # one job, and the caller has its id
         assert not answer.deduplicated  # it was this call's own submit
     assert sum(e.fault is action.fault for e in proxy.of("SubmitJob")) == 12  # every submit met the fault
@@ -65,7 +69,7 @@ async def test_a_throttling_storm_is_retried_into_one_job(emulator, proxy):
     async with serve(platforms_via(emulator, proxy.endpoint_url)) as served:
         request_ids = [str(uuid.uuid4()) for _ in range(6)]
         answers = [await served.stub.ExecutePipeline(execute(request_id), timeout=30) for request_id in request_ids]
-    for request_id, answer in zip(request_ids, answers):
+    for request_id, answer in zip(request_ids, answers, strict=False):
         assert jobs_for(emulator, request_id) == [answer.run.run_id]
     assert len(proxy.of("SubmitJob")) == 6 * 4
 

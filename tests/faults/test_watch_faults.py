@@ -7,7 +7,8 @@ import asyncio
 import os
 import time
 
-from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
+from polysync.platform.v1 import platform_service_pb2 as pb
 
 from tests.faults.conftest import WATCH, jobs_for, platforms_via
 from tests.faults.proxy import Action, Fault
@@ -28,12 +29,17 @@ async def test_a_watch_right_after_submit_survives_describe_jobs_lagging_by_4_s(
         return None
 
     proxy.rule = rule
-    watch = WATCH.model_copy(update={"poll_interval_seconds": 1.0, "max_poll_interval_seconds": 1.0,
-                                     "not_found_after_polls": 3})
+    watch = WATCH.model_copy(
+        update={"poll_interval_seconds": 1.0, "max_poll_interval_seconds": 1.0, "not_found_after_polls": 3}
+    )
     async with serve(platforms_via(emulator, proxy.endpoint_url, watch=watch)) as served:
         answer = await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", request_id="lag-1"))
-        events = [e async for e in served.stub.WatchPipelineRun(
-            pb.WatchPipelineRunRequest(run_id=answer.run.run_id), timeout=30)]
+        events = [
+            e
+            async for e in served.stub.WatchPipelineRun(
+                pb.WatchPipelineRunRequest(run_id=answer.run.run_id), timeout=30
+            )
+        ]
         got = await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=answer.run.run_id))
     assert events[0].run.native_status == "SUBMITTED"  # the submit-time state while AWS lagged
     assert events[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED and events[-1].run.terminal
@@ -44,13 +50,25 @@ async def test_a_watch_right_after_submit_survives_describe_jobs_lagging_by_4_s(
 
 async def test_aws_unreachable_for_30_s_keeps_every_stream_which_ends_at_the_terminal_state(emulator, proxy):
     async with serve(platforms_via(emulator, proxy.endpoint_url, max_attempts=2)) as served:
-        answers = await asyncio.gather(*(served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", request_id=f"outage-{i}", parameters={"duration_seconds": "4"})) for i in range(20)))
+        answers = await asyncio.gather(
+            *(
+                served.stub.ExecutePipeline(
+                    pb.ExecutePipelineRequest(
+                        pipeline="hello", request_id=f"outage-{i}", parameters={"duration_seconds": "4"}
+                    )
+                )
+                for i in range(20)
+            )
+        )
         runs = [answer.run for answer in answers]  # each RUNNING for 4 s: done at AWS during the outage
 
         async def follow(run_id: str) -> list:
-            return [e async for e in served.stub.WatchPipelineRun(
-                pb.WatchPipelineRunRequest(run_id=run_id), timeout=OUTAGE_SECONDS + 60)]
+            return [
+                e
+                async for e in served.stub.WatchPipelineRun(
+                    pb.WatchPipelineRunRequest(run_id=run_id), timeout=OUTAGE_SECONDS + 60
+                )
+            ]
 
         watchers = [asyncio.ensure_future(follow(run.run_id)) for run in runs]
         await asyncio.sleep(1.0)  # every stream is open and has its first state

@@ -1,7 +1,7 @@
 import pytest
-
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
+
 from tests.support import FAST_WATCH, serve
 
 # Fast enough for tests, slow enough that a watch sees the intermediate states.

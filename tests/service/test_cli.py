@@ -5,9 +5,11 @@ import subprocess
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
+from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc
 
 from tests.support import EXECUTABLE, start_serve, wait_for_port
+
 
 def test_serve_without_config_runs_the_demo_and_stops_on_sigterm():
     process = start_serve("--address", "127.0.0.1:0", env={"POLYSYNC_BATCH_CONFIG": ""})
@@ -30,8 +32,10 @@ def test_serve_without_config_runs_the_demo_and_stops_on_sigterm():
 
 def test_a_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path):
     config = tmp_path / "bad.toml"
-    config.write_text('default_platform = "prod"\n[platforms.prod]\nregion = "eu-west-1"\n'
-                      '[platforms.prod.auth]\nmode = "web_identity"\ntoken_file = "/tmp/t"\n')
+    config.write_text(
+        'default_platform = "prod"\n[platforms.prod]\nregion = "eu-west-1"\n'
+        '[platforms.prod.auth]\nmode = "web_identity"\ntoken_file = "/tmp/t"\n'
+    )
     result = subprocess.run([EXECUTABLE, "serve", "--config", str(config)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "platforms.prod.auth.role_arn" in result.stderr
@@ -39,8 +43,13 @@ def test_a_bad_config_stops_start_up_with_one_line_naming_the_key(tmp_path):
 
 
 def test_an_open_address_without_tls_or_caller_auth_stops_start_up_naming_both_keys():
-    result = subprocess.run([EXECUTABLE, "serve", "--address", "0.0.0.0:0"], capture_output=True, text=True,
-                            timeout=60, env={**__import__("os").environ, "POLYSYNC_BATCH_CONFIG": ""})
+    result = subprocess.run(
+        [EXECUTABLE, "serve", "--address", "0.0.0.0:0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**__import__("os").environ, "POLYSYNC_BATCH_CONFIG": ""},
+    )
     assert result.returncode == 2
     assert "server.address" in result.stderr and "server.allow_insecure" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

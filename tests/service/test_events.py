@@ -10,16 +10,25 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
-
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
+
 from tests.support import serve, watch_config
 
 LIFECYCLE = Lifecycle(submitted=0.3, pending=0.6, runnable=0.6, starting=0.6, running=1.0)
-HELD_BACK = watch_config(poll_interval_seconds=30, max_poll_interval_seconds=30, heartbeat_seconds=30,
-                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000,
-                         batch_gap_seconds=0.02, max_backoff_seconds=2, max_cached_runs=10_000,
-                         interval_growth=1.5, runnable_warning_seconds=600)
+HELD_BACK = watch_config(
+    poll_interval_seconds=30,
+    max_poll_interval_seconds=30,
+    heartbeat_seconds=30,
+    not_found_after_polls=3,
+    describe_jobs_per_second=1000,
+    describe_jobs_burst=1000,
+    batch_gap_seconds=0.02,
+    max_backoff_seconds=2,
+    max_cached_runs=10_000,
+    interval_growth=1.5,
+    runnable_warning_seconds=600,
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +56,8 @@ def describe_calls(emulator):
 def queue_depth(emulator) -> int:
     attributes = emulator.client("sqs").get_queue_attributes(
         QueueUrl=emulator.events_queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -55,6 +65,7 @@ async def read_until_end(stream, into: list, deadline: float):
     async def loop():
         async for event in stream:
             into.append((time.time(), event))
+
     await asyncio.wait_for(loop(), deadline)
 
 
@@ -66,14 +77,15 @@ async def until(predicate, seconds=5.0):
 
 
 async def test_watchers_see_each_change_within_a_second_while_describe_jobs_drops_to_reconciliation(
-        emulator, describe_calls):
+    emulator, describe_calls
+):
     async with serve(demo_platforms(emulator, None, HELD_BACK)) as served:
         consumer = served.platforms.get("demo").events
         await until(lambda: consumer.healthy)
         run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
         streams = [served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id)) for _ in range(3)]
         seen = [[] for _ in streams]
-        await asyncio.gather(*(read_until_end(s, into, 10) for s, into in zip(streams, seen)))
+        await asyncio.gather(*(read_until_end(s, into, 10) for s, into in zip(streams, seen, strict=False)))
         # When each state began at the endpoint (the emulator's lifecycle from createdAt).
         job = emulator.client("batch").describe_jobs(jobs=[run.run_id])["jobs"][0]
         created = job["createdAt"] / 1000
@@ -94,9 +106,17 @@ async def test_watchers_see_each_change_within_a_second_while_describe_jobs_drop
 
 
 def envelope(emulator, detail: dict, at: float, **overrides) -> str:
-    body = {"version": "0", "id": f"test-{at}", "detail-type": "Batch Job State Change", "source": "aws.batch",
-            "account": emulator.account_id, "region": emulator.region, "resources": [detail.get("jobArn", "")],
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)), "detail": detail}
+    body = {
+        "version": "0",
+        "id": f"test-{at}",
+        "detail-type": "Batch Job State Change",
+        "source": "aws.batch",
+        "account": emulator.account_id,
+        "region": emulator.region,
+        "resources": [detail.get("jobArn", "")],
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
+        "detail": detail,
+    }
     body.update(overrides)
     return json.dumps(body)
 
@@ -105,14 +125,18 @@ async def test_duplicates_stale_and_malformed_messages_change_nothing_and_are_de
     async with serve(demo_platforms(emulator, None, HELD_BACK)) as served:
         consumer = served.platforms.get("demo").events
         await until(lambda: consumer.healthy)
-        run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "60"}))).run
+        run = (
+            await served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "60"})
+            )
+        ).run
         stream = served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id))
         seen = []
 
         async def read():
             async for event in stream:
                 seen.append(event)
+
         reader = asyncio.ensure_future(read())
         await until(lambda: any(e.run.native_status == "RUNNING" for e in seen))
         before = len(seen)
@@ -167,25 +191,34 @@ async def test_when_the_queue_fails_polling_takes_over_health_stays_serving_and_
             assert answer.status == health_pb2.HealthCheckResponse.SERVING
         finally:
             from polysync_batch.emulator.events import seed_event_queue
+
             seed_event_queue(sqs, emulator.client("events"))
         await until(lambda: consumer.healthy, 10)  # recovered by itself (backoff ≤ 2 s here)
 
 
 async def test_events_create_makes_the_queue_at_start_up_and_the_consumer_uses_it(emulator):
     import boto3
-
     from polysync_batch.bootstrap import build_platform
     from polysync_batch.config import EventsConfig, PlatformConfig
     from polysync_batch.domain.models import PlatformInfo
     from polysync_batch.service.registry import PlatformRegistry
 
     url = f"{emulator.endpoint_url}/{emulator.account_id}/created-at-start-up"
-    session = boto3.Session(aws_access_key_id=emulator.access_key_id,
-                            aws_secret_access_key=emulator.secret_access_key, region_name=emulator.region)
-    info = PlatformInfo(name="made", region=emulator.region, default_job_queue=emulator.job_queue,
-                        console_domain=None, runnable_warning_seconds=600)
-    aws = PlatformConfig(region=emulator.region, max_attempts=2,
-                         events=EventsConfig(sqs_queue_url=url, create=True, wait_time_seconds=1))
+    session = boto3.Session(
+        aws_access_key_id=emulator.access_key_id,
+        aws_secret_access_key=emulator.secret_access_key,
+        region_name=emulator.region,
+    )
+    info = PlatformInfo(
+        name="made",
+        region=emulator.region,
+        default_job_queue=emulator.job_queue,
+        console_domain=None,
+        runnable_warning_seconds=600,
+    )
+    aws = PlatformConfig(
+        region=emulator.region, max_attempts=2, events=EventsConfig(sqs_queue_url=url, create=True, wait_time_seconds=1)
+    )
     platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=HELD_BACK, aws=aws)
     async with serve(PlatformRegistry({"made": platform}, "made")):
         await until(lambda: platform.events.healthy)

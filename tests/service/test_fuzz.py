@@ -7,7 +7,8 @@ import random
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.fuzzing import SERVICE, problem, random_call
 from tests.support import serving_demo

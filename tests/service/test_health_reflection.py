@@ -6,9 +6,9 @@ from dataclasses import replace
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
-
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.service.registry import PlatformRegistry
+
 from tests.support import serve
 
 

@@ -8,9 +8,9 @@ import logging
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
-
 from polysync_batch.api.health import SERVICE_NAME
 from polysync_batch.bootstrap import demo_platforms
+
 from tests.support import FAST_WATCH, error_details, reason_of, serve
 
 METHODS = pb.DESCRIPTOR.services_by_name["PlatformService"].methods

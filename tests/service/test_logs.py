@@ -18,7 +18,9 @@ async def lines(stub, **request) -> tuple[list[str], set[str]]:
 
 
 async def test_follow_streams_the_output_and_ends_after_the_run(served):
-    run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}))).run
+    run = (
+        await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}))
+    ).run
     messages, streams = await lines(served.stub, run_id=run.run_id, follow=True, start_from_head=True)
     assert "Hello Ada" in messages
     final = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=run.run_id))).run
@@ -30,8 +32,11 @@ async def test_follow_streams_the_output_and_ends_after_the_run(served):
 
 
 async def test_a_run_without_a_log_stream_yet_is_not_an_error(served):
-    run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", parameters={"duration_seconds": "30"}))).run
+    run = (
+        await served.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+        )
+    ).run
     messages, streams = await lines(served.stub, run_id=run.run_id)  # SUBMITTED: no stream yet
     assert messages == [] and streams == set()
     await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run.run_id))

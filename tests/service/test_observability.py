@@ -19,13 +19,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from polysync.platform.v1 import platform_service_pb2 as pb, platform_service_pb2_grpc
-from prometheus_client.parser import text_string_to_metric_families
-
+from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.config import MetricsConfig, TracingConfig
 from polysync_batch.observability.tracing import Tracing, tracing_from_config
 from polysync_batch.service.registry import PlatformRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
 from tests.fake_aws import FakeAws, json_error
 from tests.support import FAST_WATCH, Served, fake_aws_runtime, serve, start_serve, wait_for_port
 
@@ -39,8 +40,11 @@ def scrape(served: Served) -> dict[tuple[str, frozenset], float]:
     assert port != served.running.port  # its own port, never the gRPC one
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
@@ -48,8 +52,14 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 def handled(samples: dict, method: str, code: str, grpc_type: str = "unary") -> float:
-    return value(samples, "grpc_server_handled_total", grpc_type=grpc_type, grpc_service=SERVICE,
-                 grpc_method=method, grpc_code=code)
+    return value(
+        samples,
+        "grpc_server_handled_total",
+        grpc_type=grpc_type,
+        grpc_service=SERVICE,
+        grpc_method=method,
+        grpc_code=code,
+    )
 
 
 @contextlib.asynccontextmanager
@@ -81,8 +91,10 @@ async def test_handled_counts_per_method_and_code_and_the_stream_gauge(emulator)
     assert handled(after, "GetPipelineRun", "NotFound") == 3
     assert handled(after, "ExecutePipeline", "InvalidArgument") == 1
     assert handled(after, "ExecutePipeline", "OK") == 1
-    assert value(after, "grpc_server_started_total", grpc_type="unary", grpc_service=SERVICE,
-                 grpc_method="GetPipelineRun") == 3
+    assert (
+        value(after, "grpc_server_started_total", grpc_type="unary", grpc_service=SERVICE, grpc_method="GetPipelineRun")
+        == 3
+    )
     # the stream: counted as server_stream, every message sent, ended OK after the terminal state
     assert value(during, "polysync_batch_watch_streams", platform="demo") == 1
     assert value(during, "polysync_batch_watched_runs", platform="demo") == 1
@@ -90,10 +102,23 @@ async def test_handled_counts_per_method_and_code_and_the_stream_gauge(emulator)
     assert value(after, "polysync_batch_watched_runs", platform="demo") == 0
     assert handled(during, "WatchPipelineRun", "OK", "server_stream") == 0
     assert handled(after, "WatchPipelineRun", "OK", "server_stream") == 1
-    assert value(after, "grpc_server_msg_sent_total", grpc_type="server_stream", grpc_service=SERVICE,
-                 grpc_method="WatchPipelineRun") == len(messages)
-    assert value(after, "grpc_server_handling_seconds_count", grpc_type="unary", grpc_service=SERVICE,
-                 grpc_method="ListPipelines") == 2
+    assert value(
+        after,
+        "grpc_server_msg_sent_total",
+        grpc_type="server_stream",
+        grpc_service=SERVICE,
+        grpc_method="WatchPipelineRun",
+    ) == len(messages)
+    assert (
+        value(
+            after,
+            "grpc_server_handling_seconds_count",
+            grpc_type="unary",
+            grpc_service=SERVICE,
+            grpc_method="ListPipelines",
+        )
+        == 2
+    )
     # AWS attempts by operation, per platform; no run ids or callers in any label
     assert value(after, "polysync_batch_aws_calls_total", platform="demo", operation="SubmitJob", outcome="ok") == 1
     assert all(run.run_id not in str(labels) and "ipv4" not in str(labels) for _, labels in after)
@@ -101,8 +126,11 @@ async def test_handled_counts_per_method_and_code_and_the_stream_gauge(emulator)
 
 async def test_a_cancelled_stream_is_canceled_and_leaves_the_gauge(emulator):
     async with metered(demo_platforms(emulator, None, FAST_WATCH)) as served:
-        run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "30"}))).run
+        run = (
+            await served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+            )
+        ).run
         stream = served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id))
         await stream.read()
         assert value(scrape(served), "polysync_batch_watch_streams", platform="demo") == 1
@@ -117,8 +145,12 @@ async def test_a_cancelled_stream_is_canceled_and_leaves_the_gauge(emulator):
 
 
 async def test_aws_attempts_match_what_the_endpoint_received_retries_included(caplog):
-    answers = iter([json_error(429, "TooManyRequestsException", "slow down"),
-                    json_error(429, "TooManyRequestsException", "slow down")])
+    answers = iter(
+        [
+            json_error(429, "TooManyRequestsException", "slow down"),
+            json_error(429, "TooManyRequestsException", "slow down"),
+        ]
+    )
 
     def respond(request):
         return next(answers, (200, {"Content-Type": "application/json"}, '{"jobs": []}'))
@@ -141,8 +173,18 @@ async def test_aws_attempts_match_what_the_endpoint_received_retries_included(ca
     assert value(samples, "polysync_batch_aws_call_seconds_count", platform="prod", operation="DescribeJobs") == 4
     assert handled(samples, "GetPipelineRun", "NotFound") == 2
     throttled = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event") == "aws_throttled"]
-    assert throttled == [{"event": "aws_throttled", "platform": "prod", "operation": "DescribeJobs",
-                          "aws_error_code": "TooManyRequestsException"}] * 2
+    assert (
+        throttled
+        == [
+            {
+                "event": "aws_throttled",
+                "platform": "prod",
+                "operation": "DescribeJobs",
+                "aws_error_code": "TooManyRequestsException",
+            }
+        ]
+        * 2
+    )
 
 
 async def test_no_answer_is_counted_as_network():
@@ -154,13 +196,17 @@ async def test_no_answer_is_counted_as_network():
             await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"))
         samples = scrape(served)
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert value(samples, "polysync_batch_aws_calls_total", platform="prod", operation="DescribeJobs",
-                 outcome="network") == 2
+    assert (
+        value(samples, "polysync_batch_aws_calls_total", platform="prod", operation="DescribeJobs", outcome="network")
+        == 2
+    )
 
 
 async def test_servers_in_one_process_have_registries_of_their_own(emulator):
-    async with metered(demo_platforms(emulator, None, FAST_WATCH)) as one, \
-            metered(demo_platforms(emulator, None, FAST_WATCH)) as two:
+    async with (
+        metered(demo_platforms(emulator, None, FAST_WATCH)) as one,
+        metered(demo_platforms(emulator, None, FAST_WATCH)) as two,
+    ):
         await one.stub.ListPipelines(pb.ListPipelinesRequest())
         assert handled(scrape(one), "ListPipelines", "OK") == 1
         assert handled(scrape(two), "ListPipelines", "OK") == 0
@@ -255,9 +301,14 @@ def is_patched(cls: type) -> bool:
 
 # -- logs of a real `polysync-batch serve` -------------------------------------------------------
 
+
 def test_serve_logs_one_json_object_per_line_on_stderr_with_one_line_per_rpc():
-    process = start_serve("--address", "127.0.0.1:0", stderr_only=True,
-                          env={"POLYSYNC_BATCH_CONFIG": "", "POLYSYNC_BATCH_METRICS__ADDRESS": "127.0.0.1:0"})
+    process = start_serve(
+        "--address",
+        "127.0.0.1:0",
+        stderr_only=True,
+        env={"POLYSYNC_BATCH_CONFIG": "", "POLYSYNC_BATCH_METRICS__ADDRESS": "127.0.0.1:0"},
+    )
     try:
         port = wait_for_port(process)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -280,7 +331,10 @@ def test_serve_logs_one_json_object_per_line_on_stderr_with_one_line_per_rpc():
     assert started["metrics_port"] not in (None, port)
     rpcs = [line for line in lines if line.get("event") == "rpc"]
     assert [(r["method"], r["code"]) for r in rpcs] == [
-        ("ListPipelines", "OK"), ("ExecutePipeline", "OK"), ("GetPipelineRun", "NOT_FOUND")]
+        ("ListPipelines", "OK"),
+        ("ExecutePipeline", "OK"),
+        ("GetPipelineRun", "NOT_FOUND"),
+    ]
     for line in rpcs:
         assert line["platform"] == "demo" and line["duration_ms"] >= 0
         assert {"time", "level", "logger", "message"} <= set(line)
@@ -308,7 +362,7 @@ def test_every_grpc_status_has_its_go_name():
 
     go = {code.name: "".join(part.title() for part in code.name.split("_")) for code in grpc.StatusCode}
     go["CANCELLED"], go["OK"] = "Canceled", "OK"  # Go's spelling of both
-    assert GO_CODE_NAMES == go
+    assert go == GO_CODE_NAMES
 
 
 async def test_a_metrics_port_in_use_fails_start_up_naming_the_key(emulator):

@@ -5,12 +5,18 @@ import uuid
 
 import grpc
 import pytest
-from polysync.platform.v1 import connection_pb2, pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
+from polysync.platform.v1 import connection_pb2
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
+from polysync.platform.v1 import platform_service_pb2 as pb
 
 from tests.support import error_details, reason_of
 
-RUNNING, SUCCEEDED, FAILED, CANCELLED = (runs_pb.RUN_STATUS_RUNNING, runs_pb.RUN_STATUS_SUCCEEDED,
-                                         runs_pb.RUN_STATUS_FAILED, runs_pb.RUN_STATUS_CANCELLED)
+RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    runs_pb.RUN_STATUS_RUNNING,
+    runs_pb.RUN_STATUS_SUCCEEDED,
+    runs_pb.RUN_STATUS_FAILED,
+    runs_pb.RUN_STATUS_CANCELLED,
+)
 LIFECYCLE = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
 
 
@@ -25,8 +31,9 @@ async def watch(stub, run_id):
 
 
 async def count_jobs(emulator_batch, queue="polysync-demo"):
-    response = await asyncio.to_thread(emulator_batch.list_jobs, jobQueue=queue,
-                                       filters=[{"name": "JOB_NAME", "values": ["Polysync-*"]}])
+    response = await asyncio.to_thread(
+        emulator_batch.list_jobs, jobQueue=queue, filters=[{"name": "JOB_NAME", "values": ["Polysync-*"]}]
+    )
     return len(response["jobSummaryList"])
 
 
@@ -36,6 +43,7 @@ def served_batch(served):
 
 
 # --- pipelines ---------------------------------------------------------------------------------
+
 
 async def test_list_pipelines_shows_each_definition_once_at_its_latest_revision(served):
     response = await served.stub.ListPipelines(pb.ListPipelinesRequest())
@@ -85,11 +93,17 @@ async def test_unknown_pipeline_is_job_definition_not_found(served):
 
 # --- submitting --------------------------------------------------------------------------------
 
+
 async def test_execute_and_watch_to_success(served):
-    response = await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}))
+    response = await served.stub.ExecutePipeline(
+        pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"})
+    )
     run = response.run
     assert run.job_name.startswith("Polysync-") and run.status == RUNNING and not response.deduplicated
-    assert run.console_url == f"https://us-east-1.console.aws.amazon.com/batch/home?region=us-east-1#jobs/detail/{run.run_id}"
+    assert (
+        run.console_url
+        == f"https://us-east-1.console.aws.amazon.com/batch/home?region=us-east-1#jobs/detail/{run.run_id}"
+    )
     events = await watch(served.stub, run.run_id)
     assert [e.sequence for e in events] == list(range(1, len(events) + 1))
     natives = [e.run.native_status for e in events]
@@ -103,7 +117,9 @@ async def test_execute_and_watch_to_success(served):
 
 
 async def test_failing_job_reports_exit_code_and_reason(served):
-    run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", parameters={"exit_code": "3"}))).run
+    run = (
+        await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", parameters={"exit_code": "3"}))
+    ).run
     last = (await watch(served.stub, run.run_id))[-1].run
     assert last.status == FAILED and last.exit_code == 3
     assert "Essential container in task exited" in last.status_reason
@@ -123,8 +139,13 @@ async def test_missing_ref_parameters_submit_nothing(served):
 
 async def test_bad_fields_are_invalid_argument_and_submit_nothing(served):
     before = await count_jobs(served_batch(served))
-    error = await rpc_error(served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", array_size=1, retry_attempts=11, scheduling_priority_override=10000)))
+    error = await rpc_error(
+        served.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(
+                pipeline="hello", array_size=1, retry_attempts=11, scheduling_priority_override=10000
+            )
+        )
+    )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and reason_of(error) == "INVALID_ARGUMENT"
     fields = {v.field for v in error_details(error)["BadRequest"].field_violations}
     assert fields == {"array_size", "retry_attempts", "scheduling_priority_override"}
@@ -132,7 +153,9 @@ async def test_bad_fields_are_invalid_argument_and_submit_nothing(served):
 
 
 async def test_missing_queue_is_job_queue_not_found(served):
-    error = await rpc_error(served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", job_queue="no-such-queue")))
+    error = await rpc_error(
+        served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", job_queue="no-such-queue"))
+    )
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert reason_of(error) == "JOB_QUEUE_NOT_FOUND"
     assert error_details(error)["ErrorInfo"].metadata["job_queue"] == "no-such-queue"
@@ -140,6 +163,7 @@ async def test_missing_queue_is_job_queue_not_found(served):
 
 async def test_request_id_makes_execute_idempotent_across_a_restart(served, emulator):
     from polysync_batch.bootstrap import demo_platforms
+
     from tests.support import serve
 
     request = pb.ExecutePipelineRequest(pipeline="hello", request_id=str(uuid.uuid4()))
@@ -164,9 +188,13 @@ async def test_concurrent_retries_of_one_request_id_submit_one_job(served):
 
 # --- runs --------------------------------------------------------------------------------------
 
+
 async def test_cancel_a_queued_or_running_run_ends_cancelled(served):
-    run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", parameters={"duration_seconds": "30"}))).run
+    run = (
+        await served.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+        )
+    ).run
     cancelled = await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run.run_id))
     assert not cancelled.already_terminal
     last = (await watch(served.stub, run.run_id))[-1].run
@@ -176,8 +204,11 @@ async def test_cancel_a_queued_or_running_run_ends_cancelled(served):
 
 
 async def test_cancel_reason_text_is_appended(served):
-    run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", parameters={"duration_seconds": "30"}))).run
+    run = (
+        await served.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+        )
+    ).run
     await asyncio.sleep(0.4)  # let it reach RUNNING
     await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run.run_id, reason="superseded"))
     last = (await watch(served.stub, run.run_id))[-1].run
@@ -186,8 +217,10 @@ async def test_cancel_reason_text_is_appended(served):
 
 async def test_unknown_run_is_run_not_found(served):
     unknown = str(uuid.uuid4())
-    for call in (served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=unknown)),
-                 served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=unknown))):
+    for call in (
+        served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=unknown)),
+        served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=unknown)),
+    ):
         error = await rpc_error(call)
         assert error.code() == grpc.StatusCode.NOT_FOUND and reason_of(error) == "RUN_NOT_FOUND"
     stream = served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=unknown))
@@ -226,7 +259,9 @@ async def test_list_pipeline_runs_filters_by_status_and_name(served):
 
 
 async def test_watch_many_ends_when_all_are_terminal(served):
-    ids = [(await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run.run_id for _ in range(2)]
+    ids = [
+        (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run.run_id for _ in range(2)
+    ]
     events = [m async for m in served.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=ids))]
     assert [e.sequence for e in events] == list(range(1, len(events) + 1))
     final = {e.run.run_id: e.run for e in events if e.run.terminal}
@@ -234,6 +269,7 @@ async def test_watch_many_ends_when_all_are_terminal(served):
 
 
 # --- connection --------------------------------------------------------------------------------
+
 
 async def test_test_connection_reports_identity_queue_and_checks(served):
     response = await served.stub.TestConnection(pb.TestConnectionRequest())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import socket
 import ssl
 import time
@@ -20,14 +19,24 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
-
 from polysync_batch.bootstrap import build_platform, demo_platforms
 from polysync_batch.config import AccessConfig, PlatformConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.service.registry import PlatformRegistry
+
 from tests.security_support import (
-    AUDIENCE, ISSUER, READER_TOKEN, SCHEDULER_TOKEN, Pki, Signer, auth_config, bearer, serve_secured, unsigned_token,
-    write_jwks)
+    AUDIENCE,
+    ISSUER,
+    READER_TOKEN,
+    SCHEDULER_TOKEN,
+    Pki,
+    Signer,
+    auth_config,
+    bearer,
+    serve_secured,
+    unsigned_token,
+    write_jwks,
+)
 from tests.support import FAST_WATCH, error_details
 
 SECRETS: list[str] = []  # every token and JWT this module sends; none may reach a log line
@@ -86,24 +95,41 @@ class AwsCalls:
 def two_platforms(emulator) -> PlatformRegistry:
     """`demo` and `other`, both on the emulator."""
     demo = demo_platforms(emulator, None, FAST_WATCH).get("demo")
-    session = boto3.Session(aws_access_key_id=emulator.access_key_id, aws_secret_access_key=emulator.secret_access_key,
-                            region_name=emulator.region)
-    info = PlatformInfo(name="other", region=emulator.region, default_job_queue=emulator.job_queue,
-                        console_domain=None, runnable_warning_seconds=600)
-    other = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=FAST_WATCH,
-                           aws=PlatformConfig(region=emulator.region, max_attempts=1))
+    session = boto3.Session(
+        aws_access_key_id=emulator.access_key_id,
+        aws_secret_access_key=emulator.secret_access_key,
+        region_name=emulator.region,
+    )
+    info = PlatformInfo(
+        name="other",
+        region=emulator.region,
+        default_job_queue=emulator.job_queue,
+        console_domain=None,
+        runnable_warning_seconds=600,
+    )
+    other = build_platform(
+        info,
+        session,
+        None,
+        endpoint_url=emulator.endpoint_url,
+        watch=FAST_WATCH,
+        aws=PlatformConfig(region=emulator.region, max_attempts=1),
+    )
     return PlatformRegistry({"demo": demo, "other": other}, "demo")
 
 
-ACCESS = {"demo": AccessConfig(read=["reader", "jwt-caller"], submit=["scheduler"]),
-          "other": AccessConfig(submit=["jwt-caller"])}
+ACCESS = {
+    "demo": AccessConfig(read=["reader", "jwt-caller"], submit=["scheduler"]),
+    "other": AccessConfig(submit=["jwt-caller"]),
+}
 
 
 @pytest.fixture
 async def secured(emulator, pki, jwks_file):
     platforms = two_platforms(emulator)
-    async with serve_secured(platforms, pki, auth=auth_config(jwks_file, leeway_seconds=0), access=ACCESS,
-                             max_streams_per_caller=1) as served:
+    async with serve_secured(
+        platforms, pki, auth=auth_config(jwks_file, leeway_seconds=0), access=ACCESS, max_streams_per_caller=1
+    ) as served:
         served.aws = AwsCalls(platforms)
         yield served
 
@@ -120,6 +146,7 @@ async def refused(call) -> grpc.aio.AioRpcError:
 
 
 # --- transport -------------------------------------------------------------------------------
+
 
 async def test_a_plaintext_client_cannot_talk_to_the_tls_port(secured):
     async with grpc.aio.insecure_channel(secured.target) as channel:
@@ -160,8 +187,12 @@ async def test_health_needs_no_caller_on_either_port_and_the_health_port_serves_
         answer = await health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(service="platform:demo"))
         assert answer.status == health_pb2.HealthCheckResponse.SERVING
         from polysync.platform.v1 import platform_service_pb2_grpc
-        error = await refused(lambda: platform_service_pb2_grpc.PlatformServiceStub(plain).ListPipelines(
-            pb.ListPipelinesRequest(), metadata=bearer(secret(SCHEDULER_TOKEN))))
+
+        error = await refused(
+            lambda: platform_service_pb2_grpc.PlatformServiceStub(plain).ListPipelines(
+                pb.ListPipelinesRequest(), metadata=bearer(secret(SCHEDULER_TOKEN))
+            )
+        )
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
     assert secured.aws.count == 0
 
@@ -180,13 +211,15 @@ async def test_certificate_files_are_reloaded_when_they_change(emulator, tmp_pat
             answer = await health_pb2_grpc.HealthStub(new_trust).Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert answer.status == health_pb2.HealthCheckResponse.SERVING
         async with grpc.aio.secure_channel(served.target, pki.channel_credentials()) as old_trust:
-            error = await refused(lambda: health_pb2_grpc.HealthStub(old_trust).Check(
-                health_pb2.HealthCheckRequest(), timeout=5))
+            error = await refused(
+                lambda: health_pb2_grpc.HealthStub(old_trust).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            )
         assert error.code() == grpc.StatusCode.UNAVAILABLE
         assert served.running.certificates.reloads == 1  # the mismatched pair was never taken
 
 
 # --- caller identity -------------------------------------------------------------------------
+
 
 async def test_a_static_token_names_the_caller_in_the_access_log(secured, caplog):
     caplog.set_level(logging.INFO, logger="polysync_batch.rpc")
@@ -214,8 +247,10 @@ def bad_tokens(signer: Signer) -> dict[str, tuple[str | None, str]]:
         "unknown static token": ("Bearer not-a-token-we-know", "neither a known token nor a JWT"),
         "garbage jwt": ("Bearer aaa.bbb.ccc", "malformed"),
         "alg none": ("Bearer " + unsigned_token(claims, "none"), "algorithm 'none' is not accepted"),
-        "HS256 with the RSA key": ("Bearer " + unsigned_token(claims, "HS256", secret=signer.public_pem()),
-                                   "algorithm 'HS256' is not accepted"),
+        "HS256 with the RSA key": (
+            "Bearer " + unsigned_token(claims, "HS256", secret=signer.public_pem()),
+            "algorithm 'HS256' is not accepted",
+        ),
         "wrong issuer": ("Bearer " + signer.token(iss="https://evil.example/"), "wrong issuer"),
         "wrong audience": ("Bearer " + signer.token(aud="api://someone-else"), "wrong audience"),
         "expired": ("Bearer " + signer.token(lifetime=-5), "expired"),
@@ -233,8 +268,9 @@ async def test_each_bad_credential_is_refused_with_its_reason_and_no_aws_call(se
     metadata = (("authorization", secret(authorization)),) if authorization else ()
     calls = {
         "unary": lambda: secured.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"), metadata=metadata),
-        "stream": lambda: secured.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=["a", "b"]),
-                                                         metadata=metadata),
+        "stream": lambda: secured.stub.WatchPipelineRuns(
+            pb.WatchPipelineRunsRequest(run_ids=["a", "b"]), metadata=metadata
+        ),
     }
     for call in calls.values():
         error = await refused(call)
@@ -254,9 +290,11 @@ async def test_undecodable_bytes_are_unauthenticated_for_a_stranger_and_invalid_
     for method in pb.DESCRIPTOR.services_by_name["PlatformService"].methods:
         path = f"/{method.containing_service.full_name}/{method.name}"
         call = secured.channel.unary_stream(path) if method.server_streaming else secured.channel.unary_unary(path)
-        for metadata, code in (((), grpc.StatusCode.UNAUTHENTICATED),
-                               (bearer(secret(SCHEDULER_TOKEN)), grpc.StatusCode.INVALID_ARGUMENT)):
-            error = await refused(lambda: call(garbage, metadata=metadata))
+        for metadata, code in (
+            ((), grpc.StatusCode.UNAUTHENTICATED),
+            (bearer(secret(SCHEDULER_TOKEN)), grpc.StatusCode.INVALID_ARGUMENT),
+        ):
+            error = await refused(lambda call=call, metadata=metadata: call(garbage, metadata=metadata))
             assert error.code() == code, (method.name, error)
     health = secured.channel.unary_unary("/grpc.health.v1.Health/Check")  # needs no caller: judged at once
     error = await refused(lambda: health(garbage))
@@ -268,8 +306,9 @@ async def test_reflection_needs_a_caller(secured):
     stub = reflection_pb2_grpc.ServerReflectionStub(secured.channel)
 
     async def list_services(metadata):
-        call = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                         metadata=metadata)
+        call = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), metadata=metadata
+        )
         return [s.name async for answer in call for s in answer.list_services_response.service]
 
     error = await refused(lambda: list_services(()))
@@ -279,14 +318,19 @@ async def test_reflection_needs_a_caller(secured):
 
 
 async def test_a_watch_ends_unauthenticated_when_its_token_expires(secured, signer):
-    run = (await secured.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", parameters={"duration_seconds": "30"}), metadata=bearer(secret(SCHEDULER_TOKEN)))).run
+    run = (
+        await secured.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"}),
+            metadata=bearer(secret(SCHEDULER_TOKEN)),
+        )
+    ).run
     token = secret(signer.token(lifetime=2))
     started = time.monotonic()
     messages = []
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        async for message in secured.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id),
-                                                            metadata=bearer(token)):
+        async for message in secured.stub.WatchPipelineRun(
+            pb.WatchPipelineRunRequest(run_id=run.run_id), metadata=bearer(token)
+        ):
             messages.append(message)
     elapsed = time.monotonic() - started
     assert messages and not messages[-1].run.terminal  # it was live, then cut at exp
@@ -296,17 +340,26 @@ async def test_a_watch_ends_unauthenticated_when_its_token_expires(secured, sign
 
 
 async def test_stream_limits_count_per_identified_caller_not_per_address(secured, signer):
-    run = (await secured.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-        pipeline="hello", parameters={"duration_seconds": "30"}), metadata=bearer(secret(SCHEDULER_TOKEN)))).run
-    first = secured.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id),
-                                          metadata=bearer(SCHEDULER_TOKEN))
+    run = (
+        await secured.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"}),
+            metadata=bearer(secret(SCHEDULER_TOKEN)),
+        )
+    ).run
+    first = secured.stub.WatchPipelineRun(
+        pb.WatchPipelineRunRequest(run_id=run.run_id), metadata=bearer(SCHEDULER_TOKEN)
+    )
     await first.read()
-    error = await refused(lambda: secured.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id),
-                                                                metadata=bearer(SCHEDULER_TOKEN)))
+    error = await refused(
+        lambda: secured.stub.WatchPipelineRun(
+            pb.WatchPipelineRunRequest(run_id=run.run_id), metadata=bearer(SCHEDULER_TOKEN)
+        )
+    )
     assert error_details(error)["ErrorInfo"].reason == "TOO_MANY_STREAMS"
     assert error_details(error)["ErrorInfo"].metadata["caller"] == "caller:scheduler"
-    other = secured.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id),
-                                          metadata=bearer(secret(READER_TOKEN)))  # same address, other caller
+    other = secured.stub.WatchPipelineRun(
+        pb.WatchPipelineRunRequest(run_id=run.run_id), metadata=bearer(secret(READER_TOKEN))
+    )  # same address, other caller
     assert (await other.read()).run.run_id == run.run_id
     first.cancel()
     other.cancel()
@@ -314,12 +367,15 @@ async def test_stream_limits_count_per_identified_caller_not_per_address(secured
 
 # --- access ----------------------------------------------------------------------------------
 
+
 async def test_a_reader_cannot_submit_or_cancel_and_no_aws_call_is_made(secured):
     reader = bearer(secret(READER_TOKEN))
     assert (await secured.stub.ListPipelineRuns(pb.ListPipelineRunsRequest(), metadata=reader)) is not None
     before = secured.aws.count
-    for call in (lambda: secured.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"), metadata=reader),
-                 lambda: secured.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id="x"), metadata=reader)):
+    for call in (
+        lambda: secured.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"), metadata=reader),
+        lambda: secured.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id="x"), metadata=reader),
+    ):
         error = await refused(call)
         assert error.code() == grpc.StatusCode.PERMISSION_DENIED
         info = error_details(error)["ErrorInfo"]
@@ -330,28 +386,39 @@ async def test_a_reader_cannot_submit_or_cancel_and_no_aws_call_is_made(secured)
 
 async def test_a_caller_of_one_platform_cannot_touch_another(secured, signer):
     ids = [f"run-{i}" for i in range(500)]
-    for call in (lambda: secured.stub.BatchGetPipelineRuns(pb.BatchGetPipelineRunsRequest(platform="other", run_ids=ids),
-                                                            metadata=bearer(SCHEDULER_TOKEN)),
-                 lambda: secured.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform="other", run_ids=ids),
-                                                         metadata=bearer(READER_TOKEN))):
+    for call in (
+        lambda: secured.stub.BatchGetPipelineRuns(
+            pb.BatchGetPipelineRunsRequest(platform="other", run_ids=ids), metadata=bearer(SCHEDULER_TOKEN)
+        ),
+        lambda: secured.stub.WatchPipelineRuns(
+            pb.WatchPipelineRunsRequest(platform="other", run_ids=ids), metadata=bearer(READER_TOKEN)
+        ),
+    ):
         error = await refused(call)
         info = error_details(error)["ErrorInfo"]
         assert info.reason == "CALLER_NOT_ALLOWED" and info.metadata["platform"] == "other"
     assert secured.aws.count == 0
     jwt_caller = bearer(secret(signer.token(sub="jwt-caller")))
-    answer = await secured.stub.BatchGetPipelineRuns(pb.BatchGetPipelineRunsRequest(platform="other", run_ids=ids[:3]),
-                                                     metadata=jwt_caller)
+    answer = await secured.stub.BatchGetPipelineRuns(
+        pb.BatchGetPipelineRunsRequest(platform="other", run_ids=ids[:3]), metadata=jwt_caller
+    )
     assert sorted(answer.missing_run_ids) == ids[:3]
 
 
 # --- mutual TLS ------------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def mutual(emulator, pki):
     platforms = demo_platforms(emulator, None, FAST_WATCH)
-    async with serve_secured(platforms, pki, mutual=True, auth=auth_config(),
-                             access={"demo": AccessConfig(read=["reporter"], submit=["scheduler"])},
-                             client_certificate=True) as served:
+    async with serve_secured(
+        platforms,
+        pki,
+        mutual=True,
+        auth=auth_config(),
+        access={"demo": AccessConfig(read=["reporter"], submit=["scheduler"])},
+        client_certificate=True,
+    ) as served:
         served.aws = AwsCalls(platforms)
         yield served
 
@@ -359,8 +426,9 @@ async def mutual(emulator, pki):
 async def test_mutual_tls_requires_a_client_certificate_whose_cn_names_the_caller(mutual, pki, caplog):
     caplog.set_level(logging.INFO, logger="polysync_batch.rpc")
     async with grpc.aio.secure_channel(mutual.target, pki.channel_credentials()) as no_certificate:
-        error = await refused(lambda: health_pb2_grpc.HealthStub(no_certificate).Check(
-            health_pb2.HealthCheckRequest(), timeout=5))
+        error = await refused(
+            lambda: health_pb2_grpc.HealthStub(no_certificate).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        )
         assert error.code() == grpc.StatusCode.UNAVAILABLE  # the handshake itself, Health included
     answer = await mutual.stub.ListPipelines(pb.ListPipelinesRequest())  # no token: the certificate's CN
     assert answer.pipelines
@@ -377,19 +445,23 @@ async def test_a_watch_ends_unauthenticated_when_its_client_certificate_expires(
     outlive it. The stream ends at notAfter, and later calls on the same channel are refused."""
     import datetime
 
-    expires = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(seconds=4)
+    expires = datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(seconds=4)
     short = pki.ca.issue_cert("scheduler.clients.test", common_name="scheduler", not_after=expires)
-    credentials = grpc.ssl_channel_credentials(pki.ca.cert_pem.bytes(), short.private_key_pem.bytes(),
-                                               short.cert_chain_pems[0].bytes())
+    credentials = grpc.ssl_channel_credentials(
+        pki.ca.cert_pem.bytes(), short.private_key_pem.bytes(), short.cert_chain_pems[0].bytes()
+    )
     async with grpc.aio.secure_channel(mutual.target, credentials) as channel:
         stub = pb_grpc.PlatformServiceStub(channel)
-        run = (await stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "30"}))).run  # the certificate's CN may submit
+        run = (
+            await stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+            )
+        ).run  # the certificate's CN may submit
         messages = []
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             async for message in stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id)):
                 messages.append(message)
-        ended = datetime.datetime.now(datetime.timezone.utc)
+        ended = datetime.datetime.now(datetime.UTC)
         assert messages and not messages[-1].run.terminal
         assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert "client certificate expired during the stream" in raised.value.details()
@@ -399,18 +471,22 @@ async def test_a_watch_ends_unauthenticated_when_its_client_certificate_expires(
 
 
 async def test_a_presented_token_is_checked_before_the_certificate(mutual):
-    error = await refused(lambda: mutual.stub.ListPipelines(pb.ListPipelinesRequest(),
-                                                            metadata=bearer(secret("wrong-token-7c1d"))))
+    error = await refused(
+        lambda: mutual.stub.ListPipelines(pb.ListPipelinesRequest(), metadata=bearer(secret("wrong-token-7c1d")))
+    )
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED  # a valid certificate came with it
-    run = await mutual.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"),
-                                            metadata=bearer(secret(SCHEDULER_TOKEN)))  # the token names the caller
+    run = await mutual.stub.ExecutePipeline(
+        pb.ExecutePipelineRequest(pipeline="hello"), metadata=bearer(secret(SCHEDULER_TOKEN))
+    )  # the token names the caller
     assert run.run.run_id
 
 
 # --- JWKS from a URL, off the event loop ----------------------------------------------------
 
+
 async def test_jwks_url_is_fetched_off_the_event_loop_and_an_unknown_kid_refetches_at_most_once_a_minute(
-        emulator, pki, signer, tmp_path):
+    emulator, pki, signer, tmp_path
+):
     import http.server
     import threading
 
@@ -418,7 +494,7 @@ async def test_jwks_url_is_fetched_off_the_event_loop_and_an_unknown_kid_refetch
     document = (write_jwks(tmp_path / "keys.json", signer)).read_bytes()
 
     class Keys(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             fetches.append(self.path)
             if slow.is_set():
                 time.sleep(1.0)
@@ -432,10 +508,11 @@ async def test_jwks_url_is_fetched_off_the_event_loop_and_an_unknown_kid_refetch
 
     http_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Keys)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
-    from polysync_batch.config import JwtConfig
-    from polysync_batch.config import CallerAuthConfig
-    auth = CallerAuthConfig(jwt=JwtConfig(jwks_url=f"http://127.0.0.1:{http_server.server_port}/keys",
-                                          issuer=ISSUER, audience=AUDIENCE))
+    from polysync_batch.config import CallerAuthConfig, JwtConfig
+
+    auth = CallerAuthConfig(
+        jwt=JwtConfig(jwks_url=f"http://127.0.0.1:{http_server.server_port}/keys", issuer=ISSUER, audience=AUDIENCE)
+    )
     try:
         async with serve_secured(demo_platforms(emulator, None, FAST_WATCH), pki, auth=auth) as served:
             assert len(fetches) == 1  # at start-up
@@ -443,8 +520,9 @@ async def test_jwks_url_is_fetched_off_the_event_loop_and_an_unknown_kid_refetch
             await served.stub.ListPipelines(pb.ListPipelinesRequest(), metadata=good)
             slow.set()
             unknown = bearer(secret(signer.token(kid="new-key")))
-            refetching = asyncio.ensure_future(refused(lambda: served.stub.ListPipelines(
-                pb.ListPipelinesRequest(), metadata=unknown)))
+            refetching = asyncio.ensure_future(
+                refused(lambda: served.stub.ListPipelines(pb.ListPipelinesRequest(), metadata=unknown))
+            )
             await asyncio.sleep(0.2)
             started = time.monotonic()
             await health_pb2_grpc.HealthStub(served.channel).Check(health_pb2.HealthCheckRequest())
@@ -472,6 +550,7 @@ async def test_a_bad_certificate_file_stops_start_up_naming_the_key(emulator, tm
 
 # --- last: nothing secret was logged -----------------------------------------------------------
 
+
 def test_no_token_or_jwt_of_this_module_is_in_any_log_record():
     assert SECRETS and len(RECORDS) > 20
     logged = []
@@ -485,4 +564,3 @@ def test_no_token_or_jwt_of_this_module_is_in_any_log_record():
         for part in {token, token.split(" ")[-1], token.split(".")[-1]}:
             if len(part) >= 8:
                 assert part not in text, f"a secret reached the log: {part[:6]}…"
-

@@ -2,18 +2,20 @@
 
 import asyncio
 import time
-from dataclasses import replace
 
 import grpc
 import pytest
-from polysync.platform.v1 import pipeline_run_pb2 as runs_pb, platform_service_pb2 as pb
-
+from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
+
 from tests.support import FAST_WATCH, reason_of, serve
 
 
 async def long_run(stub) -> str:
-    response = await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"}))
+    response = await stub.ExecutePipeline(
+        pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "30"})
+    )
     return response.run.run_id
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pydantic
 import pytest
-
 from polysync_batch.config import Config, ConfigError, load_config
 
 SPEC_EXAMPLE = """
@@ -167,9 +166,7 @@ ROLE = '"arn:aws:iam::111122223333:role/r"'
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param(
-            PROD + 'regoin = "eu-west-1"\n', "platforms.prod.regoin: unknown key", id="unknown-key"
-        ),
+        pytest.param(PROD + 'regoin = "eu-west-1"\n', "platforms.prod.regoin: unknown key", id="unknown-key"),
         pytest.param("[platforms.prod]\n", "platforms.prod.region: required", id="missing-region"),
         pytest.param(
             '[platforms.prod]\nregion = "Ireland"\n',
@@ -182,8 +179,7 @@ ROLE = '"arn:aws:iam::111122223333:role/r"'
             id="web-identity-without-role",
         ),
         pytest.param(
-            WEB_IDENTITY
-            + f'role_arn = {ROLE}\ntoken_file = "/t"\nazure_scope = "api://x/.default"\n',
+            WEB_IDENTITY + f'role_arn = {ROLE}\ntoken_file = "/t"\nazure_scope = "api://x/.default"\n',
             "platforms.prod.auth.azure_scope: set either token_file or azure_scope, not both",
             id="token-file-and-azure-scope",
         ),
@@ -194,20 +190,17 @@ ROLE = '"arn:aws:iam::111122223333:role/r"'
         ),
         pytest.param(
             PROD + '[platforms.prod.auth]\ntoken_file = "/t"\n',
-            'platforms.prod.auth.token_file: not valid when mode is "default" '
-            '(only for mode "web_identity")',
+            'platforms.prod.auth.token_file: not valid when mode is "default" (only for mode "web_identity")',
             id="field-not-valid-for-mode",
         ),
         pytest.param(
             PROD + f'[platforms.prod.auth]\nmode = "web_identity"\nrole_arn = {ROLE}\n'
             'token_file = "/t"\nexternal_id = "abc"\n',
-            'platforms.prod.auth.external_id: not valid when mode is "web_identity" '
-            '(only for mode "assume_role")',
+            'platforms.prod.auth.external_id: not valid when mode is "web_identity" (only for mode "assume_role")',
             id="external-id-with-web-identity",
         ),
         pytest.param(
-            PROD
-            + '[platforms.prod.auth]\nmode = "assume_role"\nrole_arn = "arn:aws:iam::1:role/r"\n',
+            PROD + '[platforms.prod.auth]\nmode = "assume_role"\nrole_arn = "arn:aws:iam::1:role/r"\n',
             "platforms.prod.auth.role_arn: not an IAM role ARN",
             id="bad-role-arn",
         ),
@@ -274,7 +267,7 @@ ROLE = '"arn:aws:iam::111122223333:role/r"'
             id="max-attempts-out-of-range",
         ),
         pytest.param(
-            '[watch]\npoll_interval_seconds = 0\n',
+            "[watch]\npoll_interval_seconds = 0\n",
             "watch.poll_interval_seconds: Input should be greater than 0",
             id="poll-interval-not-positive",
         ),
@@ -292,9 +285,7 @@ def test_errors_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
 
 
 def test_missing_file() -> None:
-    assert config_error("/nonexistent/polysync.toml") == (
-        "config /nonexistent/polysync.toml: file not found"
-    )
+    assert config_error("/nonexistent/polysync.toml") == ("config /nonexistent/polysync.toml: file not found")
 
 
 def test_counts_the_other_errors(tmp_path: Path) -> None:
@@ -351,7 +342,7 @@ def test_env_overrides_nested_keys_with_coercion() -> None:
 
 
 def test_env_beats_file(tmp_path: Path) -> None:
-    path = write(tmp_path, SPEC_EXAMPLE + '[watch]\npoll_interval_seconds = 10\n')
+    path = write(tmp_path, SPEC_EXAMPLE + "[watch]\npoll_interval_seconds = 10\n")
 
     config = load_config(
         path,
@@ -385,9 +376,7 @@ def test_env_errors_name_the_variable(tmp_path: Path) -> None:
 def test_env_cannot_replace_a_table_with_a_value(tmp_path: Path) -> None:
     message = config_error(write(tmp_path, MINIMAL), {"POLYSYNC_BATCH_PLATFORMS__PROD": "x"})
 
-    assert message.endswith(
-        "POLYSYNC_BATCH_PLATFORMS__PROD: platforms.prod is a table; set its keys"
-    )
+    assert message.endswith("POLYSYNC_BATCH_PLATFORMS__PROD: platforms.prod is a table; set its keys")
 
 
 def test_metrics_and_tracing_are_off_by_default_and_name_their_keys(tmp_path: Path) -> None:
@@ -402,24 +391,43 @@ def test_metrics_and_tracing_are_off_by_default_and_name_their_keys(tmp_path: Pa
 
 
 def test_events_table_defaults_and_a_bad_queue_url_named(tmp_path):
-    config = load_config(write(tmp_path, MINIMAL + """
+    config = load_config(
+        write(
+            tmp_path,
+            MINIMAL
+            + """
 [platforms.prod.events]
 sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/polysync-batch-events"
-"""), {})
+""",
+        ),
+        {},
+    )
     events = config.platforms["prod"].events
     assert (events.reconcile_interval_seconds, events.wait_time_seconds, events.create) == (60.0, 20, False)
     assert (events.account_id, events.queue_name) == ("111122223333", "polysync-batch-events")
     assert load_config(write(tmp_path, MINIMAL), {}).platforms["prod"].events is None
-    message = config_error(write(tmp_path, MINIMAL + """
+    message = config_error(
+        write(
+            tmp_path,
+            MINIMAL
+            + """
 [platforms.prod.events]
 sqs_queue_url = "polysync-batch-events"
-"""))
+""",
+        )
+    )
     assert "platforms.prod.events.sqs_queue_url: " in message and "SQS queue URL" in message
-    message = config_error(write(tmp_path, MINIMAL + """
+    message = config_error(
+        write(
+            tmp_path,
+            MINIMAL
+            + """
 [platforms.prod.events]
 sqs_queue_url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q"
 wait_time_seconds = 30
-"""))
+""",
+        )
+    )
     assert "platforms.prod.events.wait_time_seconds" in message
 
 
@@ -436,10 +444,16 @@ def test_an_open_address_without_tls_or_caller_auth_is_refused_in_one_line(addre
     assert "server.address" in message and "server.allow_insecure" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("extra", [
-    {"POLYSYNC_BATCH_SERVER__ALLOW_INSECURE": "true"},
-    {"POLYSYNC_BATCH_SERVER__TLS__CERT_FILE": "/tls/tls.crt", "POLYSYNC_BATCH_SERVER__TLS__KEY_FILE": "/tls/tls.key"},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"POLYSYNC_BATCH_SERVER__ALLOW_INSECURE": "true"},
+        {
+            "POLYSYNC_BATCH_SERVER__TLS__CERT_FILE": "/tls/tls.crt",
+            "POLYSYNC_BATCH_SERVER__TLS__KEY_FILE": "/tls/tls.key",
+        },
+    ],
+)
 def test_an_open_address_is_allowed_with_tls_or_allow_insecure(extra: dict) -> None:
     config = load_config(None, {"POLYSYNC_BATCH_SERVER__ADDRESS": "0.0.0.0:50051", **extra})
     assert config.server.address == "0.0.0.0:50051"
@@ -455,15 +469,28 @@ def test_loopback_needs_nothing(address: str) -> None:
     assert load_config(None, {"POLYSYNC_BATCH_SERVER__ADDRESS": address}).server.address == address
 
 
-@pytest.mark.parametrize("jwt,key,says", [
-    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["HS256"]}, "auth.jwt.algorithms",
-     "asymmetric only"),
-    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["none"]}, "auth.jwt.algorithms",
-     "asymmetric only"),
-    ({"issuer": "i", "audience": "a"}, "auth.jwt.jwks_file", "exactly one of jwks_file and jwks_url"),
-    ({"jwks_file": "/k.json", "audience": "a"}, "auth.jwt.issuer", "required"),
-    ({"jwks_file": "/k.json", "issuer": "i", "audience": "a", "leeway_seconds": 300}, "auth.jwt.leeway_seconds", "60"),
-])
+@pytest.mark.parametrize(
+    "jwt,key,says",
+    [
+        (
+            {"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["HS256"]},
+            "auth.jwt.algorithms",
+            "asymmetric only",
+        ),
+        (
+            {"jwks_file": "/k.json", "issuer": "i", "audience": "a", "algorithms": ["none"]},
+            "auth.jwt.algorithms",
+            "asymmetric only",
+        ),
+        ({"issuer": "i", "audience": "a"}, "auth.jwt.jwks_file", "exactly one of jwks_file and jwks_url"),
+        ({"jwks_file": "/k.json", "audience": "a"}, "auth.jwt.issuer", "required"),
+        (
+            {"jwks_file": "/k.json", "issuer": "i", "audience": "a", "leeway_seconds": 300},
+            "auth.jwt.leeway_seconds",
+            "60",
+        ),
+    ],
+)
 def test_jwt_settings_are_checked(tmp_path: Path, jwt: dict, key: str, says: str) -> None:
     with pytest.raises(ConfigError) as raised:
         with_file = tmp_path / "c.toml"
@@ -485,6 +512,7 @@ def test_access_tables_need_caller_authentication() -> None:
     with pytest.raises(pydantic.ValidationError) as raised:
         Config.model_validate({"platforms": {"prod": {"region": "eu-west-1", "access": {"read": ["*"]}}}})
     assert "needs caller authentication" in str(raised.value)
-    config = Config.model_validate({"auth": {"tokens": [_TOKEN]},
-                                    "platforms": {"prod": {"region": "eu-west-1", "access": {"read": ["*"]}}}})
+    config = Config.model_validate(
+        {"auth": {"tokens": [_TOKEN]}, "platforms": {"prod": {"region": "eu-west-1", "access": {"read": ["*"]}}}}
+    )
     assert config.platforms["prod"].access.submit == []

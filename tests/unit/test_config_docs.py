@@ -4,10 +4,18 @@ import re
 from pathlib import Path
 
 import pytest
-
 from polysync_batch.config import (
-    AccessConfig, AuthConfig, CallerAuthConfig, EventsConfig, JwtConfig, MetricsConfig, PlatformConfig, ServerConfig,
-    TlsConfig, TracingConfig, WatchConfig,
+    AccessConfig,
+    AuthConfig,
+    CallerAuthConfig,
+    EventsConfig,
+    JwtConfig,
+    MetricsConfig,
+    PlatformConfig,
+    ServerConfig,
+    TlsConfig,
+    TracingConfig,
+    WatchConfig,
 )
 
 DOC = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
@@ -19,13 +27,22 @@ def section(heading: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("heading,model", [
-    ("[server]", ServerConfig), ("[watch]", WatchConfig), ("[metrics]", MetricsConfig), ("[tracing]", TracingConfig),
-    ("[platforms.<name>]", PlatformConfig), ("[platforms.<name>.auth]", AuthConfig),
-    ("[platforms.<name>.events]", EventsConfig),
-    ("[server.tls]", TlsConfig), ("[auth]", CallerAuthConfig), ("[auth.jwt]", JwtConfig),
-    ("[platforms.<name>.access]", AccessConfig),
-])
+@pytest.mark.parametrize(
+    "heading,model",
+    [
+        ("[server]", ServerConfig),
+        ("[watch]", WatchConfig),
+        ("[metrics]", MetricsConfig),
+        ("[tracing]", TracingConfig),
+        ("[platforms.<name>]", PlatformConfig),
+        ("[platforms.<name>.auth]", AuthConfig),
+        ("[platforms.<name>.events]", EventsConfig),
+        ("[server.tls]", TlsConfig),
+        ("[auth]", CallerAuthConfig),
+        ("[auth.jwt]", JwtConfig),
+        ("[platforms.<name>.access]", AccessConfig),
+    ],
+)
 def test_every_key_is_documented_in_its_section(heading, model):
     rows = set(re.findall(r"^\| `([a-z_]+)` \|", section(heading), re.M))
     assert set(model.model_fields) - rows == set(), f"undocumented keys in {heading}"

@@ -1,7 +1,6 @@
 """A call whose caller's deadline has passed starts no AWS call (aws/calls.py + domain/deadline.py)."""
 
 import pytest
-
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.domain import deadline, errors
 

@@ -7,7 +7,6 @@ import json
 import math
 
 import pytest
-
 from polysync_batch.aws.events import SqsEventQueue
 from polysync_batch.aws.translate import RunContext, to_run
 from polysync_batch.domain import errors
@@ -16,29 +15,48 @@ from polysync_batch.watch.clock import ManualClock, Wakeup, settle
 from polysync_batch.watch.events import EventConsumer
 from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Outcome, Source
+
 from tests.support import watch_config
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
 CTX = RunContext("prod", REGION, None, 600)
-SETTINGS = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, heartbeat_seconds=3600,
-                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000,
-                         max_cached_runs=100_000)
+SETTINGS = watch_config(
+    poll_interval_seconds=5,
+    max_poll_interval_seconds=5,
+    heartbeat_seconds=3600,
+    not_found_after_polls=3,
+    describe_jobs_per_second=1000,
+    describe_jobs_burst=1000,
+    max_cached_runs=100_000,
+)
 RECONCILE = 60.0
 PARSER = SqsEventQueue(None, None, "https://sqs.eu-west-1.amazonaws.com/111122223333/q", CTX, ACCOUNT)
 
 
 def job(job_id: str, status: str, attempts: int = 0, reason: str = "") -> dict:
-    detail = {"jobId": job_id, "status": status, "jobDefinition": "arn:aws:batch:eu-west-1:1:job-definition/d:1",
-              "attempts": [{"container": {"exitCode": 1}}] * attempts}
+    detail = {
+        "jobId": job_id,
+        "status": status,
+        "jobDefinition": "arn:aws:batch:eu-west-1:1:job-definition/d:1",
+        "attempts": [{"container": {"exitCode": 1}}] * attempts,
+    }
     if reason:
         detail["statusReason"] = reason
     return detail
 
 
 def envelope(job_id: str, status: str, second: int, attempts: int = 0, **overrides) -> str:
-    body = {"version": "0", "id": f"{job_id}-{status}-{second}", "detail-type": "Batch Job State Change",
-            "source": "aws.batch", "account": ACCOUNT, "time": f"2026-12-01T09:00:{second:02d}Z",
-            "region": REGION, "resources": [], "detail": job(job_id, status, attempts)}
+    body = {
+        "version": "0",
+        "id": f"{job_id}-{status}-{second}",
+        "detail-type": "Batch Job State Change",
+        "source": "aws.batch",
+        "account": ACCOUNT,
+        "time": f"2026-12-01T09:00:{second:02d}Z",
+        "region": REGION,
+        "resources": [],
+        "detail": job(job_id, status, attempts),
+    }
     body.update(overrides)
     return json.dumps(body)
 
@@ -159,9 +177,11 @@ async def test_same_second_is_ordered_by_status_and_a_retry_moves_forward_by_its
     queue.send(envelope("a", "RUNNABLE", 5), envelope("a", "PENDING", 5))  # same second, reversed
     await settle()
     assert seen == ["SUBMITTED", "RUNNABLE"]
-    for body in (envelope("a", "RUNNING", 6),
-                 envelope("a", "RUNNABLE", 6, attempts=1),  # attempt 1 failed, same second: a retry
-                 envelope("a", "RUNNING", 6)):  # attempt 1's RUNNING again: older than the retry
+    for body in (
+        envelope("a", "RUNNING", 6),
+        envelope("a", "RUNNABLE", 6, attempts=1),  # attempt 1 failed, same second: a retry
+        envelope("a", "RUNNING", 6),
+    ):  # attempt 1's RUNNING again: older than the retry
         queue.send(body)
         await settle()
     assert seen == ["SUBMITTED", "RUNNABLE", "RUNNING", "RUNNABLE"]
@@ -198,17 +218,20 @@ async def test_events_of_runs_neither_followed_nor_cached_are_not_kept():
     hub.close(errors.server_shutting_down())
 
 
-@pytest.mark.parametrize("body,outcome", [
-    ("not json {", "malformed"),
-    ('"a string"', "malformed"),
-    (envelope("a", "RUNNING", 1, **{"detail-type": "EC2 Instance State-change Notification"}), "foreign"),
-    (envelope("a", "RUNNING", 1, source="aws.ec2"), "foreign"),
-    (envelope("a", "RUNNING", 1, account="999999999999"), "foreign"),
-    (envelope("a", "RUNNING", 1, region="us-east-1"), "foreign"),
-    (envelope("a", "RUNNING", 1, detail={"jobId": "a"}), "malformed"),
-    (envelope("a", "RUNNING", 1, detail={"jobId": "a", "status": "EXPLODED", "jobDefinition": "x"}), "malformed"),
-    (envelope("a", "RUNNING", 1, time="yesterday"), "malformed"),
-])
+@pytest.mark.parametrize(
+    "body,outcome",
+    [
+        ("not json {", "malformed"),
+        ('"a string"', "malformed"),
+        (envelope("a", "RUNNING", 1, **{"detail-type": "EC2 Instance State-change Notification"}), "foreign"),
+        (envelope("a", "RUNNING", 1, source="aws.ec2"), "foreign"),
+        (envelope("a", "RUNNING", 1, account="999999999999"), "foreign"),
+        (envelope("a", "RUNNING", 1, region="us-east-1"), "foreign"),
+        (envelope("a", "RUNNING", 1, detail={"jobId": "a"}), "malformed"),
+        (envelope("a", "RUNNING", 1, detail={"jobId": "a", "status": "EXPLODED", "jobDefinition": "x"}), "malformed"),
+        (envelope("a", "RUNNING", 1, time="yesterday"), "malformed"),
+    ],
+)
 async def test_bad_messages_are_counted_logged_once_and_deleted(body, outcome, caplog):
     clock, batch, hub, queue, consumer = make()
     batch.jobs["a"] = job("a", "RUNNABLE")
@@ -328,6 +351,7 @@ async def test_an_event_during_the_first_read_of_a_new_watch_is_kept_and_not_und
     async def drain():
         async for event in subscription.events(clock, SETTINGS.heartbeat_seconds):
             seen.append(event.run.native_status)
+
     task = asyncio.ensure_future(drain())
     await settle()
     assert seen == ["RUNNING"]

@@ -5,6 +5,7 @@ import json
 import threading
 
 from polysync_batch.security.jwks import JwksKeys, parse_jwks
+
 from tests.security_support import Signer, write_jwks
 
 
@@ -29,8 +30,14 @@ async def test_an_unknown_kid_reloads_at_most_once_per_interval(tmp_path, monkey
 
 def test_symmetric_and_unusable_keys_are_dropped():
     signer = Signer("k1")
-    document = {"keys": [signer.jwk(), {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
-                         {"kty": "RSA", "kid": "broken", "n": "x"}, {**signer.jwk(), "kid": "enc", "use": "enc"}]}
+    document = {
+        "keys": [
+            signer.jwk(),
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            {"kty": "RSA", "kid": "broken", "n": "x"},
+            {**signer.jwk(), "kid": "enc", "use": "enc"},
+        ]
+    }
     assert list(parse_jwks(json.dumps(document).encode())) == ["k1"]
 
 
@@ -45,13 +52,14 @@ async def test_a_token_without_kid_uses_the_only_key(tmp_path):
 
 async def test_an_unusable_jwks_file_stops_start_up_naming_the_key(tmp_path):
     import pytest
-
     from polysync_batch.config import CallerAuthConfig, ConfigError, JwtConfig
     from polysync_batch.security.callers import Authenticator
 
     for content in ("not json", '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}'):
         (tmp_path / "jwks.json").write_text(content)
-        auth = Authenticator(CallerAuthConfig(jwt=JwtConfig(jwks_file=tmp_path / "jwks.json", issuer="i", audience="a")),
-                             certificates=False)
+        auth = Authenticator(
+            CallerAuthConfig(jwt=JwtConfig(jwks_file=tmp_path / "jwks.json", issuer="i", audience="a")),
+            certificates=False,
+        )
         with pytest.raises(ConfigError, match=r"^auth\.jwt\.jwks_file: cannot load"):
             await auth.start()

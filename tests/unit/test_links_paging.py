@@ -1,12 +1,13 @@
 import pytest
-
 from polysync_batch.domain import links, paging, requests
 from polysync_batch.domain.errors import InvalidArgument
 
 
 def test_job_console_url_is_the_seed_format():
-    assert links.job_console_url("eu-west-1", "abc-123") == \
-        "https://eu-west-1.console.aws.amazon.com/batch/home?region=eu-west-1#jobs/detail/abc-123"
+    assert (
+        links.job_console_url("eu-west-1", "abc-123")
+        == "https://eu-west-1.console.aws.amazon.com/batch/home?region=eu-west-1#jobs/detail/abc-123"
+    )
 
 
 def test_partitions_use_their_own_console_domains():
@@ -17,8 +18,10 @@ def test_partitions_use_their_own_console_domains():
 
 def test_log_stream_url_escapes_like_the_cloudwatch_console():
     url = links.log_stream_console_url("us-east-1", "/aws/batch/job", "hello/default/abc")
-    assert url == ("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
-                   "#logsV2:log-groups/log-group/$252Faws$252Fbatch$252Fjob/log-events/hello$252Fdefault$252Fabc")
+    assert url == (
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+        "#logsV2:log-groups/log-group/$252Faws$252Fbatch$252Fjob/log-events/hello$252Fdefault$252Fabc"
+    )
 
 
 def test_page_tokens_round_trip_and_are_bound_to_filters():

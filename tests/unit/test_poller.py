@@ -5,17 +5,23 @@ import asyncio
 import math
 
 import pytest
-
 from polysync_batch.aws.translate import RunContext, to_run
+from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
 from polysync_batch.watch.clock import ManualClock, settle
-from polysync_batch.config import WatchConfig
 from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Source
+
 from tests.support import watch_config
 
-SETTINGS = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, heartbeat_seconds=30,
-                         not_found_after_polls=3, describe_jobs_per_second=1000, describe_jobs_burst=1000)
+SETTINGS = watch_config(
+    poll_interval_seconds=5,
+    max_poll_interval_seconds=5,
+    heartbeat_seconds=30,
+    not_found_after_polls=3,
+    describe_jobs_per_second=1000,
+    describe_jobs_burst=1000,
+)
 CTX = RunContext("prod", "eu-west-1", None, 600)
 
 
@@ -40,8 +46,11 @@ class FakeBatch:
             await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
-        return [to_run({"jobId": i, "status": self.status[i], "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
-                for i in run_ids if i in self.status]
+        return [
+            to_run({"jobId": i, "status": self.status[i], "jobDefinition": "arn:x:job-definition/d:1"}, CTX)
+            for i in run_ids
+            if i in self.status
+        ]
 
 
 def make(settings: WatchConfig = SETTINGS):
@@ -115,7 +124,9 @@ async def test_a_lone_miss_is_sent_at_once_and_misses_during_a_call_share_the_ne
     assert await poller.get("r0") and len(batch.calls) == 2  # cached
     await clock.advance(SETTINGS.poll_interval_seconds)
     await poller.get("r0")
-    assert len(batch.calls) == 3  # quiet again: sent at once, no gap and sorted(batch.calls[1]) == sorted(f"r{i}" for i in range(1, 30))
+    assert (
+        len(batch.calls) == 3
+    )  # quiet again: sent at once, no gap and sorted(batch.calls[1]) == sorted(f"r{i}" for i in range(1, 30))
 
 
 async def test_micro_batching_shares_calls_for_the_same_id():
@@ -219,15 +230,26 @@ async def test_a_slow_consumer_still_gets_the_terminal_state_and_delays_no_one()
         await clock.advance(5)
     await reader
     assert [e.run.native_status for e in fast_events] == [
-        "SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+        "SUBMITTED",
+        "PENDING",
+        "RUNNABLE",
+        "STARTING",
+        "RUNNING",
+        "SUCCEEDED",
+    ]
     slow_events = []
     await drain(slow, clock, slow_events)  # reads only now: intermediate states were coalesced
     assert [e.run.native_status for e in slow_events] == ["SUCCEEDED"]
 
 
 async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
-    settings = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=40, interval_growth=2,
-                             describe_jobs_per_second=1000, describe_jobs_burst=1000)
+    settings = watch_config(
+        poll_interval_seconds=5,
+        max_poll_interval_seconds=40,
+        interval_growth=2,
+        describe_jobs_per_second=1000,
+        describe_jobs_burst=1000,
+    )
     batch, clock, poller = make(settings)
     batch.add("a")
     await poller.subscribe(["a"])
@@ -241,7 +263,7 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
     batch_describe = recording
     poller._describe_raw = batch_describe  # observe the poll times
     await clock.advance(200)
-    gaps = [b - a for a, b in zip(polled_at, polled_at[1:])]
+    gaps = [b - a for a, b in zip(polled_at, polled_at[1:], strict=False)]
     assert gaps[:3] == [10, 20, 40] and set(gaps[3:]) == {40}
     batch.status["a"] = "SUCCEEDED"
     await clock.advance(40)
@@ -249,8 +271,9 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
 
 
 async def test_describe_jobs_budget_spaces_calls():
-    settings = watch_config(poll_interval_seconds=5, max_poll_interval_seconds=5, describe_jobs_per_second=2,
-                             describe_jobs_burst=2)
+    settings = watch_config(
+        poll_interval_seconds=5, max_poll_interval_seconds=5, describe_jobs_per_second=2, describe_jobs_burst=2
+    )
     batch, clock, poller = make(settings)
     ids = [f"r{i}" for i in range(1000)]
     batch.add(*ids)

@@ -5,6 +5,7 @@ poller to rescan every run and each new run rescanned the cache for eviction."""
 from polysync_batch.domain import errors
 from polysync_batch.watch.clock import ManualClock, settle
 from polysync_batch.watch.hub import RunHub
+
 from tests.unit.test_poller import SETTINGS, FakeBatch
 
 

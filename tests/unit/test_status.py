@@ -1,7 +1,11 @@
 import pytest
-
 from polysync_batch.domain.status import (
-    RunStatus, cancel_reason, is_terminal, native_statuses_for, run_message, run_status,
+    RunStatus,
+    cancel_reason,
+    is_terminal,
+    native_statuses_for,
+    run_message,
+    run_status,
 )
 
 
@@ -16,17 +20,29 @@ def test_succeeded():
     assert is_terminal("SUCCEEDED")
 
 
-@pytest.mark.parametrize("reason", [
-    "Cancelled by Polysync", "Cancelled by Polysync: user asked", "Terminated by admin", "Job Terminated",
-])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Cancelled by Polysync",
+        "Cancelled by Polysync: user asked",
+        "Terminated by admin",
+        "Job Terminated",
+    ],
+)
 def test_failed_with_cancel_marker_is_cancelled(reason):
     assert run_status("FAILED", reason) is RunStatus.CANCELLED
 
 
-@pytest.mark.parametrize("reason", [
-    "Essential container in task exited", "", None, "Host EC2 (instance i-0abc) terminated.",
-    "cancelled by polysync",  # the match is case-sensitive, like the original provider's
-])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Essential container in task exited",
+        "",
+        None,
+        "Host EC2 (instance i-0abc) terminated.",
+        "cancelled by polysync",  # the match is case-sensitive, like the original provider's
+    ],
+)
 def test_failed_for_other_reasons_is_failed(reason):
     assert run_status("FAILED", reason) is RunStatus.FAILED
     assert is_terminal("FAILED")
@@ -47,13 +63,23 @@ def test_native_statuses_for_filters():
     assert native_statuses_for([]) == ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
     assert native_statuses_for([RunStatus.CANCELLED]) == ("FAILED",)
     assert native_statuses_for([RunStatus.SUCCEEDED, RunStatus.RUNNING]) == (
-        "SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED")
+        "SUBMITTED",
+        "PENDING",
+        "RUNNABLE",
+        "STARTING",
+        "RUNNING",
+        "SUCCEEDED",
+    )
 
 
 def test_messages_surface_reason_and_exit_code():
-    assert run_message(RunStatus.FAILED, "FAILED", "Essential container in task exited", 3) == \
-        "Failed: Essential container in task exited (exit code 3)"
+    assert (
+        run_message(RunStatus.FAILED, "FAILED", "Essential container in task exited", 3)
+        == "Failed: Essential container in task exited (exit code 3)"
+    )
     assert run_message(RunStatus.FAILED, "FAILED", "", None) == "Failed"
     assert run_message(RunStatus.SUCCEEDED, "SUCCEEDED", "", 0) == "Succeeded (exit code 0)"
     assert run_message(RunStatus.RUNNING, "RUNNABLE", "", None) == "Running (RUNNABLE)"
-    assert run_message(RunStatus.CANCELLED, "FAILED", "Cancelled by Polysync", None) == "Cancelled: Cancelled by Polysync"
+    assert (
+        run_message(RunStatus.CANCELLED, "FAILED", "Cancelled by Polysync", None) == "Cancelled: Cancelled by Polysync"
+    )

@@ -1,21 +1,35 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
 from polysync_batch.domain.status import RunStatus
 
 CTX = RunContext("prod", "eu-west-1", None, 600)
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:batch:eu-west-1:111122223333:job-definition/hello:3"
 
 
 def job(**extra):
-    return {"jobId": "j-1", "jobName": "Polysync-x", "jobQueue": "arn:q", "status": "RUNNING",
-            "jobDefinition": ARN, "createdAt": int(NOW.timestamp() * 1000), **extra}
+    return {
+        "jobId": "j-1",
+        "jobName": "Polysync-x",
+        "jobQueue": "arn:q",
+        "status": "RUNNING",
+        "jobDefinition": ARN,
+        "createdAt": int(NOW.timestamp() * 1000),
+        **extra,
+    }
 
 
 def test_failed_job_surfaces_exit_code_reason_and_hint():
-    run = to_run(job(status="FAILED", statusReason="Essential container in task exited",
-                     container={"exitCode": 3, "logStreamName": "hello/default/t1"}), CTX, NOW)
+    run = to_run(
+        job(
+            status="FAILED",
+            statusReason="Essential container in task exited",
+            container={"exitCode": 3, "logStreamName": "hello/default/t1"},
+        ),
+        CTX,
+        NOW,
+    )
     assert run.status is RunStatus.FAILED and run.terminal
     assert run.exit_code == 3
     assert run.message == "Failed: Essential container in task exited (exit code 3)"
@@ -31,8 +45,15 @@ def test_exit_code_is_absent_not_zero_when_unknown():
 
 
 def test_exit_code_from_last_attempt_and_awslogs_group():
-    run = to_run(job(status="SUCCEEDED", attempts=[{"container": {"exitCode": 1}}, {"container": {"exitCode": 0, "logStreamName": "s"}}],
-                     container={"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/custom"}}}), CTX, NOW)
+    run = to_run(
+        job(
+            status="SUCCEEDED",
+            attempts=[{"container": {"exitCode": 1}}, {"container": {"exitCode": 0, "logStreamName": "s"}}],
+            container={"logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/custom"}}},
+        ),
+        CTX,
+        NOW,
+    )
     assert run.exit_code == 0 and run.attempts == 2
     assert run.log_stream_name == "s" and run.log_group_name == "/custom"
 
@@ -60,9 +81,19 @@ def test_array_parent_and_child():
 
 
 def test_pipeline_from_definition():
-    p = to_pipeline({"jobDefinitionName": "greet", "revision": 2, "jobDefinitionArn": "arn:x", "type": "container",
-                     "parameters": {"greeting": "Hello"},
-                     "containerProperties": {"image": "busybox", "jobRoleArn": "arn:role",
-                                             "command": ["echo", "Ref::greeting", "Ref::name"]}})
+    p = to_pipeline(
+        {
+            "jobDefinitionName": "greet",
+            "revision": 2,
+            "jobDefinitionArn": "arn:x",
+            "type": "container",
+            "parameters": {"greeting": "Hello"},
+            "containerProperties": {
+                "image": "busybox",
+                "jobRoleArn": "arn:role",
+                "command": ["echo", "Ref::greeting", "Ref::name"],
+            },
+        }
+    )
     assert (p.name, p.revision, p.image, p.job_role_arn) == ("greet", 2, "busybox", "arn:role")
     assert p.required_parameters == ["name"] and p.parameters == {"greeting": "Hello"}

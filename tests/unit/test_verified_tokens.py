@@ -4,11 +4,11 @@ cached (a clock is injected; the signature check is counted through PyJWT's deco
 
 import jwt
 import pytest
-
 from polysync_batch.config import JwtConfig
 from polysync_batch.domain import errors
 from polysync_batch.security import callers
 from polysync_batch.security.callers import JwtVerifier
+
 from tests.security_support import AUDIENCE, ISSUER, Signer, write_jwks
 
 
@@ -25,8 +25,9 @@ def counted(monkeypatch):
 
 
 async def verifier(tmp_path, *signers: Signer, now: list[float]) -> JwtVerifier:
-    config = JwtConfig(jwks_file=write_jwks(tmp_path / "jwks.json", *signers), issuer=ISSUER, audience=AUDIENCE,
-                       leeway_seconds=0)
+    config = JwtConfig(
+        jwks_file=write_jwks(tmp_path / "jwks.json", *signers), issuer=ISSUER, audience=AUDIENCE, leeway_seconds=0
+    )
     verifying = JwtVerifier(config, clock=lambda: now[0])
     assert await verifying.keys.reload()
     return verifying

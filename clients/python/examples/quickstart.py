@@ -3,7 +3,8 @@
 import sys
 
 import grpc
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_platform_client import connect, reason
 
 
@@ -11,7 +12,8 @@ def main(address: str) -> None:
     with connect(address) as client:
         try:
             response = client.stub.ExecutePipeline(
-                pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}), timeout=30)
+                pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}), timeout=30
+            )
         except grpc.RpcError as error:
             sys.exit(f"execute failed: {error.code().name} {reason(error)}: {error.details()}")
         print("submitted", response.run.run_id)

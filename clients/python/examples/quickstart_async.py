@@ -3,7 +3,8 @@
 import asyncio
 import sys
 
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_platform_client import RunEvent
 from polysync_platform_client.aio import connect
 
@@ -17,8 +18,9 @@ async def main(address: str) -> None:
             print(event.run.native_status)
 
         # Submits (with a generated request_id, so retries cannot submit twice) and waits.
-        run = await client.execute(pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}),
-                                   timeout=300, on_event=show)
+        run = await client.execute(
+            pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}), timeout=300, on_event=show
+        )
         print("finished", pipeline_run_pb2.RunStatus.Name(run.status), run.message)
         async for line in client.stream_logs(run.run_id, start_from_head=True, timeout=60):
             print("log", line.message)

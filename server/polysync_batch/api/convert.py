@@ -6,7 +6,8 @@ import weakref
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
-from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 
 from polysync_batch.domain.connection import ConnectionReport
 from polysync_batch.domain.models import Pipeline, Run
@@ -34,24 +35,45 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
 
 def pipeline_to_proto(pipeline: Pipeline) -> pipeline_pb2.Pipeline:
     return pipeline_pb2.Pipeline(
-        name=pipeline.name, revision=pipeline.revision, arn=pipeline.arn, type=pipeline.type,
-        parameters=pipeline.parameters, required_parameters=pipeline.required_parameters,
-        image=pipeline.image, job_role_arn=pipeline.job_role_arn, tags=pipeline.tags,
+        name=pipeline.name,
+        revision=pipeline.revision,
+        arn=pipeline.arn,
+        type=pipeline.type,
+        parameters=pipeline.parameters,
+        required_parameters=pipeline.required_parameters,
+        image=pipeline.image,
+        job_role_arn=pipeline.job_role_arn,
+        tags=pipeline.tags,
         platform_capabilities=pipeline.platform_capabilities,
     )
 
 
 def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
     message = pipeline_run_pb2.PipelineRun(
-        run_id=run.run_id, platform=run.platform, pipeline=run.pipeline,
-        pipeline_revision=run.pipeline_revision, pipeline_arn=run.pipeline_arn, job_name=run.job_name,
-        job_queue=run.job_queue, status=RUN_STATUS_TO_PROTO[run.status], native_status=run.native_status,
-        status_reason=run.status_reason, exit_code=run.exit_code, message=run.message,
-        console_url=run.console_url, logs_url=run.logs_url, log_stream_name=run.log_stream_name,
-        log_group_name=run.log_group_name, create_time=timestamp(run.create_time),
-        start_time=timestamp(run.start_time), stop_time=timestamp(run.stop_time),
-        parameters=run.parameters, share_identifier=run.share_identifier,
-        scheduling_priority=run.scheduling_priority, attempts=run.attempts, warnings=run.warnings,
+        run_id=run.run_id,
+        platform=run.platform,
+        pipeline=run.pipeline,
+        pipeline_revision=run.pipeline_revision,
+        pipeline_arn=run.pipeline_arn,
+        job_name=run.job_name,
+        job_queue=run.job_queue,
+        status=RUN_STATUS_TO_PROTO[run.status],
+        native_status=run.native_status,
+        status_reason=run.status_reason,
+        exit_code=run.exit_code,
+        message=run.message,
+        console_url=run.console_url,
+        logs_url=run.logs_url,
+        log_stream_name=run.log_stream_name,
+        log_group_name=run.log_group_name,
+        create_time=timestamp(run.create_time),
+        start_time=timestamp(run.start_time),
+        stop_time=timestamp(run.stop_time),
+        parameters=run.parameters,
+        share_identifier=run.share_identifier,
+        scheduling_priority=run.scheduling_priority,
+        attempts=run.attempts,
+        warnings=run.warnings,
         terminal=run.terminal,
     )
     if run.array is not None:
@@ -82,48 +104,84 @@ def submit_request_from_proto(request: pb.ExecutePipelineRequest) -> SubmitReque
         return getattr(request, name) if request.HasField(name) else None
 
     return SubmitRequest(
-        pipeline=request.pipeline, job_queue=request.job_queue, parameters=dict(request.parameters),
-        request_id=request.request_id, share_identifier=request.share_identifier,
+        pipeline=request.pipeline,
+        job_queue=request.job_queue,
+        parameters=dict(request.parameters),
+        request_id=request.request_id,
+        share_identifier=request.share_identifier,
         scheduling_priority_override=optional("scheduling_priority_override"),
-        array_size=optional("array_size"), timeout_seconds=optional("timeout_seconds"),
-        retry_attempts=optional("retry_attempts"), command=list(request.command),
-        environment=dict(request.environment), vcpus=optional("vcpus"), memory_mib=optional("memory_mib"),
-        gpus=optional("gpus"), tags=dict(request.tags), propagate_tags=optional("propagate_tags"),
+        array_size=optional("array_size"),
+        timeout_seconds=optional("timeout_seconds"),
+        retry_attempts=optional("retry_attempts"),
+        command=list(request.command),
+        environment=dict(request.environment),
+        vcpus=optional("vcpus"),
+        memory_mib=optional("memory_mib"),
+        gpus=optional("gpus"),
+        tags=dict(request.tags),
+        propagate_tags=optional("propagate_tags"),
         depends_on=list(request.depends_on),
     )
 
 
 def connection_to_proto(report: ConnectionReport) -> pb.TestConnectionResponse:
     response = pb.TestConnectionResponse(
-        ok=report.ok, caller_arn=report.caller_arn, region=report.region, platform=report.platform,
+        ok=report.ok,
+        caller_arn=report.caller_arn,
+        region=report.region,
+        platform=report.platform,
         problems=report.problems,
-        checks=[connection_pb2.PermissionCheck(
-            permission=c.permission, result=connection_pb2.CheckResult.Value(f"CHECK_RESULT_{c.result.value}"),
-            detail=c.detail) for c in report.checks],
+        checks=[
+            connection_pb2.PermissionCheck(
+                permission=c.permission,
+                result=connection_pb2.CheckResult.Value(f"CHECK_RESULT_{c.result.value}"),
+                detail=c.detail,
+            )
+            for c in report.checks
+        ],
     )
     if report.queue is not None:
         q = report.queue
-        response.job_queue.CopyFrom(connection_pb2.JobQueueStatus(
-            name=q.name, arn=q.arn, exists=q.exists, state=q.state, status=q.status,
-            status_reason=q.status_reason, scheduling_policy_arn=q.scheduling_policy_arn))
+        response.job_queue.CopyFrom(
+            connection_pb2.JobQueueStatus(
+                name=q.name,
+                arn=q.arn,
+                exists=q.exists,
+                state=q.state,
+                status=q.status,
+                status_reason=q.status_reason,
+                scheduling_policy_arn=q.scheduling_policy_arn,
+            )
+        )
     return response
 
 
 def run_query_from_proto(request: pb.ListPipelineRunsRequest) -> RunQuery:
     return RunQuery(
-        job_queue=request.job_queue, statuses=[RUN_STATUS_FROM_PROTO.get(s) for s in request.statuses],
-        name_prefix=request.name_prefix, array_parent_run_id=request.array_parent_run_id,
-        page_size=request.page_size, page_token=request.page_token)
+        job_queue=request.job_queue,
+        statuses=[RUN_STATUS_FROM_PROTO.get(s) for s in request.statuses],
+        name_prefix=request.name_prefix,
+        array_parent_run_id=request.array_parent_run_id,
+        page_size=request.page_size,
+        page_token=request.page_token,
+    )
 
 
 def logs_request_from_proto(request: pb.StreamPipelineRunLogsRequest) -> LogsRequest:
     return LogsRequest(
-        run_id=request.run_id, follow=request.follow, start_from_head=request.start_from_head,
+        run_id=request.run_id,
+        follow=request.follow,
+        start_from_head=request.start_from_head,
         attempt=request.attempt if request.HasField("attempt") else None,
-        array_index=request.array_index if request.HasField("array_index") else None)
+        array_index=request.array_index if request.HasField("array_index") else None,
+    )
 
 
 def watch_event_fields(event: WatchEvent) -> dict:
     """The fields both watch responses share."""
-    return {"run": shared_run_proto(event.run) if event.run is not None else None, "sequence": event.sequence,
-            "heartbeat": event.heartbeat, "stale_since": timestamp(event.stale_since)}
+    return {
+        "run": shared_run_proto(event.run) if event.run is not None else None,
+        "sequence": event.sequence,
+        "heartbeat": event.heartbeat,
+        "stale_since": timestamp(event.stale_since),
+    }

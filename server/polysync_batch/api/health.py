@@ -23,7 +23,9 @@ def platform_service_name(platform: str) -> str:
 
 
 class PlatformHealth:
-    def __init__(self, servicer: health.aio.HealthServicer, platforms: PlatformRegistry, interval_seconds: float) -> None:
+    def __init__(
+        self, servicer: health.aio.HealthServicer, platforms: PlatformRegistry, interval_seconds: float
+    ) -> None:
         self.servicer = servicer
         self._platforms = platforms
         self._interval = interval_seconds

@@ -16,7 +16,7 @@ class MethodAwarePool:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
 
-    def FindFileContainingSymbol(self, symbol: str) -> Any:  # noqa: N802 — the pool's API
+    def FindFileContainingSymbol(self, symbol: str) -> Any:
         try:
             return self._pool.FindFileContainingSymbol(symbol)
         except KeyError:

@@ -53,8 +53,12 @@ class RunningServer:
             self.metrics.stop()
 
 
-def interceptors(platforms: PlatformRegistry, metrics: ServerMetrics | None = None, tracing: Tracing | None = None,
-                 auth: Auth | None = None) -> list[grpc.aio.ServerInterceptor]:
+def interceptors(
+    platforms: PlatformRegistry,
+    metrics: ServerMetrics | None = None,
+    tracing: Tracing | None = None,
+    auth: Auth | None = None,
+) -> list[grpc.aio.ServerInterceptor]:
     """Tracing outermost, so the span covers the whole call; then the call chain (chain.py):
     metrics and the access log see the final status of every call (refused callers included),
     and errors raised by auth, the deadline or the handler are mapped alike. Metrics, tracing
@@ -70,9 +74,15 @@ def _listen(server: grpc.aio.Server, address: str, credentials: grpc.ServerCrede
     return port
 
 
-async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metrics: MetricsConfig | None = None,
-                       tracing: Tracing | None = None, *, auth: CallerAuthConfig | None = None,
-                       access: Mapping[str, AccessConfig | None] | None = None) -> RunningServer:
+async def build_server(
+    platforms: PlatformRegistry,
+    settings: ServerConfig,
+    metrics: MetricsConfig | None = None,
+    tracing: Tracing | None = None,
+    *,
+    auth: CallerAuthConfig | None = None,
+    access: Mapping[str, AccessConfig | None] | None = None,
+) -> RunningServer:
     """The server on `settings.address`; with `metrics.address`, /metrics on that port too; with
     `tracing` (started by the caller), a span per call. `auth` is the [auth] table and `access`
     each platform's access table (config.py); with neither (nor server.tls.client_ca_file)
@@ -80,8 +90,14 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
     certificates = CertificateFiles(settings.tls) if settings.tls is not None else None
     mutual = settings.tls is not None and settings.tls.client_ca_file is not None
     authenticator = Authenticator(auth or CallerAuthConfig(), certificates=mutual)
-    policy = AccessPolicy({name: PlatformAccess.of(table.read, table.submit)
-                           for name, table in (access or {}).items() if table is not None}, platforms.default)
+    policy = AccessPolicy(
+        {
+            name: PlatformAccess.of(table.read, table.submit)
+            for name, table in (access or {}).items()
+            if table is not None
+        },
+        platforms.default,
+    )
     await authenticator.start()
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -100,7 +116,9 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
     if settings.reflection:
         reflection.enable_server_reflection(
             [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server, pool=MethodAwarePool())
+            server,
+            pool=MethodAwarePool(),
+        )
     port = _listen(server, settings.address, certificates.credentials() if certificates else None)
     health_server, health_port = None, None
     if settings.health_address is not None:  # for probes that speak neither TLS nor tokens
@@ -115,5 +133,6 @@ async def build_server(platforms: PlatformRegistry, settings: ServerConfig, metr
         await health_server.start()
     platforms.start()
     await platform_health.start()
-    return RunningServer(server, port, platform_health, platforms, server_metrics, health_server, health_port,
-                         certificates)
+    return RunningServer(
+        server, port, platform_health, platforms, server_metrics, health_server, health_port, certificates
+    )

@@ -29,8 +29,11 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def ListPipelines(self, request: pb.ListPipelinesRequest, context: Context) -> pb.ListPipelinesResponse:
         pipelines, token = await self._platforms.get(request.platform).pipelines.list(
-            request.page_size, request.page_token, request.name_prefix)
-        return pb.ListPipelinesResponse(pipelines=[convert.pipeline_to_proto(p) for p in pipelines], next_page_token=token)
+            request.page_size, request.page_token, request.name_prefix
+        )
+        return pb.ListPipelinesResponse(
+            pipelines=[convert.pipeline_to_proto(p) for p in pipelines], next_page_token=token
+        )
 
     async def GetPipeline(self, request: pb.GetPipelineRequest, context: Context) -> pb.GetPipelineResponse:
         pipeline = await self._platforms.get(request.platform).pipelines.get(request.pipeline)
@@ -45,41 +48,51 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         run = await self._platforms.get(request.platform).runs.get(request.run_id)
         return pb.GetPipelineRunResponse(run=convert.run_to_proto(run))
 
-    async def BatchGetPipelineRuns(self, request: pb.BatchGetPipelineRunsRequest,
-                                   context: Context) -> pb.BatchGetPipelineRunsResponse:
+    async def BatchGetPipelineRuns(
+        self, request: pb.BatchGetPipelineRunsRequest, context: Context
+    ) -> pb.BatchGetPipelineRunsResponse:
         found = await self._platforms.get(request.platform).runs.get_many(list(request.run_ids))
         return pb.BatchGetPipelineRunsResponse(
             runs=[convert.run_to_proto(run) for run in found.values() if run is not None],
-            missing_run_ids=[run_id for run_id, run in found.items() if run is None])
+            missing_run_ids=[run_id for run_id, run in found.items() if run is None],
+        )
 
-    async def ListPipelineRuns(self, request: pb.ListPipelineRunsRequest, context: Context) -> pb.ListPipelineRunsResponse:
+    async def ListPipelineRuns(
+        self, request: pb.ListPipelineRunsRequest, context: Context
+    ) -> pb.ListPipelineRunsResponse:
         runs, token = await self._platforms.get(request.platform).runs.list(convert.run_query_from_proto(request))
         return pb.ListPipelineRunsResponse(runs=[convert.run_to_proto(r) for r in runs], next_page_token=token)
 
-    async def CancelPipelineRun(self, request: pb.CancelPipelineRunRequest,
-                                context: Context) -> pb.CancelPipelineRunResponse:
+    async def CancelPipelineRun(
+        self, request: pb.CancelPipelineRunRequest, context: Context
+    ) -> pb.CancelPipelineRunResponse:
         run, already_terminal = await self._platforms.get(request.platform).runs.cancel(request.run_id, request.reason)
         return pb.CancelPipelineRunResponse(run=convert.run_to_proto(run), already_terminal=already_terminal)
 
-    async def WatchPipelineRun(self, request: pb.WatchPipelineRunRequest,
-                               context: Context) -> AsyncIterator[pb.WatchPipelineRunResponse]:
+    async def WatchPipelineRun(
+        self, request: pb.WatchPipelineRunRequest, context: Context
+    ) -> AsyncIterator[pb.WatchPipelineRunResponse]:
         runs = self._platforms.get(request.platform).runs
         with self._streams.hold(caller_of(context)):
             async with runs.watch([request.run_id]) as events:
                 async for event in events:
                     yield pb.WatchPipelineRunResponse(**convert.watch_event_fields(event))
 
-    async def WatchPipelineRuns(self, request: pb.WatchPipelineRunsRequest,
-                                context: Context) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
+    async def WatchPipelineRuns(
+        self, request: pb.WatchPipelineRunsRequest, context: Context
+    ) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
         runs = self._platforms.get(request.platform).runs
         with self._streams.hold(caller_of(context)):
             async with runs.watch(list(request.run_ids)) as events:
                 async for event in events:
                     yield pb.WatchPipelineRunsResponse(**convert.watch_event_fields(event))
 
-    async def StreamPipelineRunLogs(self, request: pb.StreamPipelineRunLogsRequest,
-                                    context: Context) -> AsyncIterator[pb.StreamPipelineRunLogsResponse]:
+    async def StreamPipelineRunLogs(
+        self, request: pb.StreamPipelineRunLogsRequest, context: Context
+    ) -> AsyncIterator[pb.StreamPipelineRunLogsResponse]:
         logs = self._platforms.get(request.platform).logs
         async for stream, events in logs.stream(convert.logs_request_from_proto(request)):
-            yield pb.StreamPipelineRunLogsResponse(log_stream_name=stream, events=[
-                pb.LogEvent(time=convert.timestamp(e.time), message=e.message) for e in events])
+            yield pb.StreamPipelineRunLogsResponse(
+                log_stream_name=stream,
+                events=[pb.LogEvent(time=convert.timestamp(e.time), message=e.message) for e in events],
+            )

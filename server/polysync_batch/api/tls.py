@@ -94,10 +94,11 @@ class CertificateFiles:
             return configuration
         except CertificateError as error:
             log.warning("TLS certificate files changed but were not taken (keeping the previous ones): %s", error)
-        except Exception:  # noqa: BLE001 — never into grpc core
+        except Exception:
             log.exception("TLS certificate reload failed (keeping the previous ones)")
         return None
 
     def credentials(self) -> grpc.ServerCredentials:
         return grpc.dynamic_ssl_server_credentials(
-            self._initial, self.fetch, require_client_authentication=self._tls.client_ca_file is not None)
+            self._initial, self.fetch, require_client_authentication=self._tls.client_ca_file is not None
+        )

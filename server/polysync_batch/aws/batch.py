@@ -38,18 +38,24 @@ class BatchAdapter:
 
         # By name, then the revision: one path for names, name:revision and ARNs (the
         # jobDefinitions=[name:revision] form is not understood by every emulator).
-        found = [d for d in await self._call("DescribeJobDefinitions", fetch_all, {"pipeline": name or ""})
-                 if (not name or d["jobDefinitionName"] == name) and (revision is None or d["revision"] == revision)]
+        found = [
+            d
+            for d in await self._call("DescribeJobDefinitions", fetch_all, {"pipeline": name or ""})
+            if (not name or d["jobDefinitionName"] == name) and (revision is None or d["revision"] == revision)
+        ]
         return [to_pipeline(d) for d in latest_revisions(found)]
 
     async def sample_pipelines(self) -> None:
         await self._call("DescribeJobDefinitions", self._batch.describe_job_definitions, status="ACTIVE", maxResults=1)
 
     async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> Run:
-        response = await self._call("SubmitJob", self._submit_client.submit_job,
-                                    {"job_queue": job_queue, "pipeline": request.pipeline},
-                                    translate=aws_errors.translate_submit,
-                                    **submit_job_request(request, job_queue, job_name))
+        response = await self._call(
+            "SubmitJob",
+            self._submit_client.submit_job,
+            {"job_queue": job_queue, "pipeline": request.pipeline},
+            translate=aws_errors.translate_submit,
+            **submit_job_request(request, job_queue, job_name),
+        )
         job_id = response["jobId"]
         try:
             runs = await self.describe_runs([job_id])
@@ -58,12 +64,25 @@ class BatchAdapter:
         if runs:
             return runs[0]
         # DescribeJobs is eventually consistent: right after SubmitJob it may not know the job yet.
-        return self._to_run({"jobId": job_id, "jobName": job_name, "jobQueue": job_queue, "status": "SUBMITTED",
-                             "parameters": request.parameters, "createdAt": int(time.time() * 1000)})
+        return self._to_run(
+            {
+                "jobId": job_id,
+                "jobName": job_name,
+                "jobQueue": job_queue,
+                "status": "SUBMITTED",
+                "parameters": request.parameters,
+                "createdAt": int(time.time() * 1000),
+            }
+        )
 
     async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
-        response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, jobQueue=job_queue,
-                                    filters=[{"name": "JOB_NAME", "values": [job_name]}])
+        response = await self._call(
+            "ListJobs",
+            self._batch.list_jobs,
+            {"job_queue": job_queue},
+            jobQueue=job_queue,
+            filters=[{"name": "JOB_NAME", "values": [job_name]}],
+        )
         matches = [s for s in response.get("jobSummaryList", []) if s.get("jobName") == job_name]
         return [self._to_run(s, job_queue) for s in sorted(matches, key=lambda s: s.get("createdAt", 0))]
 
@@ -73,8 +92,16 @@ class BatchAdapter:
         response = await self._call("DescribeJobs", self._batch.describe_jobs, jobs=run_ids)
         return [self._to_run(job) for job in response.get("jobs", [])]
 
-    async def list_runs_page(self, *, job_queue: str, array_parent_run_id: str, native_status: str | None,
-                             name_prefix: str, max_results: int, next_token: str) -> tuple[list[Run], str]:
+    async def list_runs_page(
+        self,
+        *,
+        job_queue: str,
+        array_parent_run_id: str,
+        native_status: str | None,
+        name_prefix: str,
+        max_results: int,
+        next_token: str,
+    ) -> tuple[list[Run], str]:
         request: dict[str, Any] = {"maxResults": max_results}
         if array_parent_run_id:
             request["arrayJobId"] = array_parent_run_id
@@ -94,16 +121,22 @@ class BatchAdapter:
         await self._call("TerminateJob", self._batch.terminate_job, {"run_id": run_id}, jobId=run_id, reason=reason)
 
     async def job_queue(self, job_queue: str) -> QueueStatus:
-        response = await self._call("DescribeJobQueues", self._batch.describe_job_queues, {"job_queue": job_queue},
-                                    jobQueues=[job_queue])
+        response = await self._call(
+            "DescribeJobQueues", self._batch.describe_job_queues, {"job_queue": job_queue}, jobQueues=[job_queue]
+        )
         queues = response.get("jobQueues", [])
         if not queues:
             return QueueStatus(name=job_queue, exists=False)
         found = queues[0]
         return QueueStatus(
-            name=job_queue, exists=True, arn=found.get("jobQueueArn", ""), state=found.get("state", ""),
-            status=found.get("status", ""), status_reason=found.get("statusReason", ""),
-            scheduling_policy_arn=found.get("schedulingPolicyArn", ""))
+            name=job_queue,
+            exists=True,
+            arn=found.get("jobQueueArn", ""),
+            state=found.get("state", ""),
+            status=found.get("status", ""),
+            status_reason=found.get("statusReason", ""),
+            scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
+        )
 
 
 def submit_job_request(request: SubmitRequest, queue: str, name: str) -> dict[str, Any]:
@@ -132,10 +165,15 @@ def submit_job_request(request: SubmitRequest, queue: str, name: str) -> dict[st
         overrides["command"] = list(request.command)
     if request.environment:
         overrides["environment"] = [{"name": k, "value": v} for k, v in sorted(request.environment.items())]
-    resources = [(kind, value) for kind, value in (
-        ("VCPU", request.vcpus), ("MEMORY", request.memory_mib), ("GPU", request.gpus)) if value is not None]
+    resources = [
+        (kind, value)
+        for kind, value in (("VCPU", request.vcpus), ("MEMORY", request.memory_mib), ("GPU", request.gpus))
+        if value is not None
+    ]
     if resources:
-        overrides["resourceRequirements"] = [{"type": kind, "value": _resource_value(value)} for kind, value in resources]
+        overrides["resourceRequirements"] = [
+            {"type": kind, "value": _resource_value(value)} for kind, value in resources
+        ]
     if overrides:
         body["containerOverrides"] = overrides
     return body

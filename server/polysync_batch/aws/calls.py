@@ -21,8 +21,15 @@ class AwsCaller:
         self._executor = executor
         self._base = {"platform": platform, "region": region}  # ErrorInfo metadata of every failure
 
-    async def __call__(self, operation: str, fn: Callable[..., Any], context: dict[str, str] | None = None, *,
-                       translate: Translate = aws_errors.translate, **kwargs: Any) -> Any:
+    async def __call__(
+        self,
+        operation: str,
+        fn: Callable[..., Any],
+        context: dict[str, str] | None = None,
+        *,
+        translate: Translate = aws_errors.translate,
+        **kwargs: Any,
+    ) -> Any:
         """`fn(**kwargs)` in the executor. `context` names what the call was about (queue,
         pipeline, run) for the error's metadata and for picking its NOT_FOUND reason."""
         deadline.check(operation)
@@ -32,5 +39,5 @@ class AwsCaller:
         call_context = contextvars.copy_context()
         try:
             return await loop.run_in_executor(self._executor, lambda: call_context.run(fn, **kwargs))
-        except Exception as exc:  # noqa: BLE001 — translated, never leaked
+        except Exception as exc:
             raise translate(exc, operation, {**self._base, **(context or {})}) from exc

@@ -72,11 +72,17 @@ def make_clients(
     once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
     # A ReceiveMessage long poll answers after up to 20 s: its read timeout must be longer.
     sqs_config = config.merge(BotoConfig(read_timeout=max(read_timeout, SQS_LONG_POLL_READ_TIMEOUT)))
-    return AwsClients(batch=client("batch"), batch_submit=client("batch", once), sts=client("sts"),
-                      iam=client("iam"), logs=client("logs"), dynamodb=client("dynamodb") if dynamodb else None,
-                      sqs=client("sqs", sqs_config) if event_queue else None,
-                      events=client("events") if create_event_rule else None,
-                      metrics=metrics)
+    return AwsClients(
+        batch=client("batch"),
+        batch_submit=client("batch", once),
+        sts=client("sts"),
+        iam=client("iam"),
+        logs=client("logs"),
+        dynamodb=client("dynamodb") if dynamodb else None,
+        sqs=client("sqs", sqs_config) if event_queue else None,
+        events=client("events") if create_event_rule else None,
+        metrics=metrics,
+    )
 
 
 def bound_by_deadline(client: Any) -> None:
@@ -108,8 +114,13 @@ def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
     def before_send(**kwargs: Any) -> None:
         _attempt.started = time.perf_counter()
 
-    def response_received(event_name: str, parsed_response: Any = None, exception: Exception | None = None,
-                          response_dict: Any = None, **kwargs: Any) -> None:
+    def response_received(
+        event_name: str,
+        parsed_response: Any = None,
+        exception: Exception | None = None,
+        response_dict: Any = None,
+        **kwargs: Any,
+    ) -> None:
         started = getattr(_attempt, "started", None)
         _attempt.started = None
         if started is None:  # answered without sending (e.g. botocore's Stubber)
@@ -122,9 +133,19 @@ def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
             code = ((parsed_response or {}).get("Error") or {}).get("Code")
             outcome = str(code) if code else ("ok" if status < 300 else f"HTTP{status}")
             if code in THROTTLED or status == 429:
-                log.warning("AWS throttled %s on platform %s", operation, metrics.platform,
-                            extra={"fields": {"event": "aws_throttled", "platform": metrics.platform,
-                                              "operation": operation, "aws_error_code": outcome}})
+                log.warning(
+                    "AWS throttled %s on platform %s",
+                    operation,
+                    metrics.platform,
+                    extra={
+                        "fields": {
+                            "event": "aws_throttled",
+                            "platform": metrics.platform,
+                            "operation": operation,
+                            "aws_error_code": outcome,
+                        }
+                    },
+                )
         metrics.record(operation, outcome, time.perf_counter() - started)
 
     client.meta.events.register("before-send", before_send)

@@ -43,9 +43,7 @@ def build_session(
     botocore_session = botocore.session.Session()
     # A resolver holding only our provider: a configured platform never falls back to whatever
     # ambient credentials the host happens to have.
-    botocore_session.register_component(
-        "credential_provider", CredentialResolver([_ConfiguredProvider(load)])
-    )
+    botocore_session.register_component("credential_provider", CredentialResolver([_ConfiguredProvider(load)]))
     return boto3.Session(botocore_session=botocore_session, region_name=region)
 
 
@@ -56,8 +54,7 @@ def azure_token_loader(scope: str) -> TokenLoader:
         from azure.identity import DefaultAzureCredential
     except ImportError:
         raise ConfigError(
-            "the azure-identity package is not installed; "
-            "install the azure extra: pip install 'polysync-batch[azure]'"
+            "the azure-identity package is not installed; install the azure extra: pip install 'polysync-batch[azure]'"
         ) from None
     credential = DefaultAzureCredential()
     return lambda: credential.get_token(scope).token
@@ -82,16 +79,12 @@ def _sts_client_creator(region: str, endpoint_url: str | None) -> _ClientCreator
     session = botocore.session.Session()
 
     def create_client(service_name: str, **kwargs: Any) -> BaseClient:
-        return session.create_client(
-            service_name, region_name=region, endpoint_url=endpoint_url, **kwargs
-        )
+        return session.create_client(service_name, region_name=region, endpoint_url=endpoint_url, **kwargs)
 
     return create_client
 
 
-def _loader(
-    auth: AuthConfig, sts: _ClientCreator, environ: Mapping[str, str], key: str
-) -> _CredentialsLoader:
+def _loader(auth: AuthConfig, sts: _ClientCreator, environ: Mapping[str, str], key: str) -> _CredentialsLoader:
     if auth.mode == "default":
         return lambda: botocore.session.Session().get_credentials()
     if auth.mode == "access_keys":
@@ -116,9 +109,7 @@ def _loader(
         web_identity = AssumeRoleWithWebIdentityCredentialFetcher(
             sts, token_loader, auth.role_arn, extra_args=extra_args
         )
-        refreshable = DeferredRefreshableCredentials(
-            web_identity.fetch_credentials, "assume-role-with-web-identity"
-        )
+        refreshable = DeferredRefreshableCredentials(web_identity.fetch_credentials, "assume-role-with-web-identity")
         return lambda: refreshable
 
     if auth.external_id is not None:

@@ -9,13 +9,15 @@ import re
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     ConnectTimeoutError,
     CredentialRetrievalError,
     EndpointConnectionError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 from polysync_batch.domain import errors
@@ -26,16 +28,35 @@ log = logging.getLogger(__name__)
 ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnauthorizedException"}
 IDENTITY_TOKEN_INVALID = {"InvalidIdentityToken", "IDPRejectedClaim", "IDPCommunicationError"}
 CREDENTIALS_INVALID = {
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
-    "InvalidSignatureException", "SignatureDoesNotMatch", "InvalidAccessKeyId",
-    "IncompleteSignature", "MissingAuthenticationToken", "RequestExpired",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "RequestExpired",
 }
 THROTTLED = {
-    "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException",
-    "RequestLimitExceeded", "SlowDown", "RequestThrottled", "RequestThrottledException",
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "RequestThrottled",
+    "RequestThrottledException",
 }
-UNAVAILABLE = {"ServerException", "ServiceUnavailable", "InternalError", "InternalFailure",
-               "ServiceUnavailableException", "InternalServerError"}
+UNAVAILABLE = {
+    "ServerException",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailableException",
+    "InternalServerError",
+}
 
 _QUEUE_MISSING = re.compile(r"queue.*(does not exist|not found|doesn't exist)", re.IGNORECASE)
 _DEFINITION_MISSING = re.compile(
@@ -70,14 +91,18 @@ def translate(exc: Exception, operation: str, context: dict[str, str]) -> errors
         return _from_client_error(exc, operation, meta)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
         return errors.FailedPrecondition(
-            Reason.AWS_CREDENTIALS_INVALID, f"no usable AWS credentials for {operation}: {exc}",
-            hint=CREDENTIALS_HINT, metadata=meta,
+            Reason.AWS_CREDENTIALS_INVALID,
+            f"no usable AWS credentials for {operation}: {exc}",
+            hint=CREDENTIALS_HINT,
+            metadata=meta,
         )
     # A refused connection, a reset, a read timeout: the network, after botocore's retries.
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
         return errors.Unavailable(
-            Reason.AWS_UNAVAILABLE, f"AWS could not be reached for {operation} after retries: {exc}",
-            hint="A network or AWS outage; retry later.", metadata=meta,
+            Reason.AWS_UNAVAILABLE,
+            f"AWS could not be reached for {operation} after retries: {exc}",
+            hint="A network or AWS outage; retry later.",
+            metadata=meta,
         )
     if isinstance(exc, BotoCoreError):
         log.exception("unexpected botocore error in %s", operation)
@@ -91,46 +116,63 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
     code = str(error.get("Code", ""))
     aws_message = str(error.get("Message", "")) or code
     http_status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0
-    meta = dict(meta, aws_error_code=code,
-                aws_request_id=exc.response.get("ResponseMetadata", {}).get("RequestId", ""))
+    meta = dict(meta, aws_error_code=code, aws_request_id=exc.response.get("ResponseMetadata", {}).get("RequestId", ""))
     # The operation that failed may be an STS call made while refreshing credentials.
     failed_op = getattr(exc, "operation_name", "") or operation
     if code in IDENTITY_TOKEN_INVALID or (failed_op == "AssumeRoleWithWebIdentity" and code in CREDENTIALS_INVALID):
         return errors.FailedPrecondition(
             Reason.AWS_IDENTITY_TOKEN_INVALID,
             f"AWS STS rejected the web identity token: {aws_message}",
-            hint=IDENTITY_TOKEN_HINT, metadata=meta,
+            hint=IDENTITY_TOKEN_HINT,
+            metadata=meta,
         )
     if code in ACCESS_DENIED:
-        hint = SUBMIT_ACCESS_HINT if operation == "SubmitJob" else (
-            f"The caller is missing the IAM permission for {failed_op} "
-            f"({'batch:' + failed_op if failed_op == operation else failed_op})."
+        hint = (
+            SUBMIT_ACCESS_HINT
+            if operation == "SubmitJob"
+            else (
+                f"The caller is missing the IAM permission for {failed_op} "
+                f"({'batch:' + failed_op if failed_op == operation else failed_op})."
+            )
         )
         return errors.PermissionDenied(
-            Reason.AWS_ACCESS_DENIED, f"AWS denied {failed_op}: {aws_message}", hint=hint, metadata=meta,
+            Reason.AWS_ACCESS_DENIED,
+            f"AWS denied {failed_op}: {aws_message}",
+            hint=hint,
+            metadata=meta,
         )
     if code in CREDENTIALS_INVALID:
         return errors.FailedPrecondition(
-            Reason.AWS_CREDENTIALS_INVALID, f"AWS rejected the platform's credentials: {aws_message}",
-            hint=CREDENTIALS_HINT, metadata=meta,
+            Reason.AWS_CREDENTIALS_INVALID,
+            f"AWS rejected the platform's credentials: {aws_message}",
+            hint=CREDENTIALS_HINT,
+            metadata=meta,
         )
     if code in THROTTLED or http_status == 429:
         return errors.ResourceExhausted(
-            Reason.AWS_THROTTLED, f"AWS throttled {operation} after retries: {aws_message}",
-            hint="Slow down, or raise the AWS Batch API rate quota.", metadata=meta,
+            Reason.AWS_THROTTLED,
+            f"AWS throttled {operation} after retries: {aws_message}",
+            hint="Slow down, or raise the AWS Batch API rate quota.",
+            metadata=meta,
             retry_after_seconds=2.0,
         )
     if code in UNAVAILABLE or http_status >= 500:
         return errors.Unavailable(
-            Reason.AWS_UNAVAILABLE, f"AWS failed {operation} after retries: {aws_message}",
-            hint="An AWS-side error; retry later.", metadata=meta,
+            Reason.AWS_UNAVAILABLE,
+            f"AWS failed {operation} after retries: {aws_message}",
+            hint="An AWS-side error; retry later.",
+            metadata=meta,
         )
     if _QUEUE_MISSING.search(aws_message):
         return errors.job_queue_not_found(meta.get("job_queue", ""), meta.get("region", ""), meta.get("platform", ""))
     if _DEFINITION_MISSING.search(aws_message):
-        return errors.job_definition_not_found(meta.get("pipeline", ""), meta.get("region", ""), meta.get("platform", ""))
+        return errors.job_definition_not_found(
+            meta.get("pipeline", ""), meta.get("region", ""), meta.get("platform", "")
+        )
     return errors.InvalidArgument(
-        Reason.AWS_REQUEST_REJECTED, f"AWS Batch rejected {operation}: {aws_message}", metadata=meta,
+        Reason.AWS_REQUEST_REJECTED,
+        f"AWS Batch rejected {operation}: {aws_message}",
+        metadata=meta,
     )
 
 
@@ -142,7 +184,10 @@ def translate_submit(exc: Exception, operation: str, context: dict[str, str]) ->
     sent = not isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
     if isinstance(error, errors.Unavailable) and sent:
         return errors.SubmitUnsure(
-            Reason.AWS_UNAVAILABLE, f"AWS may or may not have accepted {operation}: {error.message}",
+            Reason.AWS_UNAVAILABLE,
+            f"AWS may or may not have accepted {operation}: {error.message}",
             hint="Retry with the same request_id: the retry finds the job if AWS created it.",
-            metadata=error.metadata, retry_after_seconds=1.0)
+            metadata=error.metadata,
+            retry_after_seconds=1.0,
+        )
     return error

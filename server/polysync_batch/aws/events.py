@@ -5,10 +5,11 @@ policy and the EventBridge rule (docs/events.md shows the same set-up by hand)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from concurrent.futures import Executor, Future
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from polysync_batch.aws.calls import AwsCaller
@@ -36,7 +37,7 @@ class DaemonThreads(Executor):
                 return
             try:
                 future.set_result(fn(*args, **kwargs))
-            except BaseException as error:  # noqa: BLE001 — handed to the awaiting coroutine
+            except BaseException as error:
                 future.set_exception(error)
 
         threading.Thread(target=run, name="sqs-events", daemon=True).start()
@@ -44,8 +45,9 @@ class DaemonThreads(Executor):
 
 
 class SqsEventQueue:
-    def __init__(self, sqs: Any, call: AwsCaller, queue_url: str, ctx: RunContext, account_id: str,
-                 wait_seconds: int = 20) -> None:
+    def __init__(
+        self, sqs: Any, call: AwsCaller, queue_url: str, ctx: RunContext, account_id: str, wait_seconds: int = 20
+    ) -> None:
         self._sqs = sqs
         self._call = call
         self._queue_url = queue_url
@@ -60,33 +62,46 @@ class SqsEventQueue:
         self._closed = True
 
     async def receive(self, long_poll: bool = True) -> list[QueuedEvent]:
-        answer = await self._call("ReceiveMessage", self._receive, {"queue": self._queue_url},
-                                  wait_seconds=self._wait_seconds if long_poll else 0)
-        return [self.parse(message.get("ReceiptHandle", ""), message.get("Body", ""))
-                for message in answer.get("Messages") or []]
+        answer = await self._call(
+            "ReceiveMessage",
+            self._receive,
+            {"queue": self._queue_url},
+            wait_seconds=self._wait_seconds if long_poll else 0,
+        )
+        return [
+            self.parse(message.get("ReceiptHandle", ""), message.get("Body", ""))
+            for message in answer.get("Messages") or []
+        ]
 
     def _receive(self, wait_seconds: int) -> dict[str, Any]:
         """ReceiveMessage. A long poll cannot be interrupted: when it answers after close()
         (shutdown), its messages are made visible again at once for the next consumer instead of
         after the visibility timeout (best effort; needs sqs:ChangeMessageVisibility)."""
-        answer = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=MAX_MESSAGES,
-                                           WaitTimeSeconds=wait_seconds)
+        answer = self._sqs.receive_message(
+            QueueUrl=self._queue_url, MaxNumberOfMessages=MAX_MESSAGES, WaitTimeSeconds=wait_seconds
+        )
         messages = answer.get("Messages") or []
         if self._closed and messages:
-            try:
-                self._sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                    for i, m in enumerate(messages)])
-            except Exception:  # noqa: BLE001 — they come back after the visibility timeout instead
-                pass
+            with contextlib.suppress(Exception):  # best effort: else they reappear after the timeout
+                self._sqs.change_message_visibility_batch(
+                    QueueUrl=self._queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                        for i, m in enumerate(messages)
+                    ],
+                )
             return {}
         return answer
 
     async def delete(self, receipts: list[str]) -> None:
         if receipts:
-            await self._call("DeleteMessageBatch", self._sqs.delete_message_batch, {"queue": self._queue_url},
-                             QueueUrl=self._queue_url,
-                             Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)])
+            await self._call(
+                "DeleteMessageBatch",
+                self._sqs.delete_message_batch,
+                {"queue": self._queue_url},
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)],
+            )
 
     def parse(self, receipt: str, body: str) -> QueuedEvent:
         """One message body: an EventBridge envelope (or one wrapped in an SNS notification,
@@ -101,12 +116,18 @@ class SqsEventQueue:
             return QueuedEvent(receipt, rejected="malformed", problem="the message body is not a JSON object")
         kind = (envelope.get("source"), envelope.get("detail-type"))
         if kind != (SOURCE, DETAIL_TYPE):
-            return QueuedEvent(receipt, rejected="foreign",
-                               problem=f"not a Batch job event (source {kind[0]!r}, detail-type {kind[1]!r})")
+            return QueuedEvent(
+                receipt,
+                rejected="foreign",
+                problem=f"not a Batch job event (source {kind[0]!r}, detail-type {kind[1]!r})",
+            )
         if envelope.get("account") != self._account_id or envelope.get("region") != self._ctx.region:
-            return QueuedEvent(receipt, rejected="foreign",
-                               problem=f"an event of account {envelope.get('account')!r} region "
-                                       f"{envelope.get('region')!r}, not {self._account_id} {self._ctx.region}")
+            return QueuedEvent(
+                receipt,
+                rejected="foreign",
+                problem=f"an event of account {envelope.get('account')!r} region "
+                f"{envelope.get('region')!r}, not {self._account_id} {self._ctx.region}",
+            )
         try:
             time = _event_time(envelope["time"])
             detail = envelope["detail"]
@@ -119,21 +140,23 @@ class SqsEventQueue:
 def _event_time(text: str) -> datetime:
     """EventBridge's `time`: ISO 8601 UTC, whole seconds ("2026-12-01T09:00:01Z")."""
     time = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return time if time.tzinfo else time.replace(tzinfo=timezone.utc)
+    return time if time.tzinfo else time.replace(tzinfo=UTC)
 
 
 def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
     """The queue policy that lets EventBridge (only this rule) send to the queue."""
     return {
         "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "polysync-batch-events",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-        }],
+        "Statement": [
+            {
+                "Sid": "polysync-batch-events",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
     }
 
 
@@ -142,9 +165,12 @@ def ensure_event_queue(sqs: Any, events: Any, queue_name: str, rule_name: str) -
     queue policy for that rule; returns the queue URL. Blocking: run it off the event loop."""
     queue_url = sqs.create_queue(QueueName=queue_name, Attributes={"MessageRetentionPeriod": "86400"})["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(EVENT_PATTERN), State="ENABLED",
-                               Description="AWS Batch job state changes for polysync-batch")["RuleArn"]
+    rule_arn = events.put_rule(
+        Name=rule_name,
+        EventPattern=json.dumps(EVENT_PATTERN),
+        State="ENABLED",
+        Description="AWS Batch job state changes for polysync-batch",
+    )["RuleArn"]
     events.put_targets(Rule=rule_name, Targets=[{"Id": "polysync-batch-queue", "Arn": queue_arn}])
-    sqs.set_queue_attributes(QueueUrl=queue_url,
-                             Attributes={"Policy": json.dumps(queue_policy(queue_arn, rule_arn))})
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(queue_policy(queue_arn, rule_arn))})
     return queue_url

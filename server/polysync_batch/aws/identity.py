@@ -20,9 +20,13 @@ class IdentityAdapter:
         return (await self._call("GetCallerIdentity", self._sts.get_caller_identity)).get("Arn", "")
 
     async def simulate(self, caller_arn: str, actions: list[str], resource: str) -> dict[str, str]:
-        response = await self._call("SimulatePrincipalPolicy", self._iam.simulate_principal_policy,
-                                    PolicySourceArn=policy_source(caller_arn), ActionNames=actions,
-                                    ResourceArns=[resource])
+        response = await self._call(
+            "SimulatePrincipalPolicy",
+            self._iam.simulate_principal_policy,
+            PolicySourceArn=policy_source(caller_arn),
+            ActionNames=actions,
+            ResourceArns=[resource],
+        )
         return {r["EvalActionName"]: r["EvalDecision"] for r in response.get("EvaluationResults", [])}
 
 

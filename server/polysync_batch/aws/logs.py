@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from polysync_batch.aws.calls import AwsCaller
@@ -28,6 +28,8 @@ class LogsAdapter:
         page = await self._call("GetLogEvents", fetch, {"log_group": group, "log_stream": stream})
         if page is None:
             return None
-        events = [LogEvent(datetime.fromtimestamp(e["timestamp"] / 1000, tz=timezone.utc), e.get("message", ""))
-                  for e in page.get("events", [])]
+        events = [
+            LogEvent(datetime.fromtimestamp(e["timestamp"] / 1000, tz=UTC), e.get("message", ""))
+            for e in page.get("events", [])
+        ]
         return LogPage(events, page.get("nextForwardToken", ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from polysync_batch.domain import diagnostics, links
@@ -43,8 +43,7 @@ def to_pipeline(definition: Mapping[str, Any]) -> Pipeline:
     )
 
 
-def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
-           job_queue: str = "") -> Run:
+def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None, job_queue: str = "") -> Run:
     """A run from a DescribeJobs job detail or a ListJobs job summary (which has fewer fields)."""
     native = job["status"]
     reason = job.get("statusReason", "") or ""
@@ -84,8 +83,12 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
         attempt_log_streams=[(a.get("container") or {}).get("logStreamName", "") for a in job.get("attempts") or []],
         array=_array(job),
         warnings=diagnostics.run_warnings(
-            native, reason, create_time, now or datetime.now(timezone.utc),
-            ctx.runnable_warning_seconds, logs_url,
+            native,
+            reason,
+            create_time,
+            now or datetime.now(UTC),
+            ctx.runnable_warning_seconds,
+            logs_url,
         ),
     )
 
@@ -93,7 +96,7 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
 def _time(millis: Any) -> datetime | None:
     if not millis:
         return None
-    return datetime.fromtimestamp(int(millis) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
 
 
 def _exit_code(job: Mapping[str, Any]) -> int | None:

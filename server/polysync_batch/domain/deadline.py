@@ -42,6 +42,8 @@ def check(operation: str) -> None:
     left = remaining()
     if left is not None and left <= 0:
         raise errors.DeadlineExceeded(
-            Reason.DEADLINE_EXCEEDED, f"the call's deadline passed before {operation} could start",
+            Reason.DEADLINE_EXCEEDED,
+            f"the call's deadline passed before {operation} could start",
             hint="Give the call a longer deadline; nothing was started after it passed.",
-            metadata={"operation": operation})
+            metadata={"operation": operation},
+        )

@@ -142,7 +142,8 @@ def job_definition_not_found(pipeline: str, region: str, platform: str) -> NotFo
 def platform_not_found(name: str, configured: list[str]) -> NotFound:
     what = f"platform {name!r} is not configured" if name else "no platform given and no default_platform configured"
     return NotFound(
-        Reason.PLATFORM_NOT_FOUND, f"{what} (configured: {', '.join(configured) or 'none'})",
+        Reason.PLATFORM_NOT_FOUND,
+        f"{what} (configured: {', '.join(configured) or 'none'})",
         hint="Pass one of the configured platform names, or leave platform empty for the default.",
         metadata={"platform": name},
     )
@@ -154,23 +155,30 @@ def internal(message: str = "internal error: the server log has the details", **
 
 def server_shutting_down() -> Unavailable:
     return Unavailable(
-        Reason.SERVER_SHUTTING_DOWN, "the server is shutting down",
-        hint="Reconnect (to another replica): the first message of a new watch is the run's current state.")
+        Reason.SERVER_SHUTTING_DOWN,
+        "the server is shutting down",
+        hint="Reconnect (to another replica): the first message of a new watch is the run's current state.",
+    )
 
 
 def submit_in_progress(what: str, platform: str, **metadata: str) -> Unavailable:
     """Another call (or AWS's own lag) holds this request_id's submit: the caller retries it."""
     return Unavailable(
-        Reason.SUBMIT_IN_PROGRESS, what,
+        Reason.SUBMIT_IN_PROGRESS,
+        what,
         hint="Retry with the same request_id: it returns that call's run once it is recorded.",
-        metadata={**metadata, "platform": platform}, retry_after_seconds=1.0)
+        metadata={**metadata, "platform": platform},
+        retry_after_seconds=1.0,
+    )
 
 
 def too_many_streams(caller: str, open_streams: int, limit: int) -> ResourceExhausted:
     return ResourceExhausted(
-        Reason.TOO_MANY_STREAMS, f"caller {caller} already has {open_streams} open watch streams (the limit)",
+        Reason.TOO_MANY_STREAMS,
+        f"caller {caller} already has {open_streams} open watch streams (the limit)",
         hint="Watch many runs with one WatchPipelineRuns stream, or close streams you no longer read.",
-        metadata={"caller": caller, "limit": str(limit)}, retry_after_seconds=5.0,
+        metadata={"caller": caller, "limit": str(limit)},
+        retry_after_seconds=5.0,
     )
 
 
@@ -179,15 +187,20 @@ def caller_unauthenticated(what: str, certificates: bool = False) -> Unauthentic
     how = "a bearer token (metadata 'authorization: Bearer <token>')"
     if certificates:
         how += " or a client certificate"
-    return Unauthenticated(Reason.CALLER_UNAUTHENTICATED, f"caller not authenticated: {what}",
-                           hint=f"Send {how} this server accepts; see docs/security.md.")
+    return Unauthenticated(
+        Reason.CALLER_UNAUTHENTICATED,
+        f"caller not authenticated: {what}",
+        hint=f"Send {how} this server accepts; see docs/security.md.",
+    )
 
 
 def caller_not_allowed(caller: str, platform: str, action: str) -> PermissionDenied:
     return PermissionDenied(
-        Reason.CALLER_NOT_ALLOWED, f"caller {caller!r} may not {action} on platform {platform!r}",
+        Reason.CALLER_NOT_ALLOWED,
+        f"caller {caller!r} may not {action} on platform {platform!r}",
         hint=f"Add the caller to platforms.{platform}.access.{action} (submit implies read).",
-        metadata={"caller": caller, "platform": platform})
+        metadata={"caller": caller, "platform": platform},
+    )
 
 
 def invalid(field_path: str, description: str, message: str | None = None) -> InvalidArgument:

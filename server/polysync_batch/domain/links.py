@@ -25,9 +25,7 @@ def _console_escape(value: str) -> str:
     return quote(value, safe="").replace("%", "$25")
 
 
-def log_stream_console_url(
-    region: str, log_group: str, log_stream: str, console_domain: str | None = None
-) -> str:
+def log_stream_console_url(region: str, log_group: str, log_stream: str, console_domain: str | None = None) -> str:
     return (
         f"{console_base(region, console_domain)}/cloudwatch/home?region={region}"
         f"#logsV2:log-groups/log-group/{_console_escape(log_group)}"

@@ -17,8 +17,7 @@ from datetime import datetime
 
 from polysync_batch.domain.models import Run
 
-STATUS_ORDER = {"SUBMITTED": 0, "PENDING": 1, "RUNNABLE": 2, "STARTING": 3, "RUNNING": 4,
-                "SUCCEEDED": 5, "FAILED": 5}
+STATUS_ORDER = {"SUBMITTED": 0, "PENDING": 1, "RUNNABLE": 2, "STARTING": 3, "RUNNING": 4, "SUCCEEDED": 5, "FAILED": 5}
 
 
 class Verdict(enum.Enum):

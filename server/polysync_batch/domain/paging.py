@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from polysync_batch.domain.errors import InvalidArgument, FieldViolation, Reason
+from polysync_batch.domain.errors import FieldViolation, InvalidArgument, Reason
 
 
 def encode(state: dict[str, Any], filters: Any) -> str:

@@ -54,25 +54,81 @@ CATALOGUE: tuple[ReasonInfo, ...] = (
     ReasonInfo(Reason.JOB_DEFINITION_NOT_FOUND, "NOT_FOUND", "the pipeline has no ACTIVE job definition revision"),
     ReasonInfo(Reason.RUN_NOT_FOUND, "NOT_FOUND", "AWS Batch does not know the run id"),
     ReasonInfo(Reason.PLATFORM_NOT_FOUND, "NOT_FOUND", "the request names a platform that is not configured"),
-    ReasonInfo(Reason.AWS_ACCESS_DENIED, "PERMISSION_DENIED", "AWS denied the call (IAM permissions of the platform's role)"),
-    ReasonInfo(Reason.AWS_IDENTITY_TOKEN_INVALID, "FAILED_PRECONDITION", "AWS STS rejected the platform's web identity token"),
-    ReasonInfo(Reason.AWS_CREDENTIALS_INVALID, "FAILED_PRECONDITION", "the platform's AWS credentials are missing, expired or invalid"),
-    ReasonInfo(Reason.AWS_THROTTLED, "RESOURCE_EXHAUSTED", "AWS throttled the call after retries (RetryInfo says when to retry)"),
+    ReasonInfo(
+        Reason.AWS_ACCESS_DENIED, "PERMISSION_DENIED", "AWS denied the call (IAM permissions of the platform's role)"
+    ),
+    ReasonInfo(
+        Reason.AWS_IDENTITY_TOKEN_INVALID, "FAILED_PRECONDITION", "AWS STS rejected the platform's web identity token"
+    ),
+    ReasonInfo(
+        Reason.AWS_CREDENTIALS_INVALID,
+        "FAILED_PRECONDITION",
+        "the platform's AWS credentials are missing, expired or invalid",
+    ),
+    ReasonInfo(
+        Reason.AWS_THROTTLED,
+        "RESOURCE_EXHAUSTED",
+        "AWS throttled the call after retries (RetryInfo says when to retry)",
+    ),
     ReasonInfo(Reason.AWS_UNAVAILABLE, "UNAVAILABLE", "AWS answered 5xx or could not be reached after retries"),
-    ReasonInfo(Reason.AWS_REQUEST_REJECTED, "INVALID_ARGUMENT", "AWS Batch rejected the request for another reason (its message is passed on)"),
+    ReasonInfo(
+        Reason.AWS_REQUEST_REJECTED,
+        "INVALID_ARGUMENT",
+        "AWS Batch rejected the request for another reason (its message is passed on)",
+    ),
     ReasonInfo(Reason.INVALID_ARGUMENT, "INVALID_ARGUMENT", "a request field is invalid (BadRequest lists each one)"),
-    ReasonInfo(Reason.MISSING_PARAMETERS, "INVALID_ARGUMENT", "the pipeline's Ref:: parameters without defaults were not given (BadRequest lists them)"),
-    ReasonInfo(Reason.CALLER_UNAUTHENTICATED, "UNAUTHENTICATED", "caller authentication is configured and the call has no valid token or certificate"),
+    ReasonInfo(
+        Reason.MISSING_PARAMETERS,
+        "INVALID_ARGUMENT",
+        "the pipeline's Ref:: parameters without defaults were not given (BadRequest lists them)",
+    ),
+    ReasonInfo(
+        Reason.CALLER_UNAUTHENTICATED,
+        "UNAUTHENTICATED",
+        "caller authentication is configured and the call has no valid token or certificate",
+    ),
     ReasonInfo(Reason.CALLER_NOT_ALLOWED, "PERMISSION_DENIED", "the caller is not in the platform's access list"),
-    ReasonInfo(Reason.TOO_MANY_STREAMS, "RESOURCE_EXHAUSTED", "the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open)"),
-    ReasonInfo(Reason.SERVER_SHUTTING_DOWN, "UNAVAILABLE", "the server is stopping; reconnect and the watch resumes with the current state"),
-    ReasonInfo(Reason.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "the caller's deadline passed before the work could start or finish (no AWS call is started after it)"),
-    ReasonInfo(Reason.SUBMIT_IN_PROGRESS, "UNAVAILABLE", "another call with the same request_id is still submitting; retry (RetryInfo) and get its run"),
+    ReasonInfo(
+        Reason.TOO_MANY_STREAMS,
+        "RESOURCE_EXHAUSTED",
+        "the caller already holds server.max_streams_per_caller streams (or, without a caller, server.max_unidentified_streams are open)",
+    ),
+    ReasonInfo(
+        Reason.SERVER_SHUTTING_DOWN,
+        "UNAVAILABLE",
+        "the server is stopping; reconnect and the watch resumes with the current state",
+    ),
+    ReasonInfo(
+        Reason.DEADLINE_EXCEEDED,
+        "DEADLINE_EXCEEDED",
+        "the caller's deadline passed before the work could start or finish (no AWS call is started after it)",
+    ),
+    ReasonInfo(
+        Reason.SUBMIT_IN_PROGRESS,
+        "UNAVAILABLE",
+        "another call with the same request_id is still submitting; retry (RetryInfo) and get its run",
+    ),
     ReasonInfo(Reason.INTERNAL, "INTERNAL", "an unexpected server error (the server log has the details)"),
-    ReasonInfo(Reason.REQUEST_ID_REUSED, "ALREADY_EXISTS", "the caller already used this request_id for a different request; nothing was submitted"),
-    ReasonInfo(Reason.JOB_QUEUE_NOT_ALLOWED, "PERMISSION_DENIED", "the job queue is not in the platform's job_queues; nothing was submitted or listed"),
-    ReasonInfo(Reason.JOB_CANNOT_BE_PLACED, "FAILED_PRECONDITION", "no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers)"),
-    ReasonInfo(Reason.CURSOR_EXPIRED, "FAILED_PRECONDITION", "the feed cursor is from another process or older than the history kept; start again with snapshot = true"),
+    ReasonInfo(
+        Reason.REQUEST_ID_REUSED,
+        "ALREADY_EXISTS",
+        "the caller already used this request_id for a different request; nothing was submitted",
+    ),
+    ReasonInfo(
+        Reason.JOB_QUEUE_NOT_ALLOWED,
+        "PERMISSION_DENIED",
+        "the job queue is not in the platform's job_queues; nothing was submitted or listed",
+    ),
+    ReasonInfo(
+        Reason.JOB_CANNOT_BE_PLACED,
+        "FAILED_PRECONDITION",
+        "no compute environment of the queue could ever place the job (ErrorInfo has what was asked and the most the queue offers)",
+    ),
+    ReasonInfo(
+        Reason.CURSOR_EXPIRED,
+        "FAILED_PRECONDITION",
+        "the feed cursor is from another process or older than the history kept; start again with snapshot = true",
+    ),
 )
 
 assert [info.reason for info in CATALOGUE] == list(Reason), "every Reason has one catalogue entry, in order"

@@ -137,8 +137,11 @@ def _validate_pipeline(pipeline: str, v: Violations) -> None:
     if not pipeline:
         v.add("pipeline", PIPELINE_REQUIRED)
     elif parse_pipeline_ref(pipeline) is None:
-        v.add("pipeline", "must be a job definition name (up to 128 letters, digits, '-' and '_'), "
-              "name:revision, or a job definition ARN")
+        v.add(
+            "pipeline",
+            "must be a job definition name (up to 128 letters, digits, '-' and '_'), "
+            "name:revision, or a job definition ARN",
+        )
 
 
 def _validate_page_size(requested: int, v: Violations) -> None:

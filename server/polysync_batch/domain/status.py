@@ -44,8 +44,10 @@ def native_statuses_for(statuses: list[RunStatus]) -> tuple[str, ...]:
         return ALL_NATIVE_STATUSES
     wanted: list[str] = []
     for status in statuses:
-        natives = ACTIVE_NATIVE_STATUSES if status is RunStatus.RUNNING else (
-            ("SUCCEEDED",) if status is RunStatus.SUCCEEDED else ("FAILED",)
+        natives = (
+            ACTIVE_NATIVE_STATUSES
+            if status is RunStatus.RUNNING
+            else (("SUCCEEDED",) if status is RunStatus.SUCCEEDED else ("FAILED",))
         )
         wanted.extend(n for n in natives if n not in wanted)
     return tuple(n for n in ALL_NATIVE_STATUSES if n in wanted)

@@ -45,4 +45,3 @@ def job_name(platform: str, request_id: str) -> str:
     if not request_id:
         return f"{JOB_NAME_PREFIX}{uuid.uuid4()}"
     return f"{JOB_NAME_PREFIX}{uuid.uuid5(_REQUEST_ID_NAMESPACE, platform + chr(0) + request_id)}"
-

@@ -9,8 +9,8 @@ non-zero integer makes the job end FAILED with that exit code) and `duration_sec
 it stays RUNNING).
 """
 
-from .job_clock import JobClock, ManualJobClock, SystemJobClock
 from .emulator import Emulator, start_emulator
+from .job_clock import JobClock, ManualJobClock, SystemJobClock
 from .lifecycle import Lifecycle
 
 __all__ = ["JobClock", "Emulator", "Lifecycle", "ManualJobClock", "SystemJobClock", "start_emulator"]

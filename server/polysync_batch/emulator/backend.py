@@ -87,9 +87,7 @@ class EmulatedBatchBackend(BatchBackend):
         also cannot trip over a SubmitJob adding to the registry mid-scan."""
         jobs = jobs or []
         if len(jobs) > _MAX_DESCRIBE_JOBS:
-            raise ClientException(
-                f"DescribeJobs accepts at most {_MAX_DESCRIBE_JOBS} job IDs, got {len(jobs)}"
-            )
+            raise ClientException(f"DescribeJobs accepts at most {_MAX_DESCRIBE_JOBS} job IDs, got {len(jobs)}")
         found: dict[str, dict[str, Any]] = {}
         for identifier in jobs:
             job_id = identifier.rsplit(":job/", 1)[-1]
@@ -106,9 +104,7 @@ class EmulatedBatchBackend(BatchBackend):
         filters: list[dict[str, Any]] | None = None,
     ) -> list[Job]:
         """moto's listing (incl. its JOB_NAME filter) with three AWS behaviours it lacks."""
-        jobs = cast(
-            list[EmulatedJob], super().list_jobs(job_queue_name, array_job_id, job_status, filters)
-        )
+        jobs = cast(list[EmulatedJob], super().list_jobs(job_queue_name, array_job_id, job_status, filters))
         if array_job_id is None:
             # Array children are only listed under their parent (arrayJobId).
             jobs = [job for job in jobs if job.array_index is None]
@@ -156,9 +152,7 @@ class EmulatedBatchBackend(BatchBackend):
         return EmulatedJob(self, self.clock, self.lifecycle, **kwargs)
 
 
-def install_backend(
-    account_id: str, region: str, lifecycle: Lifecycle, clock: JobClock
-) -> EmulatedBatchBackend:
+def install_backend(account_id: str, region: str, lifecycle: Lifecycle, clock: JobClock) -> EmulatedBatchBackend:
     """Make moto serve Batch for this account and region from an EmulatedBatchBackend."""
     backend = EmulatedBatchBackend(region, account_id)
     backend.lifecycle = lifecycle

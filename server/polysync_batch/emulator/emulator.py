@@ -12,8 +12,8 @@ from botocore.config import Config
 
 from .backend import install_backend
 from .events import EventPublisher, install_event_envelope, seed_event_queue
-from .job_clock import JobClock, SystemJobClock
 from .iam import install_iam
+from .job_clock import JobClock, SystemJobClock
 from .lifecycle import Lifecycle
 from .responses import install_responses
 from .seed import JOB_QUEUE, Credentials, create_credentials, seed_demo_platform
@@ -44,9 +44,7 @@ class Emulator:
 
     def client(self, service_name: str, **config: Any) -> BaseClient:
         """A boto3 client for this emulator, signed with its credentials."""
-        return _client(
-            service_name, self.endpoint_url, self.access_key_id, self.secret_access_key, **config
-        )
+        return _client(service_name, self.endpoint_url, self.access_key_id, self.secret_access_key, **config)
 
     def stop(self) -> None:
         """Release the port and the server thread. moto's in-memory data for the account stays."""
@@ -67,7 +65,10 @@ class Emulator:
 
 
 def start_emulator(
-    lifecycle: Lifecycle = Lifecycle(), *, port: int = 0, clock: JobClock | None = None,
+    lifecycle: Lifecycle = Lifecycle(),  # noqa: B008 — a frozen value, never mutated
+    *,
+    port: int = 0,
+    clock: JobClock | None = None,
     events: bool = True,
 ) -> Emulator:
     """Start an emulator seeded with the demo platform; port 0 picks a free port. With
@@ -76,9 +77,7 @@ def start_emulator(
     Each emulator has its own account, so its lifecycle settings and jobs are its own.
     """
     if "MOTO_ACCOUNT_ID" in os.environ:
-        raise RuntimeError(
-            "MOTO_ACCOUNT_ID is set: moto would put every emulator in that one account; unset it"
-        )
+        raise RuntimeError("MOTO_ACCOUNT_ID is set: moto would put every emulator in that one account; unset it")
     install_responses()
     install_event_envelope()
     with _ACCOUNT_IDS_LOCK:
@@ -101,9 +100,7 @@ def start_emulator(
     return emulator
 
 
-def _client(
-    service_name: str, endpoint_url: str, access_key_id: str, secret: str, **config: Any
-) -> BaseClient:
+def _client(service_name: str, endpoint_url: str, access_key_id: str, secret: str, **config: Any) -> BaseClient:
     return boto3.client(
         service_name,
         endpoint_url=endpoint_url,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.client import BaseClient
@@ -65,8 +65,7 @@ def seed_event_queue(sqs: BaseClient, events: BaseClient) -> str:
 
 
 class EventPublisher:
-    def __init__(self, events: BaseClient, clock: JobClock, interval: float = 0.05,
-                 resolution: float = 0.005) -> None:
+    def __init__(self, events: BaseClient, clock: JobClock, interval: float = 0.05, resolution: float = 0.005) -> None:
         self._events = events
         self._clock = clock
         self._interval = interval
@@ -115,7 +114,7 @@ class EventPublisher:
                     break
         entries.sort(key=lambda entry: entry["Time"])
         for start in range(0, len(entries), _PUT_EVENTS_LIMIT):
-            self._events.put_events(Entries=entries[start:start + _PUT_EVENTS_LIMIT])
+            self._events.put_events(Entries=entries[start : start + _PUT_EVENTS_LIMIT])
         self.published += len(entries)
         return len(entries)
 
@@ -133,12 +132,12 @@ class EventPublisher:
             "DetailType": "Batch Job State Change",
             "Detail": json.dumps(detail),
             "Resources": [job.arn],
-            "Time": datetime.fromtimestamp(at, tz=timezone.utc),
+            "Time": datetime.fromtimestamp(at, tz=UTC),
         }
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
                 self.publish_changes()
-            except Exception:  # noqa: BLE001 — a failed put must not end the publisher
+            except Exception:
                 log.exception("emulator: publishing Batch job events failed")

@@ -16,8 +16,11 @@ def _simulate_principal_policy(self: IamResponse) -> Any:
         raise NotImplementedError("The simulate_principal_policy action has not been implemented")
     actions = self._get_param("ActionNames", [])
     resources = self._get_param("ResourceArns", []) or ["*"]
-    results = [{"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": "allowed"}
-               for action in actions for resource in resources]
+    results = [
+        {"EvalActionName": action, "EvalResourceName": resource, "EvalDecision": "allowed"}
+        for action in actions
+        for resource in resources
+    ]
     return ActionResult({"EvaluationResults": results, "IsTruncated": False})
 
 

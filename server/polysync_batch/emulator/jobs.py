@@ -14,7 +14,7 @@ from typing import Any
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
 from .job_clock import JobClock
-from .lifecycle import ArrayTimeline, JobView, Lifecycle, JobTimeline, Timeline
+from .lifecycle import ArrayTimeline, JobTimeline, JobView, Lifecycle, Timeline
 from .logs import ContainerLogs, simulated_output
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -111,9 +111,7 @@ class EmulatedJob(Job):
         self.command, missing = substitute(self._configured_command(), self.parameters)
         task_id = hashlib.sha1(job_id.encode()).hexdigest()[:32]
         self.task_arn = self._arn("ecs", f"task/polysync-emulator/{task_id}")
-        self.container_instance_arn = self._arn(
-            "ecs", f"container-instance/polysync-emulator/{task_id[::-1]}"
-        )
+        self.container_instance_arn = self._arn("ecs", f"container-instance/polysync-emulator/{task_id[::-1]}")
         log_options = self._log_options()
         stream_prefix = log_options.get("awslogs-stream-prefix", job_definition.name)
         self.logs = ContainerLogs(
@@ -235,9 +233,7 @@ class EmulatedJob(Job):
         container = dict(self.job_definition.container_properties or {})
         overrides = self.container_overrides
         container["command"] = self.command
-        container["environment"] = [
-            {"name": key, "value": value} for key, value in self._environment().items()
-        ]
+        container["environment"] = [{"name": key, "value": value} for key, value in self._environment().items()]
         if "resourceRequirements" in overrides:
             by_type = {r["type"]: r for r in container.get("resourceRequirements", [])}
             by_type.update({r["type"]: r for r in overrides["resourceRequirements"]})
@@ -282,9 +278,7 @@ class EmulatedJob(Job):
         """Definition environment with the job's overrides on top."""
         properties = self.job_definition.container_properties or {}
         environment = {e["name"]: e["value"] for e in properties.get("environment", [])}
-        environment.update(
-            {e["name"]: e["value"] for e in self.container_overrides.get("environment", [])}
-        )
+        environment.update({e["name"]: e["value"] for e in self.container_overrides.get("environment", [])})
         return environment
 
     def _output(self, missing: list[str]) -> list[str]:
@@ -311,7 +305,4 @@ class EmulatedJob(Job):
 
     def _arn(self, service: str, resource: str) -> str:
         partition = self.arn.split(":")[1]
-        return (
-            f"arn:{partition}:{service}:{self.backend.region_name}:"
-            f"{self.backend.account_id}:{resource}"
-        )
+        return f"arn:{partition}:{service}:{self.backend.region_name}:{self.backend.account_id}:{resource}"

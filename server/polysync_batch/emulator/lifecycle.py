@@ -132,9 +132,7 @@ class JobTimeline:
             return JobView(FAILED, DEPENDENCY_FAILED, stopped_at=max(pending_at, min(failed_at)))
         if not all(d.terminal for d in dependencies):
             return JobView(PENDING)
-        runnable_at = max(
-            [pending_at + lifecycle.pending] + [d.stopped_at or 0.0 for d in dependencies]
-        )
+        runnable_at = max([pending_at + lifecycle.pending] + [d.stopped_at or 0.0 for d in dependencies])
         if at < runnable_at:
             return JobView(PENDING)
 
@@ -152,9 +150,7 @@ class JobTimeline:
         if at < stopped_at:
             return JobView(RUNNING, started_at=running_at, placed=True)
         if timed_out:
-            return JobView(
-                FAILED, TIMED_OUT, started_at=running_at, stopped_at=stopped_at, placed=True
-            )
+            return JobView(FAILED, TIMED_OUT, started_at=running_at, stopped_at=stopped_at, placed=True)
         return JobView(
             SUCCEEDED if self._exit_code == 0 else FAILED,
             ESSENTIAL_CONTAINER_EXITED,  # AWS reports it for successful containers too

@@ -61,12 +61,8 @@ def _list_jobs(response: BatchResponse, backend: EmulatedBatchBackend) -> str:
 
 def _describe_job_definitions(response: BatchResponse, backend: EmulatedBatchBackend) -> str:
     param = response._get_param
-    definitions = backend.describe_job_definitions(
-        param("jobDefinitionName"), param("jobDefinitions"), param("status")
-    )
-    page, next_token = _page(
-        definitions, lambda d: d.arn, param("maxResults"), param("nextToken")
-    )
+    definitions = backend.describe_job_definitions(param("jobDefinitionName"), param("jobDefinitions"), param("status"))
+    page, next_token = _page(definitions, lambda d: d.arn, param("maxResults"), param("nextToken"))
     return _json({"jobDefinitions": [d.describe() for d in page]}, next_token)
 
 

@@ -51,9 +51,7 @@ def seed_demo_platform(client: ClientFactory) -> None:
     job_role = _ensure_role(iam, JOB_ROLE, "ecs-tasks.amazonaws.com")
 
     # UNMANAGED: moto creates no EC2 instances for it, and nothing needs to run anyway.
-    if not batch.describe_compute_environments(computeEnvironments=[COMPUTE_ENVIRONMENT])[
-        "computeEnvironments"
-    ]:
+    if not batch.describe_compute_environments(computeEnvironments=[COMPUTE_ENVIRONMENT])["computeEnvironments"]:
         batch.create_compute_environment(
             computeEnvironmentName=COMPUTE_ENVIRONMENT,
             type="UNMANAGED",
@@ -137,9 +135,7 @@ def _ensure_role(iam: BaseClient, name: str, service: str) -> str:
     except iam.exceptions.NoSuchEntityException:
         trust = {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
         return str(role["Role"]["Arn"])

@@ -32,8 +32,12 @@ class JsonFormatter(_JsonFormatter):
     """{"time", "level", "logger", "message", <the event's fields>, "exc_info" when any}."""
 
     def __init__(self) -> None:
-        super().__init__("%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level", "name": "logger"},
-                         timestamp="time", json_ensure_ascii=False)
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_data, record, message_dict)

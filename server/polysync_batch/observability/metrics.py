@@ -24,12 +24,23 @@ if TYPE_CHECKING:
 
 # go-grpc-prometheus spells grpc_code as Go's codes.Code does; grpc.StatusCode names → those.
 GO_CODE_NAMES = {
-    "OK": "OK", "CANCELLED": "Canceled", "UNKNOWN": "Unknown", "INVALID_ARGUMENT": "InvalidArgument",
-    "DEADLINE_EXCEEDED": "DeadlineExceeded", "NOT_FOUND": "NotFound", "ALREADY_EXISTS": "AlreadyExists",
-    "PERMISSION_DENIED": "PermissionDenied", "RESOURCE_EXHAUSTED": "ResourceExhausted",
-    "FAILED_PRECONDITION": "FailedPrecondition", "ABORTED": "Aborted", "OUT_OF_RANGE": "OutOfRange",
-    "UNIMPLEMENTED": "Unimplemented", "INTERNAL": "Internal", "UNAVAILABLE": "Unavailable",
-    "DATA_LOSS": "DataLoss", "UNAUTHENTICATED": "Unauthenticated",
+    "OK": "OK",
+    "CANCELLED": "Canceled",
+    "UNKNOWN": "Unknown",
+    "INVALID_ARGUMENT": "InvalidArgument",
+    "DEADLINE_EXCEEDED": "DeadlineExceeded",
+    "NOT_FOUND": "NotFound",
+    "ALREADY_EXISTS": "AlreadyExists",
+    "PERMISSION_DENIED": "PermissionDenied",
+    "RESOURCE_EXHAUSTED": "ResourceExhausted",
+    "FAILED_PRECONDITION": "FailedPrecondition",
+    "ABORTED": "Aborted",
+    "OUT_OF_RANGE": "OutOfRange",
+    "UNIMPLEMENTED": "Unimplemented",
+    "INTERNAL": "Internal",
+    "UNAVAILABLE": "Unavailable",
+    "DATA_LOSS": "DataLoss",
+    "UNAUTHENTICATED": "Unauthenticated",
 }
 # Prometheus' (and go-grpc-prometheus') default buckets, in seconds.
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -41,16 +52,28 @@ class RpcMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         method = ["grpc_type", "grpc_service", "grpc_method"]
-        self.started = Counter("grpc_server_started_total", "Total number of RPCs started on the server.",
-                               method, registry=registry)
-        self.handled = Counter("grpc_server_handled_total",
-                               "Total number of RPCs completed on the server, regardless of success or failure.",
-                               [*method, "grpc_code"], registry=registry)
-        self.handling = Histogram("grpc_server_handling_seconds",
-                                  "Histogram of response latency (seconds) of gRPC that had been application-level "
-                                  "handled by the server.", method, buckets=RPC_BUCKETS, registry=registry)
-        self.sent = Counter("grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.",
-                            method, registry=registry)
+        self.started = Counter(
+            "grpc_server_started_total", "Total number of RPCs started on the server.", method, registry=registry
+        )
+        self.handled = Counter(
+            "grpc_server_handled_total",
+            "Total number of RPCs completed on the server, regardless of success or failure.",
+            [*method, "grpc_code"],
+            registry=registry,
+        )
+        self.handling = Histogram(
+            "grpc_server_handling_seconds",
+            "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+            method,
+            buckets=RPC_BUCKETS,
+            registry=registry,
+        )
+        self.sent = Counter(
+            "grpc_server_msg_sent_total",
+            "Total number of gRPC stream messages sent by the server.",
+            method,
+            registry=registry,
+        )
 
 
 class AwsCallMetrics:
@@ -59,11 +82,19 @@ class AwsCallMetrics:
 
     def __init__(self, platform: str) -> None:
         self.platform = platform
-        self.calls = Counter("polysync_batch_aws_calls", "AWS API call attempts, by operation and outcome (ok, "
-                             "the AWS error code, network, timeout).", ["platform", "operation", "outcome"],
-                             registry=None)
-        self.seconds = Histogram("polysync_batch_aws_call_seconds", "Duration of AWS API call attempts.",
-                                 ["platform", "operation"], buckets=AWS_BUCKETS, registry=None)
+        self.calls = Counter(
+            "polysync_batch_aws_calls",
+            "AWS API call attempts, by operation and outcome (ok, the AWS error code, network, timeout).",
+            ["platform", "operation", "outcome"],
+            registry=None,
+        )
+        self.seconds = Histogram(
+            "polysync_batch_aws_call_seconds",
+            "Duration of AWS API call attempts.",
+            ["platform", "operation"],
+            buckets=AWS_BUCKETS,
+            registry=None,
+        )
         self._calls: dict[tuple[str, str], Any] = {}  # label children, bound once (threads may race: harmless)
         self._seconds: dict[str, Any] = {}
 
@@ -85,13 +116,13 @@ class WatchedPlatform(Protocol):
     """What the gauges need from a platform: its name, hub and AWS call metrics."""
 
     @property
-    def info(self): ...  # noqa: ANN201 — a PlatformInfo
+    def info(self): ...
 
     @property
-    def hub(self): ...  # noqa: ANN201 — a RunHub
+    def hub(self): ...
 
     @property
-    def clients(self): ...  # noqa: ANN201 — an AwsClients (with .metrics)
+    def clients(self): ...
 
 
 class PlatformCollector:
@@ -99,7 +130,7 @@ class PlatformCollector:
     each), the hubs' gauges (open Watch* streams, watched runs, poll lag) and the event consumers'
     outcomes and health."""
 
-    def __init__(self, platforms: Iterable[WatchedPlatform], clock=time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, platforms: Iterable[WatchedPlatform], clock=time.monotonic) -> None:
         self._platforms = list(platforms)
         self._clock = clock
 
@@ -112,15 +143,25 @@ class PlatformCollector:
                 target.samples.extend(family.samples)
         yield from merged.values()
         streams = GaugeMetricFamily("polysync_batch_watch_streams", "Open Watch* streams.", labels=["platform"])
-        runs = GaugeMetricFamily("polysync_batch_watched_runs", "Non-terminal runs the poller follows.",
-                                 labels=["platform"])
-        lag = GaugeMetricFamily("polysync_batch_poll_lag_seconds", "Age of the oldest watched run's last poll "
-                                "(0 when no run is watched).", labels=["platform"])
-        events = CounterMetricFamily("polysync_batch_events", "Event queue messages by what became of them "
-                                     "(applied, duplicate, stale, untracked, malformed, foreign, error).",
-                                     labels=["platform", "outcome"])
-        healthy = GaugeMetricFamily("polysync_batch_events_healthy", "1 while the platform's last ReceiveMessage "
-                                    "succeeded (watches are polled only to reconcile), else 0.", labels=["platform"])
+        runs = GaugeMetricFamily(
+            "polysync_batch_watched_runs", "Non-terminal runs the poller follows.", labels=["platform"]
+        )
+        lag = GaugeMetricFamily(
+            "polysync_batch_poll_lag_seconds",
+            "Age of the oldest watched run's last poll (0 when no run is watched).",
+            labels=["platform"],
+        )
+        events = CounterMetricFamily(
+            "polysync_batch_events",
+            "Event queue messages by what became of them "
+            "(applied, duplicate, stale, untracked, malformed, foreign, error).",
+            labels=["platform", "outcome"],
+        )
+        healthy = GaugeMetricFamily(
+            "polysync_batch_events_healthy",
+            "1 while the platform's last ReceiveMessage succeeded (watches are polled only to reconcile), else 0.",
+            labels=["platform"],
+        )
         for platform in self._platforms:
             stats = platform.hub.stats()
             streams.add_metric([platform.info.name], stats.streams)

@@ -40,8 +40,9 @@ class Tracing:
         left out: probes every few seconds are noise, not traces."""
         from opentelemetry.instrumentation.grpc import aio_server_interceptor, filters
 
-        return aio_server_interceptor(tracer_provider=self.provider,
-                                      filter_=filters.negate(filters.service_prefix("grpc.")))
+        return aio_server_interceptor(
+            tracer_provider=self.provider, filter_=filters.negate(filters.service_prefix("grpc."))
+        )
 
     def stop(self, timeout: float = 3.0) -> None:
         """Unpatches botocore and flushes the spans still held, waiting at most `timeout`

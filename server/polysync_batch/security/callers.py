@@ -73,11 +73,12 @@ class VerifiedTokens:
 class JwtVerifier:
     def __init__(self, config: JwtConfig, keys: JwksKeys | None = None, clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.keys = keys or JwksKeys(file=config.jwks_file, url=config.jwks_url,
-                                     refresh_seconds=config.jwks_refresh_seconds)
+        self.keys = keys or JwksKeys(
+            file=config.jwks_file, url=config.jwks_url, refresh_seconds=config.jwks_refresh_seconds
+        )
         self.verified = VerifiedTokens(self.keys, clock=clock)
 
-    async def verify(self, token: str, refuse, digest: bytes | None = None) -> Caller:  # noqa: ANN001
+    async def verify(self, token: str, refuse, digest: bytes | None = None) -> Caller:
         """The caller `token` names, or `refuse(what)` raised; `digest` is its SHA-256, if known."""
         digest = digest or token_digest(token)
         if (caller := self.verified.get(digest)) is not None:
@@ -86,7 +87,7 @@ class JwtVerifier:
         self.verified.put(digest, caller, kid, key)
         return caller
 
-    async def _verify(self, token: str, refuse) -> tuple[str | None, jwt.PyJWK, Caller]:  # noqa: ANN001
+    async def _verify(self, token: str, refuse) -> tuple[str | None, jwt.PyJWK, Caller]:
         config = self.config
         try:
             header = jwt.get_unverified_header(token)
@@ -101,9 +102,15 @@ class JwtVerifier:
         if key is None:
             raise refuse("the token is signed with an unknown key (its kid is not in the JWKS)")
         try:
-            claims = jwt.decode(token, key=key, algorithms=[algorithm], audience=config.audience,
-                                issuer=config.issuer, leeway=config.leeway_seconds,
-                                options={"require": ["exp", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=[algorithm],
+                audience=config.audience,
+                issuer=config.issuer,
+                leeway=config.leeway_seconds,
+                options={"require": ["exp", "iss", "aud"]},
+            )
         except jwt.ExpiredSignatureError:
             raise refuse("the token has expired") from None
         except jwt.ImmatureSignatureError:
@@ -129,7 +136,9 @@ class JwtVerifier:
 
 
 class Authenticator:
-    def __init__(self, config: CallerAuthConfig, *, certificates: bool, jwt_verifier: JwtVerifier | None = None) -> None:
+    def __init__(
+        self, config: CallerAuthConfig, *, certificates: bool, jwt_verifier: JwtVerifier | None = None
+    ) -> None:
         self._tokens = [(bytes.fromhex(entry.sha256), entry.caller) for entry in config.tokens]
         self._certificates = certificates
         self.jwt = jwt_verifier or (JwtVerifier(config.jwt) if config.jwt is not None else None)
@@ -142,8 +151,10 @@ class Authenticator:
         """Load the JWT keys. A JWKS file that cannot be used stops start-up; an unreachable
         jwks_url does not (the IdP may be briefly down): the first call with a JWT retries."""
         if self.jwt is not None and not await self.jwt.keys.reload() and self.jwt.keys.from_file:
-            raise ConfigError(f"auth.jwt.jwks_file: cannot load the signing keys from {self.jwt.keys.source}: "
-                              f"{self.jwt.keys.last_error}")
+            raise ConfigError(
+                f"auth.jwt.jwks_file: cannot load the signing keys from {self.jwt.keys.source}: "
+                f"{self.jwt.keys.last_error}"
+            )
 
     def _refuse(self, what: str) -> errors.Unauthenticated:
         return errors.caller_unauthenticated(what, certificates=self._certificates)
@@ -176,5 +187,8 @@ class Authenticator:
             return Caller(caller, "token")
         if self.jwt is not None and token.count(".") == 2:
             return await self.jwt.verify(token, self._refuse, digest)
-        raise self._refuse("the bearer token is not one this server accepts"
-                           if self.jwt is None else "the bearer token is neither a known token nor a JWT")
+        raise self._refuse(
+            "the bearer token is not one this server accepts"
+            if self.jwt is None
+            else "the bearer token is neither a known token nor a JWT"
+        )

@@ -36,8 +36,9 @@ def parse_jwks(data: bytes) -> dict[str | None, jwt.PyJWK]:
 
 
 class JwksKeys:
-    def __init__(self, *, file: Path | None, url: str | None, refresh_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, file: Path | None, url: str | None, refresh_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._file = file
         self._url = url
         self._refresh_seconds = refresh_seconds
@@ -60,7 +61,7 @@ class JwksKeys:
         if self._file is not None:
             data = self._file.read_bytes()
         else:
-            with urllib.request.urlopen(self._url, timeout=FETCH_TIMEOUT_SECONDS) as answer:  # noqa: S310 — configured URL
+            with urllib.request.urlopen(self._url, timeout=FETCH_TIMEOUT_SECONDS) as answer:
                 data = answer.read(MAX_JWKS_BYTES + 1)
             if len(data) > MAX_JWKS_BYTES:
                 raise ValueError("JWKS larger than 1 MiB")
@@ -74,7 +75,7 @@ class JwksKeys:
             keys = await asyncio.to_thread(self._load)
             if not keys:
                 raise ValueError("no usable asymmetric signing key in it")
-        except Exception as error:  # noqa: BLE001 — the IdP or the file may be briefly unavailable
+        except Exception as error:
             self.last_error = str(error) or type(error).__name__
             log.warning("cannot load the JWT signing keys from %s: %s", self.source, self.last_error)
             return False

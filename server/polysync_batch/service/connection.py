@@ -17,8 +17,9 @@ SIMULATED_ACTIONS = ("batch:SubmitJob", "batch:TerminateJob", "iam:PassRole")
 PROBE_RUN_ID = "polysync-connection-test"
 
 
-async def check_connection(info: PlatformInfo, batch: BatchPort, identity: IdentityPort,
-                           job_queue: str) -> ConnectionReport:
+async def check_connection(
+    info: PlatformInfo, batch: BatchPort, identity: IdentityPort, job_queue: str
+) -> ConnectionReport:
     requests.check_job_queue(job_queue)
     report = ConnectionReport(platform=info.name, region=info.region)
     try:
@@ -31,12 +32,14 @@ async def check_connection(info: PlatformInfo, batch: BatchPort, identity: Ident
     if not queue:
         report.problems.append(f"job queue: platform {info.name!r} has no default_job_queue and none was given")
     else:
+
         async def describe_queue() -> None:
             report.queue = found = await batch.job_queue(queue)
             if not found.exists:
                 report.problems.append(
                     f"job queue {queue!r} does not exist in region {info.region}: check the queue "
-                    "name or ARN and the platform's region")
+                    "name or ARN and the platform's region"
+                )
             elif found.state != "ENABLED":
                 report.problems.append(f"job queue {queue!r} is {found.state}: it accepts no jobs")
 
@@ -48,9 +51,17 @@ async def check_connection(info: PlatformInfo, batch: BatchPort, identity: Ident
     await _check(report, "batch:DescribeJobDefinitions", "DescribeJobDefinitions (1 result)", batch.sample_pipelines)
     await _check(report, "batch:DescribeJobs", "DescribeJobs on an unknown id", describe_jobs)
     if report.queue is not None and report.queue.exists:
+
         async def list_jobs() -> None:
-            await batch.list_runs_page(job_queue=queue, array_parent_run_id="", native_status=None, name_prefix="",
-                                       max_results=1, next_token="")
+            await batch.list_runs_page(
+                job_queue=queue,
+                array_parent_run_id="",
+                native_status=None,
+                name_prefix="",
+                max_results=1,
+                next_token="",
+            )
+
         await _check(report, "batch:ListJobs", "ListJobs on the job queue (1 result)", list_jobs)
     report.checks.extend(await _simulate(identity, report.caller_arn, report.queue))
     return report
@@ -82,7 +93,9 @@ async def _simulate(identity: IdentityPort, caller_arn: str, queue: QueueStatus 
         if decision == "allowed":
             checks.append(PermissionCheck(action, CheckResult.ALLOWED, f"IAM policy simulation on {resource}"))
         elif decision:
-            checks.append(PermissionCheck(action, CheckResult.DENIED, f"IAM policy simulation on {resource}: {decision}"))
+            checks.append(
+                PermissionCheck(action, CheckResult.DENIED, f"IAM policy simulation on {resource}: {decision}")
+            )
         else:
             checks.append(PermissionCheck(action, CheckResult.UNVERIFIED, "IAM policy simulation gave no decision"))
     return checks

@@ -23,8 +23,11 @@ def log_stream_of(run: Run, attempt: int | None) -> str:
         return run.attempt_log_streams[attempt]
     if attempt == len(run.attempt_log_streams) and not run.terminal:
         return run.log_stream_name  # the attempt in progress
-    raise errors.invalid("attempt", f"must be below {max(run.attempts, 1)}",
-                         message=f"run {run.run_id} has no attempt {attempt} ({run.attempts} attempts so far)")
+    raise errors.invalid(
+        "attempt",
+        f"must be below {max(run.attempts, 1)}",
+        message=f"run {run.run_id} has no attempt {attempt} ({run.attempts} attempts so far)",
+    )
 
 
 class LogService:
@@ -55,8 +58,9 @@ class LogService:
                 return
             await self._clock.sleep(self._interval)
 
-    async def _drain(self, group: str, stream: str, token: str,
-                     start_from_head: bool) -> AsyncIterator[tuple[str, list[LogEvent]]]:
+    async def _drain(
+        self, group: str, stream: str, token: str, start_from_head: bool
+    ) -> AsyncIterator[tuple[str, list[LogEvent]]]:
         """Pages until GetLogEvents returns the token it was given (the end of the stream)."""
         for _ in range(MAX_PAGES_PER_DRAIN):
             page = await self._logs.log_page(group, stream, token, start_from_head)

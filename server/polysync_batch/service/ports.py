@@ -41,8 +41,16 @@ class BatchPort(Protocol):
         """The runs AWS Batch knows among at most DESCRIBE_LIMIT ids (one DescribeJobs call)."""
         ...
 
-    async def list_runs_page(self, *, job_queue: str, array_parent_run_id: str, native_status: str | None,
-                             name_prefix: str, max_results: int, next_token: str) -> tuple[list[Run], str]:
+    async def list_runs_page(
+        self,
+        *,
+        job_queue: str,
+        array_parent_run_id: str,
+        native_status: str | None,
+        name_prefix: str,
+        max_results: int,
+        next_token: str,
+    ) -> tuple[list[Run], str]:
         """One ListJobs call: the runs of one native status (or, with a name prefix, of any)."""
         ...
 

@@ -39,9 +39,17 @@ def retry_delay(attempt: int) -> float:
 
 
 class RunService:
-    def __init__(self, info: PlatformInfo, batch: BatchPort, pipelines: PipelineService, hub: RunHub,
-                 submit_budget: AdaptiveBudget, submit_attempts: int, ledger: IdempotencyLedger | None = None,
-                 claim_lease_seconds: float = 40.0) -> None:
+    def __init__(
+        self,
+        info: PlatformInfo,
+        batch: BatchPort,
+        pipelines: PipelineService,
+        hub: RunHub,
+        submit_budget: AdaptiveBudget,
+        submit_attempts: int,
+        ledger: IdempotencyLedger | None = None,
+        claim_lease_seconds: float = 40.0,
+    ) -> None:
         self._info = info
         self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
@@ -71,13 +79,19 @@ class RunService:
                 f"{', '.join(missing)}",
                 hint="Pass each missing name in ExecutePipelineRequest.parameters; nothing was submitted.",
                 metadata={"pipeline": request.pipeline, "missing": ",".join(missing), "platform": self._info.name},
-                violations=[errors.FieldViolation(f"parameters[{name}]", f"required by the job definition (Ref::"
-                                                  f"{name} has no default)") for name in missing],
+                violations=[
+                    errors.FieldViolation(
+                        f"parameters[{name}]", f"required by the job definition (Ref::{name} has no default)"
+                    )
+                    for name in missing
+                ],
             )
         if request.has_container_overrides and not pipeline.container_overrides:
             raise errors.invalid(
-                "command", f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
-                f"container job definition; {pipeline.name!r} is {pipeline.type!r}")
+                "command",
+                f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
+                f"container job definition; {pipeline.name!r} is {pipeline.type!r}",
+            )
         name = job_name(self._info.name, request.request_id)
         if not request.request_id:
             run, deduplicated = await self._submit_once(request, queue, name), False
@@ -90,15 +104,17 @@ class RunService:
         self._hub.observe(run, Source.SUBMIT)
         return run, deduplicated
 
-    async def _submit_unless_named(self, request: SubmitRequest, queue: str, name: str,
-                                   still_ours: Callable[[], Awaitable[bool]] | None = None) -> tuple[Run, bool]:
+    async def _submit_unless_named(
+        self, request: SubmitRequest, queue: str, name: str, still_ours: Callable[[], Awaitable[bool]] | None = None
+    ) -> tuple[Run, bool]:
         existing = await self._named(queue, name)
         if existing is not None:
             return existing, True
         return await self._submit_once(request, queue, name, still_ours), False
 
-    async def _submit_claimed(self, request: SubmitRequest, queue: str, name: str,
-                              ledger: IdempotencyLedger) -> tuple[Run, bool]:
+    async def _submit_claimed(
+        self, request: SubmitRequest, queue: str, name: str, ledger: IdempotencyLedger
+    ) -> tuple[Run, bool]:
         """Across replicas: claim the request_id, submit, record the run; a call that finds it
         claimed waits for the record (bounded by its deadline) and returns the same run."""
         owner = uuid.uuid4().hex
@@ -111,9 +127,7 @@ class RunService:
                 # Ours (new, or taken over from a caller that died): the look-up tells whether an
                 # earlier submit went through before anyone submits again; the claim is renewed
                 # before each SubmitJob so nobody takes it over while we are alive.
-                mine = claim
-
-                async def still_ours() -> bool:
+                async def still_ours(mine: Claim = claim) -> bool:
                     return await ledger.renew(mine, time.time())
 
                 run, deduplicated = await self._submit_unless_named(request, queue, name, still_ours)
@@ -128,8 +142,9 @@ class RunService:
                 pause = min(0.5, 0.05 * waited)
                 left = deadline.remaining()
                 if left is not None and left < pause + SUBMIT_RESERVE_SECONDS:
-                    raise errors.submit_in_progress(f"another call with this request_id is submitting job {name}",
-                                                    self._info.name, job_name=name)
+                    raise errors.submit_in_progress(
+                        f"another call with this request_id is submitting job {name}", self._info.name, job_name=name
+                    )
                 await asyncio.sleep(pause)
             claim = await ledger.read(name) or await ledger.claim(name, owner, time.time())
 
@@ -140,11 +155,13 @@ class RunService:
         named = await self._named(queue, name)  # DescribeJobs may lag; ListJobs may know it
         if named is not None:
             return named
-        raise errors.submit_in_progress(f"job {run_id} was submitted but AWS Batch does not show it yet",
-                                        self._info.name, run_id=run_id)
+        raise errors.submit_in_progress(
+            f"job {run_id} was submitted but AWS Batch does not show it yet", self._info.name, run_id=run_id
+        )
 
-    async def _submit_once(self, request: SubmitRequest, queue: str, name: str,
-                           still_ours: Callable[[], Awaitable[bool]] | None = None) -> Run:
+    async def _submit_once(
+        self, request: SubmitRequest, queue: str, name: str, still_ours: Callable[[], Awaitable[bool]] | None = None
+    ) -> Run:
         """SubmitJob, retried only when AWS surely did not take it (throttled, never sent) or when
         a look-up by the job name shows it did not: AWS makes a second job for a second
         SubmitJob, so an unsure outcome is never simply sent again."""
@@ -153,8 +170,8 @@ class RunService:
             await self._submit_budget.acquire()
             if still_ours is not None and not await still_ours():
                 raise errors.submit_in_progress(  # our claim was taken over: another call submits now
-                    f"another call with this request_id took over submitting job {name}", self._info.name,
-                    job_name=name)
+                    f"another call with this request_id took over submitting job {name}", self._info.name, job_name=name
+                )
             try:
                 run = await self._batch.submit(request, queue, name)
                 self._submit_budget.succeeded()
@@ -229,9 +246,13 @@ class RunService:
         calls = 0
         while index < len(streams) and len(runs) < size and calls < MAX_LIST_CALLS_PER_PAGE:
             page, aws_token = await self._batch.list_runs_page(
-                job_queue=queue, array_parent_run_id=query.array_parent_run_id, native_status=streams[index],
-                name_prefix=query.name_prefix, max_results=min(LIST_JOBS_LIMIT, size - len(runs)),
-                next_token=aws_token)
+                job_queue=queue,
+                array_parent_run_id=query.array_parent_run_id,
+                native_status=streams[index],
+                name_prefix=query.name_prefix,
+                max_results=min(LIST_JOBS_LIMIT, size - len(runs)),
+                next_token=aws_token,
+            )
             calls += 1
             runs += [run for run in page if run.native_status in natives and (not statuses or run.status in statuses)]
             if not aws_token:

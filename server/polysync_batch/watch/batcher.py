@@ -71,7 +71,7 @@ class DescribeBatcher:
     async def _resolve(self, batch: dict[str, asyncio.Future[Run | None]], partial: bool) -> None:
         try:
             runs = {run.run_id: run for run in await self._describe(list(batch))}
-        except Exception as error:  # noqa: BLE001 — every waiter gets the same failure
+        except Exception as error:
             for future in batch.values():
                 if not future.done():
                     future.set_exception(error)

@@ -7,7 +7,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -27,7 +27,7 @@ class SystemClock:
         return time.monotonic()
 
     def wall(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer:
         return asyncio.get_running_loop().call_later(max(0.0, seconds), callback)
@@ -47,7 +47,7 @@ class _ManualTimer:
 class ManualClock:
     """Time moves only when a test calls `advance`; timers fire in order of their deadline."""
 
-    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self._now = 0.0
         self._start = start
         self._timers: list[tuple[float, int, _ManualTimer]] = []

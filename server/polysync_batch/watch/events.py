@@ -32,9 +32,16 @@ FIRST_BACKOFF_SECONDS = 1.0
 
 
 class EventConsumer:
-    def __init__(self, hub: RunHub, queue: EventQueuePort, reconcile_interval_seconds: float,
-                 clock: Clock | None = None, max_backoff_seconds: float = 60.0,
-                 prepare: Callable[[], Awaitable[None]] | None = None, receivers: int = 1) -> None:
+    def __init__(
+        self,
+        hub: RunHub,
+        queue: EventQueuePort,
+        reconcile_interval_seconds: float,
+        clock: Clock | None = None,
+        max_backoff_seconds: float = 60.0,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+        receivers: int = 1,
+    ) -> None:
         self._hub = hub
         self._queue = queue
         self._reconcile = reconcile_interval_seconds
@@ -85,7 +92,7 @@ class EventConsumer:
                 messages = await self._queue.receive(long_poll=self.healthy)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 — the queue failing never ends the consumer
+            except Exception as error:
                 failures += 1
                 self._failing(error)
                 backoff = min(self._max_backoff, FIRST_BACKOFF_SECONDS * 2 ** (failures - 1))
@@ -99,20 +106,23 @@ class EventConsumer:
                 await self._queue.delete([receipt for receipt in receipts if receipt])
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 — they come back; a duplicate changes nothing
-                log.warning("platform %s: deleting %d event messages failed (%s); they will be received again",
-                            self.platform, len(receipts), _why(error))
+            except Exception as error:
+                log.warning(
+                    "platform %s: deleting %d event messages failed (%s); they will be received again",
+                    self.platform,
+                    len(receipts),
+                    _why(error),
+                )
 
     def _apply(self, message: QueuedEvent) -> str:
         """Applies one message; returns its receipt (every message is deleted once handled)."""
         try:
             if message.rejected or message.run is None:
                 outcome = message.rejected or "malformed"
-                log.warning("platform %s: dropping an event message (%s): %s", self.platform, outcome,
-                            message.problem)
+                log.warning("platform %s: dropping an event message (%s): %s", self.platform, outcome, message.problem)
             else:
                 outcome = self._hub.observe(message.run, Source.EVENT, message.time).value
-        except Exception:  # noqa: BLE001 — one bad message never stops the others
+        except Exception:
             log.exception("platform %s: applying an event message failed", self.platform)
             outcome = "error"
         self.counts[outcome] += 1
@@ -120,16 +130,23 @@ class EventConsumer:
 
     def _flowing(self) -> None:
         if not self.healthy:
-            log.info("platform %s: event queue answering; watched runs are reconciled every %.0f s",
-                     self.platform, self._reconcile)
+            log.info(
+                "platform %s: event queue answering; watched runs are reconciled every %.0f s",
+                self.platform,
+                self._reconcile,
+            )
         self.healthy, self.failure = True, ""
         self._hub.poller.reconcile_every(self._reconcile)
 
     def _failing(self, error: BaseException) -> None:
         why = _why(error)
         if self.healthy or why != self.failure:
-            log.warning("platform %s: event queue failing (%s); polling watched runs every %.1f s until it "
-                        "answers again", self.platform, why, self._hub.settings.poll_interval_seconds)
+            log.warning(
+                "platform %s: event queue failing (%s); polling watched runs every %.1f s until it answers again",
+                self.platform,
+                why,
+                self._hub.settings.poll_interval_seconds,
+            )
         self.healthy, self.failure = False, why
         self._hub.poller.reconcile_every(None)
 

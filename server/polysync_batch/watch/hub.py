@@ -1,6 +1,7 @@
 """The watch hub of one platform: the latest known state of each run, fed by every source of
 states (the poller's DescribeJobs, Get/BatchGet reads, the service's own submits and cancels,
-SQS events), applied only forward (domain/ordering.py), and fanned out to every subscribed watch stream. It is also the read cache of GetPipelineRun
+SQS events), applied only forward (domain/ordering.py), and fanned out to every subscribed
+watch stream. It is also the read cache of GetPipelineRun
 and BatchGetPipelineRuns: fresh or terminal states are answered from memory, the rest in shared,
 micro-batched DescribeJobs calls. Scheduling of polls is the poller's job (watch/poller.py)."""
 
@@ -48,7 +49,9 @@ class HubStats:
 
 
 class RunHub:
-    def __init__(self, platform: str, describe: DescribeRuns, settings: WatchConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self, platform: str, describe: DescribeRuns, settings: WatchConfig, clock: Clock | None = None
+    ) -> None:
         self.platform = platform
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -82,8 +85,11 @@ class RunHub:
         misses = []
         for run_id in dict.fromkeys(run_ids):
             entry = self._entries.get(run_id)
-            if entry is not None and entry.run is not None and (
-                    entry.run.terminal or now - entry.fetched_at < self.settings.poll_interval_seconds):
+            if (
+                entry is not None
+                and entry.run is not None
+                and (entry.run.terminal or now - entry.fetched_at < self.settings.poll_interval_seconds)
+            ):
                 found[run_id] = entry.run
             else:
                 misses.append(run_id)
@@ -125,8 +131,7 @@ class RunHub:
         self.poller.observed(run.run_id, verdict is Verdict.NEWER, source)
         if verdict is Verdict.NEWER or (was_stale and entry.stale_since is None):
             self._notify(entry)
-        return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE,
-                Verdict.OLDER: Outcome.STALE}[verdict]
+        return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}[verdict]
 
     def on_close(self, stop: Callable[[], None]) -> None:
         """`stop` is called when the hub closes (another source of states shutting down)."""
@@ -136,8 +141,12 @@ class RunHub:
         """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
         not know it yet, it is not NOT_FOUND."""
         entry = self._entries.get(run_id)
-        return (entry is not None and entry.submitted_at is not None and entry.run is not None
-                and self.clock.monotonic() - entry.submitted_at < self.settings.submit_grace_seconds)
+        return (
+            entry is not None
+            and entry.submitted_at is not None
+            and entry.run is not None
+            and self.clock.monotonic() - entry.submitted_at < self.settings.submit_grace_seconds
+        )
 
     def mark_stale(self, run_ids: list[str]) -> None:
         """Refreshing these states failed: every message says so until one succeeds."""
@@ -236,7 +245,7 @@ class RunHub:
         excess = len(self._entries) - self.settings.max_cached_runs
         if excess <= 0:  # (without this, every new run cost a scan of every cached one)
             return
-        for run_id in [r for r, e in self._entries.items() if not e.subscribers][:max(0, excess)]:
+        for run_id in [r for r, e in self._entries.items() if not e.subscribers][: max(0, excess)]:
             del self._entries[run_id]
             self.poller.forget(run_id)
 

@@ -60,8 +60,10 @@ class RunPoller:
         interval, now = self._base_interval(), self._clock.monotonic()
         for schedule in self._schedules.values():
             last = schedule.next_poll - schedule.interval
-            schedule.interval, schedule.next_poll = interval, max(now, last + interval) if seconds else min(
-                schedule.next_poll, last + interval)
+            schedule.interval, schedule.next_poll = (
+                interval,
+                max(now, last + interval) if seconds else min(schedule.next_poll, last + interval),
+            )
         self._wakeup.wake()
 
     def _base_interval(self) -> float:
@@ -72,8 +74,12 @@ class RunPoller:
         submit/cancel, later and later while nothing changes."""
         interval = self._base_interval()
         schedule = self._schedules.get(run_id)
-        if self._reconcile_interval is None and schedule is not None and not changed and source in (
-                Source.POLL, Source.READ):
+        if (
+            self._reconcile_interval is None
+            and schedule is not None
+            and not changed
+            and source in (Source.POLL, Source.READ)
+        ):
             interval = min(self._settings.max_poll_interval_seconds, schedule.interval * self._settings.interval_growth)
         self._schedules[run_id] = schedule = Schedule(interval, self._clock.monotonic() + interval)
         self._wake_before(schedule.next_poll)
@@ -137,9 +143,9 @@ class RunPoller:
         return ids
 
     async def _poll(self, run_ids: list[str]) -> None:
-        chunks = [run_ids[i:i + DESCRIBE_LIMIT] for i in range(0, len(run_ids), DESCRIBE_LIMIT)]
+        chunks = [run_ids[i : i + DESCRIBE_LIMIT] for i in range(0, len(run_ids), DESCRIBE_LIMIT)]
         results = await asyncio.gather(*(self._poll_chunk(chunk) for chunk in chunks), return_exceptions=True)
-        for chunk, result in zip(chunks, results):
+        for chunk, result in zip(chunks, results, strict=False):
             if isinstance(result, BaseException):
                 self._on_error(chunk, result)
         if all(not isinstance(r, BaseException) for r in results):
@@ -164,21 +170,41 @@ class RunPoller:
     def _on_error(self, chunk: list[str], error: BaseException) -> None:
         if isinstance(error, TRANSIENT):
             self._failures += 1
-            backoff = min(self._settings.max_backoff_seconds,
-                          self._settings.poll_interval_seconds * 2 ** (self._failures - 1))
+            backoff = min(
+                self._settings.max_backoff_seconds, self._settings.poll_interval_seconds * 2 ** (self._failures - 1)
+            )
             retry_at = self._clock.monotonic() + backoff * random.uniform(0.5, 1.0)  # jitter
             self._hub.mark_stale(chunk)
             for run_id in chunk:
                 self._schedule(run_id).next_poll = retry_at
             reason = getattr(error, "reason", type(error).__name__)
-            log.warning("platform %s: DescribeJobs failed (%s); retrying in %.1f s", self._hub.platform, reason, backoff,
-                        extra={"fields": {"event": "poll_backoff", "platform": self._hub.platform, "reason": str(reason),
-                                          "runs": len(chunk), "backoff_seconds": round(backoff, 2)}})
+            log.warning(
+                "platform %s: DescribeJobs failed (%s); retrying in %.1f s",
+                self._hub.platform,
+                reason,
+                backoff,
+                extra={
+                    "fields": {
+                        "event": "poll_backoff",
+                        "platform": self._hub.platform,
+                        "reason": str(reason),
+                        "runs": len(chunk),
+                        "backoff_seconds": round(backoff, 2),
+                    }
+                },
+            )
             return
-        failure = error if isinstance(error, errors.PlatformError) else errors.internal(
-            "internal error while polling AWS Batch")
+        failure = (
+            error
+            if isinstance(error, errors.PlatformError)
+            else errors.internal("internal error while polling AWS Batch")
+        )
         if not isinstance(error, errors.PlatformError):
-            log.error("platform %s: polling failed", self._hub.platform, exc_info=error,
-                      extra={"fields": {"event": "poll_failed", "platform": self._hub.platform}})
+            log.error(
+                "platform %s: polling failed",
+                self._hub.platform,
+                exc_info=error,
+                extra={"fields": {"event": "poll_failed", "platform": self._hub.platform}},
+            )
         for run_id in chunk:
             self._hub.forget(run_id, failure)

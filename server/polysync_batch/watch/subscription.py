@@ -23,8 +23,17 @@ class WatchEvent:
 
 class Subscription:
     # Thousands exist at once: slots keep each one small.
-    __slots__ = ("run_ids", "_pending", "_delivered", "_last", "_finished", "_error", "_wakeup", "_sequence",
-                 "__weakref__")
+    __slots__ = (
+        "run_ids",
+        "_pending",
+        "_delivered",
+        "_last",
+        "_finished",
+        "_error",
+        "_wakeup",
+        "_sequence",
+        "__weakref__",
+    )
 
     def __init__(self, run_ids: list[str]) -> None:
         self.run_ids = list(dict.fromkeys(run_ids))

@@ -6,9 +6,9 @@ import sys
 import uuid
 
 import grpc
-from polysync.platform.v1 import pipeline_run_pb2, platform_service_pb2 as pb
-
 import polysync_platform_client
+from polysync.platform.v1 import pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_platform_client import connect, missing_parameters, reason, reasons
 
 
@@ -28,26 +28,36 @@ def main(address: str) -> None:
             client.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="greet"), timeout=30)
             check("refused submit", False, "greet without `name` was accepted")
         except grpc.RpcError as error:
-            check("refused submit names the missing field",
-                  reason(error) == reasons.MISSING_PARAMETERS and missing_parameters(error) == ["name"],
-                  (error.code(), reason(error), missing_parameters(error)))
+            check(
+                "refused submit names the missing field",
+                reason(error) == reasons.MISSING_PARAMETERS and missing_parameters(error) == ["name"],
+                (error.code(), reason(error), missing_parameters(error)),
+            )
 
         request = pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}, request_id=str(uuid.uuid4()))
         first = client.stub.ExecutePipeline(request, timeout=30)
         again = client.stub.ExecutePipeline(request, timeout=30)
-        check("resubmit with one request_id is deduplicated",
-              again.deduplicated and again.run.run_id == first.run.run_id, again)
+        check(
+            "resubmit with one request_id is deduplicated",
+            again.deduplicated and again.run.run_id == first.run.run_id,
+            again,
+        )
 
         states = []
         for event in client.watch_run(first.run.run_id, timeout=120):
             print(f"     {event.run.native_status:<10} heartbeat={event.heartbeat} stale_since={event.stale_since}")
             states.append(event)
-        check("watch to the end, stale_since on every event",
-              states[-1].run.terminal and states[-1].run.status == pipeline_run_pb2.RUN_STATUS_SUCCEEDED
-              and all(hasattr(e, "stale_since") for e in states), [e.run.native_status for e in states])
+        check(
+            "watch to the end, stale_since on every event",
+            states[-1].run.terminal
+            and states[-1].run.status == pipeline_run_pb2.RUN_STATUS_SUCCEEDED
+            and all(hasattr(e, "stale_since") for e in states),
+            [e.run.native_status for e in states],
+        )
 
-        long = client.stub.ExecutePipeline(pb.ExecutePipelineRequest(
-            pipeline="hello", parameters={"duration_seconds": "60"}), timeout=30).run
+        long = client.stub.ExecutePipeline(
+            pb.ExecutePipelineRequest(pipeline="hello", parameters={"duration_seconds": "60"}), timeout=30
+        ).run
         client.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=long.run_id), timeout=30)
         last = list(client.watch_run(long.run_id, timeout=60))[-1].run
         check("cancel", last.status == pipeline_run_pb2.RUN_STATUS_CANCELLED, last.status_reason)

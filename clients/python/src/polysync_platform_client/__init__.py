@@ -12,13 +12,37 @@ and wait), list_pipelines, list_runs. Error helpers read the rich details of a f
 from polysync_platform_client import reasons
 from polysync_platform_client.client import PlatformClient, connect
 from polysync_platform_client.errors import (
-    ERROR_DOMAIN, bad_request, error_info, error_reason, field_violations, help_links,
-    missing_parameters, reason, retry_delay, retry_info, rpc_status,
+    ERROR_DOMAIN,
+    bad_request,
+    error_info,
+    error_reason,
+    field_violations,
+    help_links,
+    missing_parameters,
+    reason,
+    retry_delay,
+    retry_info,
+    rpc_status,
 )
 from polysync_platform_client.policy import DEFAULT_POLICY, ReconnectPolicy, RunEvent, StreamEndedEarly
 
 __all__ = [
-    "DEFAULT_POLICY", "ERROR_DOMAIN", "PlatformClient", "ReconnectPolicy", "RunEvent", "StreamEndedEarly",
-    "bad_request", "connect", "error_info", "error_reason", "field_violations", "help_links",
-    "missing_parameters", "reason", "reasons", "retry_delay", "retry_info", "rpc_status",
+    "DEFAULT_POLICY",
+    "ERROR_DOMAIN",
+    "PlatformClient",
+    "ReconnectPolicy",
+    "RunEvent",
+    "StreamEndedEarly",
+    "bad_request",
+    "connect",
+    "error_info",
+    "error_reason",
+    "field_violations",
+    "help_links",
+    "missing_parameters",
+    "reason",
+    "reasons",
+    "retry_delay",
+    "retry_info",
+    "rpc_status",
 ]

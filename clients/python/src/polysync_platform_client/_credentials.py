@@ -21,15 +21,17 @@ def bearer(token: str) -> tuple[str, str]:
     return ("authorization", f"Bearer {token}")
 
 
-def ssl_credentials(tls: bool, root_certificates: bytes | None, certificate_chain: bytes | None,
-                    private_key: bytes | None) -> grpc.ChannelCredentials | None:
+def ssl_credentials(
+    tls: bool, root_certificates: bytes | None, certificate_chain: bytes | None, private_key: bytes | None
+) -> grpc.ChannelCredentials | None:
     """TLS credentials, or None for plaintext. A custom CA or a client certificate implies TLS."""
     if (certificate_chain is None) != (private_key is None):
         raise ValueError("a client certificate needs both certificate_chain and private_key")
     if not (tls or root_certificates or certificate_chain):
         return None
-    return grpc.ssl_channel_credentials(root_certificates=root_certificates,
-                                        private_key=private_key, certificate_chain=certificate_chain)
+    return grpc.ssl_channel_credentials(
+        root_certificates=root_certificates, private_key=private_key, certificate_chain=certificate_chain
+    )
 
 
 class _BearerPlugin(grpc.AuthMetadataPlugin):
@@ -39,7 +41,7 @@ class _BearerPlugin(grpc.AuthMetadataPlugin):
     def __call__(self, context: grpc.AuthMetadataContext, callback: grpc.AuthMetadataPluginCallback) -> None:
         try:
             token = self._source()
-        except Exception as error:  # noqa: BLE001  (handed to gRPC, which fails the call with it)
+        except Exception as error:
             callback((), error)
             return
         callback((bearer(token),), None)

@@ -11,12 +11,18 @@ from typing import Any
 
 import grpc
 import grpc.aio
-
-from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
+
 from polysync_platform_client import _credentials
 from polysync_platform_client.policy import (
-    DEFAULT_POLICY, Deadline, ExecuteRetries, ReconnectPolicy, RunEvent, WatchState,
+    DEFAULT_POLICY,
+    Deadline,
+    ExecuteRetries,
+    ReconnectPolicy,
+    RunEvent,
+    WatchState,
 )
 
 Metadata = Sequence[tuple[str, str | bytes]]
@@ -24,6 +30,8 @@ Metadata = Sequence[tuple[str, str | bytes]]
 
 def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None:
     return tuple(metadata) if metadata is not None else None
+
+
 OnReconnect = Callable[[int, float, BaseException], None]
 AsyncTokenSource = Callable[[], "str | Awaitable[str]"]
 
@@ -38,8 +46,9 @@ async def _token(source: AsyncTokenSource) -> str:
 def _with_token(details: grpc.aio.ClientCallDetails, token: str) -> grpc.aio.ClientCallDetails:
     metadata = grpc.aio.Metadata(*(details.metadata or ()))
     metadata.add(*_credentials.bearer(token))
-    return grpc.aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials,
-                                      details.wait_for_ready)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )
 
 
 class _UnaryBearer(grpc.aio.UnaryUnaryClientInterceptor):
@@ -88,9 +97,14 @@ class PlatformClient:
     """The asyncio twin of polysync_platform_client.PlatformClient: `.stub` (every RPC, awaitable)
     plus the same helpers as async iterators / coroutines. `async with` closes the channel."""
 
-    def __init__(self, channel: grpc.aio.Channel, *, retry_unauthenticated: bool = False,
-                 policy: ReconnectPolicy = DEFAULT_POLICY,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        retry_unauthenticated: bool = False,
+        policy: ReconnectPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
@@ -106,24 +120,51 @@ class PlatformClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def watch_run(self, run_id: str, *, platform: str = "", metadata: Metadata | None = None,
-                  timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> AsyncIterator[RunEvent]:
+    def watch_run(
+        self,
+        run_id: str,
+        *,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+    ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_run."""
+
         def open_stream(pending: list[str], remaining: float | None) -> Any:
-            return self.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(platform=platform, run_id=run_id),
-                                              timeout=remaining, metadata=_md(metadata))
+            return self.stub.WatchPipelineRun(
+                pb.WatchPipelineRunRequest(platform=platform, run_id=run_id), timeout=remaining, metadata=_md(metadata)
+            )
+
         return self._watch([run_id], open_stream, timeout, on_reconnect)
 
-    def watch_runs(self, run_ids: Iterable[str], *, platform: str = "", metadata: Metadata | None = None,
-                   timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> AsyncIterator[RunEvent]:
+    def watch_runs(
+        self,
+        run_ids: Iterable[str],
+        *,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+    ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_runs."""
+
         def open_stream(pending: list[str], remaining: float | None) -> Any:
-            return self.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
-                                               timeout=remaining, metadata=_md(metadata))
+            return self.stub.WatchPipelineRuns(
+                pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
+                timeout=remaining,
+                metadata=_md(metadata),
+            )
+
         return self._watch(run_ids, open_stream, timeout, on_reconnect)
 
-    async def _watch(self, run_ids: Iterable[str], open_stream: Callable[[list[str], float | None], Any],
-                     timeout: float | None, on_reconnect: OnReconnect | None) -> AsyncIterator[RunEvent]:
+    async def _watch(
+        self,
+        run_ids: Iterable[str],
+        open_stream: Callable[[list[str], float | None], Any],
+        timeout: float | None,
+        on_reconnect: OnReconnect | None,
+    ) -> AsyncIterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
         deadline = Deadline(timeout)
         while not state.done:
@@ -144,12 +185,22 @@ class PlatformClient:
                 on_reconnect(state.reconnects, delay, state.last_error)
             await self._sleep(deadline.cap(delay))
 
-    async def stream_logs(self, run_id: str, *, follow: bool = False, start_from_head: bool = True,
-                          attempt: int | None = None, array_index: int | None = None, platform: str = "",
-                          metadata: Metadata | None = None, timeout: float | None = None) -> AsyncIterator[pb.LogEvent]:
+    async def stream_logs(
+        self,
+        run_id: str,
+        *,
+        follow: bool = False,
+        start_from_head: bool = True,
+        attempt: int | None = None,
+        array_index: int | None = None,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[pb.LogEvent]:
         """See polysync_platform_client.PlatformClient.stream_logs."""
-        request = pb.StreamPipelineRunLogsRequest(platform=platform, run_id=run_id, follow=follow,
-                                                  start_from_head=start_from_head)
+        request = pb.StreamPipelineRunLogsRequest(
+            platform=platform, run_id=run_id, follow=follow, start_from_head=start_from_head
+        )
         if attempt is not None:
             request.attempt = attempt
         if array_index is not None:
@@ -162,9 +213,15 @@ class PlatformClient:
         finally:
             call.cancel()
 
-    async def execute(self, request: pb.ExecutePipelineRequest, *, metadata: Metadata | None = None,
-                      timeout: float | None = None, attempt_timeout: float = 30.0,
-                      on_event: Callable[[RunEvent], None] | None = None) -> pipeline_run_pb2.PipelineRun:
+    async def execute(
+        self,
+        request: pb.ExecutePipelineRequest,
+        *,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        attempt_timeout: float = 30.0,
+        on_event: Callable[[RunEvent], None] | None = None,
+    ) -> pipeline_run_pb2.PipelineRun:
         """See polysync_platform_client.PlatformClient.execute."""
         if not request.request_id:
             request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
@@ -173,24 +230,32 @@ class PlatformClient:
         retries = ExecuteRetries(self._policy)
         while True:
             try:
-                response = await self.stub.ExecutePipeline(request, timeout=deadline.cap(attempt_timeout),
-                                                           metadata=_md(metadata))
+                response = await self.stub.ExecutePipeline(
+                    request, timeout=deadline.cap(attempt_timeout), metadata=_md(metadata)
+                )
                 break
             except grpc.RpcError as error:
                 await self._sleep(deadline.cap(retries.on_error(error, deadline)))
         run = response.run
         if run.terminal:
             return run
-        async for event in self.watch_run(run.run_id, platform=request.platform, metadata=_md(metadata),
-                                          timeout=deadline.remaining()):
+        async for event in self.watch_run(
+            run.run_id, platform=request.platform, metadata=_md(metadata), timeout=deadline.remaining()
+        ):
             if on_event is not None:
                 on_event(event)
             run = event.run
         return run
 
-    async def list_pipelines(self, *, platform: str = "", name_prefix: str = "", page_size: int = 0,
-                             metadata: Metadata | None = None,
-                             timeout: float | None = None) -> AsyncIterator[pipeline_pb2.Pipeline]:
+    async def list_pipelines(
+        self,
+        *,
+        platform: str = "",
+        name_prefix: str = "",
+        page_size: int = 0,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[pipeline_pb2.Pipeline]:
         """See polysync_platform_client.PlatformClient.list_pipelines."""
         request = pb.ListPipelinesRequest(platform=platform, name_prefix=name_prefix, page_size=page_size)
         while True:
@@ -201,14 +266,27 @@ class PlatformClient:
                 return
             request.page_token = response.next_page_token
 
-    async def list_runs(self, *, platform: str = "", job_queue: str = "",
-                        statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (), name_prefix: str = "",
-                        array_parent_run_id: str = "", page_size: int = 0, metadata: Metadata | None = None,
-                        timeout: float | None = None) -> AsyncIterator[pipeline_run_pb2.PipelineRun]:
+    async def list_runs(
+        self,
+        *,
+        platform: str = "",
+        job_queue: str = "",
+        statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (),
+        name_prefix: str = "",
+        array_parent_run_id: str = "",
+        page_size: int = 0,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[pipeline_run_pb2.PipelineRun]:
         """See polysync_platform_client.PlatformClient.list_runs."""
-        request = pb.ListPipelineRunsRequest(platform=platform, job_queue=job_queue, statuses=statuses,
-                                             name_prefix=name_prefix, array_parent_run_id=array_parent_run_id,
-                                             page_size=page_size)
+        request = pb.ListPipelineRunsRequest(
+            platform=platform,
+            job_queue=job_queue,
+            statuses=statuses,
+            name_prefix=name_prefix,
+            array_parent_run_id=array_parent_run_id,
+            page_size=page_size,
+        )
         while True:
             response = await self.stub.ListPipelineRuns(request, timeout=timeout, metadata=_md(metadata))
             for run in response.runs:

@@ -9,12 +9,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import grpc
-
-from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2, platform_service_pb2 as pb
+from polysync.platform.v1 import pipeline_pb2, pipeline_run_pb2
+from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
+
 from polysync_platform_client import _credentials
 from polysync_platform_client.policy import (
-    DEFAULT_POLICY, Deadline, ExecuteRetries, ReconnectPolicy, RunEvent, WatchState,
+    DEFAULT_POLICY,
+    Deadline,
+    ExecuteRetries,
+    ReconnectPolicy,
+    RunEvent,
+    WatchState,
 )
 
 Metadata = Sequence[tuple[str, str | bytes]]
@@ -22,6 +28,8 @@ Metadata = Sequence[tuple[str, str | bytes]]
 
 def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None:
     return tuple(metadata) if metadata is not None else None
+
+
 OnReconnect = Callable[[int, float, BaseException], None]
 
 __all__ = ["PlatformClient", "connect"]
@@ -87,9 +95,14 @@ class PlatformClient:
     `execute`, the whole helper's time across reconnects; for the paging iterators, each page's.
     """
 
-    def __init__(self, channel: grpc.Channel, *, retry_unauthenticated: bool = False,
-                 policy: ReconnectPolicy = DEFAULT_POLICY,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        *,
+        retry_unauthenticated: bool = False,
+        policy: ReconnectPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
@@ -107,26 +120,53 @@ class PlatformClient:
 
     # -- watches ---------------------------------------------------------------------------
 
-    def watch_run(self, run_id: str, *, platform: str = "", metadata: Metadata | None = None,
-                  timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> Iterator[RunEvent]:
+    def watch_run(
+        self,
+        run_id: str,
+        *,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+    ) -> Iterator[RunEvent]:
         """Each new state of the run (and each heartbeat) until its terminal state, which is the
         last event. Reconnects per the policy; leaving the loop early cancels the stream."""
+
         def open_stream(pending: list[str], remaining: float | None) -> Any:
-            return self.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(platform=platform, run_id=run_id),
-                                              timeout=remaining, metadata=_md(metadata))
+            return self.stub.WatchPipelineRun(
+                pb.WatchPipelineRunRequest(platform=platform, run_id=run_id), timeout=remaining, metadata=_md(metadata)
+            )
+
         return self._watch([run_id], open_stream, timeout, on_reconnect)
 
-    def watch_runs(self, run_ids: Iterable[str], *, platform: str = "", metadata: Metadata | None = None,
-                   timeout: float | None = None, on_reconnect: OnReconnect | None = None) -> Iterator[RunEvent]:
+    def watch_runs(
+        self,
+        run_ids: Iterable[str],
+        *,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+    ) -> Iterator[RunEvent]:
         """Events of many runs (WatchPipelineRuns) until all are terminal; a reconnect watches
         only the runs not yet terminal."""
+
         def open_stream(pending: list[str], remaining: float | None) -> Any:
-            return self.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
-                                               timeout=remaining, metadata=_md(metadata))
+            return self.stub.WatchPipelineRuns(
+                pb.WatchPipelineRunsRequest(platform=platform, run_ids=pending),
+                timeout=remaining,
+                metadata=_md(metadata),
+            )
+
         return self._watch(run_ids, open_stream, timeout, on_reconnect)
 
-    def _watch(self, run_ids: Iterable[str], open_stream: Callable[[list[str], float | None], Any],
-               timeout: float | None, on_reconnect: OnReconnect | None) -> Iterator[RunEvent]:
+    def _watch(
+        self,
+        run_ids: Iterable[str],
+        open_stream: Callable[[list[str], float | None], Any],
+        timeout: float | None,
+        on_reconnect: OnReconnect | None,
+    ) -> Iterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
         deadline = Deadline(timeout)
         while not state.done:
@@ -149,14 +189,24 @@ class PlatformClient:
 
     # -- logs ------------------------------------------------------------------------------
 
-    def stream_logs(self, run_id: str, *, follow: bool = False, start_from_head: bool = True,
-                    attempt: int | None = None, array_index: int | None = None, platform: str = "",
-                    metadata: Metadata | None = None, timeout: float | None = None) -> Iterator[pb.LogEvent]:
+    def stream_logs(
+        self,
+        run_id: str,
+        *,
+        follow: bool = False,
+        start_from_head: bool = True,
+        attempt: int | None = None,
+        array_index: int | None = None,
+        platform: str = "",
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[pb.LogEvent]:
         """The run's CloudWatch log events (polysync.platform.v1.LogEvent: `time`, `message`).
         With `follow`, until the run is terminal and its log drained. Not reconnected: a
         broken log stream raises (read again with start_from_head to resume)."""
-        request = pb.StreamPipelineRunLogsRequest(platform=platform, run_id=run_id, follow=follow,
-                                                  start_from_head=start_from_head)
+        request = pb.StreamPipelineRunLogsRequest(
+            platform=platform, run_id=run_id, follow=follow, start_from_head=start_from_head
+        )
         if attempt is not None:
             request.attempt = attempt
         if array_index is not None:
@@ -170,9 +220,15 @@ class PlatformClient:
 
     # -- submit and wait -------------------------------------------------------------------
 
-    def execute(self, request: pb.ExecutePipelineRequest, *, metadata: Metadata | None = None,
-                timeout: float | None = None, attempt_timeout: float = 30.0,
-                on_event: Callable[[RunEvent], None] | None = None) -> pipeline_run_pb2.PipelineRun:
+    def execute(
+        self,
+        request: pb.ExecutePipelineRequest,
+        *,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        attempt_timeout: float = 30.0,
+        on_event: Callable[[RunEvent], None] | None = None,
+    ) -> pipeline_run_pb2.PipelineRun:
         """Submits the run and waits for its terminal state, which it returns. Without a
         `request_id` one is generated, so retries of ExecutePipeline on UNAVAILABLE or
         DEADLINE_EXCEEDED (each attempt at most `attempt_timeout` s) cannot submit twice."""
@@ -183,16 +239,18 @@ class PlatformClient:
         retries = ExecuteRetries(self._policy)
         while True:
             try:
-                response = self.stub.ExecutePipeline(request, timeout=deadline.cap(attempt_timeout),
-                                                     metadata=_md(metadata))
+                response = self.stub.ExecutePipeline(
+                    request, timeout=deadline.cap(attempt_timeout), metadata=_md(metadata)
+                )
                 break
             except grpc.RpcError as error:
                 self._sleep(deadline.cap(retries.on_error(error, deadline)))
         run = response.run
         if run.terminal:
             return run
-        for event in self.watch_run(run.run_id, platform=request.platform, metadata=_md(metadata),
-                                    timeout=deadline.remaining()):
+        for event in self.watch_run(
+            run.run_id, platform=request.platform, metadata=_md(metadata), timeout=deadline.remaining()
+        ):
             if on_event is not None:
                 on_event(event)
             run = event.run
@@ -200,8 +258,15 @@ class PlatformClient:
 
     # -- paging ----------------------------------------------------------------------------
 
-    def list_pipelines(self, *, platform: str = "", name_prefix: str = "", page_size: int = 0,
-                       metadata: Metadata | None = None, timeout: float | None = None) -> Iterator[pipeline_pb2.Pipeline]:
+    def list_pipelines(
+        self,
+        *,
+        platform: str = "",
+        name_prefix: str = "",
+        page_size: int = 0,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[pipeline_pb2.Pipeline]:
         """Every pipeline (ListPipelines, page after page)."""
         request = pb.ListPipelinesRequest(platform=platform, name_prefix=name_prefix, page_size=page_size)
         while True:
@@ -211,14 +276,27 @@ class PlatformClient:
                 return
             request.page_token = response.next_page_token
 
-    def list_runs(self, *, platform: str = "", job_queue: str = "",
-                  statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (), name_prefix: str = "",
-                  array_parent_run_id: str = "", page_size: int = 0, metadata: Metadata | None = None,
-                  timeout: float | None = None) -> Iterator[pipeline_run_pb2.PipelineRun]:
+    def list_runs(
+        self,
+        *,
+        platform: str = "",
+        job_queue: str = "",
+        statuses: Iterable[pipeline_run_pb2.RunStatus.ValueType] = (),
+        name_prefix: str = "",
+        array_parent_run_id: str = "",
+        page_size: int = 0,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[pipeline_run_pb2.PipelineRun]:
         """Every run of a job queue (ListPipelineRuns, page after page)."""
-        request = pb.ListPipelineRunsRequest(platform=platform, job_queue=job_queue, statuses=statuses,
-                                             name_prefix=name_prefix, array_parent_run_id=array_parent_run_id,
-                                             page_size=page_size)
+        request = pb.ListPipelineRunsRequest(
+            platform=platform,
+            job_queue=job_queue,
+            statuses=statuses,
+            name_prefix=name_prefix,
+            array_parent_run_id=array_parent_run_id,
+            page_size=page_size,
+        )
         while True:
             response = self.stub.ListPipelineRuns(request, timeout=timeout, metadata=_md(metadata))
             yield from response.runs

@@ -13,8 +13,17 @@ from google.rpc import error_details_pb2, status_pb2
 from polysync_platform_client.reasons import ERROR_DOMAIN
 
 __all__ = [
-    "ERROR_DOMAIN", "bad_request", "error_info", "error_reason", "field_violations", "help_links",
-    "missing_parameters", "reason", "retry_delay", "retry_info", "rpc_status",
+    "ERROR_DOMAIN",
+    "bad_request",
+    "error_info",
+    "error_reason",
+    "field_violations",
+    "help_links",
+    "missing_parameters",
+    "reason",
+    "retry_delay",
+    "retry_info",
+    "rpc_status",
 ]
 
 # gRPC carries the google.rpc.Status (with its details) in this trailing metadata entry.

@@ -19,13 +19,13 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import grpc
 from google.protobuf import timestamp_pb2
-
 from polysync.platform.v1 import pipeline_run_pb2
+
 from polysync_platform_client import reasons
 from polysync_platform_client.errors import reason
 
@@ -73,7 +73,7 @@ class WatchResponse(Protocol):
     def run(self) -> pipeline_run_pb2.PipelineRun: ...
     @property
     def heartbeat(self) -> bool: ...
-    def HasField(self, field_name: str) -> bool: ...  # noqa: N802  (protobuf's name)
+    def HasField(self, field_name: str) -> bool: ...
     @property
     def stale_since(self) -> timestamp_pb2.Timestamp: ...
 
@@ -140,7 +140,7 @@ class WatchState:
             self.pending.remove(run.run_id)
         stale = None
         if response.HasField("stale_since"):
-            stale = response.stale_since.ToDatetime(tzinfo=timezone.utc)
+            stale = response.stale_since.ToDatetime(tzinfo=UTC)
         if not response.heartbeat:
             key = state_key(run)
             if self._last.get(run.run_id) == key:
@@ -151,9 +151,12 @@ class WatchState:
     def on_clean_end(self) -> float:
         """The stream ended OK before every run was terminal: the delay before reconnecting, or
         StreamEndedEarly once the budget is spent."""
-        return self._reconnect(StreamEndedEarly(
-            f"the watch stream ended {self.reconnects + 1} times in a row before "
-            f"{', '.join(self.pending)} reached a terminal state"))
+        return self._reconnect(
+            StreamEndedEarly(
+                f"the watch stream ended {self.reconnects + 1} times in a row before "
+                f"{', '.join(self.pending)} reached a terminal state"
+            )
+        )
 
     def on_error(self, error: grpc.RpcError) -> float:
         """The delay before reconnecting after `error`; raises it when it is not retried."""

@@ -57,9 +57,14 @@ def is_streaming(behavior: Behavior) -> bool:
     return inspect.isasyncgenfunction(behavior)
 
 
-def rewrap(handler: grpc.RpcMethodHandler | None, *, unary: Callable[[Behavior], Behavior],
-           stream: Callable[[Behavior], Behavior], bidi: Callable[[Behavior], Behavior] | None = None,
-           deserializer: Callable[[Any], Any] | None = None) -> grpc.RpcMethodHandler | None:
+def rewrap(
+    handler: grpc.RpcMethodHandler | None,
+    *,
+    unary: Callable[[Behavior], Behavior],
+    stream: Callable[[Behavior], Behavior],
+    bidi: Callable[[Behavior], Behavior] | None = None,
+    deserializer: Callable[[Any], Any] | None = None,
+) -> grpc.RpcMethodHandler | None:
     """The handler with its unary-unary or unary-stream behaviour wrapped (and, optionally, its
     request deserializer); a stream-stream one (reflection) wrapped by `bidi` when given, its
     deserializer kept. Other client-streaming handlers pass unchanged."""
@@ -69,17 +74,23 @@ def rewrap(handler: grpc.RpcMethodHandler | None, *, unary: Callable[[Behavior],
         if bidi is None:
             return handler
         return grpc.stream_stream_rpc_method_handler(
-            bidi(handler.stream_stream), request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            bidi(handler.stream_stream),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
     request_deserializer = handler.request_deserializer
     if deserializer is not None and request_deserializer is not None:
         request_deserializer = deserializer(request_deserializer)
     if handler.unary_unary is not None:
         return grpc.unary_unary_rpc_method_handler(
-            unary(handler.unary_unary), request_deserializer=request_deserializer,
-            response_serializer=handler.response_serializer)
+            unary(handler.unary_unary),
+            request_deserializer=request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(
-            stream(handler.unary_stream), request_deserializer=request_deserializer,
-            response_serializer=handler.response_serializer)
+            stream(handler.unary_stream),
+            request_deserializer=request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
     return handler

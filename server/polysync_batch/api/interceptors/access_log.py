@@ -37,10 +37,15 @@ class AccessLog:
         current_call.set(record)
         return record, time.monotonic()
 
-    def end(self, record: CallRecord, started: float, context: grpc.aio.ServicerContext,
-            failed: BaseException | None) -> None:
-        fields = {"event": "rpc", "method": record.method,
-                  "platform": record.fields.pop("platform", self._default_platform),
-                  "code": status_name(context, failed),
-                  "duration_ms": round((time.monotonic() - started) * 1000, 1), **record.fields}
+    def end(
+        self, record: CallRecord, started: float, context: grpc.aio.ServicerContext, failed: BaseException | None
+    ) -> None:
+        fields = {
+            "event": "rpc",
+            "method": record.method,
+            "platform": record.fields.pop("platform", self._default_platform),
+            "code": status_name(context, failed),
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            **record.fields,
+        }
         log.info("rpc", extra={"fields": fields})

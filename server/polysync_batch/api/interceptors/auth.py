@@ -30,8 +30,19 @@ from polysync_batch.security.callers import Authenticator, Caller, Certificate
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 # Methods that only read; anything else on PlatformService (today ExecutePipeline and
 # CancelPipelineRun, and any method added later until listed here) needs submit access.
-READ_METHODS = frozenset({"TestConnection", "ListPipelines", "GetPipeline", "GetPipelineRun", "BatchGetPipelineRuns",
-                          "ListPipelineRuns", "WatchPipelineRun", "WatchPipelineRuns", "StreamPipelineRunLogs"})
+READ_METHODS = frozenset(
+    {
+        "TestConnection",
+        "ListPipelines",
+        "GetPipeline",
+        "GetPipelineRun",
+        "BatchGetPipelineRuns",
+        "ListPipelineRuns",
+        "WatchPipelineRun",
+        "WatchPipelineRuns",
+        "StreamPipelineRunLogs",
+    }
+)
 
 
 def _metadata(details: grpc.HandlerCallDetails, key: str) -> str | None:
@@ -61,8 +72,9 @@ def _certificate(context: grpc.aio.ServicerContext) -> Certificate | None:
 
 def _expired(via: str) -> errors.Unauthenticated:
     if via == "certificate":
-        return errors.caller_unauthenticated("the client certificate expired during the stream; reconnect with a "
-                                             "renewed one", certificates=True)
+        return errors.caller_unauthenticated(
+            "the client certificate expired during the stream; reconnect with a renewed one", certificates=True
+        )
     return errors.caller_unauthenticated("the token expired during the stream; reconnect with a fresh one")
 
 
@@ -112,8 +124,14 @@ Admit = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Caller]]
 
 
 class Auth:
-    def __init__(self, authenticator: Authenticator, access: AccessPolicy, *, certificates: bool,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        access: AccessPolicy,
+        *,
+        certificates: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._authenticator = authenticator
         self._access = access
         self._certificates = certificates
@@ -139,6 +157,7 @@ class Auth:
             if action is not None:
                 self._access.check(caller.name, getattr(request, "platform", ""), action)
             return caller
+
         return admit
 
     def for_its_lifetime(self, caller: Caller, messages: AsyncIterator[Any]) -> AsyncIterator[Any]:

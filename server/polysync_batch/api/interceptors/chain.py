@@ -19,7 +19,7 @@ from polysync_batch.api.interceptors import Behavior, CallRecord, is_streaming, 
 from polysync_batch.api.interceptors.access_log import AccessLog
 from polysync_batch.api.interceptors.auth import Admit, Auth
 from polysync_batch.api.interceptors.errors import abort, refuse_undecodable, tolerant
-from polysync_batch.api.interceptors.metrics import RpcRecorder, MethodMetrics
+from polysync_batch.api.interceptors.metrics import MethodMetrics, RpcRecorder
 from polysync_batch.domain import deadline
 from polysync_batch.security.callers import Caller
 
@@ -30,7 +30,7 @@ class CallChain(grpc.aio.ServerInterceptor):
         self.metrics = metrics
         self.auth = auth
 
-    async def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001 — grpc's signature
+    async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
@@ -58,8 +58,14 @@ class _Steps:
         measured = timing.begin() if timing is not None else 0.0
         return measured, self._chain.access_log.begin(self._service, self._method, request) if self._logged else None
 
-    def _end(self, timing: MethodMetrics | None, measured: float, record: tuple[CallRecord, float] | None,
-             context: grpc.aio.ServicerContext, failed: BaseException | None) -> None:
+    def _end(
+        self,
+        timing: MethodMetrics | None,
+        measured: float,
+        record: tuple[CallRecord, float] | None,
+        context: grpc.aio.ServicerContext,
+        failed: BaseException | None,
+    ) -> None:
         """The access log's line, then metrics: both see the call's final status."""
         if record is not None:
             self._chain.access_log.end(*record, context, failed)
@@ -92,13 +98,14 @@ class _Steps:
                     return response
                 except grpc.aio.AbortError:
                     raise
-                except Exception as exc:  # noqa: BLE001 — mapped, never leaked
+                except Exception as exc:
                     await abort(context, exc)
             except BaseException as exc:
                 failed = exc
                 raise
             finally:
                 self._end(timing, measured, record, context, failed)
+
         return wrapped
 
     def stream(self, behavior: Behavior) -> Behavior:
@@ -123,13 +130,14 @@ class _Steps:
                         yield message
                 except grpc.aio.AbortError:
                     raise
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     await abort(context, exc)
             except BaseException as exc:
                 failed = exc
                 raise
             finally:
                 self._end(timing, measured, record, context, failed)
+
         return wrapped
 
     def bidi(self, behavior: Behavior) -> Behavior:
@@ -148,6 +156,7 @@ class _Steps:
                     yield message
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 await abort(context, exc)
+
         return wrapped

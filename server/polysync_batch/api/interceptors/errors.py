@@ -49,11 +49,18 @@ def to_status(error: errors.PlatformError) -> grpc.Status:
     message = f"{error.message}. Hint: {error.hint}" if error.hint else error.message
     details = [error_details_pb2.ErrorInfo(reason=error.reason, domain=errors.ERROR_DOMAIN, metadata=error.metadata)]
     if error.violations:
-        details.append(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-            for v in error.violations]))
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in error.violations
+                ]
+            )
+        )
     if error.hint:
-        details.append(error_details_pb2.Help(links=[error_details_pb2.Help.Link(description=error.hint, url=HELP_URL)]))
+        details.append(
+            error_details_pb2.Help(links=[error_details_pb2.Help.Link(description=error.hint, url=HELP_URL)])
+        )
     if error.retry_after_seconds is not None:
         delay = duration_pb2.Duration()
         delay.FromTimedelta(timedelta(seconds=error.retry_after_seconds))
@@ -80,8 +87,9 @@ def tolerant(deserializer: Any) -> Any:
     def deserialize(data: bytes) -> Any:
         try:
             return deserializer(data)
-        except Exception:  # noqa: BLE001 — any parse failure is the caller's bad bytes
+        except Exception:
             return UNDECODABLE
+
     return deserialize
 
 
@@ -91,7 +99,8 @@ def refuse_undecodable(request: Any) -> None:
         raise errors.InvalidArgument(
             errors.Reason.INVALID_ARGUMENT,
             "the request is not a valid protobuf message of this method's request type",
-            hint="Send the method's request message, serialized with the contract's .proto files.")
+            hint="Send the method's request message, serialized with the contract's .proto files.",
+        )
 
 
 async def abort(context: grpc.aio.ServicerContext, exc: Exception) -> None:
