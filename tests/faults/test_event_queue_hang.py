@@ -1,4 +1,4 @@
-"""SPEC §8.5 "Dependencies that hang count as down": an SQS endpoint that accepts
+"""Dependencies that hang count as down: an SQS endpoint that accepts
 ReceiveMessage and never answers makes the event queue failing after its wait time plus 10 s,
 and polling resumes at once, so a watch still ends soon after its job (issue 17: an 8 s job's
 watch ended only at the 60 s reconcile poll)."""

@@ -1,6 +1,6 @@
 """The watch core through gRPC on the emulator: every DescribeJobs (submit and cancel included)
 spends the one budget; reads whose callers left cost no AWS call; a flood of unknown ids from
-one caller barely delays another's get (SPEC §8.5 "Fair AWS budgets"); each run's history of
+one caller barely delays another's get (fair AWS budgets); each run's history of
 status changes is recorded from every source."""
 
 import asyncio
