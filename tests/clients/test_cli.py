@@ -6,13 +6,16 @@ terminal and on a pseudo-terminal. Every exit code of §14 is produced for real.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import time
 import types
 import uuid
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -28,6 +31,7 @@ from polysync_platform_client.policy import ReconnectPolicy
 
 from tests.clients.test_cli_support import (
     POLYSYNC,
+    ROOT,
     clean_env,
     live_stack,
     one_run_server,
@@ -504,3 +508,23 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
     )
     with pytest.raises(grpc.RpcError):
         refused.run()
+
+
+def test_the_readme_first_screen_runs_as_written(stack):
+    """The root README's polysync block (all but its `pip install`, which the venv has done)
+    against the live stack: its address is the only change."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```sh\n(pip install \./clients/python.*?)```", readme, re.S).group(1)
+    lines = [line for line in block.splitlines() if not line.startswith("pip install")]
+    script = "\n".join(lines).replace("127.0.0.1:50051", stack.address)
+    if not shutil.which("grpcurl"):  # make test-python puts .tools/go-bin on PATH; a bare pytest may not
+        script = script.split("# the same submit with grpcurl")[0]
+    env = clean_env(POLYSYNC_ADDRESS=stack.address, PATH=f"{Path(POLYSYNC).parent}:{os.environ['PATH']}")
+    result = subprocess.run(["bash", "-ec", script], capture_output=True, text=True, timeout=120, env=env)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert re.search(r"^greet\s+1\s+name", out, re.M)
+    assert re.search(r"SUCCEEDED  \(SUCCEEDED\)  Succeeded \(exit code 0\)", out)
+    assert "exit 1" in out and "(exit code 3)" in out
+    if "grpcurl" in script:
+        assert '"native_status": "SUBMITTED"' in out or '"nativeStatus"' in out
