@@ -528,3 +528,24 @@ def test_the_readme_first_screen_runs_as_written(stack):
     assert "exit 1" in out and "(exit code 3)" in out
     if "grpcurl" in script:
         assert '"native_status": "SUBMITTED"' in out or '"nativeStatus"' in out
+
+
+def test_ctrl_c_ends_a_watch_at_once_with_130_and_a_closed_pipe_is_no_traceback(env):
+    run = submit(env, "hello", "-p", "duration_seconds=600")
+    process = subprocess.Popen(
+        [POLYSYNC, "watch", run.run_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert run.run_id in process.stdout.readline()  # watching
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+        assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+        assert time.monotonic() - started < 5
+    finally:
+        process.kill()
+        polysync("cancel", run.run_id, env=env)
+    piped = subprocess.run(
+        ["bash", "-c", f"{POLYSYNC} runs -o json | head -c 1"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert piped.stdout == "{" and "Traceback" not in piped.stderr, piped.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ def _command(function: Callable[..., Exit]) -> Callable[..., None]:
         except KeyboardInterrupt:
             print("polysync: interrupted", file=sys.stderr, flush=True)
             code = Exit.INTERRUPTED
+        except BrokenPipeError:  # the reader went away (`polysync runs | head -1`): no traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = Exit.BROKEN_PIPE
         click.get_current_context().exit(int(code))
 
     return run

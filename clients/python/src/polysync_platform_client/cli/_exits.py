@@ -19,6 +19,7 @@ class Exit(enum.IntEnum):
     REFUSED = 4  # the service refused the call
     UNREACHABLE = 5  # the service could not be reached
     INTERRUPTED = 130  # Ctrl-C during a watch or logs (the shell's 128 + SIGINT)
+    BROKEN_PIPE = 141  # stdout's reader closed the pipe (the shell's 128 + SIGPIPE)
 
 
 def of_run(run: pipeline_run_pb2.PipelineRun) -> Exit:
