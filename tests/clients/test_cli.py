@@ -549,3 +549,23 @@ def test_ctrl_c_ends_a_watch_at_once_with_130_and_a_closed_pipe_is_no_traceback(
         ["bash", "-c", f"{POLYSYNC} runs -o json | head -c 1"], capture_output=True, text=True, env=env, timeout=60
     )
     assert piped.stdout == "{" and "Traceback" not in piped.stderr, piped.stderr
+
+
+def test_watch_follows_a_run_across_a_server_restart(stack, env):
+    """`watch` reconnects with the shared policy: the server restarts under it (its streams end
+    UNAVAILABLE), the watch says so on stderr, resumes, and still ends with the run's state."""
+    run = submit(env, "hello", "-p", "duration_seconds=4")
+    process = subprocess.Popen(
+        [POLYSYNC, "watch", run.run_id], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert run.run_id in process.stdout.readline()  # watching
+        stack.process.stdin.write("restart\n")
+        stack.process.stdin.flush()
+        assert stack.process.stdout.readline().startswith("ready ")  # serving again on the same port
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, out + err
+    assert "polysync: reconnecting (1)" in err and "UNAVAILABLE" in err
+    assert out.splitlines()[-1].startswith(f"{run.run_id}  SUCCEEDED")
