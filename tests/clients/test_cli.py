@@ -442,8 +442,14 @@ def _change(run_id: str, version: int) -> Any:
     return types.SimpleNamespace(run=runs_pb.PipelineRun(run_id=run_id), version=version, time=_ts(0))
 
 
-def _message(*changes: Any, cursor: str, snapshot_complete: bool = False) -> Any:
-    return types.SimpleNamespace(changes=list(changes), cursor=cursor, snapshot_complete=snapshot_complete)
+def _message(*changes: Any, cursor: str, snapshot_complete: bool = False, stale: bool = False) -> Any:
+    return types.SimpleNamespace(
+        changes=list(changes),
+        cursor=cursor,
+        snapshot_complete=snapshot_complete,
+        stale_since=_ts(1_800_000_000),
+        HasField=lambda name: stale and name == "stale_since",
+    )
 
 
 def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
@@ -459,7 +465,7 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
         ),
         _Call(
             [
-                _message(_change("r1", 1), _change("r1", 2), cursor="c2"),
+                _message(_change("r1", 1), _change("r1", 2), cursor="c2", stale=True),
                 _RpcError(grpc.StatusCode.FAILED_PRECONDITION, reasons.CURSOR_EXPIRED),
             ]
         ),
@@ -496,6 +502,8 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
     assert follower.cursor == "c3" and sleeps == [0.5]
     assert all(call.cancelled for call in calls)
     assert any("cursor expired" in note for note in notes) and any("snapshot complete" in note for note in notes)
+    assert "the server cannot refresh the runs' state since 2027-01-15T08:00:00Z" in notes
+    assert "the server refreshes the runs' state again" in notes
 
     refused = _changes.ChangesFollower(
         lambda request: _Call([_RpcError(grpc.StatusCode.PERMISSION_DENIED, reasons.CALLER_NOT_ALLOWED)]),

@@ -468,6 +468,10 @@ def changes(s: Settings, cursor: str) -> Exit:
         )
         try:
             follower.run()
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+            raise Refused(f"the server at {s.address} does not offer {_changes.RPC} (SPEC §12) yet") from None
         except KeyboardInterrupt:
             follower.cancel()
             print(f"polysync: last cursor {follower.cursor or '(none yet)'}", file=sys.stderr, flush=True)

@@ -68,6 +68,7 @@ class ChangesFollower:
         self._sleep = sleep
         self._versions: dict[str, int] = {}
         self._call: Any = None
+        self._stale = False
 
     def run(self) -> None:
         """Follows forever (the feed has no end); raises what the policy does not retry."""
@@ -110,5 +111,13 @@ class ChangesFollower:
             self._emit(change)
         if response.cursor:
             self.cursor = response.cursor
+        stale = response.HasField("stale_since")
+        if stale != self._stale:
+            self._stale = stale
+            self._note(
+                f"the server cannot refresh the runs' state since {response.stale_since.ToJsonString()}"
+                if stale
+                else "the server refreshes the runs' state again"
+            )
         if response.snapshot_complete:
             self._note("snapshot complete: following changes")
