@@ -83,7 +83,8 @@ async def test_reads_whose_callers_left_cost_no_aws_calls_and_delay_no_one(emula
         waited = time.monotonic() - started
         await asyncio.sleep(2)
         spent = len(describe_calls) - before
-    assert set(codes) == {grpc.StatusCode.DEADLINE_EXCEEDED}  # the budget had no call for them in time
+    # The budget had no call for them in time (at most one, should a token come back meanwhile).
+    assert codes.count(grpc.StatusCode.DEADLINE_EXCEEDED) >= len(codes) - 1, codes
     assert got.run.run_id == bystander
     assert waited < 1.5, f"the bystander's get took {waited:.1f} s"
     assert spent <= 3, f"{spent} DescribeJobs for 20 calls that had gone away (and one get)"
