@@ -355,8 +355,11 @@ class JwtConfig(_Model):
     def _https_url(cls, value: str | None) -> str | None:
         if value is not None:
             parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError("must be an https:// URL")
+            loopback = parts.scheme == "http" and parts.hostname is not None and _is_loopback(f"{parts.hostname}:0")
+            if not parts.netloc or not (parts.scheme == "https" or loopback):
+                raise ValueError(
+                    "must be an https:// URL (http:// only on a loopback host, e.g. http://127.0.0.1:8080)"
+                )
         return value
 
     @model_validator(mode="after")

@@ -6,14 +6,14 @@ import threading
 
 from polysync_batch.security.jwks import JwksKeys, parse_jwks
 
-from tests.security_support import Signer, write_jwks
+from tests.security_support import Signer, counting_jwks_keys, write_jwks
 
 
 async def test_an_unknown_kid_reloads_at_most_once_per_interval(tmp_path, monkeypatch):
     first, second = Signer("k1"), Signer("k2")
     path = write_jwks(tmp_path / "jwks.json", first)
     now = [1000.0]
-    keys = JwksKeys(file=path, url=None, refresh_seconds=60, clock=lambda: now[0])
+    keys = counting_jwks_keys(file=path, url=None, refresh_seconds=60, clock=lambda: now[0])
     threads = []
     load = keys._load
     monkeypatch.setattr(keys, "_load", lambda: (threads.append(threading.current_thread()), load())[1])

@@ -3,6 +3,7 @@ call chain (api/chain/), and its ordered shutdown. Tests call it with address 12
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -102,9 +103,42 @@ def interceptors(
     return [*([tracing.server_interceptor()] if tracing is not None else []), chain]
 
 
-def _listen(server: grpc.aio.Server, key: str, address: str, credentials: grpc.ServerCredentials | None) -> int:
+def _refusal(key: str, address: str) -> ConfigError:
+    flag = " (or --address)" if key == "server.address" else ""
+    return ConfigError(
+        f"{key}{flag}: cannot listen on {address}: the port is in use (another server?) or the host is "
+        "not an address of this machine; choose another, e.g. --address 127.0.0.1:50052"
+    )
+
+
+def _check_free(key: str, address: str) -> None:
+    """Binds `address` once without SO_REUSEPORT, so a taken port is refused in one line before
+    grpc (which would log its own error lines) tries."""
+    host, _, port = address.rpartition(":")
+    if port == "0":
+        return
+    try:
+        found = socket.getaddrinfo(
+            host.strip("[]") or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except (OSError, ValueError):
+        return  # grpc says what is wrong with it
+    family, kind, proto, _, where = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as grpc does: TIME_WAIT is no obstacle
+        try:
+            probe.bind(where)
+        except OSError:
+            raise _refusal(key, address) from None
+
+
+def _listen(
+    server: grpc.aio.Server, key: str, address: str, credentials: grpc.ServerCredentials | None, reuse_port: bool
+) -> int:
     """Binds `address`; a port that is taken (or an address not on this host) stops start-up
     with one line naming the key to change."""
+    if not reuse_port:
+        _check_free(key, address)
     try:
         port = (
             server.add_insecure_port(address) if credentials is None else server.add_secure_port(address, credentials)
@@ -112,11 +146,7 @@ def _listen(server: grpc.aio.Server, key: str, address: str, credentials: grpc.S
     except RuntimeError:
         port = 0
     if port == 0:
-        flag = " (or --address)" if key == "server.address" else ""
-        raise ConfigError(
-            f"{key}{flag}: cannot listen on {address}: the port is in use (another server?) or the host is "
-            "not an address of this machine; choose another, e.g. --address 127.0.0.1:50052"
-        )
+        raise _refusal(key, address)
     return port
 
 
@@ -171,13 +201,16 @@ async def build_server(
             server,
             pool=MethodAwarePool(),
         )
-    port = _listen(server, "server.address", settings.address, certificates.credentials() if certificates else None)
+    credentials = certificates.credentials() if certificates else None
+    port = _listen(server, "server.address", settings.address, credentials, settings.reuse_port)
     health_server, health_port = None, None
     if settings.health_address is not None:  # for probes that speak neither TLS nor tokens
         # the same chain: its streams count against the same caps and end at shutdown
         health_server = grpc.aio.server(options=options, interceptors=[chain])
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
-        health_port = _listen(health_server, "server.health_address", settings.health_address, None)
+        health_port = _listen(
+            health_server, "server.health_address", settings.health_address, None, settings.reuse_port
+        )
     if server_metrics is not None:
         server_metrics.serve(metrics.address)  # its own port; fails start-up like the main one
     platform_health = PlatformHealth(health_servicer, platforms, settings.health_check_interval_seconds)
