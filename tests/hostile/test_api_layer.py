@@ -26,7 +26,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
-from polysync_batch.config import CallerAuthConfig, CallerTokenConfig, JwtConfig, MetricsConfig, ServerConfig
+from polysync_batch.config import CallerAuthConfig, CallerTokenConfig, JwtConfig, ServerConfig
 from polysync_batch.emulator import Lifecycle, start_emulator
 from polysync_batch.observability.logging import JsonFormatter, TextFormatter
 from prometheus_client.parser import text_string_to_metric_families
@@ -348,13 +348,23 @@ def handled(port: int, code: str) -> float:
     )
 
 
-async def test_a_scrape_after_an_answer_counts_it(emulator):
-    async with served(emulator, metrics=MetricsConfig(address="127.0.0.1:0")) as (running, _, stub):
-        port = running.metrics.endpoint.port
-        for attempt in range(1, 31):
-            request = pb.GetPipelineRunRequest(run_id=f"no-such-run-{attempt}")
-            await failure(lambda request=request: stub.GetPipelineRun(request))
-            assert await asyncio.to_thread(handled, port, "NotFound") == attempt, f"attempt {attempt}"
+async def test_a_scrape_after_an_answer_counts_it(tmp_path):
+    metrics_port = free_port()
+    process = serve_process(tmp_path, f'[metrics]\naddress = "127.0.0.1:{metrics_port}"')
+    try:
+        port = wait_for_port(process)  # a server of its own: the answer crosses a real socket
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.PlatformServiceStub(channel)
+            missed = []
+            for attempt in range(1, 41):
+                request = pb.GetPipelineRunRequest(run_id=f"no-such-run-{attempt}")
+                await failure(lambda request=request: stub.GetPipelineRun(request))
+                if await asyncio.to_thread(handled, metrics_port, "NotFound") != attempt:
+                    missed.append(attempt)
+        assert missed == [], f"scrapes right after the answer missed calls {missed}"
+    finally:
+        process.terminate()
+        process.wait(20)
 
 
 # --- ports ---------------------------------------------------------------------------------------
