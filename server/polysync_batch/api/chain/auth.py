@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 from cryptography import x509
 
-from polysync_batch.api.chain.call import Call, Method
+from polysync_batch.api.chain.call import Call, Method, current_caller
 from polysync_batch.api.chain.step import Step
 from polysync_batch.domain import errors
 from polysync_batch.security.callers import Authenticator, Caller, Certificate
@@ -116,6 +116,7 @@ class Identify(Step):
         caller = await self._authenticator.identify(_metadata(context, "authorization"), certificate)
         call.caller = caller
         call.fields["caller"] = caller.name
+        current_caller.set(caller.name)
 
     def messages(self, call: Call, messages: AsyncIterator[Any]) -> AsyncIterator[Any]:
         """A stream's messages while its caller's credential lasts (a JWT, a certificate)."""

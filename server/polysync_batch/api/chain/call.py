@@ -80,3 +80,6 @@ class Call:
 
 # Each RPC runs in a task of its own, so a context variable is per call.
 current_call: contextvars.ContextVar[Call | None] = contextvars.ContextVar("current_call", default=None)
+# The identified caller's name (set by the identify step); None without caller auth. For code
+# below the API that must tell callers apart without knowing the chain (the DescribeJobs shares).
+current_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_caller", default=None)
