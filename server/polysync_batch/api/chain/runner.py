@@ -61,7 +61,7 @@ class _Bound:
 class CallChain(grpc.aio.ServerInterceptor):
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps = tuple(steps)
-        self._handlers: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._handlers: dict[str, list[tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]]] = {}
 
     def step(self, name: str) -> Step | None:
         """The step called `name` (its `name` attribute), if the chain has one."""
@@ -75,11 +75,13 @@ class CallChain(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        cached = self._handlers.get(handler_call_details.method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler_call_details.method, handler)
-        self._handlers[handler_call_details.method] = (handler, wrapped)
+        method = handler_call_details.method
+        known = self._handlers.setdefault(method, [])
+        for original, wrapped in known:  # the same handler comes back on every call of a method
+            if original is handler:
+                return wrapped
+        wrapped = self._wrap(method, handler)
+        known[:] = [*known[-3:], (handler, wrapped)]  # a few: the health port's Health has its own
         return wrapped
 
     def _bind(self, method: Method) -> _Bound:
