@@ -159,9 +159,11 @@ def interceptor_cost(calls: int = 20_000) -> dict:
     without, intercept + one unary call each (the server's other work excluded)."""
     import asyncio
 
-    from polysync_batch.api.interceptors.access_log import AccessLog
-    from polysync_batch.api.interceptors.chain import CallChain
-    from polysync_batch.api.interceptors.metrics import RpcRecorder
+    from polysync_batch.api.chain.access_log import AccessLog
+    from polysync_batch.api.chain.deadline import Deadline
+    from polysync_batch.api.chain.errors import ErrorMapping
+    from polysync_batch.api.chain.metrics import Metrics
+    from polysync_batch.api.chain.runner import CallChain
     from polysync_batch.observability.metrics import ServerMetrics
 
     class Context:
@@ -183,7 +185,8 @@ def interceptor_cost(calls: int = 20_000) -> dict:
         return handler
 
     async def run() -> dict:
-        chains = {"off": CallChain(AccessLog()), "metrics": CallChain(AccessLog(), RpcRecorder(ServerMetrics([]).rpc))}
+        steps = [AccessLog(), ErrorMapping(), Deadline()]
+        chains = {"off": CallChain(steps), "metrics": CallChain([Metrics(ServerMetrics([]).rpc), *steps])}
         context = Context()
         best = {mode: float("inf") for mode in chains}
         for _ in range(5):

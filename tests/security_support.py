@@ -176,3 +176,17 @@ async def serve_secured(
     finally:
         await channel.close()
         await running.stop(None)
+
+
+def counting_jwks_keys(**settings: object):
+    """A JwksKeys that counts its (re)loads in `.loads` (the production class keeps no such counter)."""
+    from polysync_batch.security.jwks import JwksKeys
+
+    class Counting(JwksKeys):
+        loads = 0
+
+        async def reload(self) -> bool:
+            self.loads += 1
+            return await super().reload()
+
+    return Counting(**settings)

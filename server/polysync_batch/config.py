@@ -253,7 +253,8 @@ class ServerConfig(_Model):
     reflection: bool = True
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     max_message_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
-    max_streams_per_caller: int = Field(default=2000, ge=1)
+    max_streams_per_caller: int = Field(default=2000, ge=1)  # every server stream of one caller (or address)
+    max_unidentified_streams: int = Field(default=100, ge=1)  # Health/Watch streams (no caller), in total
     # grpc core queues at most 1000 calls that have arrived but not yet been picked up and
     # cancels the rest, so a burst of 10,000 new watches would lose most of them.
     max_pending_requests: int = Field(default=20000, ge=1)
@@ -264,6 +265,7 @@ class ServerConfig(_Model):
     tls: TlsConfig | None = None
     health_address: str | None = None  # a second, plaintext port serving only grpc.health.v1.Health
     allow_insecure: bool = False  # listen on a non-loopback address without TLS or caller auth
+    reuse_port: bool = False  # SO_REUSEPORT: let a second server bind the same port (same-host rolling restarts)
 
     @field_validator("address", "health_address")
     @classmethod
@@ -353,8 +355,11 @@ class JwtConfig(_Model):
     def _https_url(cls, value: str | None) -> str | None:
         if value is not None:
             parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError("must be an https:// URL")
+            loopback = parts.scheme == "http" and parts.hostname is not None and _is_loopback(f"{parts.hostname}:0")
+            if not parts.netloc or not (parts.scheme == "https" or loopback):
+                raise ValueError(
+                    "must be an https:// URL (http:// only on a loopback host, e.g. http://127.0.0.1:8080)"
+                )
         return value
 
     @model_validator(mode="after")

@@ -34,6 +34,7 @@ def serve_through(tmp_path, emulator, proxy, port: int) -> subprocess.Popen:
 address = "127.0.0.1:{port}"
 health_check_interval_seconds = 0
 shutdown_grace_seconds = 2
+reuse_port = true  # the rolling restart binds a second server to the same port
 
 [watch]
 poll_interval_seconds = 0.2

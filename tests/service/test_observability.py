@@ -376,7 +376,7 @@ async def test_a_metrics_port_in_use_fails_start_up_naming_the_key(emulator):
 async def test_the_caller_set_on_the_call_record_is_in_the_rpc_line_and_in_no_label(emulator, caplog):
     import logging
 
-    from polysync_batch.api.interceptors import current_call
+    from polysync_batch.api.chain.call import current_call
 
     platforms = demo_platforms(emulator, None, FAST_WATCH)
     pipelines = platforms.get("demo").pipelines

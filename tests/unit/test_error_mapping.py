@@ -4,7 +4,7 @@ import grpc
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from google.rpc import status_pb2
-from polysync_batch.api.interceptors.errors import to_status
+from polysync_batch.api.chain.errors import to_status
 from polysync_batch.aws.errors import translate
 from polysync_batch.domain import errors
 

@@ -6,14 +6,14 @@ import threading
 
 from polysync_batch.security.jwks import JwksKeys, parse_jwks
 
-from tests.security_support import Signer, write_jwks
+from tests.security_support import Signer, counting_jwks_keys, write_jwks
 
 
 async def test_an_unknown_kid_reloads_at_most_once_per_interval(tmp_path, monkeypatch):
     first, second = Signer("k1"), Signer("k2")
     path = write_jwks(tmp_path / "jwks.json", first)
     now = [1000.0]
-    keys = JwksKeys(file=path, url=None, refresh_seconds=60, clock=lambda: now[0])
+    keys = counting_jwks_keys(file=path, url=None, refresh_seconds=60, clock=lambda: now[0])
     threads = []
     load = keys._load
     monkeypatch.setattr(keys, "_load", lambda: (threads.append(threading.current_thread()), load())[1])
@@ -63,3 +63,17 @@ async def test_an_unusable_jwks_file_stops_start_up_naming_the_key(tmp_path):
         )
         with pytest.raises(ConfigError, match=r"^auth\.jwt\.jwks_file: cannot load"):
             await auth.start()
+
+
+async def test_a_failed_load_is_retried_within_seconds_not_after_the_refresh_interval(tmp_path):
+    from polysync_batch.security.jwks import RETRY_SECONDS
+
+    path = tmp_path / "jwks.json"  # not there yet: the IdP is down
+    now = [1000.0]
+    keys = counting_jwks_keys(file=path, url=None, refresh_seconds=60, clock=lambda: now[0])
+    assert not await keys.reload()
+    write_jwks(path, Signer("k1"))  # the IdP is back
+    assert await keys.key("k1") is None and keys.loads == 1  # at once: not yet
+    now[0] += RETRY_SECONDS
+    assert await keys.key("k1") is not None and keys.loads == 2
+    assert RETRY_SECONDS <= 5

@@ -1,5 +1,6 @@
 """PlatformService: proto → use case → proto, nothing else. Errors are mapped by the
-interceptors (api/interceptors/errors.py), request checks live in domain/requests.py."""
+call chain (api/chain/errors.py), stream caps too (api/chain/stream_limits.py); request
+checks live in domain/requests.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 
 from polysync_batch.api import convert
-from polysync_batch.api.stream_limits import StreamLimiter, caller_of
 from polysync_batch.service.connection import check_connection
 from polysync_batch.service.registry import PlatformRegistry
 
@@ -18,9 +18,8 @@ Context = grpc.aio.ServicerContext
 
 
 class PlatformServicer(pb_grpc.PlatformServiceServicer):
-    def __init__(self, platforms: PlatformRegistry, streams: StreamLimiter) -> None:
+    def __init__(self, platforms: PlatformRegistry) -> None:
         self._platforms = platforms
-        self._streams = streams
 
     async def TestConnection(self, request: pb.TestConnectionRequest, context: Context) -> pb.TestConnectionResponse:
         platform = self._platforms.get(request.platform)
@@ -73,19 +72,17 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
         self, request: pb.WatchPipelineRunRequest, context: Context
     ) -> AsyncIterator[pb.WatchPipelineRunResponse]:
         runs = self._platforms.get(request.platform).runs
-        with self._streams.hold(caller_of(context)):
-            async with runs.watch([request.run_id]) as events:
-                async for event in events:
-                    yield pb.WatchPipelineRunResponse(**convert.watch_event_fields(event))
+        async with runs.watch([request.run_id]) as events:
+            async for event in events:
+                yield pb.WatchPipelineRunResponse(**convert.watch_event_fields(event))
 
     async def WatchPipelineRuns(
         self, request: pb.WatchPipelineRunsRequest, context: Context
     ) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
         runs = self._platforms.get(request.platform).runs
-        with self._streams.hold(caller_of(context)):
-            async with runs.watch(list(request.run_ids)) as events:
-                async for event in events:
-                    yield pb.WatchPipelineRunsResponse(**convert.watch_event_fields(event))
+        async with runs.watch(list(request.run_ids)) as events:
+            async for event in events:
+                yield pb.WatchPipelineRunsResponse(**convert.watch_event_fields(event))
 
     async def StreamPipelineRunLogs(
         self, request: pb.StreamPipelineRunLogsRequest, context: Context

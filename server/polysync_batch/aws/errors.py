@@ -21,7 +21,6 @@ from botocore.exceptions import (
 )
 
 from polysync_batch.domain import errors
-from polysync_batch.domain.reasons import Reason
 
 log = logging.getLogger(__name__)
 
@@ -90,19 +89,15 @@ def translate(exc: Exception, operation: str, context: dict[str, str]) -> errors
     if isinstance(exc, ClientError):
         return _from_client_error(exc, operation, meta)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError)):
-        return errors.FailedPrecondition(
-            Reason.AWS_CREDENTIALS_INVALID,
-            f"no usable AWS credentials for {operation}: {exc}",
-            hint=CREDENTIALS_HINT,
-            metadata=meta,
+        return errors.aws_credentials_invalid(
+            f"no usable AWS credentials for {operation}: {exc}", CREDENTIALS_HINT, meta
         )
     # A refused connection, a reset, a read timeout: the network, after botocore's retries.
     if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        return errors.Unavailable(
-            Reason.AWS_UNAVAILABLE,
+        return errors.aws_unavailable(
             f"AWS could not be reached for {operation} after retries: {exc}",
-            hint="A network or AWS outage; retry later.",
-            metadata=meta,
+            "A network or AWS outage; retry later.",
+            meta,
         )
     if isinstance(exc, BotoCoreError):
         log.exception("unexpected botocore error in %s", operation)
@@ -120,11 +115,8 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
     # The operation that failed may be an STS call made while refreshing credentials.
     failed_op = getattr(exc, "operation_name", "") or operation
     if code in IDENTITY_TOKEN_INVALID or (failed_op == "AssumeRoleWithWebIdentity" and code in CREDENTIALS_INVALID):
-        return errors.FailedPrecondition(
-            Reason.AWS_IDENTITY_TOKEN_INVALID,
-            f"AWS STS rejected the web identity token: {aws_message}",
-            hint=IDENTITY_TOKEN_HINT,
-            metadata=meta,
+        return errors.aws_identity_token_invalid(
+            f"AWS STS rejected the web identity token: {aws_message}", IDENTITY_TOKEN_HINT, meta
         )
     if code in ACCESS_DENIED:
         hint = (
@@ -135,33 +127,16 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
                 f"({'batch:' + failed_op if failed_op == operation else failed_op})."
             )
         )
-        return errors.PermissionDenied(
-            Reason.AWS_ACCESS_DENIED,
-            f"AWS denied {failed_op}: {aws_message}",
-            hint=hint,
-            metadata=meta,
-        )
+        return errors.aws_access_denied(f"AWS denied {failed_op}: {aws_message}", hint, meta)
     if code in CREDENTIALS_INVALID:
-        return errors.FailedPrecondition(
-            Reason.AWS_CREDENTIALS_INVALID,
-            f"AWS rejected the platform's credentials: {aws_message}",
-            hint=CREDENTIALS_HINT,
-            metadata=meta,
+        return errors.aws_credentials_invalid(
+            f"AWS rejected the platform's credentials: {aws_message}", CREDENTIALS_HINT, meta
         )
     if code in THROTTLED or http_status == 429:
-        return errors.ResourceExhausted(
-            Reason.AWS_THROTTLED,
-            f"AWS throttled {operation} after retries: {aws_message}",
-            hint="Slow down, or raise the AWS Batch API rate quota.",
-            metadata=meta,
-            retry_after_seconds=2.0,
-        )
+        return errors.aws_throttled(f"AWS throttled {operation} after retries: {aws_message}", meta)
     if code in UNAVAILABLE or http_status >= 500:
-        return errors.Unavailable(
-            Reason.AWS_UNAVAILABLE,
-            f"AWS failed {operation} after retries: {aws_message}",
-            hint="An AWS-side error; retry later.",
-            metadata=meta,
+        return errors.aws_unavailable(
+            f"AWS failed {operation} after retries: {aws_message}", "An AWS-side error; retry later.", meta
         )
     if _QUEUE_MISSING.search(aws_message):
         return errors.job_queue_not_found(meta.get("job_queue", ""), meta.get("region", ""), meta.get("platform", ""))
@@ -169,11 +144,7 @@ def _from_client_error(exc: ClientError, operation: str, meta: dict[str, str]) -
         return errors.job_definition_not_found(
             meta.get("pipeline", ""), meta.get("region", ""), meta.get("platform", "")
         )
-    return errors.InvalidArgument(
-        Reason.AWS_REQUEST_REJECTED,
-        f"AWS Batch rejected {operation}: {aws_message}",
-        metadata=meta,
-    )
+    return errors.aws_request_rejected(f"AWS Batch rejected {operation}: {aws_message}", meta)
 
 
 def translate_submit(exc: Exception, operation: str, context: dict[str, str]) -> errors.PlatformError:
@@ -183,11 +154,7 @@ def translate_submit(exc: Exception, operation: str, context: dict[str, str]) ->
     error = translate(exc, operation, context)
     sent = not isinstance(exc, (EndpointConnectionError, ConnectTimeoutError))
     if isinstance(error, errors.Unavailable) and sent:
-        return errors.SubmitUnsure(
-            Reason.AWS_UNAVAILABLE,
-            f"AWS may or may not have accepted {operation}: {error.message}",
-            hint="Retry with the same request_id: the retry finds the job if AWS created it.",
-            metadata=error.metadata,
-            retry_after_seconds=1.0,
+        return errors.aws_submit_unsure(
+            f"AWS may or may not have accepted {operation}: {error.message}", error.metadata
         )
     return error

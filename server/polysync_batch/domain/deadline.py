@@ -1,5 +1,5 @@
 """The caller's deadline, visible to the use cases and the AWS adapters without grpc: set per
-call by the call chain (api/interceptors/chain.py), read before starting any AWS call so a call whose
+call by the call chain's deadline step (api/chain/deadline.py), read before starting any AWS call so a call whose
 deadline has passed starts none."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import contextvars
 import time
 
 from polysync_batch.domain import errors
-from polysync_batch.domain.reasons import Reason
 
 # time.monotonic() by which the call must be done; None: the caller set no deadline.
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -41,9 +40,4 @@ def check(operation: str) -> None:
     """Raises DEADLINE_EXCEEDED when the deadline has passed, so `operation` is not started."""
     left = remaining()
     if left is not None and left <= 0:
-        raise errors.DeadlineExceeded(
-            Reason.DEADLINE_EXCEEDED,
-            f"the call's deadline passed before {operation} could start",
-            hint="Give the call a longer deadline; nothing was started after it passed.",
-            metadata={"operation": operation},
-        )
+        raise errors.deadline_exceeded(operation)

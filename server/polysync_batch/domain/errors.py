@@ -1,14 +1,22 @@
-"""Typed errors of the service, independent of gRPC: each kind maps to one status code in
-`polysync_batch.api.interceptors.errors`, so every RPC reports a failure the same way. Every
-`reason` is one of `domain.reasons.Reason`."""
+"""Typed errors of the service, independent of gRPC, and every factory that builds one.
+
+A reason's status code comes from one place, the catalogue (domain/reasons.py): an error's
+`code` is its reason's catalogue code, and its class (the kind callers catch: NotFound,
+Unavailable, …) is chosen from that code, so a reason cannot be raised as another kind. Build
+errors with the factories below (or `PlatformError(reason, …)`, which picks the kind itself);
+the call chain (api/chain/errors.py) turns them into statuses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from polysync_batch.domain.reasons import ERROR_DOMAIN, Reason
+from polysync_batch.domain.reasons import CATALOGUE, ERROR_DOMAIN, Reason
 
 __all__ = ["ERROR_DOMAIN", "Reason"]
+
+# The status code name (grpc.StatusCode.<name>) of each reason: the catalogue's, nowhere else.
+CODES: dict[str, str] = {info.reason.value: info.code for info in CATALOGUE}
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,24 @@ class FieldViolation:
 
 class PlatformError(Exception):
     """A failure reported to the caller with a stable `reason` (google.rpc.ErrorInfo.reason)."""
+
+    kind_code: ClassVar[str] = "INTERNAL"  # the status code this kind stands for
+    _kinds: ClassVar[dict[str, type[PlatformError]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        PlatformError._kinds.setdefault(cls.kind_code, cls)
+
+    def __new__(cls, reason: str, *args: object, **kwargs: object) -> PlatformError:
+        code = CODES.get(str(reason))
+        if code is None:  # not a catalogued reason (only tests make those): the kind asked for
+            return super().__new__(cls)
+        kind = PlatformError._kinds.get(code, PlatformError)
+        if cls is PlatformError:
+            return super().__new__(kind)
+        if not issubclass(cls, kind):
+            raise TypeError(f"{reason} is sent as {code} (domain/reasons.py), not as {cls.__name__}")
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -40,41 +66,51 @@ class PlatformError(Exception):
         self.violations = list(violations or [])
         self.retry_after_seconds = retry_after_seconds
 
+    @property
+    def code(self) -> str:
+        """The status code name the error is sent with: its reason's, from the catalogue."""
+        return CODES.get(str(self.reason), self.kind_code)
 
+
+# The kinds callers catch, one per status code the catalogue uses.
 class NotFound(PlatformError):
-    pass
+    kind_code = "NOT_FOUND"
 
 
 class InvalidArgument(PlatformError):
-    pass
+    kind_code = "INVALID_ARGUMENT"
 
 
 class PermissionDenied(PlatformError):
-    pass
+    kind_code = "PERMISSION_DENIED"
 
 
 class FailedPrecondition(PlatformError):
-    pass
+    kind_code = "FAILED_PRECONDITION"
 
 
 class Unauthenticated(PlatformError):
-    pass
+    kind_code = "UNAUTHENTICATED"
 
 
 class ResourceExhausted(PlatformError):
-    pass
+    kind_code = "RESOURCE_EXHAUSTED"
 
 
 class Unavailable(PlatformError):
-    pass
+    kind_code = "UNAVAILABLE"
 
 
 class Internal(PlatformError):
-    pass
+    kind_code = "INTERNAL"
 
 
 class DeadlineExceeded(PlatformError):
-    pass
+    kind_code = "DEADLINE_EXCEEDED"
+
+
+class AlreadyExists(PlatformError):
+    kind_code = "ALREADY_EXISTS"
 
 
 class SubmitUnsure(Unavailable):
@@ -172,12 +208,22 @@ def submit_in_progress(what: str, platform: str, **metadata: str) -> Unavailable
     )
 
 
-def too_many_streams(caller: str, open_streams: int, limit: int) -> ResourceExhausted:
+def too_many_streams(who: str, open_streams: int, limit: int, *, identified: bool = True) -> ResourceExhausted:
+    """Over server.max_streams_per_caller (`who`: the caller, or its address without caller auth)
+    or, for streams that need no caller (Health/Watch), over server.max_unidentified_streams."""
+    if not identified:
+        return ResourceExhausted(
+            Reason.TOO_MANY_STREAMS,
+            f"{open_streams} streams without a caller (Health/Watch) are open: the server's limit",
+            hint="Close Health/Watch streams you no longer read, or raise server.max_unidentified_streams.",
+            metadata={"limit": str(limit)},
+            retry_after_seconds=5.0,
+        )
     return ResourceExhausted(
         Reason.TOO_MANY_STREAMS,
-        f"caller {caller} already has {open_streams} open watch streams (the limit)",
+        f"caller {who} already has {open_streams} open streams (the limit)",
         hint="Watch many runs with one WatchPipelineRuns stream, or close streams you no longer read.",
-        metadata={"caller": caller, "limit": str(limit)},
+        metadata={"caller": who, "limit": str(limit)},
         retry_after_seconds=5.0,
     )
 
@@ -209,3 +255,100 @@ def invalid(field_path: str, description: str, message: str | None = None) -> In
     if message is None:
         return error
     return InvalidArgument(Reason.INVALID_ARGUMENT, message, violations=error.violations)
+
+
+def missing_parameters(pipeline: str, shown_name: str, missing: list[str], platform: str) -> InvalidArgument:
+    return InvalidArgument(
+        Reason.MISSING_PARAMETERS,
+        f"pipeline {shown_name!r} needs values for its Ref:: parameters without defaults: {', '.join(missing)}",
+        hint="Pass each missing name in ExecutePipelineRequest.parameters; nothing was submitted.",
+        metadata={"pipeline": pipeline, "missing": ",".join(missing), "platform": platform},
+        violations=[
+            FieldViolation(f"parameters[{name}]", f"required by the job definition (Ref::{name} has no default)")
+            for name in missing
+        ],
+    )
+
+
+def deadline_exceeded(operation: str) -> DeadlineExceeded:
+    return DeadlineExceeded(
+        Reason.DEADLINE_EXCEEDED,
+        f"the call's deadline passed before {operation} could start",
+        hint="Give the call a longer deadline; nothing was started after it passed.",
+        metadata={"operation": operation},
+    )
+
+
+def invalid_page_token() -> InvalidArgument:
+    return invalid(
+        "page_token",
+        "not issued for this listing and its filters",
+        "page_token is not a token of this listing: pass the next_page_token of the previous "
+        "response, with the same filters",
+    )
+
+
+def undecodable_request() -> InvalidArgument:
+    return InvalidArgument(
+        Reason.INVALID_ARGUMENT,
+        "the request is not a valid protobuf message of this method's request type",
+        hint="Send the method's request message, serialized with the contract's .proto files.",
+    )
+
+
+def request_too_large(size: int, limit: int) -> InvalidArgument:
+    """A request to a method that needs no caller (Health) larger than such a request can be."""
+    return invalid("", f"{size} bytes; at most {limit} bytes", f"the request is {size} bytes: at most {limit} here")
+
+
+def response_too_large(size: int, limit: int, field_path: str) -> InvalidArgument:
+    """The answer would not fit in one message (server.max_message_bytes): ask for less."""
+    return invalid(
+        field_path,
+        "asks for more than one answer message can carry",
+        f"the answer would be {size} bytes, over the {limit}-byte message limit (server.max_message_bytes); "
+        f"ask for less at once ({field_path or 'a smaller request'}) and make several calls",
+    )
+
+
+# -- AWS failures (aws/errors.py decides which; these say it) ------------------------------------
+
+
+def aws_credentials_invalid(message: str, hint: str, metadata: dict[str, str]) -> FailedPrecondition:
+    return FailedPrecondition(Reason.AWS_CREDENTIALS_INVALID, message, hint=hint, metadata=metadata)
+
+
+def aws_identity_token_invalid(message: str, hint: str, metadata: dict[str, str]) -> FailedPrecondition:
+    return FailedPrecondition(Reason.AWS_IDENTITY_TOKEN_INVALID, message, hint=hint, metadata=metadata)
+
+
+def aws_access_denied(message: str, hint: str, metadata: dict[str, str]) -> PermissionDenied:
+    return PermissionDenied(Reason.AWS_ACCESS_DENIED, message, hint=hint, metadata=metadata)
+
+
+def aws_throttled(message: str, metadata: dict[str, str]) -> ResourceExhausted:
+    return ResourceExhausted(
+        Reason.AWS_THROTTLED,
+        message,
+        hint="Slow down, or raise the AWS Batch API rate quota.",
+        metadata=metadata,
+        retry_after_seconds=2.0,
+    )
+
+
+def aws_unavailable(message: str, hint: str, metadata: dict[str, str]) -> Unavailable:
+    return Unavailable(Reason.AWS_UNAVAILABLE, message, hint=hint, metadata=metadata)
+
+
+def aws_submit_unsure(message: str, metadata: dict[str, str]) -> SubmitUnsure:
+    return SubmitUnsure(
+        Reason.AWS_UNAVAILABLE,
+        message,
+        hint="Retry with the same request_id: the retry finds the job if AWS created it.",
+        metadata=metadata,
+        retry_after_seconds=1.0,
+    )
+
+
+def aws_request_rejected(message: str, metadata: dict[str, str]) -> InvalidArgument:
+    return InvalidArgument(Reason.AWS_REQUEST_REJECTED, message, metadata=metadata)

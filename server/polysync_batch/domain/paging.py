@@ -7,7 +7,7 @@ import binascii
 import json
 from typing import Any
 
-from polysync_batch.domain.errors import FieldViolation, InvalidArgument, Reason
+from polysync_batch.domain.errors import invalid_page_token
 
 
 def encode(state: dict[str, Any], filters: Any) -> str:
@@ -25,10 +25,5 @@ def decode(token: str, filters: Any) -> dict[str, Any] | None:
     except (binascii.Error, ValueError, KeyError, TypeError):
         state, token_filters = None, None
     if state is None or token_filters != json.loads(json.dumps(filters)):
-        raise InvalidArgument(
-            Reason.INVALID_ARGUMENT,
-            "page_token is not a token of this listing: pass the next_page_token of the previous "
-            "response, with the same filters",
-            violations=[FieldViolation("page_token", "not issued for this listing and its filters")],
-        )
+        raise invalid_page_token()
     return state

@@ -48,7 +48,7 @@ AWS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class RpcMetrics:
-    """grpc_server_* for one server. The interceptor (api/interceptors/metrics.py) calls these."""
+    """grpc_server_* for one server. The call chain's metrics step (api/chain/metrics.py) calls these."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         method = ["grpc_type", "grpc_service", "grpc_method"]

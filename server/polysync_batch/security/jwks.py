@@ -1,5 +1,7 @@
 """The JWT signing keys by `kid`, from a JWKS file or URL. Loading is blocking I/O, so it always
-runs in a thread, never on the event loop; an unknown kid reloads at most once a minute."""
+runs in a thread, never on the event loop; an unknown kid reloads at most once a minute
+(`jwks_refresh_seconds`), and after a failed load within RETRY_SECONDS, so keys are back
+seconds after the IdP is (SPEC §8.5)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import jwt
 log = logging.getLogger(__name__)
 MAX_JWKS_BYTES = 1024 * 1024
 FETCH_TIMEOUT_SECONDS = 5.0
+RETRY_SECONDS = 2.0  # after a failed load, the next unknown kid loads again this soon
 
 
 def parse_jwks(data: bytes) -> dict[str | None, jwt.PyJWK]:
@@ -44,9 +47,8 @@ class JwksKeys:
         self._refresh_seconds = refresh_seconds
         self._clock = clock
         self._keys: dict[str | None, jwt.PyJWK] = {}
-        self._last_load = -math.inf
+        self._next_load = -math.inf  # clock() from which an unknown kid may load the keys again
         self._lock = asyncio.Lock()
-        self.loads = 0  # how many times the keys were (re)loaded, for tests and the log
         self.last_error: str | None = None
 
     @property
@@ -69,13 +71,14 @@ class JwksKeys:
 
     async def reload(self) -> bool:
         """Load the keys (in a thread); False, keeping the old keys, if that failed."""
-        self._last_load = self._clock()
-        self.loads += 1
+        started = self._clock()
+        self._next_load = started + self._refresh_seconds
         try:
             keys = await asyncio.to_thread(self._load)
             if not keys:
                 raise ValueError("no usable asymmetric signing key in it")
         except Exception as error:
+            self._next_load = started + min(RETRY_SECONDS, self._refresh_seconds)
             self.last_error = str(error) or type(error).__name__
             log.warning("cannot load the JWT signing keys from %s: %s", self.source, self.last_error)
             return False
@@ -90,7 +93,7 @@ class JwksKeys:
             return found
         async with self._lock:
             found = self.loaded(kid)  # another call may have reloaded meanwhile
-            if found is None and self._clock() - self._last_load >= self._refresh_seconds:
+            if found is None and self._clock() >= self._next_load:
                 await self.reload()
                 found = self.loaded(kid)
         return found

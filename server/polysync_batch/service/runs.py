@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from polysync_batch.domain import deadline, errors, links, paging, requests
 from polysync_batch.domain.backoff import backoff
-from polysync_batch.domain.errors import Reason
 from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.requests import RunQuery
 from polysync_batch.domain.status import cancel_reason, is_terminal, native_statuses_for, run_message, run_status
@@ -72,19 +71,7 @@ class RunService:
         pipeline = await self._pipelines.get(request.pipeline)
         missing = [name for name in pipeline.required_parameters if name not in request.parameters]
         if missing:
-            raise errors.InvalidArgument(
-                Reason.MISSING_PARAMETERS,
-                f"pipeline {pipeline.name!r} needs values for its Ref:: parameters without defaults: "
-                f"{', '.join(missing)}",
-                hint="Pass each missing name in ExecutePipelineRequest.parameters; nothing was submitted.",
-                metadata={"pipeline": request.pipeline, "missing": ",".join(missing), "platform": self._info.name},
-                violations=[
-                    errors.FieldViolation(
-                        f"parameters[{name}]", f"required by the job definition (Ref::{name} has no default)"
-                    )
-                    for name in missing
-                ],
-            )
+            raise errors.missing_parameters(request.pipeline, pipeline.name, missing, self._info.name)
         if request.has_container_overrides and not pipeline.container_overrides:
             raise errors.invalid(
                 "command",
