@@ -239,6 +239,7 @@ class RunService:
         statuses = [s for s in query.statuses if s is not None]
         natives = native_statuses_for(statuses)
         filters = {"q": queue, "s": [s.value for s in statuses], "p": query.name_prefix, "a": query.array_parent_run_id}
+        filters["pl"] = self._info.name  # a token of one platform is not another's
         state = paging.decode(query.page_token, filters) or {"i": 0, "t": ""}
         streams: list[str | None] = [None] if query.name_prefix else list(natives)
         index, aws_token = state["i"], state["t"]
