@@ -209,3 +209,28 @@ def invalid(field_path: str, description: str, message: str | None = None) -> In
     if message is None:
         return error
     return InvalidArgument(Reason.INVALID_ARGUMENT, message, violations=error.violations)
+
+
+class AlreadyExists(PlatformError):
+    pass
+
+
+def request_id_reused(request_id: str, platform: str) -> AlreadyExists:
+    """The caller's request_id names an earlier, different request (SPEC §8.5); its run is not named."""
+    return AlreadyExists(
+        Reason.REQUEST_ID_REUSED,
+        f"request_id {request_id!r} was already used for a different request on platform {platform!r}; "
+        "nothing was submitted",
+        hint="Use a new request_id for a new request; resend the identical request to get its run.",
+        metadata={"request_id": request_id, "platform": platform},
+    )
+
+
+def job_queue_not_allowed(queue: str, platform: str, allowed: list[str]) -> PermissionDenied:
+    return PermissionDenied(
+        Reason.JOB_QUEUE_NOT_ALLOWED,
+        f"job queue {queue!r} is not one of platform {platform!r}'s job queues ({', '.join(allowed)}); "
+        "nothing was submitted or listed",
+        hint=f"Use one of the platform's queues, or add the queue to platforms.{platform}.job_queues.",
+        metadata={"job_queue": queue, "platform": platform},
+    )

@@ -33,6 +33,7 @@ STATUS_CODES: dict[type[errors.PlatformError], grpc.StatusCode] = {
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.Internal: grpc.StatusCode.INTERNAL,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
 }
 
 
