@@ -14,9 +14,11 @@ import uuid
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc
+from polysync_batch.bootstrap import demo_platforms
 
 from tests.hostile.conftest import TEAM_QUEUE, as_caller, jobs_at, serve_callers, two_platforms
-from tests.support import error_details, reason_of
+from tests.support import error_details, reason_of, serve, start_serve, wait_for_port
 
 
 def ledger(emulator) -> str:
@@ -239,3 +241,34 @@ async def test_a_follow_log_flood_stays_within_the_get_log_events_budget(emulato
         elapsed = time.monotonic() - started
         calls = len(proxy.of("GetLogEvents")) - before
     assert calls <= 10 + 10 * elapsed + 2, f"{calls} GetLogEvents in {elapsed:.1f} s"
+
+
+async def test_replicas_sharing_server_token_key_file_accept_each_others_page_tokens(tmp_path, emulator):
+    """Two `polysync-batch serve` processes with one server.token_key_file accept each other's
+    page tokens; a server without it (a random key per process) refuses them; the secret is in
+    no log line."""
+    key = tmp_path / "token.key"
+    secret = uuid.uuid4().hex + uuid.uuid4().hex
+    key.write_text(secret)
+    shared = {"POLYSYNC_BATCH_CONFIG": "", "POLYSYNC_BATCH_SERVER__TOKEN_KEY_FILE": str(key)}
+    processes = [start_serve("--address", "127.0.0.1:0", env=shared) for _ in range(2)]
+    channels = []
+    try:
+        for process in processes:
+            channels.append(grpc.aio.insecure_channel(f"127.0.0.1:{await asyncio.to_thread(wait_for_port, process)}"))
+        first, replica = [platform_service_pb2_grpc.PlatformServiceStub(channel) for channel in channels]
+        token = (await first.ListPipelines(pb.ListPipelinesRequest(page_size=1), timeout=30)).next_page_token
+        assert token
+        await replica.ListPipelines(pb.ListPipelinesRequest(page_size=1, page_token=token), timeout=30)
+        async with serve(demo_platforms(emulator, None, events=False)) as stranger:  # this process's own key
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stranger.stub.ListPipelines(pb.ListPipelinesRequest(page_size=1, page_token=token))
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        for channel in channels:
+            await channel.close()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+    assert not [line for process in processes for line in process.lines if secret in line]
