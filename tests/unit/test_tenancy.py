@@ -6,9 +6,10 @@ import dataclasses
 import uuid
 
 import pytest
-from polysync_batch.domain.errors import NotFound, PermissionDenied
+from polysync_batch.domain.errors import InvalidArgument, NotFound, PermissionDenied
 from polysync_batch.domain.models import Run
 from polysync_batch.domain.queues import QueueScope, queue_name
+from polysync_batch.domain.requests import validate_submit
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import FINGERPRINT_TAG, SubmitRequest, fingerprint, job_name, with_fingerprint
 
@@ -83,3 +84,12 @@ def test_the_fingerprint_differs_for_anything_but_the_request_id():
         assert fingerprint(dataclasses.replace(base, **change), "q") != same, change
     assert fingerprint(base, "other-queue") != same
     assert with_fingerprint(base, same).tags == {FINGERPRINT_TAG: same}
+
+
+def test_a_request_id_leaves_room_for_the_fingerprint_tag():
+    full = {f"k{i}": "v" for i in range(50)}
+    validate_submit(SubmitRequest(pipeline="hello", tags=full))  # no request_id: AWS's 50
+    for tags in (full, {FINGERPRINT_TAG: "mine"}):
+        with pytest.raises(InvalidArgument) as refused:
+            validate_submit(SubmitRequest(pipeline="hello", request_id="r", tags=tags))
+        assert [v.field for v in refused.value.violations] == ["tags"]
