@@ -94,6 +94,11 @@ async def test_platforms_on_one_account_are_isolated_by_their_queues(emulator, p
         victim = (
             await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"), metadata=as_caller("alice"))
         ).run
+        parent = (
+            await served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(pipeline="fan-out", array_size=2), metadata=as_caller("alice")
+            )
+        ).run
         await asyncio.sleep(0.3)  # DescribeJobs knows it now
         bob = as_caller("bob")
         before = {op: len(proxy.of(op)) for op in ("SubmitJob", "TerminateJob", "ListJobs")}
@@ -128,6 +133,16 @@ async def test_platforms_on_one_account_are_isolated_by_their_queues(emulator, p
             error = await refused(call)
             assert (error.code(), reason_of(error)) == (grpc.StatusCode.NOT_FOUND, "RUN_NOT_FOUND")
             assert victim.pipeline not in error.details()
+        for call in (
+            served.stub.ExecutePipeline(
+                pb.ExecutePipelineRequest(platform="team", pipeline="hello", depends_on=[victim.run_id]), metadata=bob
+            ),
+            served.stub.ListPipelineRuns(
+                pb.ListPipelineRunsRequest(platform="team", array_parent_run_id=parent.run_id), metadata=bob
+            ),
+        ):
+            error = await refused(call)
+            assert (error.code(), reason_of(error)) == (grpc.StatusCode.NOT_FOUND, "RUN_NOT_FOUND")
         found = await served.stub.BatchGetPipelineRuns(
             pb.BatchGetPipelineRunsRequest(platform="team", run_ids=[victim.run_id]), metadata=bob
         )

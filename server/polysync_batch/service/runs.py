@@ -75,6 +75,8 @@ class RunService:
         queue = request.job_queue or self._info.default_job_queue
         requests.check_queue_given(queue, self._info.name)
         self._queues.check(queue)
+        if request.depends_on and self._queues.confined:  # no job may wait on another platform's run
+            self._queues.check_readable((await self._hub.get_many(list(request.depends_on))).values())
         pipeline = await self._pipelines.get(request.pipeline)
         missing = [name for name in pipeline.required_parameters if name not in request.parameters]
         if missing:
