@@ -21,7 +21,7 @@ K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/.kubernetes-validate-$(KUBERNETES_VALIDATE_V
 PROMTOOL := $(TOOLS)/bin/promtool
 ARGS ?=
 
-.PHONY: run test test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean
+.PHONY: run test test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean hostile
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -60,6 +60,10 @@ bench: setup $(GO_BIN)/ghz
 # 100,000 random requests against a live demo server; prints the status counts (0 UNKNOWN/INTERNAL).
 fuzz: setup
 	$(PY) -m bench.fuzz --requests 100000
+
+# The probes of SPEC §8.5 against a live server (about two minutes); prints what each cost the server.
+hostile: setup
+	$(PY) -m bench.hostile $(ARGS)
 
 $(GO_BIN)/grpc-health-probe:
 	GOBIN=$(CURDIR)/$(GO_BIN) go install github.com/grpc-ecosystem/grpc-health-probe@$(GRPC_HEALTH_PROBE_VERSION)

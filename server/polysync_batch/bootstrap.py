@@ -27,6 +27,7 @@ from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo, Run
+from polysync_batch.domain.queues import QueueScope
 from polysync_batch.observability.metrics import AwsCallMetrics
 from polysync_batch.service.budget import AdaptiveBudget, RateBudget
 from polysync_batch.service.logs import LogService
@@ -168,8 +169,11 @@ def build_platform(
         submit_attempts=aws.max_attempts,
         ledger=ledger,
         claim_lease_seconds=lease,
+        queues=QueueScope.of(info.name, info.default_job_queue, aws.job_queues),
     )
-    logs = LogService(runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds)
+    logs = LogService(
+        runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds, aws.get_log_events_per_second
+    )
     return PlatformServices(
         info=info,
         pipelines=pipelines,

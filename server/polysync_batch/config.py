@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from polysync_batch.domain.tokens import TokenSigner
+
 ENV_PREFIX = "POLYSYNC_BATCH_"
 CONFIG_PATH_ENV = "POLYSYNC_BATCH_CONFIG"
 
@@ -187,6 +189,10 @@ class PlatformConfig(_Model):
     idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
     events: EventsConfig | None = None  # event-driven watches; polling only without it
     access: AccessConfig | None = None  # None: every identified caller may use the platform
+    # The queues (names or ARNs) the platform may submit to, list and read runs from, besides
+    # default_job_queue; None: any queue of the account (SPEC §8.5).
+    job_queues: list[str] | None = Field(default=None, min_length=1)
+    get_log_events_per_second: float = Field(default=10.0, gt=0, le=50)  # CloudWatch Logs reads, all streams
 
     @field_validator("region")
     @classmethod
@@ -266,6 +272,16 @@ class ServerConfig(_Model):
     health_address: str | None = None  # a second, plaintext port serving only grpc.health.v1.Health
     allow_insecure: bool = False  # listen on a non-loopback address without TLS or caller auth
     reuse_port: bool = False  # SO_REUSEPORT: let a second server bind the same port (same-host rolling restarts)
+    # A secret (≥ 32 bytes) that signs page tokens: replicas sharing it accept each other's tokens.
+    # Without it each process signs with a random key, so tokens do not survive a restart.
+    token_key_file: Path | None = None
+
+    @field_validator("token_key_file")
+    @classmethod
+    def _token_key(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            TokenSigner.from_file(value)  # readable and long enough; the message names no secret
+        return value
 
     @field_validator("address", "health_address")
     @classmethod

@@ -29,7 +29,7 @@ from polysync_batch.api.reflection_pool import MethodAwarePool
 from polysync_batch.api.servicer import PlatformServicer
 from polysync_batch.api.tls import CertificateFiles
 from polysync_batch.config import AccessConfig, CallerAuthConfig, ConfigError, MetricsConfig, ServerConfig
-from polysync_batch.domain import errors
+from polysync_batch.domain import errors, tokens
 from polysync_batch.domain.access import AccessPolicy, PlatformAccess
 from polysync_batch.observability.metrics import ServerMetrics
 from polysync_batch.observability.tracing import Tracing
@@ -174,6 +174,7 @@ async def build_server(
         },
         platforms.default,
     )
+    tokens.use_key_file(settings.token_key_file)  # page tokens of every replica sharing the key
     await authenticator.start()
     options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),

@@ -11,6 +11,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 
 from polysync_batch.api import convert
+from polysync_batch.api.chain.call import current_caller
 from polysync_batch.service.connection import check_connection
 from polysync_batch.service.registry import PlatformRegistry
 
@@ -40,7 +41,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def ExecutePipeline(self, request: pb.ExecutePipelineRequest, context: Context) -> pb.ExecutePipelineResponse:
         runs = self._platforms.get(request.platform).runs
-        run, deduplicated = await runs.execute(convert.submit_request_from_proto(request))
+        run, deduplicated = await runs.execute(convert.submit_request_from_proto(request), current_caller.get())
         return pb.ExecutePipelineResponse(run=convert.run_to_proto(run), deduplicated=deduplicated)
 
     async def GetPipelineRun(self, request: pb.GetPipelineRunRequest, context: Context) -> pb.GetPipelineRunResponse:

@@ -31,13 +31,15 @@ class DynamoDBLedger:
 
         return attempt
 
-    async def claim(self, key: str, owner: str, now: float) -> Claim:
+    async def claim(self, key: str, owner: str, now: float, fingerprint: str = "") -> Claim:
         item = {
             "key": {"S": key},
             "owner": {"S": owner},
             "claimed_at": {"N": repr(now)},
             "expires_at": {"N": str(int(now + self._ttl))},
         }
+        if fingerprint:  # what was asked: a different request under this key is refused on any replica
+            item["fingerprint"] = {"S": fingerprint}
         won = await self._call(
             "PutItem",
             self._conditional(
@@ -49,10 +51,10 @@ class DynamoDBLedger:
             self._context,
         )
         if won:
-            return Claim(key, owner, now)
+            return Claim(key, owner, now, fingerprint=fingerprint)
         found = await self.read(key)
         # Expired and removed between the two calls: claim again.
-        return found if found is not None else await self.claim(key, owner, now)
+        return found if found is not None else await self.claim(key, owner, now, fingerprint)
 
     async def read(self, key: str) -> Claim | None:
         response = await self._call(
@@ -66,7 +68,13 @@ class DynamoDBLedger:
         item = response.get("Item")
         if item is None:
             return None
-        return Claim(key, item["owner"]["S"], float(item["claimed_at"]["N"]), item.get("run_id", {}).get("S", ""))
+        return Claim(
+            key,
+            item["owner"]["S"],
+            float(item["claimed_at"]["N"]),
+            item.get("run_id", {}).get("S", ""),
+            item.get("fingerprint", {}).get("S", ""),
+        )
 
     async def renew(self, claim: Claim, now: float) -> bool:
         return await self._call(

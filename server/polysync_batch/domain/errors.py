@@ -282,9 +282,9 @@ def deadline_exceeded(operation: str) -> DeadlineExceeded:
 def invalid_page_token() -> InvalidArgument:
     return invalid(
         "page_token",
-        "not issued for this listing and its filters",
-        "page_token is not a token of this listing: pass the next_page_token of the previous "
-        "response, with the same filters",
+        "not issued by this service for this platform and filters",
+        "page_token is not a token of this listing: pass the next_page_token of the previous response, with "
+        "the same platform and filters (tokens expire when the server restarts without server.token_key_file)",
     )
 
 
@@ -352,3 +352,24 @@ def aws_submit_unsure(message: str, metadata: dict[str, str]) -> SubmitUnsure:
 
 def aws_request_rejected(message: str, metadata: dict[str, str]) -> InvalidArgument:
     return InvalidArgument(Reason.AWS_REQUEST_REJECTED, message, metadata=metadata)
+
+
+def request_id_reused(request_id: str, platform: str) -> AlreadyExists:
+    """The caller's request_id names an earlier, different request (SPEC §8.5); its run is not named."""
+    return AlreadyExists(
+        Reason.REQUEST_ID_REUSED,
+        f"request_id {request_id!r} was already used for a different request on platform {platform!r}; "
+        "nothing was submitted",
+        hint="Use a new request_id for a new request; resend the identical request to get its run.",
+        metadata={"request_id": request_id, "platform": platform},
+    )
+
+
+def job_queue_not_allowed(queue: str, platform: str, allowed: list[str]) -> PermissionDenied:
+    return PermissionDenied(
+        Reason.JOB_QUEUE_NOT_ALLOWED,
+        f"job queue {queue!r} is not one of platform {platform!r}'s job queues ({', '.join(allowed)}); "
+        "nothing was submitted or listed",
+        hint=f"Use one of the platform's queues, or add the queue to platforms.{platform}.job_queues.",
+        metadata={"job_queue": queue, "platform": platform},
+    )

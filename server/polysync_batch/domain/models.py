@@ -81,6 +81,7 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
     history: tuple[StatusChange, ...] = ()  # oldest first, bounded; recorded by the watch core
+    tags: dict[str, str] = field(default_factory=dict)  # the job's tags (DescribeJobs)
 
     def change_key(self) -> tuple:
         """What a watcher reports a change of: status, reason, exit code and array progress."""

@@ -1,29 +1,28 @@
-"""Opaque page tokens: base64url JSON bound to the filters of the listing that issued them."""
+"""Opaque, tamper-proof page tokens (SPEC §8.5): the listing's state, signed (domain.tokens)
+together with the filters and platform of the listing that issued it. Anything else — altered,
+forged, another platform's or other filters' — is INVALID_ARGUMENT on `page_token`."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
+from polysync_batch.domain import tokens
 from polysync_batch.domain.errors import invalid_page_token
+
+PURPOSE = "page_token"
 
 
 def encode(state: dict[str, Any], filters: Any) -> str:
-    raw = json.dumps({"s": state, "f": filters}, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return tokens.signer().sign(PURPOSE, {"s": state, "f": filters})
 
 
 def decode(token: str, filters: Any) -> dict[str, Any] | None:
-    """The state of a page token; None for the first page."""
+    """The state of a page token; None for the first page. `filters` must name the platform."""
     if not token:
         return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        state, token_filters = payload["s"], payload["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        state, token_filters = None, None
-    if state is None or token_filters != json.loads(json.dumps(filters)):
+    payload = tokens.signer().verify(PURPOSE, token) if len(token) <= 4096 else None
+    issued_here = isinstance(payload, dict) and payload.get("f") == json.loads(json.dumps(filters))
+    if not issued_here or not isinstance(payload.get("s"), dict):
         raise invalid_page_token()
-    return state
+    return payload["s"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from polysync_batch.domain.errors import Violations
 from polysync_batch.domain.pipelines import parse_pipeline_ref
 from polysync_batch.domain.status import RunStatus
-from polysync_batch.domain.submit import MAX_REQUEST_ID, SubmitRequest
+from polysync_batch.domain.submit import FINGERPRINT_TAG, MAX_REQUEST_ID, SubmitRequest
 
 # The contract's limits.
 MAX_RUN_IDS = 1000  # BatchGetPipelineRuns and WatchPipelineRuns
@@ -175,6 +175,8 @@ def validate_submit(request: SubmitRequest) -> None:
         elif name.startswith("AWS_BATCH"):
             v.add(f"environment[{name}]", "names starting with AWS_BATCH are reserved by AWS Batch")
     _validate_tags(request.tags, v)
+    if request.request_id and (len(request.tags) >= 50 or FINGERPRINT_TAG in request.tags):
+        v.add("tags", f"with a request_id, at most 49 tags and none named {FINGERPRINT_TAG} (the service's own)")
     if len(request.depends_on) > 20:
         v.add("depends_on", "at most 20 run ids")
     for index, run_id in enumerate(request.depends_on):

@@ -3,6 +3,9 @@ Its checks are in `domain.requests`."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -39,9 +42,33 @@ class SubmitRequest:
         )
 
 
-def job_name(platform: str, request_id: str) -> str:
+def job_name(platform: str, request_id: str, caller: str | None = None) -> str:
     """`Polysync-<guid>`; the guid is derived from platform + request_id when one is given, so
-    any replica, before or after a restart, finds the job a retried request already submitted."""
+    any replica, before or after a restart, finds the job a retried request already submitted.
+    With caller authentication the identified caller is part of it (SPEC §8.5): another
+    caller's identical request_id names another job. Without it the name is what it always was."""
     if not request_id:
         return f"{JOB_NAME_PREFIX}{uuid.uuid4()}"
-    return f"{JOB_NAME_PREFIX}{uuid.uuid5(_REQUEST_ID_NAMESPACE, platform + chr(0) + request_id)}"
+    # JSON has no raw NUL, so no caller's key is ever a key of the first form.
+    key = platform + chr(0) + request_id if caller is None else json.dumps(["caller", platform, caller, request_id])
+    return f"{JOB_NAME_PREFIX}{uuid.uuid5(_REQUEST_ID_NAMESPACE, key)}"
+
+
+# The job tag that carries a submit's fingerprint, so that any replica, even after a restart,
+# tells a retry of the request (same fingerprint) from a different request under its request_id.
+FINGERPRINT_TAG = "polysync:request-fingerprint"
+
+
+def fingerprint(request: SubmitRequest, job_queue: str) -> str:
+    """A digest of everything the request asks for except its request_id, with the queue it
+    resolved to (by name): equal for a retry, different if anything else differs."""
+    fields = dataclasses.asdict(request)
+    fields.pop("request_id")
+    fields["job_queue"] = job_queue.rsplit("/", 1)[-1] if job_queue.startswith("arn:") else job_queue
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def with_fingerprint(request: SubmitRequest, value: str) -> SubmitRequest:
+    """The request with its fingerprint among the job's tags."""
+    return dataclasses.replace(request, tags={**request.tags, FINGERPRINT_TAG: value})

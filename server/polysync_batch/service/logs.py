@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from polysync_batch.domain import errors, requests
 from polysync_batch.domain.models import LogEvent, Run, child_run_id
 from polysync_batch.domain.requests import LogsRequest
+from polysync_batch.service.budget import RateBudget
 from polysync_batch.service.ports import Clock, LogsPort
 from polysync_batch.service.runs import RunService
 
@@ -30,11 +31,21 @@ def log_stream_of(run: Run, attempt: int | None) -> str:
 
 
 class LogService:
-    def __init__(self, runs: RunService, logs: LogsPort, clock: Clock, poll_interval_seconds: float) -> None:
+    def __init__(
+        self,
+        runs: RunService,
+        logs: LogsPort,
+        clock: Clock,
+        poll_interval_seconds: float,
+        get_log_events_per_second: float = 10.0,
+    ) -> None:
         self._runs = runs
         self._logs = logs
         self._clock = clock
         self._interval = poll_interval_seconds
+        # Every stream of the platform shares it (SPEC §8.5): a flood of follow-log streams waits
+        # its turn instead of spending the account's GetLogEvents quota.
+        self._budget = RateBudget(get_log_events_per_second, max(1, int(get_log_events_per_second)), clock)
 
     async def stream(self, request: LogsRequest) -> AsyncIterator[tuple[str, list[LogEvent]]]:
         """Yields (stream name, events) pages. A stream that does not exist yet is waited for
@@ -62,6 +73,7 @@ class LogService:
     ) -> AsyncIterator[tuple[str, list[LogEvent]]]:
         """Pages until GetLogEvents returns the token it was given (the end of the stream)."""
         for _ in range(MAX_PAGES_PER_DRAIN):
+            await self._budget.acquire()
             page = await self._logs.log_page(group, stream, token, start_from_head)
             if page is None:  # not created yet
                 return

@@ -15,7 +15,7 @@ class PipelineService:
 
     async def list(self, page_size: int, page_token: str, name_prefix: str) -> tuple[list[Pipeline], str]:
         size = requests.check_page_size(page_size)
-        filters = {"prefix": name_prefix}
+        filters = {"prefix": name_prefix, "pl": self._info.name}
         state = paging.decode(page_token, filters) or {"after": ""}
         found = [p for p in await self._batch.pipelines() if p.name.startswith(name_prefix) and p.name > state["after"]]
         page = found[:size]

@@ -91,14 +91,16 @@ class Claim:
     owner: str  # who is submitting it (a random id per claiming call)
     claimed_at: float  # epoch seconds of the claim or its last renewal
     run_id: str = ""  # set once the job exists
+    fingerprint: str = ""  # of the request that claimed it (domain.submit.fingerprint); "" if unknown
 
 
 class IdempotencyLedger(Protocol):
     """A table shared by every replica: the first call of a request_id claims it, submits, and
     records the job; every other call, on any replica, waits for that record."""
 
-    async def claim(self, key: str, owner: str, now: float) -> Claim:
-        """Claims `key` unless someone has; returns the entry as it is now (ours if owner matches)."""
+    async def claim(self, key: str, owner: str, now: float, fingerprint: str = "") -> Claim:
+        """Claims `key` for a request with this fingerprint unless someone has; returns the entry as
+        it is now (ours if owner matches)."""
         ...
 
     async def read(self, key: str) -> Claim | None: ...

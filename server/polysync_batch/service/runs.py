@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from polysync_batch.domain import deadline, errors, links, paging, requests
 from polysync_batch.domain.backoff import backoff
 from polysync_batch.domain.models import PlatformInfo, Run
+from polysync_batch.domain.queues import QueueScope
 from polysync_batch.domain.requests import RunQuery
 from polysync_batch.domain.status import cancel_reason, is_terminal, native_statuses_for, run_message, run_status
-from polysync_batch.domain.submit import SubmitRequest, job_name
+from polysync_batch.domain.submit import FINGERPRINT_TAG, SubmitRequest, fingerprint, job_name, with_fingerprint
 from polysync_batch.service.budget import AdaptiveBudget
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.ports import BatchPort, Claim, Clock, IdempotencyLedger, RunStates, Source, WatchEvent
@@ -46,8 +47,10 @@ class RunService:
         submit_attempts: int,
         ledger: IdempotencyLedger | None = None,
         claim_lease_seconds: float = 40.0,
+        queues: QueueScope | None = None,
     ) -> None:
         self._info = info
+        self._queues = queues or QueueScope(info.name, None)  # job_queues: what the platform may reach
         self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
@@ -62,12 +65,16 @@ class RunService:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    async def execute(self, request: SubmitRequest) -> tuple[Run, bool]:
+    async def execute(self, request: SubmitRequest, caller: str | None = None) -> tuple[Run, bool]:
         """Submits a job; returns the run and whether an earlier submit of the same request_id
-        was found instead."""
+        (of the same `caller`, the identified caller when caller authentication is on) was found
+        instead. The same request_id for a different request is REQUEST_ID_REUSED."""
         requests.validate_submit(request)
         queue = request.job_queue or self._info.default_job_queue
         requests.check_queue_given(queue, self._info.name)
+        self._queues.check(queue)
+        if request.depends_on and self._queues.confined:  # no job may wait on another platform's run
+            self._queues.check_readable((await self._states.get_many(list(request.depends_on))).values())
         pipeline = await self._pipelines.get(request.pipeline)
         missing = [name for name in pipeline.required_parameters if name not in request.parameters]
         if missing:
@@ -78,7 +85,9 @@ class RunService:
                 f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
                 f"container job definition; {pipeline.name!r} is {pipeline.type!r}",
             )
-        name = job_name(self._info.name, request.request_id)
+        name = job_name(self._info.name, request.request_id, caller)
+        if request.request_id:  # its fingerprint goes with the job and the ledger record
+            request = with_fingerprint(request, fingerprint(request, queue))
         if not request.request_id:
             run, deduplicated = await self._submit_once(request, queue, name), False
         else:
@@ -96,8 +105,15 @@ class RunService:
     ) -> tuple[Run, bool]:
         existing = await self._named(queue, name)
         if existing is not None:
+            self._same_request(request, existing.tags.get(FINGERPRINT_TAG, ""))
             return existing, True
         return await self._submit_once(request, queue, name, still_ours), False
+
+    def _same_request(self, request: SubmitRequest, found: str) -> None:
+        """Refuses a request_id whose earlier submit (fingerprint `found`, "" if unknown) asked for
+        something else; the earlier run is neither returned nor named."""
+        if found and found != request.tags.get(FINGERPRINT_TAG):
+            raise errors.request_id_reused(request.request_id, self._info.name)
 
     async def _submit_claimed(
         self, request: SubmitRequest, queue: str, name: str, ledger: IdempotencyLedger
@@ -105,9 +121,10 @@ class RunService:
         """Across replicas: claim the request_id, submit, record the run; a call that finds it
         claimed waits for the record (bounded by its deadline) and returns the same run."""
         owner = uuid.uuid4().hex
-        claim = await ledger.claim(name, owner, self._now())
+        claim = await ledger.claim(name, owner, self._now(), request.tags[FINGERPRINT_TAG])
         waited = 0
         while True:
+            self._same_request(request, claim.fingerprint)
             if claim.run_id:
                 return await self._recorded(queue, name, claim.run_id), True
             if claim.owner == owner:
@@ -133,7 +150,9 @@ class RunService:
                         f"another call with this request_id is submitting job {name}", self._info.name, job_name=name
                     )
                 await self._clock.sleep(pause)
-            claim = await ledger.read(name) or await ledger.claim(name, owner, self._now())
+            claim = await ledger.read(name) or await ledger.claim(
+                name, owner, self._now(), request.tags[FINGERPRINT_TAG]
+            )
 
     def _now(self) -> float:
         """Epoch seconds, as the ledger records them."""
@@ -212,6 +231,7 @@ class RunService:
             terminal=is_terminal("SUBMITTED"),
             create_time=now,
             parameters=dict(request.parameters),
+            tags=dict(request.tags),
         )
         return run
 
@@ -227,17 +247,17 @@ class RunService:
 
     async def get(self, run_id: str) -> Run:
         requests.check_run_id(run_id)
-        return await self._states.get(run_id)
+        return self._queues.readable(await self._states.get(run_id))
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
         """Each id's run, or None when AWS Batch does not know it."""
         requests.check_run_ids(run_ids)
-        return await self._states.get_many(run_ids)
+        return {run_id: self._queues.visible(run) for run_id, run in (await self._states.get_many(run_ids)).items()}
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
         requests.check_cancel(run_id, reason)
-        run = await self._describe_one(run_id, Source.READ)
+        run = self._queues.readable(await self._describe_one(run_id, Source.READ))
         if run.terminal:
             return run, True
         await self._batch.terminate(run_id, cancel_reason(reason))
@@ -257,9 +277,13 @@ class RunService:
         queue = query.job_queue or self._info.default_job_queue
         if not query.array_parent_run_id:
             requests.check_queue_given(queue, self._info.name)
+        self._queues.check(queue)
+        if query.array_parent_run_id and self._queues.confined:
+            await self.get(query.array_parent_run_id)  # its children are listed only if it is ours
         statuses = [s for s in query.statuses if s is not None]
         natives = native_statuses_for(statuses)
         filters = {"q": queue, "s": [s.value for s in statuses], "p": query.name_prefix, "a": query.array_parent_run_id}
+        filters["pl"] = self._info.name  # a token of one platform is not another's
         state = paging.decode(query.page_token, filters) or {"i": 0, "t": ""}
         streams: list[str | None] = [None] if query.name_prefix else list(natives)
         index, aws_token = state["i"], state["t"]
@@ -288,5 +312,7 @@ class RunService:
         """The events of a watch of these runs: their current states first, then each change,
         with heartbeats; the stream ends after every run's terminal state."""
         requests.check_run_ids(run_ids)
+        if self._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
+            self._queues.check_readable((await self._states.get_many(run_ids)).values())
         async with self._states.watch(run_ids) as events:
             yield events
