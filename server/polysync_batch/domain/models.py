@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from polysync_batch.domain.diagnosis import FailureCause
 from polysync_batch.domain.status import RunStatus
 
 
@@ -43,6 +44,28 @@ class ArrayInfo:
 
 
 @dataclass(frozen=True)
+class RunAttempt:
+    """One attempt of a job (DescribeJobs attempts[], or the attempt in progress), oldest first."""
+
+    index: int  # 0 = the first attempt
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    exit_code: int | None = None
+    status_reason: str = ""
+    container_reason: str = ""
+    failure_cause: FailureCause = FailureCause.UNSPECIFIED
+    log_stream_name: str = ""
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where a RUNNABLE run stands at the front of its queue (GetJobQueueSnapshot)."""
+
+    position: int | None  # 1 = next to be placed
+    earliest_time_at_position: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Run:
     run_id: str
     platform: str
@@ -70,6 +93,9 @@ class Run:
     attempts: int = 0
     array: ArrayInfo | None = None
     warnings: list[str] = field(default_factory=list)
+    failure_cause: FailureCause = FailureCause.UNSPECIFIED  # SPEC §13, for a FAILED or CANCELLED run
+    attempt_details: tuple[RunAttempt, ...] = ()  # every attempt, oldest first
+    queue_position: QueuePosition | None = None  # set on reads of a RUNNABLE run (service/queue_position.py)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
 
     def change_key(self) -> tuple:
