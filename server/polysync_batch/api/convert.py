@@ -14,7 +14,7 @@ from polysync_batch.domain.diagnosis import FailureCause
 from polysync_batch.domain.models import Pipeline, Run, RunAttempt
 from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
-from polysync_batch.domain.submit import SubmitRequest
+from polysync_batch.domain.submit import SubmitRequest, Submitted
 from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
@@ -154,6 +154,15 @@ def submit_request_from_proto(request: pb.ExecutePipelineRequest) -> SubmitReque
         tags=dict(request.tags),
         propagate_tags=optional("propagate_tags"),
         depends_on=list(request.depends_on),
+        validate_only=request.validate_only,
+    )
+
+
+def execute_response(submitted: Submitted) -> pb.ExecutePipelineResponse:
+    return pb.ExecutePipelineResponse(
+        run=run_to_proto(submitted.run) if submitted.run is not None else None,
+        deduplicated=submitted.deduplicated,
+        warnings=submitted.warnings,
     )
 
 

@@ -40,7 +40,33 @@ def to_pipeline(definition: Mapping[str, Any]) -> Pipeline:
         tags=dict(definition.get("tags") or {}),
         platform_capabilities=list(definition.get("platformCapabilities") or []),
         container_overrides="containerProperties" in definition,
+        **_resources(definition),
     )
+
+
+def _resources(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """vcpus, memory_mib and gpus one container of the definition asks for (resourceRequirements,
+    or the older vcpus/memory fields); for a multi-node definition, the largest node range."""
+    containers = [definition.get("containerProperties") or {}] + [
+        node_range.get("container") or {}
+        for node_range in (definition.get("nodeProperties") or {}).get("nodeRangeProperties") or []
+    ]
+    found: dict[str, Any] = {}
+    for container in containers:
+        values = {r.get("type"): r.get("value") for r in container.get("resourceRequirements") or []}
+        for key, kind, legacy, cast in (
+            ("vcpus", "VCPU", "vcpus", float),
+            ("memory_mib", "MEMORY", "memory", int),
+            ("gpus", "GPU", None, int),
+        ):
+            raw = values.get(kind, container.get(legacy) if legacy else None)
+            try:
+                value = cast(float(raw)) if raw is not None else None
+            except (TypeError, ValueError):
+                value = None
+            if value is not None and (found.get(key) is None or value > found[key]):
+                found[key] = value
+    return found
 
 
 def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None, job_queue: str = "") -> Run:

@@ -34,6 +34,10 @@ class Pipeline:
     platform_capabilities: list[str] = field(default_factory=list)
     # Whether a submit may override command, environment and resources (container definitions).
     container_overrides: bool = False
+    # What one container asks for (the largest node range of a multi-node definition); None if unsaid.
+    vcpus: float | None = None
+    memory_mib: int | None = None
+    gpus: int | None = None
 
 
 @dataclass(frozen=True)

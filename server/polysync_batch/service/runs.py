@@ -17,8 +17,9 @@ from polysync_batch.domain.errors import Reason
 from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.requests import RunQuery
 from polysync_batch.domain.status import cancel_reason, native_statuses_for
-from polysync_batch.domain.submit import SubmitRequest, job_name
+from polysync_batch.domain.submit import SubmitRequest, Submitted, job_name
 from polysync_batch.service.pipelines import PipelineService
+from polysync_batch.service.placement import PlacementCheck
 from polysync_batch.service.ports import BatchPort, Claim, IdempotencyLedger
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.hub import RunHub
@@ -49,8 +50,10 @@ class RunService:
         submit_attempts: int,
         ledger: IdempotencyLedger | None = None,
         claim_lease_seconds: float = 40.0,
+        placement: PlacementCheck | None = None,
     ) -> None:
         self._info = info
+        self._placement = placement or PlacementCheck(info, batch)  # SPEC §13: queue and placement checks
         self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
@@ -64,9 +67,9 @@ class RunService:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    async def execute(self, request: SubmitRequest) -> tuple[Run, bool]:
-        """Submits a job; returns the run and whether an earlier submit of the same request_id
-        was found instead."""
+    async def execute(self, request: SubmitRequest) -> Submitted:
+        """Submits a job; returns the run, whether an earlier submit of the same request_id was
+        found instead, and warnings. With validate_only, only checks (run None)."""
         requests.validate_submit(request)
         queue = request.job_queue or self._info.default_job_queue
         requests.check_queue_given(queue, self._info.name)
@@ -92,6 +95,9 @@ class RunService:
                 f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
                 f"container job definition; {pipeline.name!r} is {pipeline.type!r}",
             )
+        warnings = await self._placement.check(request, pipeline, queue)  # may raise JOB_CANNOT_BE_PLACED
+        if request.validate_only:
+            return Submitted(None, False, warnings)
         name = job_name(self._info.name, request.request_id)
         if not request.request_id:
             run, deduplicated = await self._submit_once(request, queue, name), False
@@ -102,7 +108,7 @@ class RunService:
                 else:
                     run, deduplicated = await self._submit_unless_named(request, queue, name)
         self._hub.observe(run, Source.SUBMIT)
-        return run, deduplicated
+        return Submitted(run, deduplicated, warnings)
 
     async def _submit_unless_named(
         self, request: SubmitRequest, queue: str, name: str, still_ours: Callable[[], Awaitable[bool]] | None = None
