@@ -192,3 +192,70 @@ async def test_aws_wording_replayed_through_describe_jobs(served, case):
         assert any(advice in w and "https://docs.aws.amazon.com/" in w for w in run.warnings), list(run.warnings)
     if "history" in {f.name for f in dataclasses.fields(Run)}:  # the "core" branch keeps Run.history
         assert run.history and run.history[-1].status_reason == answer["statusReason"]
+
+
+# --- queue position -------------------------------------------------------------------------------
+
+
+async def runnable(stub, run_id):
+    async for message in stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run_id)):
+        if message.run.native_status == "RUNNABLE":
+            return
+
+
+async def test_runnable_runs_read_get_their_queue_position_from_one_snapshot(served, emulator):
+    queue = emulator.seed_small_queue()
+    client = served.platforms.get("demo").clients.batch
+    calls = []
+
+    def count(**_):
+        calls.append(1)
+
+    ids = []
+    for _ in range(2):
+        request = pb.ExecutePipelineRequest(pipeline="hello", job_queue=queue, parameters={"failure": "blocked"})
+        ids.append((await served.stub.ExecutePipeline(request)).run.run_id)
+    client.meta.events.register("before-call.batch.GetJobQueueSnapshot", count)
+    try:
+        for run_id in ids:
+            await runnable(served.stub, run_id)
+        first = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=ids[0]))).run
+        both = (await served.stub.BatchGetPipelineRuns(pb.BatchGetPipelineRunsRequest(run_ids=ids))).runs
+        assert first.HasField("queue_position") and first.queue_position.position == 1
+        assert first.queue_position.earliest_time_at_position.seconds > 0
+        assert sorted(r.queue_position.position for r in both) == [1, 2]
+        assert len(calls) == 1  # one snapshot of the queue, shared by every read within the interval
+        done = await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", job_queue=queue))
+        succeeded = [
+            m.run async for m in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=done.run.run_id))
+        ]
+        assert not succeeded[-1].HasField("queue_position")
+    finally:
+        client.meta.events.unregister("before-call.batch.GetJobQueueSnapshot", count)
+        for run_id in ids:
+            await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run_id))
+
+
+async def test_no_queue_position_when_the_snapshot_is_not_allowed_and_the_log_says_so_once(served, emulator, caplog):
+    client = served.platforms.get("demo").clients.batch
+    calls = []
+
+    def deny(**_):
+        calls.append(1)
+        body = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+        return AWSResponse("https://batch", 403, {}, None), dict(body, ResponseMetadata={"HTTPStatusCode": 403})
+
+    request = pb.ExecutePipelineRequest(pipeline="hello", parameters={"failure": "blocked"})
+    run_id = (await served.stub.ExecutePipeline(request)).run.run_id
+    client.meta.events.register("before-call.batch.GetJobQueueSnapshot", deny)
+    try:
+        await runnable(served.stub, run_id)
+        for _ in range(3):
+            run = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=run_id))).run
+            assert run.native_status == "RUNNABLE" and not run.HasField("queue_position")
+        assert len(calls) == 1
+        said = [r for r in caplog.records if "queue positions off" in r.getMessage()]
+        assert len(said) == 1
+    finally:
+        client.meta.events.unregister("before-call.batch.GetJobQueueSnapshot", deny)
+        await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run_id))

@@ -21,6 +21,7 @@ from polysync_batch.domain.submit import SubmitRequest, Submitted, job_name
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.placement import PlacementCheck
 from polysync_batch.service.ports import BatchPort, Claim, IdempotencyLedger
+from polysync_batch.service.queue_position import QueuePositions
 from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Source
@@ -51,9 +52,11 @@ class RunService:
         ledger: IdempotencyLedger | None = None,
         claim_lease_seconds: float = 40.0,
         placement: PlacementCheck | None = None,
+        queue_positions: QueuePositions | None = None,
     ) -> None:
         self._info = info
         self._placement = placement or PlacementCheck(info, batch)  # SPEC §13: queue and placement checks
+        self._positions = queue_positions or QueuePositions(info.name, batch)  # SPEC §13: RUNNABLE runs read
         self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
@@ -210,12 +213,12 @@ class RunService:
 
     async def get(self, run_id: str) -> Run:
         requests.check_run_id(run_id)
-        return await self._hub.get(run_id)
+        return await self._positions.annotate(await self._hub.get(run_id))
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
         """Each id's run, or None when AWS Batch does not know it."""
         requests.check_run_ids(run_ids)
-        return await self._hub.get_many(run_ids)
+        return await self._positions.annotate_all(await self._hub.get_many(run_ids))
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
