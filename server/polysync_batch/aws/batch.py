@@ -4,15 +4,15 @@ request and translates each answer back (aws/translate.py)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws.calls import AwsCaller
-from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
+from polysync_batch.aws.translate import RunContext, to_pipeline, to_queue_front, to_run
 from polysync_batch.domain import errors
 from polysync_batch.domain.connection import QueueStatus
-from polysync_batch.domain.models import Pipeline, Run
+from polysync_batch.domain.errors import PermissionDenied
+from polysync_batch.domain.models import Pipeline, QueueFront, Run
 from polysync_batch.domain.pipelines import latest_revisions
 from polysync_batch.domain.placement import ComputeEnvironment, QueueCapacity
 from polysync_batch.domain.submit import SubmitRequest
@@ -168,23 +168,17 @@ class BatchAdapter:
                 {"job_queue": job_queue},
                 computeEnvironments=names,
             )
-        except errors.PermissionDenied as denied:
+        except PermissionDenied as denied:
             return QueueCapacity(queue, None, unreadable=denied.message)
         return QueueCapacity(
             queue, tuple(_compute_environment(env) for env in described.get("computeEnvironments", []))
         )
 
-    async def queue_front(self, job_queue: str) -> list[tuple[str, datetime | None]]:
+    async def queue_front(self, job_queue: str) -> QueueFront:
         response = await self._call(
             "GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, {"job_queue": job_queue}, jobQueue=job_queue
         )
-        jobs = (response.get("frontOfQueue") or {}).get("jobs") or []
-        front: list[tuple[str, datetime | None]] = []
-        for job in jobs:
-            job_id = str(job.get("jobArn", "")).rsplit("/", 1)[-1]
-            millis = job.get("earliestTimeAtPosition")
-            front.append((job_id, datetime.fromtimestamp(int(millis) / 1000, tz=UTC) if millis else None))
-        return front
+        return to_queue_front(response)
 
 
 def _compute_environment(env: dict[str, Any]) -> ComputeEnvironment:

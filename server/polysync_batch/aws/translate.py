@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from polysync_batch.domain import diagnosis, diagnostics, links
-from polysync_batch.domain.models import ArrayInfo, Pipeline, Run, RunAttempt
+from polysync_batch.domain.models import ArrayInfo, Pipeline, QueueFront, Run, RunAttempt
 from polysync_batch.domain.pipelines import required_parameters
 from polysync_batch.domain.status import is_terminal, run_message, run_status
 
@@ -172,6 +172,12 @@ def _queue_arn(job_queue: str, job: Mapping[str, Any]) -> str:
     if len(parts) < 6 or parts[2] != "batch":
         return job_queue
     return f"arn:{parts[1]}:batch:{parts[3]}:{parts[4]}:job-queue/{job_queue}"
+
+
+def to_queue_front(snapshot: Mapping[str, Any]) -> QueueFront:
+    """A GetJobQueueSnapshot answer: the job ids at the front of the queue, next first."""
+    jobs = (snapshot.get("frontOfQueue") or {}).get("jobs") or []
+    return [(str(job.get("jobArn", "")).rsplit("/", 1)[-1], _time(job.get("earliestTimeAtPosition"))) for job in jobs]
 
 
 def _time(millis: Any) -> datetime | None:

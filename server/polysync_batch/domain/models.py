@@ -41,13 +41,6 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
-class ArrayInfo:
-    size: int
-    index: int | None
-    status_counts: dict[str, int]
-
-
-@dataclass(frozen=True)
 class RunAttempt:
     """One attempt of a job (DescribeJobs attempts[], or the attempt in progress), oldest first."""
 
@@ -67,6 +60,17 @@ class QueuePosition:
 
     position: int | None  # 1 = next to be placed
     earliest_time_at_position: datetime | None = None
+
+
+# GetJobQueueSnapshot's front of a queue: (job id, earliest time at its position), next first.
+QueueFront = list[tuple[str, datetime | None]]
+
+
+@dataclass(frozen=True)
+class ArrayInfo:
+    size: int
+    index: int | None
+    status_counts: dict[str, int]
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from polysync_batch.domain.connection import QueueStatus
-from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, Run
+from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, QueueFront, Run
 from polysync_batch.domain.placement import QueueCapacity
 from polysync_batch.domain.submit import SubmitRequest
 
@@ -67,7 +66,7 @@ class BatchPort(Protocol):
         `environments` is None, with the reason, when the latter may not be read."""
         ...
 
-    async def queue_front(self, job_queue: str) -> list[tuple[str, datetime | None]]:
+    async def queue_front(self, job_queue: str) -> QueueFront:
         """GetJobQueueSnapshot: the job ids at the front of the queue, next to be placed first,
         each with the earliest time it was at its position."""
         ...
