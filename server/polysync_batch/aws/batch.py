@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from polysync_batch.aws import errors as aws_errors
+from polysync_batch.aws import translate
 from polysync_batch.aws.calls import AwsCaller
-from polysync_batch.aws.translate import RunContext, to_pipeline, to_queue_front, to_run
+from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
 from polysync_batch.domain import errors
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.errors import PermissionDenied
@@ -178,7 +179,7 @@ class BatchAdapter:
         response = await self._call(
             "GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, {"job_queue": job_queue}, jobQueue=job_queue
         )
-        return to_queue_front(response)
+        return translate.to_queue_front(response)
 
 
 def _compute_environment(env: dict[str, Any]) -> ComputeEnvironment:
