@@ -1,7 +1,6 @@
 """Why a run failed, through gRPC (SPEC §13): the emulator plays each cause, and AWS's exact
 wording replayed through a fake DescribeJobs answer gives the cause, the attempts and the advice."""
 
-import dataclasses
 import json
 import uuid
 
@@ -9,7 +8,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
 from polysync.platform.v1 import platform_service_pb2 as pb
-from polysync_batch.domain.models import Run
 
 C = runs_pb.FailureCause
 
@@ -68,6 +66,11 @@ async def test_unplaceable_then_cancelled_by_the_job_state_time_limit_action(ser
     assert last.status_reason.startswith("Canceled by JobStateTimeLimit action")
     assert last.failure_cause == C.FAILURE_CAUSE_UNSCHEDULABLE and list(last.attempt_details) == []
     assert any("maximum vCPUs" in w for w in last.warnings)
+    # The blocker reason AWS overwrote stays in the history
+    got = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=last.run_id))).run
+    kept = [(c.native_status, c.status_reason.split(" ")[0]) for c in got.history]
+    assert ("RUNNABLE", "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT") in kept
+    assert kept[-1] == ("FAILED", "Canceled")
 
 
 async def test_a_blocked_queue_then_a_callers_cancel(served):
@@ -190,8 +193,8 @@ async def test_aws_wording_replayed_through_describe_jobs(served, case):
         assert not [w for w in run.warnings if "https://docs.aws.amazon.com/" in w]
     else:
         assert any(advice in w and "https://docs.aws.amazon.com/" in w for w in run.warnings), list(run.warnings)
-    if "history" in {f.name for f in dataclasses.fields(Run)}:  # the "core" branch keeps Run.history
-        assert run.history and run.history[-1].status_reason == answer["statusReason"]
+    assert run.history and run.history[-1].status_reason == answer["statusReason"]
+    assert run.history[-1].native_status == answer["status"]
 
 
 # --- queue position -------------------------------------------------------------------------------

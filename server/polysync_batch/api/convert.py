@@ -85,7 +85,7 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
             pipeline_run_pb2.StatusChange(
                 native_status=change.native_status, status_reason=change.status_reason, time=timestamp(change.time)
             )
-            for change in getattr(run, "history", ())  # the "core" branch adds Run.history
+            for change in run.history
         ],
     )
     if run.queue_position is not None:

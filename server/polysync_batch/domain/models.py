@@ -74,6 +74,15 @@ class ArrayInfo:
 
 
 @dataclass(frozen=True)
+class StatusChange:
+    """One change of a run's native status or status reason, as the service saw it."""
+
+    native_status: str
+    status_reason: str
+    time: datetime  # the event's time when an event brought it, else when the service learnt it
+
+
+@dataclass(frozen=True)
 class Run:
     run_id: str
     platform: str
@@ -105,6 +114,7 @@ class Run:
     attempt_details: tuple[RunAttempt, ...] = ()  # every attempt, oldest first
     queue_position: QueuePosition | None = None  # set on reads of a RUNNABLE run (service/queue_position.py)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
+    history: tuple[StatusChange, ...] = ()  # oldest first, bounded; recorded by the watch core
 
     def change_key(self) -> tuple:
         """What a watcher reports a change of: status, reason, exit code and array progress."""
