@@ -228,6 +228,11 @@ async def test_runnable_runs_read_get_their_queue_position_from_one_snapshot(ser
         assert first.queue_position.earliest_time_at_position.seconds > 0
         assert sorted(r.queue_position.position for r in both) == [1, 2]
         assert len(calls) == 1  # one snapshot of the queue, shared by every read within the interval
+        watched = served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=ids[1]))
+        first_message = await anext(aiter(watched))
+        watched.cancel()
+        assert first_message.run.queue_position.position == 2  # a watch of a RUNNABLE run has it too
+        assert len(calls) == 1
         done = await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", job_queue=queue))
         succeeded = [
             m.run async for m in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=done.run.run_id))

@@ -311,4 +311,4 @@ class RunService:
         with heartbeats; the stream ends after every run's terminal state."""
         requests.check_run_ids(run_ids)
         async with self._states.watch(run_ids) as events:
-            yield events
+            yield self._positions.annotate_events(events)
