@@ -76,6 +76,7 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
         from polysync_batch.emulator import start_emulator  # only the demo needs moto's server
 
         emulator = await asyncio.to_thread(start_emulator)
+        await asyncio.to_thread(emulator.seed_small_queue)  # the demo's JOB_CANNOT_BE_PLACED queue (README)
         platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
         log.info(
             "no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",

@@ -231,3 +231,16 @@ def test_requests_reach_the_emulated_backend(manual_emulator: Emulator) -> None:
     assert isinstance(backend.get_job_by_id(job_id), EmulatedJob), broke(
         "SubmitJob did not go through EmulatedBatchBackend.submit_job", "responses.py"
     )
+
+
+def test_batch_url_map_takes_the_snapshot_path() -> None:
+    """responses.py: GetJobQueueSnapshot is added as a URL of moto's Batch app and an action of
+    BatchResponse (moto has neither); the app reads moto.batch.urls.url_paths when it is built."""
+    from moto.batch import urls
+
+    assert isinstance(urls.url_paths, dict), broke("moto.batch.urls.url_paths is not a dict", "responses.py")
+    assert "{0}/v1/describejobs" in urls.url_paths, broke("Batch URL paths changed form", "responses.py")
+    action = getattr(BatchResponse, "getjobqueuesnapshot", None)
+    assert action is None or hasattr(action, "emulator_original"), broke(
+        "BatchResponse now implements getjobqueuesnapshot itself", "responses.py"
+    )

@@ -10,10 +10,11 @@ from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
 
 from polysync_batch.domain.connection import ConnectionReport
-from polysync_batch.domain.models import Pipeline, Run
+from polysync_batch.domain.diagnosis import FailureCause
+from polysync_batch.domain.models import Pipeline, Run, RunAttempt
 from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
-from polysync_batch.domain.submit import SubmitRequest
+from polysync_batch.domain.submit import SubmitRequest, Submitted
 from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
@@ -23,6 +24,9 @@ RUN_STATUS_TO_PROTO = {
     RunStatus.CANCELLED: pipeline_run_pb2.RUN_STATUS_CANCELLED,
 }
 RUN_STATUS_FROM_PROTO = {v: k for k, v in RUN_STATUS_TO_PROTO.items()}
+FAILURE_CAUSE_TO_PROTO = {
+    cause: pipeline_run_pb2.FailureCause.Value(f"FAILURE_CAUSE_{cause.value}") for cause in FailureCause
+}
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -75,13 +79,42 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         attempts=run.attempts,
         warnings=run.warnings,
         terminal=run.terminal,
+        failure_cause=FAILURE_CAUSE_TO_PROTO[run.failure_cause],
+        attempt_details=[attempt_to_proto(a) for a in run.attempt_details],
+        history=[
+            pipeline_run_pb2.StatusChange(
+                native_status=change.native_status, status_reason=change.status_reason, time=timestamp(change.time)
+            )
+            for change in run.history
+        ],
     )
+    if run.queue_position is not None:
+        message.queue_position.SetInParent()
+        if run.queue_position.position is not None:
+            message.queue_position.position = run.queue_position.position
+        if run.queue_position.earliest_time_at_position is not None:
+            message.queue_position.earliest_time_at_position.CopyFrom(
+                timestamp(run.queue_position.earliest_time_at_position)
+            )
     if run.array is not None:
         message.array.size = run.array.size
         message.array.status_counts.update(run.array.status_counts)
         if run.array.index is not None:
             message.array.index = run.array.index
     return message
+
+
+def attempt_to_proto(attempt: RunAttempt) -> pipeline_run_pb2.RunAttempt:
+    return pipeline_run_pb2.RunAttempt(
+        index=attempt.index,
+        start_time=timestamp(attempt.start_time),
+        stop_time=timestamp(attempt.stop_time),
+        exit_code=attempt.exit_code,
+        status_reason=attempt.status_reason,
+        container_reason=attempt.container_reason,
+        failure_cause=FAILURE_CAUSE_TO_PROTO[attempt.failure_cause],
+        log_stream_name=attempt.log_stream_name,
+    )
 
 
 # Many streams watch the same run: its state is converted once, whoever sends it.
@@ -121,6 +154,15 @@ def submit_request_from_proto(request: pb.ExecutePipelineRequest) -> SubmitReque
         tags=dict(request.tags),
         propagate_tags=optional("propagate_tags"),
         depends_on=list(request.depends_on),
+        validate_only=request.validate_only,
+    )
+
+
+def execute_response(submitted: Submitted) -> pb.ExecutePipelineResponse:
+    return pb.ExecutePipelineResponse(
+        run=run_to_proto(submitted.run) if submitted.run is not None else None,
+        deduplicated=submitted.deduplicated,
+        warnings=submitted.warnings,
     )
 
 

@@ -41,8 +41,8 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def ExecutePipeline(self, request: pb.ExecutePipelineRequest, context: Context) -> pb.ExecutePipelineResponse:
         runs = self._platforms.get(request.platform).runs
-        run, deduplicated = await runs.execute(convert.submit_request_from_proto(request), current_caller.get())
-        return pb.ExecutePipelineResponse(run=convert.run_to_proto(run), deduplicated=deduplicated)
+        submitted = await runs.execute(convert.submit_request_from_proto(request), current_caller.get())
+        return convert.execute_response(submitted)
 
     async def GetPipelineRun(self, request: pb.GetPipelineRunRequest, context: Context) -> pb.GetPipelineRunResponse:
         run = await self._platforms.get(request.platform).runs.get(request.run_id)

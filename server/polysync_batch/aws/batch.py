@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from polysync_batch.aws import errors as aws_errors
+from polysync_batch.aws import translate
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
 from polysync_batch.domain.connection import QueueStatus
-from polysync_batch.domain.models import Pipeline, Run
+from polysync_batch.domain.errors import PermissionDenied
+from polysync_batch.domain.models import Pipeline, QueueFront, Run
 from polysync_batch.domain.pipelines import latest_revisions
+from polysync_batch.domain.placement import ComputeEnvironment, QueueCapacity
 from polysync_batch.domain.submit import SubmitRequest
 from polysync_batch.service.ports import DESCRIBE_LIMIT
 
@@ -118,6 +121,59 @@ class BatchAdapter:
             status_reason=found.get("statusReason", ""),
             scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
         )
+
+    async def queue_capacity(self, job_queue: str) -> QueueCapacity:
+        response = await self._call(
+            "DescribeJobQueues", self._batch.describe_job_queues, {"job_queue": job_queue}, jobQueues=[job_queue]
+        )
+        queues = response.get("jobQueues", [])
+        if not queues:
+            return QueueCapacity(QueueStatus(name=job_queue, exists=False), ())
+        found = queues[0]
+        queue = QueueStatus(
+            name=job_queue,
+            exists=True,
+            arn=found.get("jobQueueArn", ""),
+            state=found.get("state", ""),
+            status=found.get("status", ""),
+            status_reason=found.get("statusReason", ""),
+            scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
+        )
+        order = sorted(found.get("computeEnvironmentOrder") or [], key=lambda o: o.get("order", 0))
+        names = [o["computeEnvironment"] for o in order if o.get("computeEnvironment")]
+        if not names:
+            return QueueCapacity(queue, ())
+        try:
+            described = await self._call(
+                "DescribeComputeEnvironments",
+                self._batch.describe_compute_environments,
+                {"job_queue": job_queue},
+                computeEnvironments=names,
+            )
+        except PermissionDenied as denied:
+            return QueueCapacity(queue, None, unreadable=denied.message)
+        return QueueCapacity(
+            queue, tuple(_compute_environment(env) for env in described.get("computeEnvironments", []))
+        )
+
+    async def queue_front(self, job_queue: str) -> QueueFront:
+        response = await self._call(
+            "GetJobQueueSnapshot", self._batch.get_job_queue_snapshot, {"job_queue": job_queue}, jobQueue=job_queue
+        )
+        return translate.to_queue_front(response)
+
+
+def _compute_environment(env: dict[str, Any]) -> ComputeEnvironment:
+    resources = env.get("computeResources") or {}
+    max_vcpus = resources.get("maxvCpus")
+    return ComputeEnvironment(
+        name=env.get("computeEnvironmentName", ""),
+        type=resources.get("type", "") if env.get("type") == "MANAGED" else "UNMANAGED",
+        state=env.get("state", ""),
+        status=env.get("status", ""),
+        max_vcpus=float(max_vcpus) if max_vcpus is not None and env.get("type") == "MANAGED" else None,
+        instance_types=tuple(resources.get("instanceTypes") or ()),
+    )
 
 
 def submit_job_request(request: SubmitRequest, queue: str, name: str) -> dict[str, Any]:

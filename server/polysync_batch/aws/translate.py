@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from polysync_batch.domain import diagnostics, links
-from polysync_batch.domain.models import ArrayInfo, Pipeline, Run
+from polysync_batch.domain import diagnosis, diagnostics, links
+from polysync_batch.domain.models import ArrayInfo, Pipeline, QueueFront, Run, RunAttempt
 from polysync_batch.domain.pipelines import required_parameters
 from polysync_batch.domain.status import is_terminal, run_message, run_status
 
@@ -40,7 +40,33 @@ def to_pipeline(definition: Mapping[str, Any]) -> Pipeline:
         tags=dict(definition.get("tags") or {}),
         platform_capabilities=list(definition.get("platformCapabilities") or []),
         container_overrides="containerProperties" in definition,
+        **_resources(definition),
     )
+
+
+def _resources(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """vcpus, memory_mib and gpus one container of the definition asks for (resourceRequirements,
+    or the older vcpus/memory fields); for a multi-node definition, the largest node range."""
+    containers = [definition.get("containerProperties") or {}] + [
+        node_range.get("container") or {}
+        for node_range in (definition.get("nodeProperties") or {}).get("nodeRangeProperties") or []
+    ]
+    found: dict[str, Any] = {}
+    for container in containers:
+        values = {r.get("type"): r.get("value") for r in container.get("resourceRequirements") or []}
+        for key, kind, legacy, cast in (
+            ("vcpus", "VCPU", "vcpus", float),
+            ("memory_mib", "MEMORY", "memory", int),
+            ("gpus", "GPU", None, int),
+        ):
+            raw = values.get(kind, container.get(legacy) if legacy else None)
+            try:
+                value = cast(float(raw)) if raw is not None else None
+            except (TypeError, ValueError):
+                value = None
+            if value is not None and (found.get(key) is None or value > found[key]):
+                found[key] = value
+    return found
 
 
 def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None, job_queue: str = "") -> Run:
@@ -55,6 +81,15 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
     log_group = _log_group(job)
     logs_url = links.log_stream_console_url(ctx.region, log_group, log_stream, ctx.console_domain) if log_stream else ""
     create_time = _time(job.get("createdAt"))
+    attempts = _attempts(job)
+    last = attempts[-1] if attempts and attempts[-1].stop_time is not None else None
+    cause = diagnosis.classify(
+        native,
+        reason,
+        (job.get("container") or {}).get("reason", "") or "",
+        exit_code,
+        (last.status_reason, last.container_reason, last.exit_code) if last else None,
+    )
     return Run(
         run_id=job["jobId"],
         platform=ctx.platform,
@@ -62,7 +97,7 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
         pipeline_revision=revision,
         pipeline_arn=definition_arn,
         job_name=job.get("jobName", ""),
-        job_queue=job.get("jobQueue", "") or job_queue,
+        job_queue=job.get("jobQueue", "") or _queue_arn(job_queue, job),
         status=status,
         native_status=native,
         status_reason=reason,
@@ -90,8 +125,60 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
             now or datetime.now(UTC),
             ctx.runnable_warning_seconds,
             logs_url,
-        ),
+        )
+        + diagnosis.advice(cause),
+        failure_cause=cause,
+        attempt_details=attempts,
     )
+
+
+def _attempts(job: Mapping[str, Any]) -> tuple[RunAttempt, ...]:
+    """Each finished attempt (DescribeJobs attempts[]) with its own cause, then the attempt in
+    progress while the job is STARTING or RUNNING (AWS lists an attempt only once it ended)."""
+    attempts: list[RunAttempt] = []
+    for index, attempt in enumerate(job.get("attempts") or []):
+        container = attempt.get("container") or {}
+        code = container.get("exitCode")
+        exit_code = int(code) if code is not None else None
+        status_reason = attempt.get("statusReason", "") or ""
+        container_reason = container.get("reason", "") or ""
+        attempts.append(
+            RunAttempt(
+                index=index,
+                start_time=_time(attempt.get("startedAt")),
+                stop_time=_time(attempt.get("stoppedAt")),
+                exit_code=exit_code,
+                status_reason=status_reason,
+                container_reason=container_reason,
+                failure_cause=diagnosis.classify_attempt(status_reason, container_reason, exit_code),
+                log_stream_name=container.get("logStreamName", "") or "",
+            )
+        )
+    if job.get("status") in ("STARTING", "RUNNING"):
+        stream = (job.get("container") or {}).get("logStreamName", "") or ""
+        if not attempts or stream != attempts[-1].log_stream_name:
+            attempts.append(
+                RunAttempt(index=len(attempts), start_time=_time(job.get("startedAt")), log_stream_name=stream)
+            )
+    return tuple(attempts)
+
+
+def _queue_arn(job_queue: str, job: Mapping[str, Any]) -> str:
+    """A ListJobs summary has no jobQueue: the queue listed, as the ARN DescribeJobs gives, built
+    from the job's own ARN (same partition, region and account) when only the name is known."""
+    if not job_queue or job_queue.startswith("arn:"):
+        return job_queue
+    job_arn = job.get("jobArn", "") or ""
+    parts = job_arn.split(":")
+    if len(parts) < 6 or parts[2] != "batch":
+        return job_queue
+    return f"arn:{parts[1]}:batch:{parts[3]}:{parts[4]}:job-queue/{job_queue}"
+
+
+def to_queue_front(snapshot: Mapping[str, Any]) -> QueueFront:
+    """A GetJobQueueSnapshot answer: the job ids at the front of the queue, next first."""
+    jobs = (snapshot.get("frontOfQueue") or {}).get("jobs") or []
+    return [(str(job.get("jobArn", "")).rsplit("/", 1)[-1], _time(job.get("earliestTimeAtPosition"))) for job in jobs]
 
 
 def _time(millis: Any) -> datetime | None:

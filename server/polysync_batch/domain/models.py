@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from polysync_batch.domain.diagnosis import FailureCause
 from polysync_batch.domain.status import RunStatus
 
 
@@ -33,6 +34,36 @@ class Pipeline:
     platform_capabilities: list[str] = field(default_factory=list)
     # Whether a submit may override command, environment and resources (container definitions).
     container_overrides: bool = False
+    # What one container asks for (the largest node range of a multi-node definition); None if unsaid.
+    vcpus: float | None = None
+    memory_mib: int | None = None
+    gpus: int | None = None
+
+
+@dataclass(frozen=True)
+class RunAttempt:
+    """One attempt of a job (DescribeJobs attempts[], or the attempt in progress), oldest first."""
+
+    index: int  # 0 = the first attempt
+    start_time: datetime | None = None
+    stop_time: datetime | None = None
+    exit_code: int | None = None
+    status_reason: str = ""
+    container_reason: str = ""
+    failure_cause: FailureCause = FailureCause.UNSPECIFIED
+    log_stream_name: str = ""
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where a RUNNABLE run stands at the front of its queue (GetJobQueueSnapshot)."""
+
+    position: int | None  # 1 = next to be placed
+    earliest_time_at_position: datetime | None = None
+
+
+# GetJobQueueSnapshot's front of a queue: (job id, earliest time at its position), next first.
+QueueFront = list[tuple[str, datetime | None]]
 
 
 @dataclass(frozen=True)
@@ -79,6 +110,9 @@ class Run:
     attempts: int = 0
     array: ArrayInfo | None = None
     warnings: list[str] = field(default_factory=list)
+    failure_cause: FailureCause = FailureCause.UNSPECIFIED  # SPEC §13, for a FAILED or CANCELLED run
+    attempt_details: tuple[RunAttempt, ...] = ()  # every attempt, oldest first
+    queue_position: QueuePosition | None = None  # set on reads of a RUNNABLE run (service/queue_position.py)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
     history: tuple[StatusChange, ...] = ()  # oldest first, bounded; recorded by the watch core
     tags: dict[str, str] = field(default_factory=dict)  # the job's tags (DescribeJobs)

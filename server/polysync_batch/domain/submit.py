@@ -8,6 +8,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from polysync_batch.domain.models import Run
 
 JOB_NAME_PREFIX = "Polysync-"
 MAX_REQUEST_ID = 128
@@ -34,12 +38,23 @@ class SubmitRequest:
     tags: dict[str, str] = field(default_factory=dict)
     propagate_tags: bool | None = None
     depends_on: list[str] = field(default_factory=list)
+    validate_only: bool = False  # SPEC §13: every check, nothing submitted, no request_id claimed
 
     @property
     def has_container_overrides(self) -> bool:
         return bool(self.command or self.environment) or any(
             v is not None for v in (self.vcpus, self.memory_mib, self.gpus)
         )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What ExecutePipeline answers: the run (None for validate_only), whether an earlier submit
+    of the same request_id was found instead, and anything doubtful that did not stop it."""
+
+    run: Run | None
+    deduplicated: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 def job_name(platform: str, request_id: str, caller: str | None = None) -> str:

@@ -115,6 +115,14 @@ class EmulatedBatchBackend(BatchBackend):
         newest_first = sorted(jobs, key=lambda job: (-job.timeline.created_at, job.job_id))
         return list[Job](newest_first)
 
+    def runnable_jobs(self, queue: Any) -> list[EmulatedJob]:
+        """The queue's jobs that are RUNNABLE now (array children included, parents not)."""
+        return [
+            job
+            for job in list(self._jobs.values())
+            if isinstance(job, EmulatedJob) and job.job_queue is queue and not job.children and job.status == "RUNNABLE"
+        ]
+
     def terminate_job(self, job_id: str, reason: str) -> None:
         self._stop_job(job_id, reason, cancel_only=False)
 

@@ -16,7 +16,7 @@ from .iam import install_iam
 from .job_clock import JobClock, SystemJobClock
 from .lifecycle import Lifecycle
 from .responses import install_responses
-from .seed import JOB_QUEUE, Credentials, create_credentials, seed_demo_platform
+from .seed import JOB_QUEUE, SMALL_JOB_QUEUE, Credentials, create_credentials, seed_demo_platform, seed_small_queue
 from .server import MotoServer
 
 REGION = "us-east-1"
@@ -32,6 +32,7 @@ class Emulator:
 
     region = REGION
     job_queue = JOB_QUEUE
+    small_job_queue = SMALL_JOB_QUEUE  # exists once seed_small_queue() ran
 
     def __init__(self, server: MotoServer, account_id: str, credentials: Credentials) -> None:
         self._server = server
@@ -45,6 +46,12 @@ class Emulator:
     def client(self, service_name: str, **config: Any) -> BaseClient:
         """A boto3 client for this emulator, signed with its credentials."""
         return _client(service_name, self.endpoint_url, self.access_key_id, self.secret_access_key, **config)
+
+    def seed_small_queue(self) -> str:
+        """Adds the demo's second queue (a Fargate compute environment of at most 4 vCPUs), where a
+        job asking for more can never be placed; returns its name. Idempotent."""
+        seed_small_queue(self.client)
+        return self.small_job_queue
 
     def stop(self) -> None:
         """Release the port and the server thread. moto's in-memory data for the account stays."""

@@ -14,7 +14,7 @@ from typing import Any
 from moto.batch.models import BatchBackend, Job, JobDefinition, JobQueue
 
 from .job_clock import JobClock
-from .lifecycle import ArrayTimeline, JobTimeline, JobView, Lifecycle, Timeline
+from .lifecycle import FAILED, FAILURES, ArrayTimeline, JobTimeline, JobView, Lifecycle, Timeline
 from .logs import ContainerLogs, simulated_output
 
 DEFAULT_LOG_GROUP = "/aws/batch/job"
@@ -114,12 +114,13 @@ class EmulatedJob(Job):
         self.container_instance_arn = self._arn("ecs", f"container-instance/polysync-emulator/{task_id[::-1]}")
         log_options = self._log_options()
         stream_prefix = log_options.get("awslogs-stream-prefix", job_definition.name)
+        self._log_group = log_options.get("awslogs-group", DEFAULT_LOG_GROUP)
+        self._stream_prefix = stream_prefix
+        self._missing = missing
         self.logs = ContainerLogs(
-            backend.logs_backend,
-            log_options.get("awslogs-group", DEFAULT_LOG_GROUP),
-            f"{stream_prefix}/default/{task_id}",
-            self._output(missing),
+            backend.logs_backend, self._log_group, f"{stream_prefix}/default/{task_id}", self._output(missing)
         )
+        self._attempt_logs: dict[int, ContainerLogs] = {0: self.logs}
 
         self.timeline: Timeline
         if self.children:
@@ -127,9 +128,14 @@ class EmulatedJob(Job):
         else:
             # Demo knobs: `exit_code` makes the container fail, `duration_seconds` sets how
             # long it runs; an unresolved Ref:: placeholder fails it like a real container would.
+            # `failure` plays one failure cause (lifecycle.FAILURES; README "Why a run failed"),
+            # `state_time_limit_seconds` is when the queue's time limit action cancels `unplaceable`.
             exit_code = _int_parameter(self.parameters, "exit_code") or (1 if missing else 0)
             run_seconds = _seconds_parameter(self.parameters, "duration_seconds")
             timeout_spec = timeout or job_definition.timeout or {}
+            failure = self.parameters.get("failure")
+            retry_strategy = options.retry_strategy or job_definition.retry_strategy or {}
+            time_limit = _seconds_parameter(self.parameters, "state_time_limit_seconds")
             self.timeline = JobTimeline(
                 created_at,
                 lifecycle,
@@ -137,6 +143,9 @@ class EmulatedJob(Job):
                 exit_code=exit_code,
                 timeout_seconds=timeout_spec.get("attemptDurationSeconds"),
                 depends_on=dependencies,
+                failure=failure if failure in FAILURES else None,
+                attempts_allowed=int(retry_strategy.get("attempts") or 1),
+                time_limit_seconds=5.0 if time_limit is None else time_limit,
             )
 
     # moto reads `status` (its ListJobs jobStatus filter, reset); it is derived, never set.
@@ -208,8 +217,33 @@ class EmulatedJob(Job):
             child.logs.sync(child.timeline.view(at))
         view = self.timeline.view(at)
         if not self.children:
-            self.logs.sync(view)
+            for index, attempt in enumerate(view.attempts or ()):
+                if index < view.attempt or view.terminal:
+                    self._logs_of(index).sync(
+                        JobView(
+                            FAILED,
+                            started_at=attempt.started_at,
+                            stopped_at=attempt.stopped_at,
+                            exit_code=attempt.exit_code,
+                            placed=True,
+                        )
+                    )
+            if not view.terminal or not view.attempts:
+                self._logs_of(view.attempt).sync(view)
         return view
+
+    def _logs_of(self, attempt: int) -> ContainerLogs:
+        """Each attempt runs in its own task, with its own log stream."""
+        if attempt not in self._attempt_logs:
+            stream = f"{self._stream_prefix}/default/{self._task_id(attempt)}"
+            self._attempt_logs[attempt] = ContainerLogs(
+                self.backend.logs_backend, self._log_group, stream, self._output(self._missing, attempt)
+            )
+        return self._attempt_logs[attempt]
+
+    def _task_id(self, attempt: int) -> str:
+        seed = self.job_id if attempt == 0 else f"{self.job_id}#attempt{attempt}"
+        return hashlib.sha1(seed.encode()).hexdigest()[:32]
 
     def _common(self, view: JobView) -> dict[str, Any]:
         common: dict[str, Any] = {
@@ -241,18 +275,23 @@ class EmulatedJob(Job):
         if "instanceType" in overrides:
             container["instanceType"] = overrides["instanceType"]
         if view.placed and not self.children:
+            task_id = self._task_id(view.attempt)
             container.update(
-                logStreamName=self.logs.stream,
-                taskArn=self.task_arn,
-                containerInstanceArn=self.container_instance_arn,
+                logStreamName=self._logs_of(view.attempt).stream,
+                taskArn=self._arn("ecs", f"task/polysync-emulator/{task_id}"),
+                containerInstanceArn=self._arn("ecs", f"container-instance/polysync-emulator/{task_id[::-1]}"),
                 networkInterfaces=[],
             )
         if view.exit_code is not None:
             container["exitCode"] = view.exit_code
+        if view.container_reason:
+            container["reason"] = view.container_reason
         return container
 
     def _attempts(self, view: JobView) -> list[dict[str, Any]]:
-        """One attempt once a placed container has stopped (the emulator never retries)."""
+        """One attempt once a placed container has stopped; a `failure` scenario lists its own."""
+        if view.attempts is not None and not self.children:
+            return [self._attempt(index, a) for index, a in enumerate(view.attempts)]
         if self.children or not view.placed or view.stopped_at is None:
             return []
         container: dict[str, Any] = {
@@ -270,6 +309,27 @@ class EmulatedJob(Job):
             attempt["statusReason"] = view.reason
         return [attempt]
 
+    def _attempt(self, index: int, attempt: Any) -> dict[str, Any]:
+        task_id = self._task_id(index)
+        container: dict[str, Any] = {
+            "containerInstanceArn": self._arn("ecs", f"container-instance/polysync-emulator/{task_id[::-1]}"),
+            "taskArn": self._arn("ecs", f"task/polysync-emulator/{task_id}"),
+            "logStreamName": self._logs_of(index).stream,
+            "networkInterfaces": [],
+        }
+        if attempt.exit_code is not None:
+            container["exitCode"] = attempt.exit_code
+        if attempt.container_reason:
+            container["reason"] = attempt.container_reason
+        detail: dict[str, Any] = {
+            "container": container,
+            "stoppedAt": _millis(attempt.stopped_at),
+            "statusReason": attempt.reason,
+        }
+        if attempt.started_at is not None:
+            detail["startedAt"] = _millis(attempt.started_at)
+        return detail
+
     def _configured_command(self) -> list[str]:
         properties = self.job_definition.container_properties or {}
         return list(self.container_overrides.get("command") or properties.get("command") or [])
@@ -281,11 +341,11 @@ class EmulatedJob(Job):
         environment.update({e["name"]: e["value"] for e in self.container_overrides.get("environment", [])})
         return environment
 
-    def _output(self, missing: list[str]) -> list[str]:
+    def _output(self, missing: list[str], attempt: int = 0) -> list[str]:
         runtime = {
             "AWS_BATCH_JOB_ID": self.job_id,
             "AWS_BATCH_JQ_NAME": self.job_queue.name,
-            "AWS_BATCH_JOB_ATTEMPT": "1",
+            "AWS_BATCH_JOB_ATTEMPT": str(attempt + 1),
             **self._environment(),
         }
         if self.array_index is not None:

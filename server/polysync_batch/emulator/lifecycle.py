@@ -26,6 +26,26 @@ CANCELLABLE_STATUSES = (SUBMITTED, PENDING, RUNNABLE)
 ESSENTIAL_CONTAINER_EXITED = "Essential container in task exited"
 DEPENDENCY_FAILED = "Dependent Job failed"
 TIMED_OUT = "Job attempt duration exceeded timeout"
+# The failure causes the emulator plays (job parameter `failure`), in AWS's own wording
+# (sources: domain/diagnosis.py and the README's "Why a run failed").
+OUT_OF_MEMORY = "OutOfMemoryError: Container killed due to memory usage"
+HOST_TERMINATED = "Host EC2 (instance i-0e1f2a3b4c5d6e7f8) terminated."
+IMAGE_PULL = (
+    "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref "
+    '"public.ecr.aws/docker/library/busybox:missing": not found'
+)
+TASK_START = "ResourceInitializationError: failed to validate logger args: the log group does not exist"
+JOB_RESOURCE_REQUIREMENT = (
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than "
+    "that can be met by the CE(s) attached to the job queue."
+)
+TIME_LIMIT_CANCEL = "Canceled by JobStateTimeLimit action due to reason: MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+INSUFFICIENT_CAPACITY = (
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - Service cannot fulfill the capacity requested for instance type "
+    "[m5.large]"
+)
+# `failure` values: how the job's attempts end.
+FAILURES = ("oom", "spot", "image_pull", "platform", "timeout", "unplaceable", "blocked")
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,17 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class AttemptView:
+    """One finished attempt of a job that had more than the emulator's usual one."""
+
+    started_at: float | None
+    stopped_at: float
+    exit_code: int | None
+    reason: str
+    container_reason: str = ""
+
+
+@dataclass(frozen=True)
 class JobView:
     """What a job looks like at one instant."""
 
@@ -54,6 +85,9 @@ class JobView:
     stopped_at: float | None = None
     exit_code: int | None = None
     placed: bool = False  # reached STARTING: a task, and so a log stream, exists
+    container_reason: str | None = None  # ECS's reason (container.reason), for a `failure` scenario
+    attempts: tuple[AttemptView, ...] | None = None  # set by `failure` scenarios: every finished attempt
+    attempt: int = 0  # the index of the attempt in progress (or the last one)
 
     @property
     def terminal(self) -> bool:
@@ -86,8 +120,14 @@ class JobTimeline:
         exit_code: int,
         timeout_seconds: float | None = None,
         depends_on: Sequence[Timeline] = (),
+        failure: str | None = None,
+        attempts_allowed: int = 1,
+        time_limit_seconds: float = 5.0,
     ) -> None:
         self.created_at = created_at
+        self._failure = failure
+        self._attempts_allowed = attempts_allowed
+        self._time_limit = time_limit_seconds
         self._lifecycle = lifecycle
         self._run_seconds = run_seconds
         self._exit_code = exit_code
@@ -107,6 +147,8 @@ class JobTimeline:
             started_at=before.started_at,
             stopped_at=stop.at,
             placed=before.placed,
+            attempts=before.attempts,
+            attempt=before.attempt,
         )
 
     def stop(self, at: float, reason: str, *, cancel_only: bool) -> bool:
@@ -136,6 +178,8 @@ class JobTimeline:
         if at < runnable_at:
             return JobView(PENDING)
 
+        if self._failure is not None:
+            return self._scenario(at, runnable_at)
         starting_at = runnable_at + lifecycle.runnable
         if at < starting_at:
             return JobView(RUNNABLE)
@@ -158,6 +202,69 @@ class JobTimeline:
             stopped_at=stopped_at,
             exit_code=self._exit_code,
             placed=True,
+        )
+
+    def _scenario(self, at: float, runnable_at: float) -> JobView:
+        """The job's state from RUNNABLE on, when it plays a failure cause."""
+        failure, lifecycle = self._failure, self._lifecycle
+        if failure == "blocked":  # at the head of a blocked queue until someone cancels it
+            return JobView(RUNNABLE, INSUFFICIENT_CAPACITY, attempts=())
+        if failure == "unplaceable":  # then the queue's job state time limit action cancels it
+            cancelled_at = runnable_at + self._time_limit
+            if at < cancelled_at:
+                return JobView(RUNNABLE, JOB_RESOURCE_REQUIREMENT, attempts=())
+            return JobView(FAILED, TIME_LIMIT_CANCEL, stopped_at=cancelled_at, attempts=())
+        finished: list[AttemptView] = []
+        start = runnable_at
+        for index in range(max(1, self._attempts_allowed)):
+            starting_at = start + lifecycle.runnable
+            if at < starting_at:
+                return JobView(RUNNABLE, attempts=tuple(finished), attempt=index)
+            running_at = starting_at + lifecycle.starting
+            if failure in ("image_pull", "platform"):  # the task never starts: no exit code
+                reason = IMAGE_PULL if failure == "image_pull" else TASK_START
+                if at < running_at:
+                    return JobView(STARTING, placed=True, attempts=tuple(finished), attempt=index)
+                attempt = AttemptView(None, running_at, None, reason, reason)
+                return self._ended(attempt, finished, index)
+            if at < running_at:
+                return JobView(STARTING, placed=True, attempts=tuple(finished), attempt=index)
+            reclaimed = failure == "spot" and index == 0
+            duration = self._run_seconds / 2 if reclaimed else self._run_seconds
+            stopped_at = running_at + duration
+            if at < stopped_at:
+                return JobView(RUNNING, started_at=running_at, placed=True, attempts=tuple(finished), attempt=index)
+            if reclaimed:
+                attempt = AttemptView(running_at, stopped_at, None, HOST_TERMINATED)
+                if index + 1 < self._attempts_allowed:  # AWS Batch retries it: back to RUNNABLE
+                    finished.append(attempt)
+                    start = stopped_at
+                    continue
+                return self._ended(attempt, finished, index)
+            if failure == "oom":
+                attempt = AttemptView(running_at, stopped_at, 137, ESSENTIAL_CONTAINER_EXITED, OUT_OF_MEMORY)
+                return self._ended(attempt, finished, index, reason=OUT_OF_MEMORY)
+            if failure == "timeout":
+                return self._ended(AttemptView(running_at, stopped_at, None, TIMED_OUT), finished, index)
+            code = self._exit_code  # a later attempt of a Spot reclaim runs as the job would
+            attempt = AttemptView(running_at, stopped_at, code, ESSENTIAL_CONTAINER_EXITED)
+            return self._ended(attempt, finished, index, status=SUCCEEDED if code == 0 else FAILED)
+        raise AssertionError("unreachable: the last attempt always ends the job")
+
+    @staticmethod
+    def _ended(
+        attempt: AttemptView, finished: list[AttemptView], index: int, reason: str | None = None, status: str = FAILED
+    ) -> JobView:
+        return JobView(
+            status,
+            reason or attempt.reason,
+            started_at=attempt.started_at,
+            stopped_at=attempt.stopped_at,
+            exit_code=attempt.exit_code,
+            placed=True,
+            container_reason=attempt.container_reason or None,
+            attempts=(*finished, attempt),
+            attempt=index,
         )
 
 

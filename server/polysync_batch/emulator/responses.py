@@ -1,9 +1,11 @@
-"""Three Batch API actions that moto's response layer handles too thinly for the emulator.
+"""Three Batch API actions that moto's response layer handles too thinly for the emulator, and
+one it lacks.
 
 moto's SubmitJob drops shareIdentifier, schedulingPriorityOverride, retryStrategy and
 propagateTags, and its ListJobs and DescribeJobDefinitions ignore maxResults/nextToken. The
 patched actions take over only for an EmulatedBatchBackend; any other backend (moto used
-elsewhere in the process) still gets moto's original code.
+elsewhere in the process) still gets moto's original code. GetJobQueueSnapshot, which moto does
+not implement, is added for emulator backends only.
 """
 
 import base64
@@ -12,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from moto.batch import urls as batch_urls
 from moto.batch.exceptions import ClientException
 from moto.batch.responses import BatchResponse
 
@@ -66,6 +69,25 @@ def _describe_job_definitions(response: BatchResponse, backend: EmulatedBatchBac
     return _json({"jobDefinitions": [d.describe() for d in page]}, next_token)
 
 
+def _get_job_queue_snapshot(response: BatchResponse, backend: EmulatedBatchBackend) -> str:
+    """The RUNNABLE jobs of the queue, oldest first (the emulator places in submit order), as
+    AWS's front-of-queue snapshot; each job's earliestTimeAtPosition is when it was submitted."""
+    queue = backend.get_job_queue(response._get_param("jobQueue") or "")
+    if queue is None:
+        raise ClientException("Job queue does not exist")
+    front = sorted(backend.runnable_jobs(queue), key=lambda job: (job.timeline.created_at, job.job_id))[:100]
+    return json.dumps(
+        {
+            "frontOfQueue": {
+                "jobs": [
+                    {"jobArn": job.arn, "earliestTimeAtPosition": int(job.timeline.created_at * 1000)} for job in front
+                ],
+                "lastUpdatedAt": int(backend.clock.now() * 1000),
+            }
+        }
+    )
+
+
 def _page(
     items: Sequence[T], key: Callable[[T], str], max_results: int | None, next_token: str | None
 ) -> tuple[Sequence[T], str | None]:
@@ -95,6 +117,7 @@ _HANDLERS: dict[str, Handler] = {
     "listjobs": _list_jobs,
     "describejobdefinitions": _describe_job_definitions,
 }
+SNAPSHOT_PATH = "{0}/v1/getjobqueuesnapshot"
 
 
 def _dispatching(original: Callable[[BatchResponse], str], handler: Handler) -> Any:
@@ -109,9 +132,19 @@ def _dispatching(original: Callable[[BatchResponse], str], handler: Handler) -> 
     return action
 
 
+def _snapshot_not_implemented(self: BatchResponse) -> str:
+    raise NotImplementedError("The get_job_queue_snapshot action has not been implemented")
+
+
 def install_responses() -> None:
-    """Patch BatchResponse's three actions; safe to call more than once."""
+    """Patch BatchResponse's three actions and add GetJobQueueSnapshot (its URL and action) for
+    emulator backends; safe to call more than once. Call before the server serves Batch."""
     for action, handler in _HANDLERS.items():
         current = getattr(BatchResponse, action)
         if not hasattr(current, "emulator_original"):
             setattr(BatchResponse, action, _dispatching(current, handler))
+    if not hasattr(BatchResponse, "getjobqueuesnapshot"):
+        BatchResponse.getjobqueuesnapshot = _dispatching(  # type: ignore[attr-defined]
+            _snapshot_not_implemented, _get_job_queue_snapshot
+        )
+    batch_urls.url_paths.setdefault(SNAPSHOT_PATH, BatchResponse.dispatch)

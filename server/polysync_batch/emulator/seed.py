@@ -13,6 +13,11 @@ from botocore.client import BaseClient
 
 JOB_QUEUE = "polysync-demo"
 COMPUTE_ENVIRONMENT = "polysync-demo"
+# A second queue on a small Fargate compute environment (at most 4 vCPUs, no GPUs), so the demo
+# and the tests can show a job no compute environment could place (JOB_CANNOT_BE_PLACED).
+SMALL_JOB_QUEUE = "polysync-demo-small"
+SMALL_COMPUTE_ENVIRONMENT = "polysync-demo-fargate"
+SMALL_MAX_VCPUS = 4
 USER = "polysync-demo"
 SERVICE_ROLE = "polysync-demo-batch-service"
 JOB_ROLE = "polysync-demo-job"
@@ -70,6 +75,33 @@ def seed_demo_platform(client: ClientFactory) -> None:
         active = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
         for revision in revisions[len(active["jobDefinitions"]) :]:
             batch.register_job_definition(jobDefinitionName=name, type="container", **revision)
+
+
+def seed_small_queue(client: ClientFactory) -> None:
+    """The demo's second queue: a Fargate compute environment of at most SMALL_MAX_VCPUS vCPUs."""
+    iam, batch = client("iam"), client("batch")
+    service_role = _ensure_role(iam, SERVICE_ROLE, "batch.amazonaws.com")
+    if not batch.describe_compute_environments(computeEnvironments=[SMALL_COMPUTE_ENVIRONMENT])["computeEnvironments"]:
+        ec2 = client("ec2")
+        batch.create_compute_environment(
+            computeEnvironmentName=SMALL_COMPUTE_ENVIRONMENT,
+            type="MANAGED",
+            state="ENABLED",
+            serviceRole=service_role,
+            computeResources={
+                "type": "FARGATE",
+                "maxvCpus": SMALL_MAX_VCPUS,
+                "subnets": [ec2.describe_subnets()["Subnets"][0]["SubnetId"]],
+                "securityGroupIds": [ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]],
+            },
+        )
+    if not batch.describe_job_queues(jobQueues=[SMALL_JOB_QUEUE])["jobQueues"]:
+        batch.create_job_queue(
+            jobQueueName=SMALL_JOB_QUEUE,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": SMALL_COMPUTE_ENVIRONMENT}],
+        )
 
 
 def job_definitions(job_role_arn: str) -> dict[str, list[dict[str, Any]]]:

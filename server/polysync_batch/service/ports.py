@@ -15,7 +15,8 @@ from typing import Protocol
 
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.errors import PlatformError
-from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, Run
+from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, QueueFront, Run
+from polysync_batch.domain.placement import QueueCapacity
 from polysync_batch.domain.submit import SubmitRequest
 
 # DescribeJobs takes at most 100 job ids per call.
@@ -64,6 +65,16 @@ class BatchPort(Protocol):
 
     async def job_queue(self, job_queue: str) -> QueueStatus:
         """The queue's state; `exists=False` when it does not exist."""
+        ...
+
+    async def queue_capacity(self, job_queue: str) -> QueueCapacity:
+        """The queue (DescribeJobQueues) and its compute environments (DescribeComputeEnvironments);
+        `environments` is None, with the reason, when the latter may not be read."""
+        ...
+
+    async def queue_front(self, job_queue: str) -> QueueFront:
+        """GetJobQueueSnapshot: the job ids at the front of the queue, next to be placed first,
+        each with the earliest time it was at its position."""
         ...
 
 

@@ -17,10 +17,19 @@ from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.queues import QueueScope
 from polysync_batch.domain.requests import RunQuery
 from polysync_batch.domain.status import cancel_reason, is_terminal, native_statuses_for, run_message, run_status
-from polysync_batch.domain.submit import FINGERPRINT_TAG, SubmitRequest, fingerprint, job_name, with_fingerprint
+from polysync_batch.domain.submit import (
+    FINGERPRINT_TAG,
+    SubmitRequest,
+    Submitted,
+    fingerprint,
+    job_name,
+    with_fingerprint,
+)
 from polysync_batch.service.budget import AdaptiveBudget
 from polysync_batch.service.pipelines import PipelineService
+from polysync_batch.service.placement import PlacementCheck
 from polysync_batch.service.ports import BatchPort, Claim, Clock, IdempotencyLedger, RunStates, Source, WatchEvent
+from polysync_batch.service.queue_position import QueuePositions
 
 # ListJobs returns at most 100 summaries per call; a page stops after this many calls so one
 # request's cost stays bounded even when client-side filters drop most summaries.
@@ -48,9 +57,13 @@ class RunService:
         ledger: IdempotencyLedger | None = None,
         claim_lease_seconds: float = 40.0,
         queues: QueueScope | None = None,
+        placement: PlacementCheck | None = None,
+        queue_positions: QueuePositions | None = None,
     ) -> None:
         self._info = info
         self._queues = queues or QueueScope(info.name, None)  # job_queues: what the platform may reach
+        self._placement = placement or PlacementCheck(info, batch)  # SPEC §13: queue and placement checks
+        self._positions = queue_positions or QueuePositions(info.name, batch)  # SPEC §13: RUNNABLE runs read
         self._ledger = ledger  # shared by replicas; without it, concurrent calls on two replicas can race
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
@@ -65,10 +78,11 @@ class RunService:
 
     # -- submitting ----------------------------------------------------------------------------
 
-    async def execute(self, request: SubmitRequest, caller: str | None = None) -> tuple[Run, bool]:
-        """Submits a job; returns the run and whether an earlier submit of the same request_id
-        (of the same `caller`, the identified caller when caller authentication is on) was found
-        instead. The same request_id for a different request is REQUEST_ID_REUSED."""
+    async def execute(self, request: SubmitRequest, caller: str | None = None) -> Submitted:
+        """Submits a job; returns the run, whether an earlier submit of the same request_id (of the
+        same `caller`, the identified caller when caller authentication is on) was found instead,
+        and warnings. With validate_only, only checks (run None). The same request_id for a
+        different request is REQUEST_ID_REUSED."""
         requests.validate_submit(request)
         queue = request.job_queue or self._info.default_job_queue
         requests.check_queue_given(queue, self._info.name)
@@ -85,6 +99,9 @@ class RunService:
                 f"container overrides (command, environment, vcpus, memory_mib, gpus) need a "
                 f"container job definition; {pipeline.name!r} is {pipeline.type!r}",
             )
+        warnings = await self._placement.check(request, pipeline, queue)  # may raise JOB_CANNOT_BE_PLACED
+        if request.validate_only:
+            return Submitted(None, False, warnings)
         name = job_name(self._info.name, request.request_id, caller)
         if request.request_id:  # its fingerprint goes with the job and the ledger record
             request = with_fingerprint(request, fingerprint(request, queue))
@@ -98,7 +115,7 @@ class RunService:
                     run, deduplicated = await self._submit_unless_named(request, queue, name)
         self._states.observe(run, Source.SUBMIT)
         # As the watch core now knows it (its history included).
-        return (await self._states.get_many([run.run_id]))[run.run_id] or run, deduplicated
+        return Submitted((await self._states.get_many([run.run_id]))[run.run_id] or run, deduplicated, warnings)
 
     async def _submit_unless_named(
         self, request: SubmitRequest, queue: str, name: str, still_ours: Callable[[], Awaitable[bool]] | None = None
@@ -247,12 +264,13 @@ class RunService:
 
     async def get(self, run_id: str) -> Run:
         requests.check_run_id(run_id)
-        return self._queues.readable(await self._states.get(run_id))
+        return await self._positions.annotate(self._queues.readable(await self._states.get(run_id)))
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
         """Each id's run, or None when AWS Batch does not know it."""
         requests.check_run_ids(run_ids)
-        return {run_id: self._queues.visible(run) for run_id, run in (await self._states.get_many(run_ids)).items()}
+        found = await self._states.get_many(run_ids)
+        return await self._positions.annotate_all({run_id: self._queues.visible(run) for run_id, run in found.items()})
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
@@ -315,4 +333,4 @@ class RunService:
         if self._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
             self._queues.check_readable((await self._states.get_many(run_ids)).values())
         async with self._states.watch(run_ids) as events:
-            yield events
+            yield self._positions.annotate_events(events)
