@@ -18,7 +18,12 @@ from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
+from polysync_batch.domain import errors
 from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.feed import _prehook
+from polysync_batch.feed.discovery import Discovery
+from polysync_batch.feed.feed import RunFeed
+from polysync_batch.feed.history import MemoryHistory
 from polysync_batch.observability.metrics import AwsCallMetrics
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
@@ -85,7 +90,10 @@ def build_platform(
         claim_lease_seconds=lease,
     )
     logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
+    feed, discovery = _run_feed(info, aws, hub, batch, watch)
     return PlatformServices(
+        feed=feed,
+        feed_sources=(discovery,),
         info=info,
         pipelines=pipelines,
         runs=runs,
@@ -96,6 +104,28 @@ def build_platform(
         clients=clients,
         events=events,
     )
+
+
+def _run_feed(
+    info: PlatformInfo, aws: PlatformConfig, hub: RunHub, batch: BatchAdapter, watch: WatchConfig
+) -> tuple[RunFeed, Discovery]:
+    """The run changes feed (SPEC §12): fed by the hub's change hook, and by its own discovery
+    of the platform's queues (ListJobs), which reads what it finds through the hub."""
+    queues = [info.default_job_queue, *(getattr(aws, "job_queues", None) or [])]
+    names = {queue.rsplit("/", 1)[-1] for queue in queues if queue}
+    feed = RunFeed(
+        info.name,
+        MemoryHistory(info.name),
+        lambda run: run.job_queue.rsplit("/", 1)[-1] in names,
+        watch.heartbeat_seconds,
+        hub.clock.wall,
+    )
+    _prehook.install(hub, feed.listener)
+    interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
+    discovery = Discovery(info.name, sorted(names), batch, _prehook.fetcher(hub), feed, hub.clock.wall, interval)
+    hub.on_close(lambda: feed.close(errors.server_shutting_down()))
+    hub.on_close(discovery.close)
+    return feed, discovery
 
 
 def _event_consumer(

@@ -14,6 +14,7 @@ from polysync_batch.domain.models import Pipeline, Run
 from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import SubmitRequest
+from polysync_batch.feed.feed import FeedMessage
 from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
@@ -185,3 +186,17 @@ def watch_event_fields(event: WatchEvent) -> dict:
         "heartbeat": event.heartbeat,
         "stale_since": timestamp(event.stale_since),
     }
+
+
+def feed_message_to_proto(message: FeedMessage) -> pb.WatchRunChangesResponse:
+    """One message of WatchRunChanges (SPEC §12)."""
+    return pb.WatchRunChangesResponse(
+        changes=[
+            pb.RunChange(run=shared_run_proto(change.run), version=change.version, time=timestamp(change.time))
+            for change in message.changes
+        ],
+        cursor=message.cursor,
+        heartbeat=message.heartbeat,
+        snapshot_complete=message.snapshot_complete,
+        stale_since=timestamp(message.stale_since),
+    )

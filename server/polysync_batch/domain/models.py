@@ -71,6 +71,7 @@ class Run:
     array: ArrayInfo | None = None
     warnings: list[str] = field(default_factory=list)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
+    tags: dict[str, str] = field(default_factory=dict)  # the job's tags (the feed filters on them)
 
     def change_key(self) -> tuple:
         """What a watcher reports a change of: status, reason, exit code and array progress."""

@@ -41,6 +41,7 @@ READ_METHODS = frozenset(
         "WatchPipelineRun",
         "WatchPipelineRuns",
         "StreamPipelineRunLogs",
+        "WatchRunChanges",
     }
 )
 
