@@ -5,6 +5,7 @@ behave), and every get is a DescribeJobs call. Same interface as the RunHub."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
@@ -35,8 +36,19 @@ class NaiveHub:
         runs = await asyncio.gather(*(self._one(i) for i in run_ids))
         return dict(zip(run_ids, runs, strict=False))
 
-    def observe(self, run, source) -> None:
+    async def fetch(self, run_ids: list[str], source):
+        return await self.get_many(run_ids)
+
+    def observe(self, run, source, event_time=None) -> None:
         pass
+
+    @contextlib.asynccontextmanager
+    async def watch(self, run_ids: list[str]):
+        subscription = await self.subscribe(run_ids)
+        try:
+            yield subscription.events(self.clock, self.settings.heartbeat_seconds)
+        finally:
+            self.unsubscribe(subscription)
 
     async def subscribe(self, run_ids: list[str]) -> Subscription:
         subscription = Subscription(run_ids)

@@ -20,9 +20,9 @@ from polysync_batch.bootstrap import build_platform
 from polysync_batch.config import EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.observability.tracing import Tracing
+from polysync_batch.service.budget import AdaptiveBudget
 from polysync_batch.service.registry import PlatformRegistry
 from polysync_batch.service.runs import RunService
-from polysync_batch.watch.budget import AdaptiveBudget
 
 from bench.fake_batch import QUEUE_URL
 from bench.naive import NaiveHub
@@ -86,7 +86,13 @@ async def main() -> None:
                 platform,
                 hub=hub,
                 runs=RunService(
-                    info, platform.batch, platform.pipelines, hub, AdaptiveBudget(20, 20, hub.clock), submit_attempts=3
+                    info,
+                    platform.batch,
+                    platform.pipelines,
+                    hub,
+                    AdaptiveBudget(20, 20, hub.clock),
+                    hub.clock,
+                    submit_attempts=3,
                 ),
             )
         return PlatformRegistry({"bench": platform}, "bench")

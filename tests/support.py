@@ -159,3 +159,16 @@ def wait_for_port(process, timeout=60.0):
             return int(match.group(1))
     process.kill()
     raise AssertionError("server did not start:\n" + "".join(process.lines))
+
+
+class CallCounter:
+    """Counts the calls of one operation a boto3 client makes (what AWS is asked, for tests'
+    cost assertions)."""
+
+    def __init__(self, client, operation: str) -> None:
+        self.calls = 0
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-call.{service}.{operation}", self._count)
+
+    def _count(self, **_: object) -> None:
+        self.calls += 1

@@ -1,10 +1,18 @@
-"""The composition root: configuration → one set of use cases, watch hub and AWS adapters per
-platform. The CLI and the tests build platforms only through here."""
+"""The composition root: configuration → one set of use cases, watch core and AWS adapters per
+platform. The CLI and the tests build platforms only through here.
+
+The watch core of a platform (`build_watch`) is wired here and nowhere else: the one
+DescribeJobs reader (watch/reader.py) over the adapter; the hub (watch/hub.py, the service's
+`RunStates`) reading through it; the poller (watch/poller.py) reading through it with its own
+fair share, reporting to the hub and following its watched runs; and, with an event queue, the
+event source (watch/event_source.py) feeding the hub and switching the poller to
+reconciliation. None of them constructs or reaches into another."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import boto3
 
@@ -12,31 +20,106 @@ from polysync_batch.aws.batch import BatchAdapter
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
-from polysync_batch.aws.events import DaemonThreads, SqsEventQueue, ensure_event_queue
+from polysync_batch.aws.event_queue import DaemonThreads, SqsEventQueue, ensure_event_queue
 from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
 from polysync_batch.domain import errors
-from polysync_batch.domain.models import PlatformInfo
-from polysync_batch.feed import _prehook
+from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.feed.discovery import Discovery
 from polysync_batch.feed.feed import RunFeed
 from polysync_batch.feed.history import MemoryHistory
 from polysync_batch.observability.metrics import AwsCallMetrics
+from polysync_batch.service.budget import AdaptiveBudget, RateBudget
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
+from polysync_batch.service.ports import Clock, EventQueuePort, Source
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 from polysync_batch.service.runs import RunService
-from polysync_batch.watch.budget import AdaptiveBudget
-from polysync_batch.watch.clock import Clock
-from polysync_batch.watch.events import EventConsumer
+from polysync_batch.watch.clock import SystemClock
+from polysync_batch.watch.event_source import EventConsumer
 from polysync_batch.watch.hub import RunHub
+from polysync_batch.watch.poller import RunPoller
+from polysync_batch.watch.reader import DescribeReader
 
 DEMO_PLATFORM = "demo"
+# The poller's own fair share of the DescribeJobs budget (watch/reader.py).
+POLL_SHARE = "poll"
+FEED_SHARE = "feed"  # the feed's discovery reads
 # Demo jobs take seconds, so the demo polls faster than the production default.
 DEMO_POLL_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One platform's watch core, as wired by build_watch."""
+
+    hub: RunHub
+    reader: DescribeReader
+    poller: RunPoller
+    clock: Clock
+
+
+def _caller_share() -> Hashable | None:
+    """The identified caller of the current RPC, if any: each has its own fair share of the
+    DescribeJobs budget (else each call has one)."""
+    from polysync_batch.api.interceptors import current_caller
+
+    return current_caller.get()
+
+
+def build_watch(
+    platform: str,
+    describe: Callable[[list[str]], Awaitable[list[Run]]],
+    settings: WatchConfig,
+    clock: Clock | None = None,
+    share_key: Callable[[], Hashable | None] | None = _caller_share,
+) -> Watch:
+    """The reader, the hub and the poller of one platform, wired (tests build theirs here too)."""
+    clock = clock or SystemClock()
+    budget = RateBudget(settings.describe_jobs_per_second, settings.describe_jobs_burst, clock)
+    reader = DescribeReader(describe, budget, clock, settings.batch_gap_seconds, share_key)
+    hub = RunHub(platform, reader.read, settings, clock)
+
+    async def poll_read(run_ids: list[str]) -> dict[str, Run | None]:
+        return await reader.read(run_ids, key=POLL_SHARE)
+
+    poller = RunPoller(platform, hub, poll_read, settings, clock)
+    hub.follow(poller)
+    hub.on_close(poller.close)
+    hub.on_close(reader.close)
+    return Watch(hub, reader, poller, clock)
+
+
+def attach_events(
+    watch: Watch,
+    queue: EventQueuePort,
+    settings: WatchConfig,
+    *,
+    reconcile_interval_seconds: float,
+    wait_time_seconds: float = 20.0,
+    prepare: Callable[[], Awaitable[None]] | None = None,
+    receivers: int = 1,
+) -> EventConsumer:
+    """The event source of a platform's watch core: feeds the hub, tells the poller whether
+    events flow; stops when the hub closes."""
+    consumer = EventConsumer(
+        watch.hub.platform,
+        queue,
+        watch.hub.observe,
+        watch.poller.reconcile_every,
+        watch.clock,
+        reconcile_interval_seconds=reconcile_interval_seconds,
+        poll_interval_seconds=settings.poll_interval_seconds,
+        wait_time_seconds=wait_time_seconds,
+        max_backoff_seconds=settings.max_backoff_seconds,
+        prepare=prepare,
+        receivers=receivers,
+    )
+    watch.hub.on_close(consumer.close)
+    return consumer
 
 
 def build_platform(
@@ -68,12 +151,13 @@ def build_platform(
     call = AwsCaller(executor, info.name, info.region)
     ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
     batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
-    hub = RunHub(info.name, batch.describe_runs, watch, clock)
+    core = build_watch(info.name, batch.describe_runs, watch, clock)
+    hub = core.hub
     events = None
     if aws.events is not None:
-        events = _event_consumer(info, clients, aws.events, ctx, hub, watch)
+        events = _event_consumer(info, clients, aws.events, ctx, core, watch)
     pipelines = PipelineService(info, batch)
-    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), hub.clock)
+    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     ledger = None
     if aws.idempotency_table is not None:
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
@@ -85,12 +169,13 @@ def build_platform(
         pipelines,
         hub,
         submit_budget,
+        core.clock,
         submit_attempts=aws.max_attempts,
         ledger=ledger,
         claim_lease_seconds=lease,
     )
-    logs = LogService(runs, LogsAdapter(clients.logs, call), hub.clock, watch.poll_interval_seconds)
-    feed, discovery = _run_feed(info, aws, hub, batch, watch)
+    logs = LogService(runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds)
+    feed, discovery = _run_feed(info, aws, core, batch, watch)
     return PlatformServices(
         feed=feed,
         feed_sources=(discovery,),
@@ -107,29 +192,38 @@ def build_platform(
 
 
 def _run_feed(
-    info: PlatformInfo, aws: PlatformConfig, hub: RunHub, batch: BatchAdapter, watch: WatchConfig
+    info: PlatformInfo, aws: PlatformConfig, core: Watch, batch: BatchAdapter, watch: WatchConfig
 ) -> tuple[RunFeed, Discovery]:
-    """The run changes feed (SPEC §12): fed by the hub's change hook, and by its own discovery
-    of the platform's queues (ListJobs), which reads what it finds through the hub."""
+    """The run changes feed (SPEC §12) of the platform's queues: a listener of the hub's change
+    hook, fed also by its own discovery (ListJobs), which reads what it finds through the
+    platform's DescribeJobs reader (a fair share of its own) into the hub. Events of the
+    covered queues are applied even for runs nobody watches."""
     queues = [info.default_job_queue, *(getattr(aws, "job_queues", None) or [])]
     names = {queue.rsplit("/", 1)[-1] for queue in queues if queue}
-    feed = RunFeed(
-        info.name,
-        MemoryHistory(info.name),
-        lambda run: run.job_queue.rsplit("/", 1)[-1] in names,
-        watch.heartbeat_seconds,
-        hub.clock.wall,
-    )
-    _prehook.install(hub, feed.listener)
+
+    def covers(run: Run) -> bool:
+        return run.job_queue.rsplit("/", 1)[-1] in names
+
+    feed = RunFeed(info.name, MemoryHistory(info.name), covers, watch.heartbeat_seconds, core.clock.wall)
+    core.hub.on_change(feed.listener)
+    core.hub.admit_events(covers)
+
+    async def fetch(run_ids: list[str]) -> dict[str, Run | None]:
+        found = await core.reader.read(run_ids, key=FEED_SHARE)
+        for run in found.values():
+            if run is not None:
+                core.hub.observe(run, Source.POLL)
+        return found
+
     interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
-    discovery = Discovery(info.name, sorted(names), batch, _prehook.fetcher(hub), feed, hub.clock.wall, interval)
-    hub.on_close(lambda: feed.close(errors.server_shutting_down()))
-    hub.on_close(discovery.close)
+    discovery = Discovery(info.name, sorted(names), batch, fetch, feed, core.clock.wall, interval)
+    core.hub.on_close(lambda: feed.close(errors.server_shutting_down()))
+    core.hub.on_close(discovery.close)
     return feed, discovery
 
 
 def _event_consumer(
-    info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, hub: RunHub, watch: WatchConfig
+    info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, core: Watch, watch: WatchConfig
 ) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
     daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
@@ -151,11 +245,12 @@ def _event_consumer(
                 rule_name=f"polysync-batch-{settings.queue_name}"[:64],
             )
 
-    return EventConsumer(
-        hub,
+    return attach_events(
+        core,
         queue,
-        settings.reconcile_interval_seconds,
-        max_backoff_seconds=watch.max_backoff_seconds,
+        watch,
+        reconcile_interval_seconds=settings.reconcile_interval_seconds,
+        wait_time_seconds=settings.wait_time_seconds,
         prepare=prepare,
         receivers=settings.receivers,
     )

@@ -9,7 +9,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from polysync_batch.aws.events import EVENT_PATTERN, SqsEventQueue
+from polysync_batch.aws.event_queue import EVENT_PATTERN, SqsEventQueue
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.emulator import start_emulator
 
@@ -72,7 +72,7 @@ def test_every_variant_uses_the_rule_pattern_the_policy_and_the_iam_actions():
 
 
 def test_events_create_makes_queue_rule_and_policy_idempotently():
-    from polysync_batch.aws.events import ensure_event_queue
+    from polysync_batch.aws.event_queue import ensure_event_queue
 
     with start_emulator(events=False) as emulator:
         sqs, events = emulator.client("sqs"), emulator.client("events")

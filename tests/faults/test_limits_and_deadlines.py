@@ -10,11 +10,11 @@ import uuid
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
-from polysync_batch.watch.budget import AdaptiveBudget
-from polysync_batch.watch.clock import ManualClock, settle
+from polysync_batch.service.budget import AdaptiveBudget
 
 from tests.faults.conftest import jobs_for, platforms_via
 from tests.faults.proxy import Action, Fault
+from tests.manual_clock import ManualClock, settle
 from tests.support import serve
 
 

@@ -9,7 +9,7 @@ from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 
-from tests.support import FAST_WATCH, reason_of, serve
+from tests.support import FAST_WATCH, CallCounter, reason_of, serve
 
 
 async def long_run(stub) -> str:
@@ -77,14 +77,14 @@ async def test_heartbeats_keep_a_quiet_stream_alive(emulator):
 async def test_many_streams_on_one_run_cost_one_poll(emulator):
     async with serve(demo_platforms(emulator, None, FAST_WATCH)) as served:
         run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
-        poller = served.platforms.get("demo").hub
+        poller = CallCounter(served.platforms.get("demo").clients.batch, "DescribeJobs")
 
         async def follow():
             return [e async for e in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id))]
 
-        before = poller.describe_calls
+        before = poller.calls
         results = await asyncio.gather(*(follow() for _ in range(200)))
         assert all(r[-1].run.status == runs_pb.RUN_STATUS_SUCCEEDED for r in results)
-        polls = poller.describe_calls - before
+        polls = poller.calls - before
         # ~1.5 s of job at 50 ms intervals is about 30 polls for everyone, never 200 × 30.
         assert polls < 100, polls

@@ -7,15 +7,15 @@ import json
 import math
 
 import pytest
-from polysync_batch.aws.events import SqsEventQueue
+from polysync_batch.aws.event_queue import SqsEventQueue
 from polysync_batch.aws.translate import RunContext, to_run
+from polysync_batch.bootstrap import attach_events, build_watch
 from polysync_batch.domain import errors
 from polysync_batch.domain.reasons import Reason
-from polysync_batch.watch.clock import ManualClock, Wakeup, settle
-from polysync_batch.watch.events import EventConsumer
-from polysync_batch.watch.hub import RunHub
+from polysync_batch.watch.clock import Wakeup
 from polysync_batch.watch.source import Outcome, Source
 
+from tests.manual_clock import ManualClock, settle
 from tests.support import watch_config
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
@@ -131,9 +131,10 @@ class FakeQueue:
 
 def make(receivers=1):
     clock, batch = ManualClock(), FakeBatch()
-    hub = RunHub("prod", batch.describe, SETTINGS, clock)
+    core = build_watch("prod", batch.describe, SETTINGS, clock)
+    hub = core.hub
     queue = FakeQueue(clock)
-    consumer = EventConsumer(hub, queue, RECONCILE, clock, receivers=receivers)
+    consumer = attach_events(core, queue, SETTINGS, reconcile_interval_seconds=RECONCILE, receivers=receivers)
     return clock, batch, hub, queue, consumer
 
 

@@ -6,12 +6,12 @@ import math
 
 import pytest
 from polysync_batch.aws.translate import RunContext, to_run
+from polysync_batch.bootstrap import build_watch
 from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
-from polysync_batch.watch.clock import ManualClock, settle
-from polysync_batch.watch.hub import RunHub
 from polysync_batch.watch.source import Source
 
+from tests.manual_clock import ManualClock, settle
 from tests.support import watch_config
 
 SETTINGS = watch_config(
@@ -55,7 +55,7 @@ class FakeBatch:
 
 def make(settings: WatchConfig = SETTINGS):
     batch, clock = FakeBatch(), ManualClock()
-    return batch, clock, RunHub("prod", batch.describe, settings, clock)
+    return batch, clock, build_watch("prod", batch.describe, settings, clock).hub
 
 
 async def drain(subscription, clock, into: list):
@@ -250,9 +250,7 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
         describe_jobs_per_second=1000,
         describe_jobs_burst=1000,
     )
-    batch, clock, poller = make(settings)
-    batch.add("a")
-    await poller.subscribe(["a"])
+    batch, clock = FakeBatch(), ManualClock()
     polled_at = []
     original = batch.describe
 
@@ -260,8 +258,11 @@ async def test_interval_grows_for_unchanged_runs_and_resets_on_change():
         polled_at.append(clock.monotonic())
         return await original(ids)
 
-    batch_describe = recording
-    poller._describe_raw = batch_describe  # observe the poll times
+    batch.describe = recording  # observe the poll times
+    poller = build_watch("prod", batch.describe, settings, clock).hub
+    batch.add("a")
+    await poller.subscribe(["a"])
+    polled_at.clear()  # the subscribe's read
     await clock.advance(200)
     gaps = [b - a for a, b in zip(polled_at, polled_at[1:], strict=False)]
     assert gaps[:3] == [10, 20, 40] and set(gaps[3:]) == {40}

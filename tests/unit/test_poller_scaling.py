@@ -2,16 +2,16 @@
 runs opened in 147 s (40,113 cancelled by grpc while waiting) when each subscribe woke the
 poller to rescan every run and each new run rescanned the cache for eviction."""
 
+from polysync_batch.bootstrap import build_watch
 from polysync_batch.domain import errors
-from polysync_batch.watch.clock import ManualClock, settle
-from polysync_batch.watch.hub import RunHub
 
+from tests.manual_clock import ManualClock, settle
 from tests.unit.test_poller import SETTINGS, FakeBatch
 
 
 async def test_subscribes_do_not_rescan_every_watched_run():
     batch, clock = FakeBatch(), ManualClock()
-    hub = RunHub("prod", batch.describe, SETTINGS, clock)
+    hub = build_watch("prod", batch.describe, SETTINGS, clock).hub
     ids = [f"r{i}" for i in range(2000)]
     batch.add(*ids)
     scans = 0

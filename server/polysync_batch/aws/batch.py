@@ -3,14 +3,12 @@ request and translates each answer back (aws/translate.py)."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
-from polysync_batch.domain import errors
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.models import Pipeline, Run
 from polysync_batch.domain.pipelines import latest_revisions
@@ -49,7 +47,7 @@ class BatchAdapter:
     async def sample_pipelines(self) -> None:
         await self._call("DescribeJobDefinitions", self._batch.describe_job_definitions, status="ACTIVE", maxResults=1)
 
-    async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> Run:
+    async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> str:
         response = await self._call(
             "SubmitJob",
             self._submit_client.submit_job,
@@ -57,24 +55,7 @@ class BatchAdapter:
             translate=aws_errors.translate_submit,
             **submit_job_request(request, job_queue, job_name),
         )
-        job_id = response["jobId"]
-        try:
-            runs = await self.describe_runs([job_id])
-        except errors.PlatformError:  # the job exists: a failed read must not look like a failed submit
-            runs = []
-        if runs:
-            return runs[0]
-        # DescribeJobs is eventually consistent: right after SubmitJob it may not know the job yet.
-        return self._to_run(
-            {
-                "jobId": job_id,
-                "jobName": job_name,
-                "jobQueue": job_queue,
-                "status": "SUBMITTED",
-                "parameters": request.parameters,
-                "createdAt": int(time.time() * 1000),
-            }
-        )
+        return response["jobId"]
 
     async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
         response = await self._call(

@@ -43,6 +43,15 @@ class ArrayInfo:
 
 
 @dataclass(frozen=True)
+class StatusChange:
+    """One change of a run's native status or status reason, as the service saw it."""
+
+    native_status: str
+    status_reason: str
+    time: datetime  # the event's time when an event brought it, else when the service learnt it
+
+
+@dataclass(frozen=True)
 class Run:
     run_id: str
     platform: str
@@ -71,6 +80,7 @@ class Run:
     array: ArrayInfo | None = None
     warnings: list[str] = field(default_factory=list)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
+    history: tuple[StatusChange, ...] = ()  # oldest first, bounded; recorded by the watch core
     tags: dict[str, str] = field(default_factory=dict)  # the job's tags (the feed filters on them)
 
     def change_key(self) -> tuple:

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 from polysync_batch.domain import errors, requests
 from polysync_batch.domain.models import LogEvent, Run, child_run_id
 from polysync_batch.domain.requests import LogsRequest
-from polysync_batch.service.ports import LogsPort
+from polysync_batch.service.ports import Clock, LogsPort
 from polysync_batch.service.runs import RunService
-from polysync_batch.watch.clock import Clock
 
 MAX_PAGES_PER_DRAIN = 1000  # a bound on one read-through, however chatty the job
 

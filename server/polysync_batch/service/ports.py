@@ -1,13 +1,20 @@
-"""What the use cases need from AWS, in Polysync's words. The adapters in `aws/` implement
-these; tests substitute fakes. Every method raises `domain.errors.PlatformError` on failure."""
+"""What the use cases need from the world, in Polysync's words: AWS (the adapters in `aws/`
+implement these), the watch core's run states (`watch/` implements `RunStates`) and time
+(`Clock`). Tests substitute fakes. Every method raises `domain.errors.PlatformError` on failure.
+Nothing here imports an implementation: `aws/` and `watch/` depend on this module, never the
+reverse (tests/unit/test_import_graph.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from polysync_batch.domain.connection import QueueStatus
+from polysync_batch.domain.errors import PlatformError
 from polysync_batch.domain.models import LogPage, Pipeline, QueuedEvent, Run
 from polysync_batch.domain.submit import SubmitRequest
 
@@ -27,9 +34,8 @@ class BatchPort(Protocol):
         """One DescribeJobDefinitions call of one result (a permission probe)."""
         ...
 
-    async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> Run:
-        """Submits one job; returns its run as AWS knows it right after (SUBMITTED, built from
-        the request, while DescribeJobs does not know the new job yet)."""
+    async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> str:
+        """Submits one job (one SubmitJob call); returns its job id, which is the run id."""
         ...
 
     async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
@@ -122,4 +128,105 @@ class EventQueuePort(Protocol):
 
     def close(self) -> None:
         """No more receives: what one still in flight gets is handed back to the queue."""
+        ...
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """The server's one source of time (watch/clock.py's SystemClock; tests inject a manual one)."""
+
+    def monotonic(self) -> float: ...
+    def wall(self) -> datetime: ...
+    def call_later(self, seconds: float, callback: Callable[[], None]) -> Timer: ...
+    async def sleep(self, seconds: float) -> None: ...
+
+
+# -- run states (the watch core) --------------------------------------------------------------
+
+
+class Source(enum.Enum):
+    """Where a run's state came from."""
+
+    POLL = "poll"  # the poller's DescribeJobs of watched runs
+    READ = "read"  # a Get/BatchGet/subscribe look-up
+    SUBMIT = "submit"  # the service's own SubmitJob (and the read right after it)
+    CANCEL = "cancel"  # the state after the service's own TerminateJob
+    EVENT = "event"  # a "Batch Job State Change" event from the platform's SQS queue
+
+
+class Outcome(enum.Enum):
+    """What the run states did with one observed state."""
+
+    APPLIED = "applied"  # a new state: cached, and sent to its watchers
+    DUPLICATE = "duplicate"  # the state already known: nothing sent
+    STALE = "stale"  # older than the state known (or after a terminal one): nothing changed
+    UNTRACKED = "untracked"  # an event for a run neither followed nor cached
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One message of a watch stream."""
+
+    run: Run | None  # None on heartbeats of multi-run streams
+    stale_since: datetime | None = None
+    heartbeat: bool = False
+    sequence: int = 0  # 1, 2, … in the order the stream yields them
+
+
+@dataclass(frozen=True)
+class WatchStats:
+    """The watch core's gauges, read at scrape time."""
+
+    streams: int  # open subscriptions (one per Watch* stream)
+    watched_runs: int  # non-terminal runs the poller follows
+    oldest_poll_age_seconds: float  # since the last state of the longest-unrefreshed watched run
+
+
+# A listener of applied changes (RunStates.on_change): the run as now known (with its history),
+# where the change came from, and when (the event's time, else the clock's wall time).
+ChangeListener = Callable[[Run, Source, datetime], None]
+
+
+class RunStates(Protocol):
+    """The latest known state of each run of one platform: a read cache, the fan-out of every
+    change to watch streams, and the only way the use cases read runs from AWS (every
+    DescribeJobs goes through its one rate-limited reader). Every Run it hands out carries its
+    recorded `history`."""
+
+    async def get(self, run_id: str) -> Run:
+        """The run, from memory when fresh or terminal, else read; RUN_NOT_FOUND when AWS does
+        not know it."""
+        ...
+
+    async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
+        """Each id's run (None when AWS Batch does not know it), from memory when fresh."""
+        ...
+
+    async def fetch(self, run_ids: list[str], source: Source) -> dict[str, Run | None]:
+        """Each id's run read from AWS now (never from memory), recorded as coming from `source`."""
+        ...
+
+    def observe(self, run: Run, source: Source, event_time: datetime | None = None) -> Outcome:
+        """Records a state the caller learnt itself (a submit's, a cancel's)."""
+        ...
+
+    def watch(self, run_ids: list[str]) -> AbstractAsyncContextManager[AsyncIterator[WatchEvent]]:
+        """The events of a watch: current states first, then changes and heartbeats; ends after
+        every run's terminal state. Unknown ids raise RUN_NOT_FOUND on entry."""
+        ...
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Calls `listener` with every applied change from now on."""
+        ...
+
+    def stats(self) -> WatchStats: ...
+
+    def close(self, error: PlatformError) -> None:
+        """Ends every watch with `error` (on shutdown: UNAVAILABLE) and stops every source."""
         ...

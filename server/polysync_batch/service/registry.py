@@ -10,9 +10,8 @@ from polysync_batch.domain import errors
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
-from polysync_batch.service.ports import BatchPort, IdentityPort
+from polysync_batch.service.ports import BatchPort, IdentityPort, RunStates
 from polysync_batch.service.runs import RunService
-from polysync_batch.watch.hub import RunHub
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,11 @@ class PlatformServices:
     pipelines: PipelineService
     runs: RunService
     logs: LogService
-    hub: RunHub
+    hub: RunStates  # the watch core (watch/hub.py): its gauges and its close on shutdown
     batch: BatchPort
     identity: IdentityPort
     clients: Any  # the platform's boto3 clients (aws.clients.AwsClients), for diagnostics and tests
-    events: Any = None  # the event consumer (watch.events.EventConsumer) with events.sqs_queue_url set
+    events: Any = None  # the event source (watch.event_source.EventConsumer) with events.sqs_queue_url set
     feed: Any = None  # the run changes feed (feed.feed.RunFeed)
     feed_sources: tuple = ()  # what feeds it beyond the watch core (feed.discovery.Discovery), started with it
 

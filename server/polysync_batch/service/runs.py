@@ -1,29 +1,26 @@
 """The run use cases of one platform: submit (idempotent by request_id), get, list, cancel and
-watch. Every state they learn goes into the platform's watch hub, so watchers and the read
-cache see it at once."""
+watch. Runs are read, and every state the use cases learn is recorded, through the platform's
+`RunStates` (the watch core), so watchers and the read cache see it at once and every
+DescribeJobs shares one budget."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from polysync_batch.domain import deadline, errors, paging, requests
+from polysync_batch.domain import deadline, errors, links, paging, requests
+from polysync_batch.domain.backoff import backoff
 from polysync_batch.domain.errors import Reason
 from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.requests import RunQuery
-from polysync_batch.domain.status import cancel_reason, native_statuses_for
+from polysync_batch.domain.status import cancel_reason, is_terminal, native_statuses_for, run_message, run_status
 from polysync_batch.domain.submit import SubmitRequest, job_name
+from polysync_batch.service.budget import AdaptiveBudget
 from polysync_batch.service.pipelines import PipelineService
-from polysync_batch.service.ports import BatchPort, Claim, IdempotencyLedger
-from polysync_batch.watch.budget import AdaptiveBudget
-from polysync_batch.watch.hub import RunHub
-from polysync_batch.watch.source import Source
-from polysync_batch.watch.subscription import WatchEvent
+from polysync_batch.service.ports import BatchPort, Claim, Clock, IdempotencyLedger, RunStates, Source, WatchEvent
 
 # ListJobs returns at most 100 summaries per call; a page stops after this many calls so one
 # request's cost stays bounded even when client-side filters drop most summaries.
@@ -35,7 +32,7 @@ SUBMIT_RESERVE_SECONDS = 1.0
 
 def retry_delay(attempt: int) -> float:
     """Before retry `attempt` (1, 2, …): 0.2 s doubling up to 5 s, with jitter."""
-    return min(5.0, 0.2 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+    return backoff(attempt, 0.2, 5.0)
 
 
 class RunService:
@@ -44,8 +41,9 @@ class RunService:
         info: PlatformInfo,
         batch: BatchPort,
         pipelines: PipelineService,
-        hub: RunHub,
+        states: RunStates,
         submit_budget: AdaptiveBudget,
+        clock: Clock,
         submit_attempts: int,
         ledger: IdempotencyLedger | None = None,
         claim_lease_seconds: float = 40.0,
@@ -55,7 +53,8 @@ class RunService:
         self._claim_lease = claim_lease_seconds  # an unrecorded claim older than this is abandoned
         self._batch = batch
         self._pipelines = pipelines
-        self._hub = hub
+        self._states = states
+        self._clock = clock
         self._submit_budget = submit_budget  # submit_jobs_per_second, slowed by AWS throttling
         self._submit_attempts = submit_attempts
         # Serialises submits of one request_id within this process; across processes the
@@ -101,8 +100,9 @@ class RunService:
                     run, deduplicated = await self._submit_claimed(request, queue, name, self._ledger)
                 else:
                     run, deduplicated = await self._submit_unless_named(request, queue, name)
-        self._hub.observe(run, Source.SUBMIT)
-        return run, deduplicated
+        self._states.observe(run, Source.SUBMIT)
+        # As the watch core now knows it (its history included).
+        return (await self._states.get_many([run.run_id]))[run.run_id] or run, deduplicated
 
     async def _submit_unless_named(
         self, request: SubmitRequest, queue: str, name: str, still_ours: Callable[[], Awaitable[bool]] | None = None
@@ -118,7 +118,7 @@ class RunService:
         """Across replicas: claim the request_id, submit, record the run; a call that finds it
         claimed waits for the record (bounded by its deadline) and returns the same run."""
         owner = uuid.uuid4().hex
-        claim = await ledger.claim(name, owner, time.time())
+        claim = await ledger.claim(name, owner, self._now())
         waited = 0
         while True:
             if claim.run_id:
@@ -128,14 +128,14 @@ class RunService:
                 # earlier submit went through before anyone submits again; the claim is renewed
                 # before each SubmitJob so nobody takes it over while we are alive.
                 async def still_ours(mine: Claim = claim) -> bool:
-                    return await ledger.renew(mine, time.time())
+                    return await ledger.renew(mine, self._now())
 
                 run, deduplicated = await self._submit_unless_named(request, queue, name, still_ours)
-                await ledger.record(claim, run.run_id, time.time())
+                await ledger.record(claim, run.run_id, self._now())
                 return run, deduplicated
-            if time.time() - claim.claimed_at > self._claim_lease:
-                if await ledger.take_over(claim, owner, time.time()):
-                    claim = Claim(claim.key, owner, time.time())
+            if self._now() - claim.claimed_at > self._claim_lease:
+                if await ledger.take_over(claim, owner, self._now()):
+                    claim = Claim(claim.key, owner, self._now())
                     continue
             else:
                 waited += 1
@@ -145,13 +145,17 @@ class RunService:
                     raise errors.submit_in_progress(
                         f"another call with this request_id is submitting job {name}", self._info.name, job_name=name
                     )
-                await asyncio.sleep(pause)
-            claim = await ledger.read(name) or await ledger.claim(name, owner, time.time())
+                await self._clock.sleep(pause)
+            claim = await ledger.read(name) or await ledger.claim(name, owner, self._now())
+
+    def _now(self) -> float:
+        """Epoch seconds, as the ledger records them."""
+        return self._clock.wall().timestamp()
 
     async def _recorded(self, queue: str, name: str, run_id: str) -> Run:
-        described = await self._batch.describe_runs([run_id])
-        if described:
-            return described[0]
+        described = (await self._states.fetch([run_id], Source.READ))[run_id]
+        if described is not None:
+            return described
         named = await self._named(queue, name)  # DescribeJobs may lag; ListJobs may know it
         if named is not None:
             return named
@@ -173,9 +177,9 @@ class RunService:
                     f"another call with this request_id took over submitting job {name}", self._info.name, job_name=name
                 )
             try:
-                run = await self._batch.submit(request, queue, name)
+                job_id = await self._batch.submit(request, queue, name)
                 self._submit_budget.succeeded()
-                return run
+                return await self._submitted(job_id, request, queue, name)
             except errors.SubmitUnsure as unsure:
                 failure: errors.PlatformError = unsure
                 existing = await self._named(queue, name)
@@ -190,43 +194,73 @@ class RunService:
             left = deadline.remaining()
             if attempt >= self._submit_attempts or (left is not None and left < delay + SUBMIT_RESERVE_SECONDS):
                 raise failure
-            await asyncio.sleep(delay)
+            await self._clock.sleep(delay)
+
+    async def _submitted(self, job_id: str, request: SubmitRequest, queue: str, name: str) -> Run:
+        """The run of a job SubmitJob just made: as DescribeJobs knows it, else (DescribeJobs is
+        eventually consistent, or the read failed: the job exists either way) SUBMITTED as of
+        now, built from the request (execute records it as this server's submit)."""
+        try:
+            run = (await self._states.fetch([job_id], Source.SUBMIT))[job_id]
+        except errors.PlatformError:  # a failed read must not look like a failed submit
+            run = None
+        if run is not None:
+            return run
+        now = self._clock.wall()
+        status = run_status("SUBMITTED", "")
+        run = Run(
+            run_id=job_id,
+            platform=self._info.name,
+            pipeline="",
+            pipeline_revision=0,
+            pipeline_arn="",
+            job_name=name,
+            job_queue=queue,
+            status=status,
+            native_status="SUBMITTED",
+            status_reason="",
+            exit_code=None,
+            message=run_message(status, "SUBMITTED", "", None),
+            console_url=links.job_console_url(self._info.region, job_id, self._info.console_domain),
+            terminal=is_terminal("SUBMITTED"),
+            create_time=now,
+            parameters=dict(request.parameters),
+        )
+        return run
 
     async def _named(self, queue: str, name: str) -> Run | None:
         """The job AWS holds under this name (the oldest, should there be more), or None."""
         found = await self._batch.runs_named(queue, name)
         if not found:
             return None
-        described = await self._batch.describe_runs([found[0].run_id])
-        return described[0] if described else found[0]  # DescribeJobs may lag ListJobs
+        described = (await self._states.fetch([found[0].run_id], Source.READ))[found[0].run_id]
+        return described or found[0]  # DescribeJobs may lag ListJobs
 
     # -- runs ----------------------------------------------------------------------------------
 
     async def get(self, run_id: str) -> Run:
         requests.check_run_id(run_id)
-        return await self._hub.get(run_id)
+        return await self._states.get(run_id)
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
         """Each id's run, or None when AWS Batch does not know it."""
         requests.check_run_ids(run_ids)
-        return await self._hub.get_many(run_ids)
+        return await self._states.get_many(run_ids)
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
         requests.check_cancel(run_id, reason)
-        run = await self._describe_one(run_id)
+        run = await self._describe_one(run_id, Source.READ)
         if run.terminal:
             return run, True
         await self._batch.terminate(run_id, cancel_reason(reason))
-        run = await self._describe_one(run_id)
-        self._hub.observe(run, Source.CANCEL)
-        return run, False
+        return await self._describe_one(run_id, Source.CANCEL), False
 
-    async def _describe_one(self, run_id: str) -> Run:
-        runs = await self._batch.describe_runs([run_id])
-        if not runs:
+    async def _describe_one(self, run_id: str, source: Source) -> Run:
+        run = (await self._states.fetch([run_id], source))[run_id]
+        if run is None:
             raise errors.run_not_found(run_id, self._info.name)
-        return runs[0]
+        return run
 
     async def list(self, query: RunQuery) -> tuple[list[Run], str]:
         """A page of ListJobs. With a name filter ListJobs ignores jobStatus and returns every
@@ -267,8 +301,5 @@ class RunService:
         """The events of a watch of these runs: their current states first, then each change,
         with heartbeats; the stream ends after every run's terminal state."""
         requests.check_run_ids(run_ids)
-        subscription = await self._hub.subscribe(run_ids)
-        try:
-            yield subscription.events(self._hub.clock, self._hub.settings.heartbeat_seconds)
-        finally:
-            self._hub.unsubscribe(subscription)
+        async with self._states.watch(run_ids) as events:
+            yield events

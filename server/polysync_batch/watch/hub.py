@@ -1,31 +1,56 @@
-"""The watch hub of one platform: the latest known state of each run, fed by every source of
-states (the poller's DescribeJobs, Get/BatchGet reads, the service's own submits and cancels,
-SQS events), applied only forward (domain/ordering.py), and fanned out to every subscribed
-watch stream. It is also the read cache of GetPipelineRun
-and BatchGetPipelineRuns: fresh or terminal states are answered from memory, the rest in shared,
-micro-batched DescribeJobs calls. Scheduling of polls is the poller's job (watch/poller.py)."""
+"""The watch hub of one platform — the `RunStates` port of service/ports.py: the latest known
+state of each run, fed by every source of states (the poller, reads, the service's own submits
+and cancels, SQS events), applied only forward (domain/ordering.py), recorded in each run's
+bounded history, and fanned out to every subscribed watch stream and change listener. It is
+also the read cache of GetPipelineRun and BatchGetPipelineRuns: fresh or terminal states are
+answered from memory, the rest read through the platform's one DescribeJobs reader.
+
+The hub owns no source. Sources are wired in bootstrap.py: they call `observe` (and the poller
+`mark_stale`, `forget`, `watched`, `in_submit_grace`: the `RunSink` of watch/poller.py); a
+`Follower` (the poller) is told which runs became watched, what was seen, what was dropped.
+
+Memory is bounded at any age: runs nobody watches sit in an LRU of at most
+`watch.max_cached_runs` (adding one at the bound drops the least recently used: O(1), no scan);
+ids AWS does not know are never kept; watched runs always are."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
-from polysync_batch.domain.models import Run
+from polysync_batch.domain.models import Run, StatusChange
 from polysync_batch.domain.ordering import Verdict, compare
-from polysync_batch.service.ports import DescribeRuns
-from polysync_batch.watch.batcher import DescribeBatcher
-from polysync_batch.watch.budget import RateBudget
-from polysync_batch.watch.clock import Clock, SystemClock
-from polysync_batch.watch.poller import RunPoller
-from polysync_batch.watch.source import Outcome, Source
+from polysync_batch.service.ports import ChangeListener, Clock, Outcome, Source, WatchEvent, WatchStats
 from polysync_batch.watch.subscription import Subscription
 
+# Status changes kept per run (the oldest are dropped).
+MAX_HISTORY = 64
+# Reads of runs from AWS: the platform's DescribeReader.read (watch/reader.py).
+ReadRuns = Callable[[list[str]], Awaitable[dict[str, Run | None]]]
+# Kept for callers of the old name.
+HubStats = WatchStats
 
-@dataclass
+
+class Follower(Protocol):
+    """What the hub tells a source that follows watched runs (the poller)."""
+
+    def followed(self, run_ids: list[str]) -> None:
+        """These runs just became watched."""
+
+    def seen(self, run_id: str, changed: bool, source: Source) -> None:
+        """A state of the run reached the hub (`changed`: a new one)."""
+
+    def dropped(self, run_id: str) -> None:
+        """The hub forgot the run."""
+
+
+@dataclass(eq=False)
 class Entry:
     run_id: str
     run: Run | None = None
@@ -33,6 +58,7 @@ class Entry:
     stale_since: datetime | None = None  # when refreshing this state last failed; None once it succeeds
     submitted_at: float | None = None  # when this server submitted it (monotonic), for the submit grace
     event_time: datetime | None = None  # the event `time` of the state, when an event brought it
+    history: tuple[StatusChange, ...] = ()
     subscribers: set[Subscription] = field(default_factory=set)
 
     @property
@@ -41,34 +67,46 @@ class Entry:
         return bool(self.subscribers) and self.run is not None and not self.run.terminal
 
 
-@dataclass(frozen=True)
-class HubStats:
-    streams: int  # open subscriptions (one per Watch* stream)
-    watched_runs: int  # non-terminal runs the poller follows
-    oldest_poll_age_seconds: float  # since the last state of the longest-unrefreshed watched run
-
-
 class RunHub:
-    def __init__(
-        self, platform: str, describe: DescribeRuns, settings: WatchConfig, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, platform: str, read: ReadRuns, settings: WatchConfig, clock: Clock) -> None:
         self.platform = platform
-        self.settings = settings
-        self.clock = clock or SystemClock()
-        self._describe_raw = describe
-        self._budget = RateBudget(settings.describe_jobs_per_second, settings.describe_jobs_burst, self.clock)
-        self._batcher = DescribeBatcher(self.describe, self.clock, settings.batch_gap_seconds)
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self.clock = clock
+        self._read = read
+        self._fresh_for = settings.poll_interval_seconds
+        self._heartbeat = settings.heartbeat_seconds
+        self._grace = settings.submit_grace_seconds
+        self._max_cached = settings.max_cached_runs
+        self._entries: dict[str, Entry] = {}  # every run known
+        self._idle: OrderedDict[str, None] = OrderedDict()  # runs nobody watches, least recently used first
+        self._subscribed: dict[str, Entry] = {}  # runs someone watches (never evicted)
+        self._subscribing: dict[str, int] = {}  # ids whose new watch is reading them: their events count
+        self._followers: list[Follower] = []
+        self._listeners: list[ChangeListener] = []
+        self._admits: Callable[[Run], bool] = lambda run: False  # events applied for untracked runs
+        self._on_close: list[Callable[[], None]] = []
         self._closed: errors.PlatformError | None = None
-        self.poller = RunPoller(self, settings, self.clock)
-        self.describe_calls = 0
-        self._on_close: list[Callable[[], None]] = []  # stops other sources of states (events)
 
-    async def describe(self, run_ids: list[str]) -> list[Run]:
-        """One DescribeJobs call within the platform's budget (polls and reads share it)."""
-        await self._budget.acquire()
-        self.describe_calls += 1
-        return await self._describe_raw(run_ids)
+    # -- wiring (bootstrap.py) -----------------------------------------------------------------
+
+    def follow(self, follower: Follower) -> None:
+        self._followers.append(follower)
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """The change hook: `listener(run, source, time)` is called, in order, for every applied
+        change (a state newer than the one known) from any source, with the run as now known
+        (history included), where it came from, and when (the event's time, else the clock's
+        wall time). Listeners run on the event loop inside `observe`: they must be quick and
+        must not raise (an exception is the caller's)."""
+        self._listeners.append(listener)
+
+    def admit_events(self, admits: Callable[[Run], bool]) -> None:
+        """Events of runs `admits` accepts are applied even when nobody follows or caches the run
+        (the feed's queues, SPEC §12); other untracked events are still dropped."""
+        self._admits = admits
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """`stop` is called when the hub closes (a source shutting down)."""
+        self._on_close.append(stop)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -79,7 +117,7 @@ class RunHub:
         return run
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
-        """Fresh or terminal states from memory; the rest in shared DescribeJobs calls."""
+        """Fresh or terminal states from memory; the rest read (shared DescribeJobs calls)."""
         found: dict[str, Run | None] = {}
         now = self.clock.monotonic()
         misses = []
@@ -88,21 +126,28 @@ class RunHub:
             if (
                 entry is not None
                 and entry.run is not None
-                and (entry.run.terminal or now - entry.fetched_at < self.settings.poll_interval_seconds)
+                and (entry.run.terminal or now - entry.fetched_at < self._fresh_for)
             ):
+                self._touch(entry)
                 found[run_id] = entry.run
             else:
                 misses.append(run_id)
         if misses:
-            for run_id, run in (await self._batcher.get_many(misses)).items():
-                if run is not None:
-                    self.observe(run, Source.READ)
-                elif self.in_submit_grace(run_id):
-                    run = self._entries[run_id].run  # AWS has not caught up: the submit-time state
-                # The hub's state: an event may have brought a newer one while the call was out.
-                entry = self._entries.get(run_id)
-                found[run_id] = entry.run if run is not None and entry is not None and entry.run is not None else run
+            found.update(await self.fetch(misses, Source.READ))
         return {run_id: found[run_id] for run_id in dict.fromkeys(run_ids)}
+
+    async def fetch(self, run_ids: list[str], source: Source) -> dict[str, Run | None]:
+        """Reads the runs from AWS now and records what it finds as `source`."""
+        found: dict[str, Run | None] = {}
+        for run_id, run in (await self._read(run_ids)).items():
+            if run is not None:
+                self.observe(run, source)
+            elif self.in_submit_grace(run_id):
+                run = self._entries[run_id].run  # AWS has not caught up: the submit-time state
+            # The hub's state: an event may have brought a newer one while the call was out.
+            entry = self._entries.get(run_id)
+            found[run_id] = entry.run if run is not None and entry is not None and entry.run is not None else run
+        return found
 
     # -- sources of states ---------------------------------------------------------------------
 
@@ -112,9 +157,12 @@ class RunHub:
         (`source` EVENT, stamped `event_time`) for a run neither followed nor cached is
         dropped (one being subscribed to is followed): the queue carries every job of the account."""
         entry = self._entries.get(run.run_id)
-        if source is Source.EVENT and (entry is None or (entry.run is None and not entry.subscribers)):
+        if source is Source.EVENT and entry is None and run.run_id not in self._subscribing and not self._admits(run):
             return Outcome.UNTRACKED
-        entry = self._entry(run.run_id)
+        if entry is None:
+            entry = self._add(run.run_id)
+        else:
+            self._touch(entry)
         if source is Source.SUBMIT and entry.submitted_at is None:
             entry.submitted_at = self.clock.monotonic()
         verdict = Verdict.NEWER if entry.run is None else compare(run, event_time, entry.run, entry.event_time)
@@ -124,18 +172,25 @@ class RunHub:
         elif verdict is not Verdict.OLDER:
             entry.fetched_at = self.clock.monotonic()
         if verdict is not Verdict.OLDER:
-            entry.run = run
+            previous = entry.run
+            if previous is None or (previous.native_status, previous.status_reason) != (
+                run.native_status,
+                run.status_reason,
+            ):
+                change = StatusChange(run.native_status, run.status_reason, event_time or self.clock.wall())
+                entry.history = (entry.history + (change,))[-MAX_HISTORY:]
+            entry.run = replace(run, history=entry.history)
             # Only an event's own time orders later events; after any other source the job's
             # progress does (a poll's clock is not AWS's).
             entry.event_time = event_time if source is Source.EVENT else None
-        self.poller.observed(run.run_id, verdict is Verdict.NEWER, source)
+        for follower in self._followers:
+            follower.seen(run.run_id, verdict is Verdict.NEWER, source)
+        if verdict is Verdict.NEWER:
+            for listener in self._listeners:
+                listener(entry.run, source, event_time or self.clock.wall())
         if verdict is Verdict.NEWER or (was_stale and entry.stale_since is None):
             self._notify(entry)
         return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}[verdict]
-
-    def on_close(self, stop: Callable[[], None]) -> None:
-        """`stop` is called when the hub closes (another source of states shutting down)."""
-        self._on_close.append(stop)
 
     def in_submit_grace(self, run_id: str) -> bool:
         """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
@@ -145,7 +200,7 @@ class RunHub:
             entry is not None
             and entry.submitted_at is not None
             and entry.run is not None
-            and self.clock.monotonic() - entry.submitted_at < self.settings.submit_grace_seconds
+            and self.clock.monotonic() - entry.submitted_at < self._grace
         )
 
     def mark_stale(self, run_ids: list[str]) -> None:
@@ -159,7 +214,10 @@ class RunHub:
     def forget(self, run_id: str, error: errors.PlatformError) -> None:
         """Ends every watch of the run with `error` and drops its state."""
         entry = self._entries.pop(run_id, None)
-        self.poller.forget(run_id)
+        self._idle.pop(run_id, None)
+        self._subscribed.pop(run_id, None)
+        for follower in self._followers:
+            follower.dropped(run_id)
         if entry is not None:
             for subscription in list(entry.subscribers):
                 subscription.fail(error)
@@ -167,42 +225,67 @@ class RunHub:
 
     # -- watching ------------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def watch(self, run_ids: list[str]) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+        subscription = await self.subscribe(run_ids)
+        try:
+            yield subscription.events(self.clock, self._heartbeat)
+        finally:
+            self.unsubscribe(subscription)
+
     async def subscribe(self, run_ids: list[str]) -> Subscription:
         """A subscription whose first events are the runs' current states. Unknown ids raise
-        RUN_NOT_FOUND; a closed hub raises its closing error."""
+        RUN_NOT_FOUND (and are not kept); a closed hub raises its closing error."""
         if self._closed is not None:
             raise self._closed
         subscription = Subscription(run_ids)
-        for run_id in subscription.run_ids:  # subscribed first, so no change can slip between
-            self._entry(run_id).subscribers.add(subscription)
+        for run_id in subscription.run_ids:  # events for them count while they are read
+            self._subscribing[run_id] = self._subscribing.get(run_id, 0) + 1
         try:
             current = await self.get_many(subscription.run_ids)
-        except BaseException:
-            self.unsubscribe(subscription)
-            raise
+        finally:
+            for run_id in subscription.run_ids:
+                left = self._subscribing[run_id] - 1
+                if left:
+                    self._subscribing[run_id] = left
+                else:
+                    del self._subscribing[run_id]
         missing = [run_id for run_id, run in current.items() if run is None]
         if missing:
-            self.unsubscribe(subscription)
             raise errors.run_not_found(", ".join(missing), self.platform)
+        if self._closed is not None:
+            raise self._closed
         for run_id, run in current.items():
-            entry = self._entries[run_id]
-            subscription.deliver(entry.run or run, entry.stale_since)
-        self.poller.start(subscription.run_ids)
+            entry = self._entries.get(run_id)
+            if entry is None or entry.run is None:  # evicted meanwhile
+                self.observe(run, Source.READ)
+                entry = self._entries[run_id]
+            if not entry.subscribers:
+                self._idle.pop(run_id, None)
+                self._subscribed[run_id] = entry
+            entry.subscribers.add(subscription)
+            # The hub's state, which may be newer than the read (an event came meanwhile).
+            subscription.deliver(entry.run, entry.stale_since)
+        for follower in self._followers:
+            follower.followed(subscription.run_ids)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         for run_id in subscription.run_ids:
             entry = self._entries.get(run_id)
-            if entry is not None:
+            if entry is not None and subscription in entry.subscribers:
                 entry.subscribers.discard(subscription)
+                if not entry.subscribers:
+                    self._subscribed.pop(run_id, None)
+                    self._idle[run_id] = None
+                    self._evict()
 
     def close(self, error: errors.PlatformError) -> None:
-        """Ends every subscription with `error` (on shutdown: UNAVAILABLE) and stops polling."""
+        """Ends every subscription with `error` (on shutdown: UNAVAILABLE) and stops every source."""
         self._closed = error
-        for entry in self._entries.values():
+        for entry in list(self._subscribed.values()):
             for subscription in list(entry.subscribers):
                 subscription.fail(error)
-        self.poller.close()
         for stop in self._on_close:
             stop()
 
@@ -211,43 +294,44 @@ class RunHub:
         return self._closed is not None
 
     def watched(self) -> list[str]:
-        """Ids of the runs to poll."""
-        return [entry.run_id for entry in self._entries.values() if entry.watched]
+        """Ids of the runs to poll (subscribed, known, not terminal)."""
+        return [run_id for run_id, entry in self._subscribed.items() if entry.watched]
 
     @property
     def watched_runs(self) -> int:
-        return sum(1 for entry in self._entries.values() if entry.watched)
+        return sum(1 for entry in self._subscribed.values() if entry.watched)
 
-    def stats(self) -> HubStats:
+    def stats(self) -> WatchStats:
         """For the metrics gauges, read at scrape time (nothing is counted on the hot path)."""
         streams: set[Subscription] = set()
         watched, oldest = 0, None
-        for entry in self._entries.values():
+        for entry in self._subscribed.values():
             streams.update(entry.subscribers)
             if entry.watched:
                 watched += 1
                 oldest = entry.fetched_at if oldest is None else min(oldest, entry.fetched_at)
         age = 0.0 if oldest is None else max(0.0, self.clock.monotonic() - oldest)
-        return HubStats(streams=len(streams), watched_runs=watched, oldest_poll_age_seconds=age)
+        return WatchStats(streams=len(streams), watched_runs=watched, oldest_poll_age_seconds=age)
 
     # -- state ---------------------------------------------------------------------------------
 
-    def _entry(self, run_id: str) -> Entry:
-        entry = self._entries.get(run_id)
-        if entry is None:
-            entry = self._entries[run_id] = Entry(run_id)
-            self._evict()
-        self._entries.move_to_end(run_id)
+    def _add(self, run_id: str) -> Entry:
+        entry = self._entries[run_id] = Entry(run_id)
+        self._idle[run_id] = None
+        self._evict()
         return entry
 
+    def _touch(self, entry: Entry) -> None:
+        if not entry.subscribers:
+            self._idle.move_to_end(entry.run_id)
+
     def _evict(self) -> None:
-        """Bounded memory: forget the least recently used runs nobody watches."""
-        excess = len(self._entries) - self.settings.max_cached_runs
-        if excess <= 0:  # (without this, every new run cost a scan of every cached one)
-            return
-        for run_id in [r for r, e in self._entries.items() if not e.subscribers][: max(0, excess)]:
+        """Bounded memory: forget the least recently used runs nobody watches (O(1) each)."""
+        while len(self._entries) > self._max_cached and len(self._idle) > 1:
+            run_id, _ = self._idle.popitem(last=False)
             del self._entries[run_id]
-            self.poller.forget(run_id)
+            for follower in self._followers:
+                follower.dropped(run_id)
 
     def _notify(self, entry: Entry) -> None:
         if entry.run is not None:

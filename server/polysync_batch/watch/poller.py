@@ -1,29 +1,45 @@
-"""Scheduling of DescribeJobs polls for one platform's watched runs: each unfinished run the hub
-says is watched is polled on its own adaptive schedule (the interval grows while nothing
-changes), at most 100 ids per call, however many streams watch it. Results go back into the
-hub, which fans them out; transient AWS errors mark the states stale and back off with jitter.
-While the platform's event queue answers (watch/events.py), polling is only reconciliation:
-every run waits `events.reconcile_interval_seconds` between polls."""
+"""A source of run states: DescribeJobs polls of one platform's watched runs. Each unfinished
+run the sink says is watched is polled on its own adaptive schedule (the interval grows while
+nothing changes), at most 100 ids per call, however many streams watch it. Results go to the
+sink (the hub), which fans them out; transient AWS errors mark the states stale and back off
+with jitter. While the platform's event queue answers (watch/event_source.py), polling is only
+reconciliation: every run waits `events.reconcile_interval_seconds` between polls.
+
+The poller is wired in bootstrap.py: it reads through the platform's reader (`read`), reports to
+a `RunSink`, and is the hub's `Follower` (told what became watched, was seen, was dropped)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 import logging
-import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from polysync_batch.config import WatchConfig
 from polysync_batch.domain import errors
-from polysync_batch.service.ports import DESCRIBE_LIMIT
-from polysync_batch.watch.clock import Clock, Wakeup
-from polysync_batch.watch.source import Source
-
-if TYPE_CHECKING:
-    from polysync_batch.watch.hub import RunHub
+from polysync_batch.domain.backoff import backoff
+from polysync_batch.domain.models import Run
+from polysync_batch.service.ports import DESCRIBE_LIMIT, Clock, Outcome, Source
+from polysync_batch.watch.clock import Wakeup
 
 log = logging.getLogger(__name__)
+# The poller's reads: the platform's DescribeReader.read with the poller's own fair-share key.
+PollRead = Callable[[list[str]], Awaitable[dict[str, Run | None]]]
+
+
+class RunSink(Protocol):
+    """Where the poller's findings go (the hub)."""
+
+    def watched(self) -> list[str]: ...
+    def observe(self, run: Run, source: Source, event_time: datetime | None = None) -> Outcome: ...
+    def mark_stale(self, run_ids: list[str]) -> None: ...
+    def forget(self, run_id: str, error: errors.PlatformError) -> None: ...
+    def in_submit_grace(self, run_id: str) -> bool: ...
+
+
 # AWS errors that do not end a watch: the state is marked stale and polling backs off.
 TRANSIENT = (errors.Unavailable, errors.ResourceExhausted)
 
@@ -36,8 +52,11 @@ class Schedule:
 
 
 class RunPoller:
-    def __init__(self, hub: RunHub, settings: WatchConfig, clock: Clock) -> None:
-        self._hub = hub
+    def __init__(self, platform: str, sink: RunSink, read: PollRead, settings: WatchConfig, clock: Clock) -> None:
+        self._platform = platform
+        self._sink = sink
+        self._read = read
+        self._closed = False
         self._settings = settings
         self._clock = clock
         self._schedules: dict[str, Schedule] = {}
@@ -69,7 +88,9 @@ class RunPoller:
     def _base_interval(self) -> float:
         return self._reconcile_interval or self._settings.poll_interval_seconds
 
-    def observed(self, run_id: str, changed: bool, source: Source) -> None:
+    # -- the hub's Follower ---------------------------------------------------------------------
+
+    def seen(self, run_id: str, changed: bool, source: Source) -> None:
         """A new state of the run reached the hub: poll soon after a change or the service's own
         submit/cancel, later and later while nothing changes."""
         interval = self._base_interval()
@@ -84,11 +105,13 @@ class RunPoller:
         self._schedules[run_id] = schedule = Schedule(interval, self._clock.monotonic() + interval)
         self._wake_before(schedule.next_poll)
 
-    def forget(self, run_id: str) -> None:
+    def dropped(self, run_id: str) -> None:
         self._schedules.pop(run_id, None)
 
-    def start(self, run_ids: list[str] = ()) -> None:
+    def followed(self, run_ids: list[str]) -> None:
         """Polling runs (it starts with the first watch); `run_ids` just became watched."""
+        if self._closed:
+            return
         if self._task is None or self._task.done():
             # A context of its own: the loop outlives the call that started it, so its AWS calls
             # belong to no RPC (no trace parent, no call record).
@@ -101,12 +124,13 @@ class RunPoller:
             self._wakeup.wake()
 
     def close(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
 
     async def _loop(self) -> None:
-        while not self._hub.closed:
-            active = [(run_id, self._schedule(run_id)) for run_id in self._hub.watched()]
+        while not self._closed:
+            active = [(run_id, self._schedule(run_id)) for run_id in self._sink.watched()]
             if not active:
                 await self._wait(float("inf"))
                 continue
@@ -152,44 +176,42 @@ class RunPoller:
             self._failures = 0
 
     async def _poll_chunk(self, chunk: list[str]) -> None:
-        runs = {run.run_id: run for run in await self._hub.describe(chunk)}
+        runs = await self._read(chunk)
         now = self._clock.monotonic()
         for run_id in chunk:
             run = runs.get(run_id)
             if run is not None:
-                self._hub.observe(run, Source.POLL)
+                self._sink.observe(run, Source.POLL)
                 continue
             schedule = self._schedule(run_id)
             schedule.next_poll = now + self._settings.poll_interval_seconds
-            if self._hub.in_submit_grace(run_id):
+            if self._sink.in_submit_grace(run_id):
                 continue  # AWS has not caught up with our own submit yet: keep polling
             schedule.misses += 1
             if schedule.misses >= self._settings.not_found_after_polls:
-                self._hub.forget(run_id, errors.run_not_found(run_id, self._hub.platform))
+                self._sink.forget(run_id, errors.run_not_found(run_id, self._platform))
 
     def _on_error(self, chunk: list[str], error: BaseException) -> None:
         if isinstance(error, TRANSIENT):
             self._failures += 1
-            backoff = min(
-                self._settings.max_backoff_seconds, self._settings.poll_interval_seconds * 2 ** (self._failures - 1)
-            )
-            retry_at = self._clock.monotonic() + backoff * random.uniform(0.5, 1.0)  # jitter
-            self._hub.mark_stale(chunk)
+            delay = backoff(self._failures, self._settings.poll_interval_seconds, self._settings.max_backoff_seconds)
+            retry_at = self._clock.monotonic() + delay
+            self._sink.mark_stale(chunk)
             for run_id in chunk:
                 self._schedule(run_id).next_poll = retry_at
             reason = getattr(error, "reason", type(error).__name__)
             log.warning(
                 "platform %s: DescribeJobs failed (%s); retrying in %.1f s",
-                self._hub.platform,
+                self._platform,
                 reason,
-                backoff,
+                delay,
                 extra={
                     "fields": {
                         "event": "poll_backoff",
-                        "platform": self._hub.platform,
+                        "platform": self._platform,
                         "reason": str(reason),
                         "runs": len(chunk),
-                        "backoff_seconds": round(backoff, 2),
+                        "backoff_seconds": round(delay, 2),
                     }
                 },
             )
@@ -202,9 +224,9 @@ class RunPoller:
         if not isinstance(error, errors.PlatformError):
             log.error(
                 "platform %s: polling failed",
-                self._hub.platform,
+                self._platform,
                 exc_info=error,
-                extra={"fields": {"event": "poll_failed", "platform": self._hub.platform}},
+                extra={"fields": {"event": "poll_failed", "platform": self._platform}},
             )
         for run_id in chunk:
-            self._hub.forget(run_id, failure)
+            self._sink.forget(run_id, failure)

@@ -5,20 +5,15 @@ always gets the terminal state (it is the last one)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from polysync_batch.domain.errors import PlatformError
 from polysync_batch.domain.models import Run
-from polysync_batch.watch.clock import Clock, Wakeup
+from polysync_batch.service.ports import Clock, WatchEvent
+from polysync_batch.watch.clock import Wakeup
 
-
-@dataclass(frozen=True)
-class WatchEvent:
-    run: Run | None  # None on heartbeats of multi-run streams
-    stale_since: datetime | None = None
-    heartbeat: bool = False
-    sequence: int = 0  # 1, 2, … in the order the stream yields them
+__all__ = ["Subscription", "WatchEvent"]
 
 
 class Subscription:

@@ -54,7 +54,6 @@ class SqsEventQueue:
         self._ctx = ctx
         self._account_id = account_id
         self._wait_seconds = wait_seconds
-        self.queue_url = queue_url
         self._closed = False
 
     def close(self) -> None:

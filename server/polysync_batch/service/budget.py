@@ -1,11 +1,11 @@
-"""Token buckets: the per-platform DescribeJobs budget, well under AWS's shared limit of about
-50 requests per second per account, and the adaptive SubmitJob rate limit."""
+"""Token buckets for AWS calls: the per-platform DescribeJobs budget (well under AWS's shared
+limit of about 50 requests per second per account) and the adaptive SubmitJob rate limit."""
 
 from __future__ import annotations
 
 import asyncio
 
-from polysync_batch.watch.clock import Clock
+from polysync_batch.service.ports import Clock
 
 
 class RateBudget:
@@ -27,6 +27,10 @@ class RateBudget:
                     self._tokens -= 1
                     return
                 await self._clock.sleep((1 - self._tokens) / self._rate)
+
+    def refund(self) -> None:
+        """Gives back a token acquired for a call that was not made after all."""
+        self._tokens = min(self._burst, self._tokens + 1)
 
 
 class AdaptiveBudget(RateBudget):

@@ -1,9 +1,12 @@
-"""The event source of one platform's watch hub: one task long-polls the platform's event queue
-(SQS, fed by an EventBridge rule with AWS Batch's "Batch Job State Change" events), feeds each
-run's state to `hub.observe(run, Source.EVENT)` — which applies it only forward — and deletes
-the messages it handled. While the queue answers, the poller only reconciles
-(`events.reconcile_interval_seconds`); when it fails, polling returns to
-`watch.poll_interval_seconds` at once and the consumer retries with backoff.
+"""A source of run states: the event queue of one platform. One task (or `receivers` of them)
+long-polls the queue (SQS, fed by an EventBridge rule with AWS Batch's "Batch Job State Change"
+events), hands each run's state to `observe(run, Source.EVENT, time)` — the hub's, which applies
+it only forward — and deletes the messages it handled. It tells `flowing(seconds)` whether
+events flow: while the queue answers, the poller only reconciles
+(`events.reconcile_interval_seconds`); when it fails (an error, or a receive with no answer
+after its wait time plus `RECEIVE_SLACK_SECONDS`), `flowing(None)` sends polling back to
+`watch.poll_interval_seconds` at once and the consumer retries with backoff. Wired in
+bootstrap.py; it knows neither the hub nor the poller.
 
 `counts` (outcome → messages) and `healthy` are what polysync_batch_events_total{outcome} and
 polysync_batch_events_healthy{platform} report."""
@@ -12,20 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from polysync_batch.domain.models import QueuedEvent
-from polysync_batch.service.ports import EventQueuePort
-from polysync_batch.watch.clock import Clock
-from polysync_batch.watch.source import Source
-
-if TYPE_CHECKING:
-    from polysync_batch.watch.hub import RunHub
+from polysync_batch.domain.backoff import backoff
+from polysync_batch.domain.models import QueuedEvent, Run
+from polysync_batch.service.ports import Clock, EventQueuePort, Outcome, Source
 
 log = logging.getLogger(__name__)
+# A receive with no answer this long after its wait time is a hung queue (SPEC §8.5).
+RECEIVE_SLACK_SECONDS = 10.0
 # Every outcome a message can have (the metric's label values).
 OUTCOMES = ("applied", "duplicate", "stale", "untracked", "malformed", "foreign", "error")
 FIRST_BACKOFF_SECONDS = 1.0
@@ -34,19 +34,29 @@ FIRST_BACKOFF_SECONDS = 1.0
 class EventConsumer:
     def __init__(
         self,
-        hub: RunHub,
+        platform: str,
         queue: EventQueuePort,
+        observe: Callable[[Run, Source, datetime | None], Outcome],
+        flowing: Callable[[float | None], None],
+        clock: Clock,
+        *,
         reconcile_interval_seconds: float,
-        clock: Clock | None = None,
+        poll_interval_seconds: float,
+        wait_time_seconds: float = 20.0,
         max_backoff_seconds: float = 60.0,
         prepare: Callable[[], Awaitable[None]] | None = None,
         receivers: int = 1,
     ) -> None:
-        self._hub = hub
+        self.platform = platform
         self._queue = queue
+        self._observe = observe
+        self._flowing_to = flowing  # the poller's reconcile_every
         self._reconcile = reconcile_interval_seconds
-        self._clock = clock or hub.clock
+        self._poll_interval = poll_interval_seconds
+        self._wait_time = wait_time_seconds
+        self._clock = clock
         self._max_backoff = max_backoff_seconds
+        self._closed = False
         self._task: asyncio.Task | None = None
         self._receivers = receivers  # ReceiveMessage calls in flight at once (one queue, one consumer)
         self.counts: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
@@ -54,17 +64,13 @@ class EventConsumer:
         self.failure = ""  # why the queue is failing, while it is
         self.receives = 0
         self._prepare = prepare  # events.create: makes the queue and its rule before the first receive
-        hub.on_close(self.close)
-
-    @property
-    def platform(self) -> str:
-        return self._hub.platform
 
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
 
     def close(self) -> None:
+        self._closed = True
         self._queue.close()
         if self._task is not None:
             self._task.cancel()
@@ -83,20 +89,19 @@ class EventConsumer:
 
     async def _loop(self, first: bool = False) -> None:
         failures = 0
-        while not self._hub.closed and not (first and self.healthy):
+        while not self._closed and not (first and self.healthy):
             try:
                 if self._prepare is not None:
                     await self._prepare()
                     self._prepare = None
                 # A short poll first (and after a failure), so health is known at once.
-                messages = await self._queue.receive(long_poll=self.healthy)
+                messages = await self._receive(long_poll=self.healthy)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 failures += 1
                 self._failing(error)
-                backoff = min(self._max_backoff, FIRST_BACKOFF_SECONDS * 2 ** (failures - 1))
-                await self._clock.sleep(backoff * random.uniform(0.5, 1.0))  # jitter
+                await self._clock.sleep(backoff(failures, FIRST_BACKOFF_SECONDS, self._max_backoff))
                 continue
             failures = 0
             self.receives += 1
@@ -114,6 +119,23 @@ class EventConsumer:
                     _why(error),
                 )
 
+    async def _receive(self, long_poll: bool) -> list[QueuedEvent]:
+        """One receive, bounded: no answer after its wait time plus RECEIVE_SLACK_SECONDS counts
+        as a failure (the thread of a hung call is left to its read timeout)."""
+        receive = asyncio.ensure_future(self._queue.receive(long_poll=long_poll))
+        limit = (self._wait_time if long_poll else 0.0) + RECEIVE_SLACK_SECONDS
+        timer = self._clock.call_later(limit, receive.cancel)
+        try:
+            return await receive
+        except asyncio.CancelledError:
+            if receive.cancelled() and not self._closed and not _current_task_cancelling():
+                raise TimeoutError(f"ReceiveMessage did not answer within {limit:.0f} s") from None
+            raise
+        finally:
+            timer.cancel()
+            if not receive.done():
+                receive.cancel()
+
     def _apply(self, message: QueuedEvent) -> str:
         """Applies one message; returns its receipt (every message is deleted once handled)."""
         try:
@@ -121,7 +143,7 @@ class EventConsumer:
                 outcome = message.rejected or "malformed"
                 log.warning("platform %s: dropping an event message (%s): %s", self.platform, outcome, message.problem)
             else:
-                outcome = self._hub.observe(message.run, Source.EVENT, message.time).value
+                outcome = self._observe(message.run, Source.EVENT, message.time).value
         except Exception:
             log.exception("platform %s: applying an event message failed", self.platform)
             outcome = "error"
@@ -136,7 +158,7 @@ class EventConsumer:
                 self._reconcile,
             )
         self.healthy, self.failure = True, ""
-        self._hub.poller.reconcile_every(self._reconcile)
+        self._flowing_to(self._reconcile)
 
     def _failing(self, error: BaseException) -> None:
         why = _why(error)
@@ -145,10 +167,15 @@ class EventConsumer:
                 "platform %s: event queue failing (%s); polling watched runs every %.1f s until it answers again",
                 self.platform,
                 why,
-                self._hub.settings.poll_interval_seconds,
+                self._poll_interval,
             )
         self.healthy, self.failure = False, why
-        self._hub.poller.reconcile_every(None)
+        self._flowing_to(None)
+
+
+def _current_task_cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _why(error: BaseException) -> str:
