@@ -1713,8 +1713,8 @@ func (x *WatchRunChangesRequest) GetTags() map[string]string {
 // One message of WatchRunChanges.
 type WatchRunChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-	// message.
+	// One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+	// once appears once per change, in version order.
 	Changes []*RunChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// The resume point after everything in this message: pass it as `cursor` to a new stream to
 	// get every later change.

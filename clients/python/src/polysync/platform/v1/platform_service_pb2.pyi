@@ -1028,8 +1028,8 @@ class WatchRunChangesResponse(_message.Message):
     """True on the message that ends the snapshot (its changes, if any, are part of it)."""
     @_builtins.property
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunChange]:
-        """One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-        message.
+        """One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+        once appears once per change, in version order.
         """
 
     @_builtins.property

@@ -989,8 +989,8 @@ export const WatchRunChangesRequestSchema: GenMessage<WatchRunChangesRequest> = 
  */
 export type WatchRunChangesResponse = Message<"polysync.platform.v1.WatchRunChangesResponse"> & {
   /**
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    *
    * @generated from field: repeated polysync.platform.v1.RunChange changes = 1;
    */

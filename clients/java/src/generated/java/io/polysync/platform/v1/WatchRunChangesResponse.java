@@ -60,8 +60,8 @@ private static final long serialVersionUID = 0L;
   private java.util.List<io.polysync.platform.v1.RunChange> changes_;
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -72,8 +72,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -85,8 +85,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -97,8 +97,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -109,8 +109,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -726,8 +726,8 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -741,8 +741,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -756,8 +756,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -771,8 +771,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -791,8 +791,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -810,8 +810,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -829,8 +829,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -849,8 +849,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -868,8 +868,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -887,8 +887,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -907,8 +907,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -925,8 +925,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -943,8 +943,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -955,8 +955,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -970,8 +970,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -986,8 +986,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -998,8 +998,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -1011,8 +1011,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-     * message.
+     * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+     * once appears once per change, in version order.
      * </pre>
      *
      * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>

@@ -12,8 +12,8 @@ public interface WatchRunChangesResponseOrBuilder extends
 
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -22,8 +22,8 @@ public interface WatchRunChangesResponseOrBuilder extends
       getChangesList();
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -31,8 +31,8 @@ public interface WatchRunChangesResponseOrBuilder extends
   io.polysync.platform.v1.RunChange getChanges(int index);
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -40,8 +40,8 @@ public interface WatchRunChangesResponseOrBuilder extends
   int getChangesCount();
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
@@ -50,8 +50,8 @@ public interface WatchRunChangesResponseOrBuilder extends
       getChangesOrBuilderList();
   /**
    * <pre>
-   * One or more changes (at most 500), or none in a heartbeat. A run appears at most once per
-   * message.
+   * One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+   * once appears once per change, in version order.
    * </pre>
    *
    * <code>repeated .polysync.platform.v1.RunChange changes = 1;</code>
