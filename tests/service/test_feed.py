@@ -3,11 +3,15 @@ resume with nothing missed, batching, tags, heartbeats, runs submitted outside t
 and bad cursors. What the streams saw is compared with what the emulator holds."""
 
 import asyncio
+import hashlib
 
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
+from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.config import AccessConfig, CallerAuthConfig, ServerConfig
 from polysync_batch.emulator import Lifecycle, start_emulator
 
 from tests.support import FAST_WATCH, error_details, reason_of, serve
@@ -212,3 +216,33 @@ async def test_shutdown_ends_feeds_unavailable_and_feeds_count_as_streams(emulat
         await stopping
     assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
     assert reason_of(ended.value) == "SERVER_SHUTTING_DOWN"
+
+
+async def test_read_access_is_enough_for_the_feed_and_no_access_is_refused(emulator):
+    tokens = {"reader": "reader-token-1", "stranger": "stranger-token-1"}
+    auth = CallerAuthConfig(
+        tokens=[{"caller": c, "sha256": hashlib.sha256(t.encode()).hexdigest()} for c, t in tokens.items()]
+    )
+    platforms = demo_platforms(emulator, None, FAST_WATCH, events=False)
+    settings = ServerConfig(address="127.0.0.1:0", health_check_interval_seconds=0)
+    running = await build_server(
+        platforms, settings, auth=auth, access={"demo": AccessConfig(read=["reader"], submit=["scheduler"])}
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+            stub = pb_grpc.PlatformServiceStub(channel)
+
+            def as_caller(name):
+                return stub.WatchRunChanges(
+                    pb.WatchRunChangesRequest(), metadata=(("authorization", f"Bearer {tokens[name]}"),)
+                )
+
+            reading = as_caller("reader")
+            assert (await reading.read()).heartbeat
+            reading.cancel()
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await as_caller("stranger").read()
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert reason_of(refused.value) == "CALLER_NOT_ALLOWED"
+    finally:
+        await running.stop(None)
