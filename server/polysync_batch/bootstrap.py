@@ -178,7 +178,7 @@ def build_platform(
     feed, discovery = _run_feed(info, aws, core, batch, watch)
     return PlatformServices(
         feed=feed,
-        feed_sources=(discovery,),
+        feed_sources=(feed, discovery),
         info=info,
         pipelines=pipelines,
         runs=runs,

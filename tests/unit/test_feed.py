@@ -40,17 +40,19 @@ def test_cursors_round_trip_and_refuse_altered_foreign_and_other_filters():
     assert expired.value.reason == "CURSOR_EXPIRED"
 
 
-def test_the_history_numbers_changes_versions_each_run_and_expires_what_it_no_longer_keeps():
+async def test_the_history_numbers_changes_versions_each_run_and_expires_what_it_no_longer_keeps():
     history = MemoryHistory("p", max_changes=3)
     history.record([(run("a", "PENDING"), NOW), (run("b"), NOW)])
     history.record([(run("a"), NOW), (run("a", "SUCCEEDED"), NOW)])
     assert history.head == 4
-    assert [(c.run.run_id, c.version, c.position) for c in history.after(1)] == [("b", 1, 2), ("a", 2, 3), ("a", 3, 4)]
-    assert history.after(4) == []
+    changes = await history.after(1)
+    assert [(c.run.run_id, c.version, c.position) for c in changes] == [("b", 1, 2), ("a", 2, 3), ("a", 3, 4)]
+    assert await history.after(4) == []
+    assert len(await history.after(1, limit=2)) == 2
     with pytest.raises(FailedPrecondition):
-        history.after(0)  # position 1 is no longer kept
+        await history.after(0)  # position 1 is no longer kept
     with pytest.raises(FailedPrecondition):
-        history.after(5)  # ahead of the history: another process's
+        await history.after(5)  # ahead of the history: another process's
 
 
 async def test_changes_of_one_loop_turn_share_a_message_and_tags_filter():

@@ -21,19 +21,23 @@ from typing import Protocol
 from polysync_batch.domain import errors
 from polysync_batch.domain.models import Run
 from polysync_batch.feed.cursor import CursorCodec
-from polysync_batch.feed.history import BatchListener, Change
+from polysync_batch.feed.history import READ_LIMIT, BatchListener, Change
 
 MAX_CHANGES_PER_MESSAGE = 500
 
 
 class History(Protocol):
-    codec: CursorCodec
+    """Where the changes are kept (feed/history.py in the process, aws/history.py in DynamoDB)."""
+
+    codec: CursorCodec  # set once started
 
     @property
     def head(self) -> int: ...
     def subscribe(self, listener: BatchListener) -> None: ...
     def record(self, batch: list[tuple[Run, datetime]]) -> None: ...
-    def after(self, position: int) -> list[Change]: ...
+    async def start(self) -> None: ...
+    def close(self) -> None: ...
+    async def after(self, position: int, limit: int = READ_LIMIT) -> list[Change]: ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class RunFeed:
         self._readers: set[_Reader] = set()
         self._closed: errors.PlatformError | None = None
         self.stale_since: datetime | None = None
+        self._started: asyncio.Future | None = None
         history.subscribe(self._recorded)
 
     # -- recording -----------------------------------------------------------------------------
@@ -119,9 +124,23 @@ class RunFeed:
             for reader in self._readers:
                 reader.wake.set()
 
+    def start(self) -> None:
+        """Starts the history (loads what a durable one keeps); streams wait for it."""
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._history.start())
+
+    async def _ready(self) -> None:
+        started = self._started
+        if started is not None and started.done() and not started.cancelled() and started.exception() is not None:
+            self._started = None  # it failed (AWS): the next stream tries again
+        self.start()
+        assert self._started is not None
+        await asyncio.shield(self._started)
+
     def close(self, error: errors.PlatformError) -> None:
         """Ends every stream with `error` (on shutdown: UNAVAILABLE)."""
         self._closed = error
+        self._history.close()
         for reader in self._readers:
             reader.wake.set()
 
@@ -130,13 +149,14 @@ class RunFeed:
     async def stream(self, cursor: str, snapshot: bool, tags: dict[str, str]) -> AsyncIterator[FeedMessage]:
         if self._closed is not None:
             raise self._closed
+        await self._ready()
         codec = self._history.codec
         reader = _Reader()
         self._readers.add(reader)
         try:
             if cursor:
                 position = codec.decode(cursor, tags)
-                self._history.after(position)  # expired: fail before the first message
+                await self._history.after(position, 1)  # expired: fail before the first message
             else:
                 position = self._history.head
             sent_any = False
@@ -157,7 +177,7 @@ class RunFeed:
                 if self._closed is not None:
                     raise self._closed
                 reader.wake.clear()
-                changes = self._history.after(position)
+                changes = await self._history.after(position)
                 head = changes[-1].position if changes else position
                 matching = [c for c in changes if _matches(c.run, tags)]
                 for start in range(0, len(matching), MAX_CHANGES_PER_MESSAGE):
@@ -166,6 +186,8 @@ class RunFeed:
                     yield FeedMessage(chunk, codec.encode(last, tags), stale_since=self.stale_since)
                     sent_any, last_sent = True, loop.time()
                 position = head
+                if len(changes) >= READ_LIMIT:
+                    continue  # far behind: read on before waiting
                 quiet = loop.time() - last_sent
                 if not sent_any or quiet >= self._heartbeat:  # the first message at once; then bookmarks
                     yield FeedMessage([], codec.encode(position, tags), heartbeat=True, stale_since=self.stale_since)

@@ -17,6 +17,8 @@ from polysync_batch.feed.cursor import CursorCodec, cursor_expired
 
 # Changes the in-process history keeps (older cursors are CURSOR_EXPIRED).
 MAX_CHANGES = 100_000
+# Changes one read of the history returns at most (a stream far behind reads on at once).
+READ_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,19 @@ class MemoryHistory:
         for listener in self._listeners:
             listener(changes)
 
-    def after(self, position: int) -> list[Change]:
-        """Every change after `position`, oldest first; CURSOR_EXPIRED when some are no longer kept."""
+    async def start(self) -> None:
+        """Nothing to load: the history of this process begins empty."""
+
+    def close(self) -> None:
+        pass
+
+    async def after(self, position: int, limit: int = READ_LIMIT) -> list[Change]:
+        """The changes after `position`, oldest first, at most `limit`; CURSOR_EXPIRED when
+        some are no longer kept."""
         if position > self._head:
             raise cursor_expired(self.platform, "it is ahead of this server's history")
         first = self._changes[0].position if self._changes else self._head + 1
         if position < first - 1:
             raise cursor_expired(self.platform, "older than the changes this server keeps")
-        start = position - first + 1
-        return [self._changes[i] for i in range(max(0, start), len(self._changes))]
+        start = max(0, position - first + 1)
+        return [self._changes[i] for i in range(start, min(len(self._changes), start + limit))]
