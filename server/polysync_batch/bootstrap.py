@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 
@@ -21,6 +22,7 @@ from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.event_queue import DaemonThreads, SqsEventQueue, ensure_event_queue
+from polysync_batch.aws.history import DynamoHistory
 from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.logs import LogsAdapter
@@ -143,7 +145,7 @@ def build_platform(
         max_attempts=aws.max_attempts,
         connect_timeout=aws.connect_timeout_seconds,
         read_timeout=aws.read_timeout_seconds,
-        dynamodb=aws.idempotency_table is not None,
+        dynamodb=aws.idempotency_table is not None or aws.history_table is not None,
         event_queue=aws.events is not None,
         create_event_rule=aws.events is not None and aws.events.create,
         metrics=AwsCallMetrics(info.name),
@@ -175,7 +177,7 @@ def build_platform(
         claim_lease_seconds=lease,
     )
     logs = LogService(runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds)
-    feed, discovery = _run_feed(info, aws, core, batch, watch)
+    feed, discovery = _run_feed(info, aws, core, batch, watch, clients, call)
     return PlatformServices(
         feed=feed,
         feed_sources=(feed, discovery),
@@ -192,7 +194,13 @@ def build_platform(
 
 
 def _run_feed(
-    info: PlatformInfo, aws: PlatformConfig, core: Watch, batch: BatchAdapter, watch: WatchConfig
+    info: PlatformInfo,
+    aws: PlatformConfig,
+    core: Watch,
+    batch: BatchAdapter,
+    watch: WatchConfig,
+    clients: Any,
+    call: AwsCaller,
 ) -> tuple[RunFeed, Discovery]:
     """The run changes feed (SPEC §12) of the platform's queues: a listener of the hub's change
     hook, fed also by its own discovery (ListJobs), which reads what it finds through the
@@ -204,7 +212,10 @@ def _run_feed(
     def covers(run: Run) -> bool:
         return run.job_queue.rsplit("/", 1)[-1] in names
 
-    feed = RunFeed(info.name, MemoryHistory(info.name), covers, watch.heartbeat_seconds, core.clock.wall)
+    history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
+    if aws.history_table is not None:
+        history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
+    feed = RunFeed(info.name, history, covers, watch.heartbeat_seconds, core.clock.wall)
     core.hub.on_change(feed.listener)
     core.hub.admit_events(covers)
 
@@ -291,10 +302,17 @@ def demo_watch(watch: WatchConfig) -> WatchConfig:
 
 
 def demo_platforms(
-    emulator, executor: Executor | None, watch: WatchConfig | None = None, max_attempts: int = 3, events: bool = True
+    emulator,
+    executor: Executor | None,
+    watch: WatchConfig | None = None,
+    max_attempts: int = 3,
+    events: bool = True,
+    history: bool = False,
 ) -> PlatformRegistry:
     """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
-    (the emulator's own event queue) unless `events` is false or the emulator publishes none."""
+    (the emulator's own event queue) unless `events` is false or the emulator publishes none;
+    with `history` (what `serve` does), the feed's history in the emulator's own DynamoDB table
+    (tests that share one emulator leave it off, so their servers' histories stay apart)."""
     watch = watch or WatchConfig()
     session = boto3.Session(
         aws_access_key_id=emulator.access_key_id,
@@ -319,6 +337,7 @@ def demo_platforms(
             region=emulator.region,
             max_attempts=max_attempts,
             events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None,
+            history_table=getattr(emulator, "history_table", None) if history else None,
         ),
     )
     return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

@@ -76,7 +76,7 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
         from polysync_batch.emulator import start_emulator  # only the demo needs moto's server
 
         emulator = await asyncio.to_thread(start_emulator)
-        platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
+        platforms = demo_platforms(emulator, executor, demo_watch(config.watch), history=True)
         log.info(
             "no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
             DEMO_PLATFORM,
