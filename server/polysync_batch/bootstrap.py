@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 
@@ -160,6 +159,10 @@ def build_platform(
         events = _event_consumer(info, clients, aws.events, ctx, core, watch)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
+    # The feed's history (SPEC §12): in the table every replica shares, else in the process.
+    history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
+    if aws.history_table is not None:
+        history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
     ledger = None
     if aws.idempotency_table is not None:
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
@@ -175,9 +178,10 @@ def build_platform(
         submit_attempts=aws.max_attempts,
         ledger=ledger,
         claim_lease_seconds=lease,
+        archive=history if isinstance(history, DynamoHistory) else None,
     )
     logs = LogService(runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds)
-    feed, discovery = _run_feed(info, aws, core, batch, watch, clients, call)
+    feed, discovery = _run_feed(info, aws, core, batch, watch, history)
     return PlatformServices(
         feed=feed,
         feed_sources=(feed, discovery),
@@ -199,8 +203,7 @@ def _run_feed(
     core: Watch,
     batch: BatchAdapter,
     watch: WatchConfig,
-    clients: Any,
-    call: AwsCaller,
+    history: MemoryHistory | DynamoHistory,
 ) -> tuple[RunFeed, Discovery]:
     """The run changes feed (SPEC §12) of the platform's queues: a listener of the hub's change
     hook, fed also by its own discovery (ListJobs), which reads what it finds through the
@@ -212,9 +215,6 @@ def _run_feed(
     def covers(run: Run) -> bool:
         return run.job_queue.rsplit("/", 1)[-1] in names
 
-    history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
-    if aws.history_table is not None:
-        history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
     feed = RunFeed(info.name, history, covers, watch.heartbeat_seconds, core.clock.wall)
     core.hub.on_change(feed.listener)
     core.hub.admit_events(covers)
