@@ -3,7 +3,8 @@ each request, or answers it itself, per a rule the test sets, and records every 
 
 Faults: lose the answer after forwarding (TCP reset), answer an error status after forwarding
 (AWS did the work), answer an error status without forwarding (AWS never saw it), delay the
-answer, reset without forwarding; and `unreachable` for an outage."""
+answer, reset without forwarding, accept and never answer (a black hole); and `unreachable` for
+an outage."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Fault(enum.Enum):
     RESET = "reset"  # not forwarded; the connection is reset
     ANSWER = "answer"  # not forwarded; the client gets `body` with status 200 (e.g. a lagging read)
     HOLD = "hold"  # forwarded only `seconds` later (AWS sees it late), then answered
+    BLACK_HOLE = "black_hole"  # not forwarded; accepted and never answered (a hung dependency)
 
 
 @dataclass
@@ -133,6 +135,8 @@ class FaultProxy:
                     self.exchanges.append(exchange)
                 if action and action.fault is Fault.RESET:
                     return _reset(writer)
+                if action and action.fault is Fault.BLACK_HOLE:
+                    await asyncio.Event().wait()  # until the proxy stops
                 if action and action.fault in (Fault.ERROR, Fault.ANSWER):
                     writer.write(
                         _error_response(action.status)

@@ -24,7 +24,7 @@ from polysync_batch.domain.models import QueuedEvent, Run
 from polysync_batch.service.ports import Clock, EventQueuePort, Outcome, Source
 
 log = logging.getLogger(__name__)
-# A receive with no answer this long after its wait time is a hung queue (SPEC §8.5).
+# A receive with no answer this long after its wait time is a hung queue: the queue is failing.
 RECEIVE_SLACK_SECONDS = 10.0
 # Every outcome a message can have (the metric's label values).
 OUTCOMES = ("applied", "duplicate", "stale", "untracked", "malformed", "foreign", "error")

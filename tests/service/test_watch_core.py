@@ -1,0 +1,130 @@
+"""The watch core through gRPC on the emulator: every DescribeJobs (submit and cancel included)
+spends the one budget; reads whose callers left cost no AWS call; a flood of unknown ids from
+one caller barely delays another's get (fair AWS budgets); each run's history of
+status changes is recorded from every source."""
+
+import asyncio
+import time
+import uuid
+
+import grpc
+import pytest
+from moto.batch.models import batch_backends
+from polysync.platform.v1 import platform_service_pb2 as pb
+from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.emulator import Lifecycle, start_emulator
+
+from tests.support import FAST_WATCH, serve, watch_config
+
+# Jobs wait in RUNNABLE long enough to be cancelled there.
+SLOW = Lifecycle(submitted=0.1, pending=0.1, runnable=30, starting=0.1, running=0.3)
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with start_emulator(SLOW) as running:
+        yield running
+
+
+@pytest.fixture
+def describe_calls(emulator):
+    """When each DescribeJobs reached the emulator (time.monotonic()) and with how many ids."""
+    backend = batch_backends[emulator.account_id][emulator.region]
+    calls: list[tuple[float, int]] = []
+    original = backend.describe_jobs
+
+    def counted(jobs):
+        calls.append((time.monotonic(), len(jobs or [])))
+        return original(jobs)
+
+    backend.describe_jobs = counted
+    yield calls
+    del backend.describe_jobs
+
+
+def budget(per_second: float, burst: int = 1):
+    return watch_config(**{**FAST_WATCH.__dict__, "describe_jobs_per_second": per_second, "describe_jobs_burst": burst})
+
+
+def submit_directly(emulator) -> str:
+    """A job this server has never seen (nothing cached)."""
+    batch = emulator.client("batch")
+    return batch.submit_job(jobName="bystander", jobQueue=emulator.job_queue, jobDefinition="hello")["jobId"]
+
+
+async def test_submit_and_cancel_read_through_the_one_budget(emulator, describe_calls):
+    async with serve(demo_platforms(emulator, None, budget(2), events=False)) as served:
+        run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+        await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=submit_directly(emulator)))
+        await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run.run_id))
+    times = [at for at, _ in describe_calls]
+    assert len(times) >= 4  # submit's read, the get, cancel's two reads
+    gaps = [round(b - a, 2) for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.4, gaps  # 2 per second, whoever asks
+
+
+async def test_reads_whose_callers_left_cost_no_aws_calls_and_delay_no_one(emulator, describe_calls):
+    async with serve(demo_platforms(emulator, None, budget(2), events=False)) as served:
+        await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=submit_directly(emulator)))  # the burst
+        bystander = submit_directly(emulator)
+        before = len(describe_calls)
+
+        async def impatient() -> grpc.StatusCode:
+            ids = [str(uuid.uuid4()) for _ in range(100)]
+            try:
+                await served.stub.BatchGetPipelineRuns(pb.BatchGetPipelineRunsRequest(run_ids=ids), timeout=0.3)
+            except grpc.aio.AioRpcError as failed:
+                return failed.code()
+            return grpc.StatusCode.OK
+
+        codes = await asyncio.gather(*(impatient() for _ in range(20)))
+        started = time.monotonic()
+        got = await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=bystander), timeout=30)
+        waited = time.monotonic() - started
+        await asyncio.sleep(2)
+        spent = len(describe_calls) - before
+    assert set(codes) == {grpc.StatusCode.DEADLINE_EXCEEDED}  # the budget had no call for them in time
+    assert got.run.run_id == bystander
+    assert waited < 1.5, f"the bystander's get took {waited:.1f} s"
+    assert spent <= 3, f"{spent} DescribeJobs for 20 calls that had gone away (and one get)"
+
+
+async def test_a_flood_of_unknown_watches_delays_another_callers_get_by_about_a_second(emulator, describe_calls):
+    async with serve(demo_platforms(emulator, None, budget(2), events=False)) as served:
+        await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=submit_directly(emulator)))  # the burst
+        bystander = submit_directly(emulator)
+
+        async def flood():
+            ids = [str(uuid.uuid4()) for _ in range(100)]
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                async for _ in served.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=ids), timeout=60):
+                    pass
+            return failed.value.code()
+
+        flooding = [asyncio.ensure_future(flood()) for _ in range(30)]  # 30 calls' worth at 2 per second
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        got = await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=bystander), timeout=30)
+        waited = time.monotonic() - started
+        for task in flooding:
+            task.cancel()
+        await asyncio.gather(*flooding, return_exceptions=True)
+    assert got.run.run_id == bystander
+    assert waited < 1.5, f"the bystander's get took {waited:.1f} s behind the flood"
+
+
+async def test_each_status_change_is_kept_in_the_runs_history(emulator):
+    async with serve(demo_platforms(emulator, None, FAST_WATCH, events=False)) as served:
+        run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
+        async for event in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id), timeout=10):
+            if event.run.native_status == "RUNNABLE":
+                break
+        await served.stub.CancelPipelineRun(pb.CancelPipelineRunRequest(run_id=run.run_id, reason="superseded"))
+        got = await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=run.run_id))
+        assert got.run.status_reason == "Cancelled by Polysync: superseded"
+        recorded = await served.platforms.get("demo").runs.get(run.run_id)  # the Run behind the answer
+    steps = [(change.native_status, change.status_reason) for change in recorded.history]
+    assert steps[0][0] == "SUBMITTED" and ("RUNNABLE", "") in steps
+    assert steps[-1] == ("FAILED", "Cancelled by Polysync: superseded")
+    times = [change.time for change in recorded.history]
+    assert times == sorted(times)
