@@ -55,7 +55,7 @@ async def test_the_history_numbers_changes_versions_each_run_and_expires_what_it
         await history.after(5)  # ahead of the history: another process's
 
 
-async def test_changes_of_one_loop_turn_share_a_message_and_tags_filter():
+async def test_changes_that_arrive_together_share_a_message_and_tags_filter():
     history = MemoryHistory("p")
     feed = RunFeed("p", history, lambda r: r.job_queue.endswith("/q"), 30.0, lambda: NOW)
     stream = feed.stream("", False, {"team": "a"})
@@ -64,7 +64,7 @@ async def test_changes_of_one_loop_turn_share_a_message_and_tags_filter():
     for i in range(1200):
         feed.listener(run(f"r{i}", team="a" if i % 2 == 0 else "b"), None, NOW)
     feed.listener(run("other-queue", queue="arn:aws:batch:r:1:job-queue/elsewhere", team="a"), None, NOW)
-    await asyncio.sleep(0)  # the batch is recorded at the end of the turn
+    await asyncio.sleep(0.1)  # the batch is recorded BATCH_SECONDS after its first change
     assert history.head == 1200
     messages = [await anext(stream), await anext(stream)]
     assert [len(m.changes) for m in messages] == [500, 100]

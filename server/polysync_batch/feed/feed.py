@@ -1,8 +1,8 @@
 """The run changes feed of one platform (SPEC §12).
 
 Recording: the watch core calls `listener(run, source, time)` for every applied change; changes
-of runs the feed covers (the platform's job queues) that arrive in one turn of the event loop —
-one poll answer, one batch of event messages — are recorded in the history as one batch.
+of runs the feed covers (the platform's job queues) that arrive together — one poll answer,
+the event batches of the same `BATCH_SECONDS` — are recorded in the history as one batch.
 
 Serving: `stream(cursor, snapshot, tags)` yields messages: a snapshot of the non-terminal runs
 (when asked), else a first message at once; then every change after the stream's position, up
@@ -24,6 +24,9 @@ from polysync_batch.feed.cursor import CursorCodec
 from polysync_batch.feed.history import READ_LIMIT, BatchListener, Change
 
 MAX_CHANGES_PER_MESSAGE = 500
+# Changes that arrive within this long of the first one are recorded (and sent) together: the
+# event consumer applies each ReceiveMessage answer (10 events) in a turn of its own.
+BATCH_SECONDS = 0.05
 
 
 class History(Protocol):
@@ -92,7 +95,7 @@ class RunFeed:
         self._pending.append((run, time))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_later(BATCH_SECONDS, self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
