@@ -15,6 +15,7 @@ from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import SubmitRequest
 from polysync_batch.feed.feed import FeedMessage
+from polysync_batch.feed.history import Change
 from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
@@ -188,13 +189,24 @@ def watch_event_fields(event: WatchEvent) -> dict:
     }
 
 
+# Every feed stream sends the same changes: each is converted once, whoever sends it.
+_shared_changes: dict[int, tuple[weakref.ref, pb.RunChange]] = {}
+
+
+def _change_proto(change: Change) -> pb.RunChange:
+    key = id(change)
+    entry = _shared_changes.get(key)
+    if entry is not None and entry[0]() is change:
+        return entry[1]
+    proto = pb.RunChange(run=run_to_proto(change.run), version=change.version, time=timestamp(change.time))
+    _shared_changes[key] = (weakref.ref(change, lambda _: _shared_changes.pop(key, None)), proto)
+    return proto
+
+
 def feed_message_to_proto(message: FeedMessage) -> pb.WatchRunChangesResponse:
     """One message of WatchRunChanges (SPEC §12)."""
     return pb.WatchRunChangesResponse(
-        changes=[
-            pb.RunChange(run=shared_run_proto(change.run), version=change.version, time=timestamp(change.time))
-            for change in message.changes
-        ],
+        changes=[_change_proto(change) for change in message.changes],
         cursor=message.cursor,
         heartbeat=message.heartbeat,
         snapshot_complete=message.snapshot_complete,

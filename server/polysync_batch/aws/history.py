@@ -364,6 +364,7 @@ class DynamoHistory:
             if head.get("owner") != self._owner:
                 return
             self._generation, self._written, self._versions = int(head["generation"]), int(head["head"]), {}
+            await self._tail_once()  # what the table has is not recorded again
             self.leader = True
             log.info("history table %s: this replica writes platform %s's changes", self._table, self.platform)
             # What this replica saw that the table does not have: first.
