@@ -184,7 +184,8 @@ def build_platform(
     feed, discovery = _run_feed(info, aws, core, batch, watch, history)
     return PlatformServices(
         feed=feed,
-        feed_sources=(feed, discovery),
+        # Discovery starts with the first feed stream, or at once when a table keeps the history.
+        feed_sources=(feed, discovery) if aws.history_table is not None else (feed,),
         info=info,
         pipelines=pipelines,
         runs=runs,
@@ -228,6 +229,7 @@ def _run_feed(
 
     interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
     discovery = Discovery(info.name, sorted(names), batch, fetch, feed, core.clock.wall, interval)
+    feed.before_streams(discovery.ready)
     core.hub.on_close(lambda: feed.close(errors.server_shutting_down()))
     core.hub.on_close(discovery.close)
     return feed, discovery

@@ -9,7 +9,9 @@ then one read (DescribeJobs, 100 ids per call, through the watch core's reader, 
 what it finds) of the runs not seen before and of every non-terminal run the feed knows. What
 the reads find reaches the feed through the watch core's change hook like any other change.
 Rounds run every `interval` seconds: the poll interval without events, the reconcile interval
-with them (events then carry the changes; the rounds find what they lost)."""
+with them (events then carry the changes; the rounds find what they lost). Without a history
+table discovery starts with the first feed stream (before it, no cursor exists that could miss
+a change, and a server nobody follows the feed of makes no calls for it); with one, at start-up."""
 
 from __future__ import annotations
 
@@ -73,11 +75,22 @@ class Discovery:
         self._since: datetime | None = None  # None: the first round lists every non-terminal status
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._task: asyncio.Task | None = None
+        self._first_round: asyncio.Event | None = None
         self.rounds = 0
 
     def start(self) -> None:
+        if self._first_round is None:
+            self._first_round = asyncio.Event()
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
+
+    async def ready(self, snapshot: bool) -> None:
+        """Starts discovery (if it was not); for a snapshot, returns once its first round is
+        over, so the snapshot holds the runs that were already there."""
+        self.start()
+        assert self._first_round is not None
+        if snapshot:
+            await self._first_round.wait()
 
     def close(self) -> None:
         if self._task is not None:
@@ -94,6 +107,8 @@ class Discovery:
                 raise
             except Exception:  # a bug must not stop discovery for good
                 log.exception("feed discovery of platform %s failed", self.platform)
+            assert self._first_round is not None
+            self._first_round.set()
             await asyncio.sleep(self.interval)
 
     async def round(self) -> None:

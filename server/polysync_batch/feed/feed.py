@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -84,6 +84,7 @@ class RunFeed:
         self._closed: errors.PlatformError | None = None
         self.stale_since: datetime | None = None
         self._started: asyncio.Future | None = None
+        self._warm_up: Callable[[bool], Awaitable[None]] | None = None
         history.subscribe(self._recorded)
 
     # -- recording -----------------------------------------------------------------------------
@@ -127,6 +128,11 @@ class RunFeed:
             for reader in self._readers:
                 reader.wake.set()
 
+    def before_streams(self, warm_up: Callable[[bool], Awaitable[None]]) -> None:
+        """`warm_up(snapshot)` is awaited before each stream's first message (it starts discovery,
+        and for a snapshot waits for its first round)."""
+        self._warm_up = warm_up
+
     def start(self) -> None:
         """Starts the history (loads what a durable one keeps); streams wait for it."""
         if self._started is None:
@@ -153,6 +159,8 @@ class RunFeed:
         if self._closed is not None:
             raise self._closed
         await self._ready()
+        if self._warm_up is not None:
+            await self._warm_up(snapshot and not cursor)
         codec = self._history.codec
         reader = _Reader()
         self._readers.add(reader)
