@@ -20,7 +20,11 @@ from polysync_batch.bootstrap import build_platform
 from polysync_batch.config import EventsConfig, MetricsConfig, PlatformConfig, ServerConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.observability.tracing import Tracing
-from polysync_batch.service.budget import AdaptiveBudget
+
+try:
+    from polysync_batch.service.budget import AdaptiveBudget
+except ImportError:  # the code before the watch core moved it (bench/cache_at_bound.py runs both)
+    from polysync_batch.watch.budget import AdaptiveBudget
 from polysync_batch.service.registry import PlatformRegistry
 from polysync_batch.service.runs import RunService
 
@@ -45,6 +49,8 @@ async def main() -> None:
     )
     parser.add_argument("--events", action="store_true", help="consume the fake endpoint's SQS event queue")
     parser.add_argument("--reconcile", type=float, default=60.0, help="events.reconcile_interval_seconds")
+    parser.add_argument("--max-cached-runs", type=int, default=100_000, help="watch.max_cached_runs")
+    parser.add_argument("--prefill", type=int, default=0, help="runs put in the cache before serving")
     args = parser.parse_args()
     tracing = None
     if args.tracing:  # the real SDK path with an exporter that only keeps the spans
@@ -63,6 +69,7 @@ async def main() -> None:
         heartbeat_seconds=30,
         describe_jobs_per_second=args.describe_per_second,
         describe_jobs_burst=max(1, int(args.describe_per_second)),
+        max_cached_runs=args.max_cached_runs,
     )
     session = boto3.Session(aws_access_key_id="AKIDBENCH", aws_secret_access_key="bench", region_name="us-east-1")
     info = PlatformInfo(
@@ -104,7 +111,10 @@ async def main() -> None:
         max_pending_requests=args.max_pending_requests,
     )
     metrics_on = MetricsConfig(address="127.0.0.1:0")
-    servers = [await build_server(platforms(), settings, metrics_on if args.metrics else None, tracing)]
+    registry = platforms()
+    if args.prefill:
+        prefill(registry.get("bench").hub, args.prefill)
+    servers = [await build_server(registry, settings, metrics_on if args.metrics else None, tracing)]
     if args.twin_with_metrics:
         servers.append(await build_server(platforms(), settings, metrics_on, tracing))
     print("ready " + " ".join(str(running.port) for running in servers), flush=True)
@@ -113,6 +123,20 @@ async def main() -> None:
     await stop.wait()
     for running in servers:
         await running.stop(1)
+
+
+def prefill(hub, count: int) -> None:
+    """`count` runs in the cache, as reads of them would leave them (ids fill-0 …, unknown to the
+    fake endpoint, so they never change)."""
+    from polysync_batch.aws.translate import RunContext, to_run
+    from polysync_batch.watch.source import Source
+
+    template = to_run(
+        {"jobId": "fill", "status": "RUNNABLE", "jobDefinition": "arn:aws:batch:us-east-1:1:job-definition/d:1"},
+        RunContext("bench", "us-east-1", None, 600),
+    )
+    for i in range(count):
+        hub.observe(replace(template, run_id=f"fill-{i}"), Source.READ)
 
 
 if __name__ == "__main__":

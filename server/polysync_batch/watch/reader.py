@@ -3,10 +3,11 @@ submit and cancel) goes through `DescribeReader.read`, which shares calls of up 
 between concurrent readers, spends the platform's DescribeJobs budget, and shares it fairly.
 
 - **Micro-batching.** Full batches of 100 ids go at once. A partial batch goes on the next loop
-  iteration when the reader is quiet (a lone get never waits for a batch that is not coming);
-  under load (ids arrived while a partial batch was in flight) it waits for that call and then
-  until arrivals pause for `gap` seconds, so ids arriving one by one (as gRPC delivers 1,000
-  concurrent gets) share calls. No id waits more than `max_wait` seconds for its batch to form.
+  iteration when the reader is quiet (a lone get never waits for a batch that is not coming).
+  Under load (an id arrived while a call was in flight, within the last `max_wait`) it waits
+  for the calls in flight, then until arrivals pause for `gap` seconds (a wake-up that comes
+  late because the loop was busy is no pause), so ids arriving one by one (as gRPC delivers
+  1,000 concurrent gets) share calls. No id waits more than `max_wait` (25 gaps) for its batch.
 - **Nothing for callers that left.** An id is taken into a call only once the budget allows
   that call; an id whose every caller was cancelled is dropped before that, and one whose every
   caller's deadline passed fails with DEADLINE_EXCEEDED instead of costing a call.
@@ -30,8 +31,9 @@ from polysync_batch.service.budget import RateBudget
 from polysync_batch.service.ports import DESCRIBE_LIMIT, Clock, DescribeRuns
 from polysync_batch.watch.clock import Wakeup
 
-# Under load, no id waits longer than this many gaps for its partial batch to form.
-MAX_WAIT_GAPS = 10
+# Under load, no id waits longer than this many gaps (0.5 s by default) for its partial batch to
+# form: on a busy machine gRPC hands 1,000 concurrent calls over in bursts a few gaps apart.
+MAX_WAIT_GAPS = 25
 
 
 class _Slot:
@@ -67,11 +69,12 @@ class DescribeReader:
         self._queues: OrderedDict[Hashable, OrderedDict[str, _Slot]] = OrderedDict()  # per share key
         self._arrivals: OrderedDict[str, float] = OrderedDict()  # waiting id → when it arrived (oldest first)
         self._last_arrival = float("-inf")
-        self._partials = 0  # partial batches in flight
-        self._busy = False  # ids arrived while a partial batch was in flight: partial batches wait for a pause
+        self._in_flight = 0  # calls in flight
+        # Until when the reader counts as loaded (an id arrived while a call was in flight, this
+        # recently): meanwhile partial batches wait for a pause in arrivals.
+        self._loaded_until = float("-inf")
         self._wakeup = Wakeup()
         self._task: asyncio.Task | None = None
-        self.calls = 0  # DescribeJobs calls made (for the bench and the gauges)
 
     async def read(self, run_ids: list[str], key: Hashable | None = None) -> dict[str, Run | None]:
         """Each id's run, or None when AWS Batch does not know it. Raises what the call of any
@@ -85,9 +88,9 @@ class DescribeReader:
         left = deadline.remaining()
         expires = None if left is None else time.monotonic() + left
         slots = [self._join(run_id, key, expires) for run_id in ids]
-        self._last_arrival = self._clock.monotonic()
-        if self._partials:
-            self._busy = True
+        self._last_arrival = now = self._clock.monotonic()
+        if self._in_flight:
+            self._loaded_until = now + self._max_wait
         self._start()
         self._wakeup.wake()
         done = False
@@ -182,36 +185,41 @@ class DescribeReader:
             if not batch:
                 self._budget.refund()
                 continue
-            partial = len(batch) < DESCRIBE_LIMIT
-            self._partials += partial
-            self.calls += 1
+            self._in_flight += 1
             # The call serves every id in it: run it in the first caller's context (its trace
             # span) without that caller's deadline.
             context = batch[0].context.run(deadline.without_deadline)
-            asyncio.get_running_loop().create_task(self._call(batch, partial), context=context)
+            asyncio.get_running_loop().create_task(self._call(batch), context=context)
 
     async def _ready(self) -> None:
         """Returns when a batch should be sent."""
+        lag: float | None = None  # when the last timed wait was due
         while True:
             if len(self._slots) >= DESCRIBE_LIMIT:
                 return
             if not self._slots:
-                if not self._partials:
-                    self._busy = False
                 await self._wakeup.wait(self._clock)
                 continue
-            if not self._busy and not self._partials:
-                return  # quiet: a lone request goes at once
             now = self._clock.monotonic()
-            oldest = next(iter(self._arrivals.values()))
-            limit = oldest + self._max_wait
-            # Under load: wait for the partial batch in flight (it wakes us), then for a pause in arrivals.
-            due = limit if self._partials else min(limit, self._last_arrival + self._gap)
-            if now >= due:
+            if now >= self._loaded_until:
+                return  # quiet (nothing arrived while a call was out lately): a lone request goes at once
+            limit = next(iter(self._arrivals.values())) + self._max_wait  # the oldest id's bound
+            if now >= limit:
                 return
+            # Under load: wait for the calls in flight (they wake us), then for a pause in arrivals.
+            due = limit if self._in_flight else min(limit, self._last_arrival + self._gap)
+            if now >= due:
+                if lag is not None and now - lag > self._gap / 2:
+                    # The loop was busy past the due time: requests may be waiting in it, not
+                    # absent. One more gap to let them arrive.
+                    lag = None
+                    self._last_arrival = now
+                    continue
+                return
+            lag = due
             await self._wakeup.wait(self._clock, due - now)
 
-    async def _call(self, batch: list[_Slot], partial: bool) -> None:
+    async def _call(self, batch: list[_Slot]) -> None:
         try:
             runs = {run.run_id: run for run in await self._describe([slot.run_id for slot in batch])}
         except BaseException as error:
@@ -224,10 +232,8 @@ class DescribeReader:
                 raise
             return
         finally:
-            self._partials -= partial
-            if partial and self._slots:
-                self._busy = True  # what gathered meanwhile waits for a pause, then goes
-            self._wakeup.wake()
+            self._in_flight -= 1
+            self._wakeup.wake()  # what gathered meanwhile waits for a pause, then goes
         for slot in batch:
             if not slot.future.done():
                 slot.future.set_result(runs.get(slot.run_id))
