@@ -246,3 +246,17 @@ async def test_read_access_is_enough_for_the_feed_and_no_access_is_refused(emula
             assert reason_of(refused.value) == "CALLER_NOT_ALLOWED"
     finally:
         await running.stop(None)
+
+
+async def test_array_children_are_runs_of_their_own_in_the_feed(served, emulator):
+    stream = served.stub.WatchRunChanges(pb.WatchRunChangesRequest())
+    await stream.read()
+    parent = emulator.client("batch").submit_job(
+        jobName="array-outside", jobQueue=emulator.job_queue, jobDefinition="fan-out", arrayProperties={"size": 3}
+    )["jobId"]
+    children = [f"{parent}:{i}" for i in range(3)]
+    messages = await collect(stream, all_terminal([parent, *children]), timeout=20)
+    stream.cancel()
+    runs = seen(messages)
+    assert set(children) <= set(runs)
+    assert final_states(emulator, children) == {c: runs[c][-1][1] for c in children}

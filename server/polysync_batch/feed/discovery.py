@@ -6,7 +6,9 @@ Each round: ListJobs of every covered queue (the first round: every non-terminal
 the snapshot holds the runs that were already there; later rounds: the jobs created since the
 previous round, less a margin, with AWS's AFTER_CREATED_AT filter, which lists every status),
 then one read (DescribeJobs, 100 ids per call, through the watch core's reader, which records
-what it finds) of the runs not seen before and of every non-terminal run the feed knows. What
+what it finds) of the runs not seen before (array children `<jobId>:<index>` included: ListJobs
+lists only their parent, and their ids follow from its size) and of every non-terminal run the
+feed knows. What
 the reads find reaches the feed through the watch core's change hook like any other change.
 Rounds run every `interval` seconds: the poll interval without events, the reconcile interval
 with them (events then carry the changes; the rounds find what they lost). Without a history
@@ -46,6 +48,7 @@ class QueueLister(Protocol):
 
 class FeedRuns(Protocol):
     def known_active(self) -> list[str]: ...
+    def array_children(self) -> list[str]: ...
     def drop(self, run_id: str) -> None: ...
     def set_stale(self, since: datetime | None) -> None: ...
 
@@ -120,6 +123,7 @@ class Discovery:
                     listed += await self._lister.list_run_ids(queue, native_status=status)
             else:
                 listed += await self._lister.list_run_ids(queue, created_after=self._since - MARGIN)
+        listed += self._feed.array_children()  # ListJobs lists only parents; children follow from them
         new = [run_id for run_id in dict.fromkeys(listed) if run_id not in self._seen]
         ids = list(dict.fromkeys(new + self._feed.known_active()))
         for start in range(0, len(ids), DESCRIBE_LIMIT):

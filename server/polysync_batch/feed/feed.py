@@ -117,6 +117,16 @@ class RunFeed:
         """Ids of the non-terminal runs the feed knows (for the refresh source)."""
         return list(self._active)
 
+    def array_children(self) -> list[str]:
+        """Ids (`<jobId>:<index>`) of every child of the non-terminal array runs the feed knows:
+        children are runs of their own in the feed, and their ids follow from the parent's size."""
+        return [
+            f"{change.run.run_id}:{index}"
+            for change in self._active.values()
+            if change.run.array is not None and change.run.array.index is None and ":" not in change.run.run_id
+            for index in range(change.run.array.size)
+        ]
+
     def drop(self, run_id: str) -> None:
         """AWS no longer knows the run: it leaves the snapshot."""
         self._active.pop(run_id, None)
