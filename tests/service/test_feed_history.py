@@ -3,6 +3,7 @@ one table (a cursor from one resumes on the other with nothing missed, and only 
 restart that resumes from a cursor, retention, and runs AWS forgot answered from the table."""
 
 import asyncio
+import time
 import uuid
 
 import boto3
@@ -75,6 +76,15 @@ def terminal_in(earlier, run_ids):
 
 async def test_a_cursor_from_one_replica_resumes_on_the_other_with_nothing_missed(emulator, table):
     async with serve(replica(emulator, table)) as one, serve(replica(emulator, table)) as two:
+        # A watcher on each replica, open throughout: when does each change reach each?
+        arrivals = [{}, {}]
+
+        async def watch(served, into):
+            async for message in served.stub.WatchRunChanges(pb.WatchRunChangesRequest()):
+                for change in message.changes:
+                    into.setdefault((change.run.run_id, change.version), time.monotonic())
+
+        watchers = [asyncio.ensure_future(watch(s, into)) for s, into in zip((one, two), arrivals, strict=True)]
         stream = one.stub.WatchRunChanges(pb.WatchRunChangesRequest())
         first_part = await collect(stream, lambda ms: True)
         first_runs = submit_outside(emulator, 4, "replica-a")
@@ -86,9 +96,15 @@ async def test_a_cursor_from_one_replica_resumes_on_the_other_with_nothing_misse
         resumed = two.stub.WatchRunChanges(pb.WatchRunChangesRequest(cursor=cursor))
         second_part = await collect(resumed, terminal_in(first_part, everything), timeout=20)
         resumed.cancel()
-        # Watchers on both replicas see the same changes, at the same positions.
+        await asyncio.sleep(0.5)
+        for watcher in watchers:
+            watcher.cancel()
         leaders = [history_of(s).leader for s in (one, two)]
     assert sorted(leaders) == [False, True]
+    # Both watchers saw every change of these runs, within about a second of each other.
+    assert set(arrivals[0]) == set(arrivals[1]) and {r for r, _ in arrivals[0]} >= set(everything)
+    gaps = sorted(abs(arrivals[0][key] - arrivals[1][key]) for key in arrivals[0])
+    assert gaps[-1] < 1.0, gaps[-5:]
     union = seen(first_part + second_part)
     truth = final_states(emulator, everything)
     for run_id in everything:
