@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1_000_000, help="the cache bound, and the runs filled")
     parser.add_argument("--calls", type=int, default=2000, help="measured calls per phase and kind")
+    parser.add_argument("--churn-seconds", type=float, default=60.0, help="at most this long measuring under churn")
     args = parser.parse_args()
     fake, fake_port = start("bench.fake_batch", "--jobs", "200000", "--start", str(time.time()), "--first", "3600")
     common = ["--endpoint", f"http://127.0.0.1:{fake_port}", "--interval", "3600", "--describe-per-second", "100000"]
@@ -92,6 +93,8 @@ def main() -> None:
         for _ in range(args.calls):
             for target in targets:
                 target.measure("churn")
+            if time.monotonic() - churn_started > args.churn_seconds:
+                break
         churn_seconds = time.monotonic() - churn_started
         stop_at[0] = True
         for thread in churners:
@@ -104,6 +107,7 @@ def main() -> None:
                 row[f"{kind} p99_ms"] = ms(values, 99)
             row["runs added during churn"] = added[n][0]
             row["runs added per second"] = round(added[n][0] / churn_seconds, 1)
+            row["churn calls measured"] = len(target.times["churn health"])
             rows.append(row)
         empty_row, full_row = rows
         ratios = {

@@ -65,9 +65,11 @@ class Watch:
 
 def _caller_share() -> Hashable | None:
     """The identified caller of the current RPC, if any: each has its own fair share of the
-    DescribeJobs budget (else each call has one)."""
-    from polysync_batch.api.interceptors import current_caller
-
+    DescribeJobs budget (else each call has one). The call chain sets it (api/)."""
+    try:
+        from polysync_batch.api.interceptors import current_caller
+    except ImportError:  # the call chain keeps it elsewhere: a share per call still holds
+        return None
     return current_caller.get()
 
 

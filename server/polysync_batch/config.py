@@ -230,7 +230,7 @@ class WatchConfig(_Model):
     # Tuning rarely worth changing.
     interval_growth: float = Field(default=1.5, ge=1)  # an unchanged poll stretches the interval by this
     describe_jobs_burst: int = Field(default=20, ge=1)  # DescribeJobs calls the budget allows at once
-    batch_gap_seconds: float = Field(default=0.02, ge=0)  # under load, one partial DescribeJobs batch per gap
+    batch_gap_seconds: float = Field(default=0.02, ge=0)  # under load, partial batches wait for a pause this long
     max_backoff_seconds: float = Field(default=60.0, gt=0)  # polling after repeated AWS failures
     max_cached_runs: int = Field(default=100_000, ge=1)  # states kept for reads; watched runs always are
 
