@@ -230,7 +230,9 @@ def _run_feed(
         return found
 
     interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
-    discovery = Discovery(info.name, sorted(names), batch, fetch, feed, core.clock.wall, interval)
+    # With a table only its writer discovers (one replica's AWS calls, not N); the others tail it.
+    active = (lambda: history.leader) if isinstance(history, DynamoHistory) else (lambda: True)
+    discovery = Discovery(info.name, sorted(names), batch, fetch, feed, core.clock.wall, interval, active)
     feed.before_streams(discovery.ready)
     core.hub.on_close(lambda: feed.close(errors.server_shutting_down()))
     core.hub.on_close(discovery.close)

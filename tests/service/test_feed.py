@@ -52,7 +52,7 @@ def final_states(emulator, run_ids):
     return found
 
 
-async def collect(stream, until, timeout=15.0):
+async def collect(stream, until, timeout=30.0):
     """Messages of `stream` until `until(messages)` holds."""
     messages = []
 

@@ -67,6 +67,7 @@ class Discovery:
         feed: FeedRuns,
         wall: Callable[[], datetime],
         interval: float,
+        active: Callable[[], bool] = lambda: True,
     ) -> None:
         self.platform = platform
         self._queues = queues
@@ -75,6 +76,7 @@ class Discovery:
         self._feed = feed
         self._wall = wall
         self.interval = interval
+        self._active = active  # with a history table: only the replica that writes it discovers
         self._since: datetime | None = None  # None: the first round lists every non-terminal status
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._task: asyncio.Task | None = None
@@ -102,7 +104,10 @@ class Discovery:
     async def _run(self) -> None:
         while True:
             try:
-                await self.round()
+                if self._active():
+                    await self.round()
+                else:
+                    self._since = None  # if this replica starts writing, it lists every non-terminal run first
             except errors.PlatformError as error:
                 log.warning("feed discovery of platform %s failed: %s", self.platform, error.message)
                 self._feed.set_stale(self._wall())
