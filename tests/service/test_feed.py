@@ -189,6 +189,10 @@ async def test_bad_cursors_are_refused_with_what_to_do(served, emulator):
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (bad, error.details())
         violations = error_details(error)["BadRequest"].field_violations
         assert [v.field for v in violations] == ["cursor"]
+    # A filter no run could match is refused, not followed forever.
+    error = await first_error(tags={f"k{i}": "v" for i in range(51)})
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in error_details(error)["BadRequest"].field_violations] == ["tags"]
     # Issued for other filters.
     error = await first_error(cursor=cursor, tags={"team": "a"})
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from polysync_batch.domain import errors
+from polysync_batch.domain import errors, requests
 from polysync_batch.domain.models import Run
 from polysync_batch.feed.cursor import CursorCodec
 from polysync_batch.feed.history import READ_LIMIT, BatchListener, Change
@@ -166,6 +166,7 @@ class RunFeed:
     # -- serving -------------------------------------------------------------------------------
 
     async def stream(self, cursor: str, snapshot: bool, tags: dict[str, str]) -> AsyncIterator[FeedMessage]:
+        requests.check_feed_tags(tags)
         if self._closed is not None:
             raise self._closed
         await self._ready()
