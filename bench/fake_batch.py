@@ -123,6 +123,23 @@ class FakeBatch:
         changes = sum(1 for c in range(3) if now >= change_time(self.start, self.first, self.period, index, c))
         return STATES[changes]
 
+    def list_jobs(self, request: dict) -> dict:
+        """ListJobs of the queue: by jobStatus, or every status with a filter (AFTER_CREATED_AT:
+        every job was created at the start), 1000 per page (the feed's discovery)."""
+        now = time.time()
+        status, offset = request.get("jobStatus"), int(request.get("nextToken") or 0)
+        if request.get("filters"):
+            after = int(request["filters"][0]["values"][0]) / 1000
+            matching = [] if after >= self.start else list(range(self.jobs))
+        else:
+            matching = [i for i in range(self.jobs) if self.state(i, now) == (status or "RUNNING")]
+        page = matching[offset : offset + int(request.get("maxResults") or 100)]
+        summaries = [{"jobId": f"job-{i}", "jobName": f"Polysync-job-{i}", "status": self.state(i, now)} for i in page]
+        result: dict = {"jobSummaryList": summaries}
+        if offset + len(page) < len(matching):
+            result["nextToken"] = str(offset + len(page))
+        return result
+
     def describe(self, ids: list[str]) -> dict:
         now = time.time()
         jobs = []
@@ -154,6 +171,8 @@ class FakeBatch:
                     payload = json.dumps(await self.receive(json.loads(body))).encode()
                 elif operation == "DeleteMessageBatch":
                     payload = json.dumps(self.delete_batch(json.loads(body))).encode()
+                elif operation == "listjobs":
+                    payload = json.dumps(self.list_jobs(json.loads(body))).encode()
                 elif operation == "describejobs":
                     payload = json.dumps(self.describe(json.loads(body)["jobs"])).encode()
                 elif operation == "stats":

@@ -21,18 +21,23 @@ from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.credentials import build_session
 from polysync_batch.aws.event_queue import DaemonThreads, SqsEventQueue, ensure_event_queue
+from polysync_batch.aws.history import DynamoHistory
 from polysync_batch.aws.idempotency import DynamoDBLedger
 from polysync_batch.aws.identity import IdentityAdapter
 from polysync_batch.aws.logs import LogsAdapter
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.config import Config, ConfigError, EventsConfig, PlatformConfig, WatchConfig
+from polysync_batch.domain import errors
 from polysync_batch.domain.models import PlatformInfo, Run
 from polysync_batch.domain.queues import QueueScope
+from polysync_batch.feed.discovery import Discovery
+from polysync_batch.feed.feed import RunFeed
+from polysync_batch.feed.history import MemoryHistory
 from polysync_batch.observability.metrics import AwsCallMetrics
 from polysync_batch.service.budget import AdaptiveBudget, RateBudget
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
-from polysync_batch.service.ports import Clock, EventQueuePort
+from polysync_batch.service.ports import Clock, EventQueuePort, Source
 from polysync_batch.service.registry import PlatformRegistry, PlatformServices
 from polysync_batch.service.runs import RunService
 from polysync_batch.watch.clock import SystemClock
@@ -44,6 +49,7 @@ from polysync_batch.watch.reader import DescribeReader
 DEMO_PLATFORM = "demo"
 # The poller's own fair share of the DescribeJobs budget (watch/reader.py).
 POLL_SHARE = "poll"
+FEED_SHARE = "feed"  # the feed's discovery reads
 # Demo jobs take seconds, so the demo polls faster than the production default.
 DEMO_POLL_INTERVAL_SECONDS = 1.0
 
@@ -139,7 +145,7 @@ def build_platform(
         max_attempts=aws.max_attempts,
         connect_timeout=aws.connect_timeout_seconds,
         read_timeout=aws.read_timeout_seconds,
-        dynamodb=aws.idempotency_table is not None,
+        dynamodb=aws.idempotency_table is not None or aws.history_table is not None,
         event_queue=aws.events is not None,
         create_event_rule=aws.events is not None and aws.events.create,
         metrics=AwsCallMetrics(info.name),
@@ -154,6 +160,10 @@ def build_platform(
         events = _event_consumer(info, clients, aws.events, ctx, core, watch)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
+    # The feed's history (SPEC §12): in the table every replica shares, else in the process.
+    history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
+    if aws.history_table is not None:
+        history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
     ledger = None
     if aws.idempotency_table is not None:
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
@@ -170,11 +180,16 @@ def build_platform(
         ledger=ledger,
         claim_lease_seconds=lease,
         queues=QueueScope.of(info.name, info.default_job_queue, aws.job_queues),
+        archive=history if isinstance(history, DynamoHistory) else None,
     )
     logs = LogService(
         runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds, aws.get_log_events_per_second
     )
+    feed, discovery = _run_feed(info, aws, core, batch, watch, history)
     return PlatformServices(
+        feed=feed,
+        # Discovery starts with the first feed stream, or at once when a table keeps the history.
+        feed_sources=(feed, discovery) if aws.history_table is not None else (feed,),
         info=info,
         pipelines=pipelines,
         runs=runs,
@@ -185,6 +200,45 @@ def build_platform(
         clients=clients,
         events=events,
     )
+
+
+def _run_feed(
+    info: PlatformInfo,
+    aws: PlatformConfig,
+    core: Watch,
+    batch: BatchAdapter,
+    watch: WatchConfig,
+    history: MemoryHistory | DynamoHistory,
+) -> tuple[RunFeed, Discovery]:
+    """The run changes feed (SPEC §12) of the platform's queues: a listener of the hub's change
+    hook, fed also by its own discovery (ListJobs), which reads what it finds through the
+    platform's DescribeJobs reader (a fair share of its own) into the hub. Events of the
+    covered queues are applied even for runs nobody watches."""
+    queues = [info.default_job_queue, *(aws.job_queues or [])]
+    names = {queue.rsplit("/", 1)[-1] for queue in queues if queue}
+
+    def covers(run: Run) -> bool:
+        return run.job_queue.rsplit("/", 1)[-1] in names
+
+    feed = RunFeed(info.name, history, covers, watch.heartbeat_seconds, core.clock.wall)
+    core.hub.on_change(feed.listener)
+    core.hub.admit_events(covers)
+
+    async def fetch(run_ids: list[str]) -> dict[str, Run | None]:
+        found = await core.reader.read(run_ids, key=FEED_SHARE)
+        for run in found.values():
+            if run is not None:
+                core.hub.observe(run, Source.POLL)
+        return found
+
+    interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
+    # With a table only its writer discovers (one replica's AWS calls, not N); the others tail it.
+    active = (lambda: history.leader) if isinstance(history, DynamoHistory) else (lambda: True)
+    discovery = Discovery(info.name, sorted(names), batch, fetch, feed, core.clock.wall, interval, active)
+    feed.before_streams(discovery.ready)
+    core.hub.on_close(lambda: feed.close(errors.server_shutting_down()))
+    core.hub.on_close(discovery.close)
+    return feed, discovery
 
 
 def _event_consumer(
@@ -256,10 +310,17 @@ def demo_watch(watch: WatchConfig) -> WatchConfig:
 
 
 def demo_platforms(
-    emulator, executor: Executor | None, watch: WatchConfig | None = None, max_attempts: int = 3, events: bool = True
+    emulator,
+    executor: Executor | None,
+    watch: WatchConfig | None = None,
+    max_attempts: int = 3,
+    events: bool = True,
+    history: bool = False,
 ) -> PlatformRegistry:
     """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
-    (the emulator's own event queue) unless `events` is false or the emulator publishes none."""
+    (the emulator's own event queue) unless `events` is false or the emulator publishes none;
+    with `history` (what `serve` does), the feed's history in the emulator's own DynamoDB table
+    (tests that share one emulator leave it off, so their servers' histories stay apart)."""
     watch = watch or WatchConfig()
     session = boto3.Session(
         aws_access_key_id=emulator.access_key_id,
@@ -284,6 +345,7 @@ def demo_platforms(
             region=emulator.region,
             max_attempts=max_attempts,
             events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None,
+            history_table=getattr(emulator, "history_table", None) if history else None,
         ),
     )
     return PlatformRegistry({DEMO_PLATFORM: platform}, DEMO_PLATFORM)

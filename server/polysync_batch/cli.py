@@ -77,7 +77,7 @@ async def serve(config: Config, environ: Mapping[str, str]) -> int:
 
         emulator = await asyncio.to_thread(start_emulator)
         await asyncio.to_thread(emulator.seed_small_queue)  # the demo's JOB_CANNOT_BE_PLACED queue (README)
-        platforms = demo_platforms(emulator, executor, demo_watch(config.watch))
+        platforms = demo_platforms(emulator, executor, demo_watch(config.watch), history=True)
         log.info(
             "no platform configured: serving the embedded emulator as platform %r (AWS Batch at %s)",
             DEMO_PLATFORM,

@@ -187,6 +187,9 @@ class PlatformConfig(_Model):
     # A DynamoDB table shared by the replicas makes request_id hold for concurrent calls too.
     idempotency_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
     idempotency_ttl_seconds: float = Field(default=86400.0, ge=60)
+    # The run changes feed's durable history (SPEC §12), shared by the replicas; in the process without it.
+    history_table: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    history_retention_seconds: float = Field(default=604800.0, ge=60)
     events: EventsConfig | None = None  # event-driven watches; polling only without it
     access: AccessConfig | None = None  # None: every identified caller may use the platform
     # The queues (names or ARNs) the platform may submit to, list and read runs from, besides

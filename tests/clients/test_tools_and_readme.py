@@ -52,6 +52,8 @@ def test_readme_grpcurl_walkthrough_runs_as_written(demo_server):
     assert '"RUN_STATUS_CANCELLED"' in out and "Cancelled by Polysync: no longer needed" in out
     assert '"exit_code": 3' in out or '"native_status": "SUBMITTED"' in out  # the failing submit
     assert '"status": "SERVING"' in out
+    assert '"snapshot_complete": true' in out and '"cursor": "' in out  # WatchRunChanges, snapshot
+    assert out.count('"version": "') >= 6  # the resumed feed: the new run's changes after the cursor
 
 
 @pytest.mark.timeout(240)

@@ -15,6 +15,8 @@ from polysync_batch.domain.models import Pipeline, Run, RunAttempt
 from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import SubmitRequest, Submitted
+from polysync_batch.feed.feed import FeedMessage
+from polysync_batch.feed.history import Change
 from polysync_batch.watch.subscription import WatchEvent
 
 RUN_STATUS_TO_PROTO = {
@@ -227,3 +229,28 @@ def watch_event_fields(event: WatchEvent) -> dict:
         "heartbeat": event.heartbeat,
         "stale_since": timestamp(event.stale_since),
     }
+
+
+# Every feed stream sends the same changes: each is converted once, whoever sends it.
+_shared_changes: dict[int, tuple[weakref.ref, pb.RunChange]] = {}
+
+
+def _change_proto(change: Change) -> pb.RunChange:
+    key = id(change)
+    entry = _shared_changes.get(key)
+    if entry is not None and entry[0]() is change:
+        return entry[1]
+    proto = pb.RunChange(run=run_to_proto(change.run), version=change.version, time=timestamp(change.time))
+    _shared_changes[key] = (weakref.ref(change, lambda _: _shared_changes.pop(key, None)), proto)
+    return proto
+
+
+def feed_message_to_proto(message: FeedMessage) -> pb.WatchRunChangesResponse:
+    """One message of WatchRunChanges (SPEC §12)."""
+    return pb.WatchRunChangesResponse(
+        changes=[_change_proto(change) for change in message.changes],
+        cursor=message.cursor,
+        heartbeat=message.heartbeat,
+        snapshot_complete=message.snapshot_complete,
+        stale_since=timestamp(message.stale_since),
+    )

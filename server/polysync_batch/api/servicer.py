@@ -94,3 +94,10 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
                 log_stream_name=stream,
                 events=[pb.LogEvent(time=convert.timestamp(e.time), message=e.message) for e in events],
             )
+
+    async def WatchRunChanges(
+        self, request: pb.WatchRunChangesRequest, context: Context
+    ) -> AsyncIterator[pb.WatchRunChangesResponse]:
+        feed = self._platforms.get(request.platform).feed
+        async for message in feed.stream(request.cursor, request.snapshot, dict(request.tags)):
+            yield convert.feed_message_to_proto(message)

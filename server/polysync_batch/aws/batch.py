@@ -3,6 +3,7 @@ request and translates each answer back (aws/translate.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from polysync_batch.aws import errors as aws_errors
@@ -100,6 +101,25 @@ class BatchAdapter:
         response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, **request)
         runs = [self._to_run(summary, job_queue) for summary in response.get("jobSummaryList", [])]
         return runs, response.get("nextToken") or ""
+
+    async def list_run_ids(
+        self, job_queue: str, *, native_status: str | None = None, created_after: datetime | None = None
+    ) -> list[str]:
+        """Every job id of the queue (following nextToken): in `native_status`, or created after
+        `created_after` (the AFTER_CREATED_AT filter lists every status). The feed's discovery."""
+        request: dict[str, Any] = {"jobQueue": job_queue, "maxResults": 1000}
+        if created_after is not None:
+            millis = str(int(created_after.timestamp() * 1000))
+            request["filters"] = [{"name": "AFTER_CREATED_AT", "values": [millis]}]
+        elif native_status:
+            request["jobStatus"] = native_status
+        ids: list[str] = []
+        while True:
+            response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, **request)
+            ids += [summary["jobId"] for summary in response.get("jobSummaryList", [])]
+            if not response.get("nextToken"):
+                return ids
+            request["nextToken"] = response["nextToken"]
 
     async def terminate(self, run_id: str, reason: str) -> None:
         await self._call("TerminateJob", self._batch.terminate_job, {"run_id": run_id}, jobId=run_id, reason=reason)

@@ -115,7 +115,7 @@ class Run:
     queue_position: QueuePosition | None = None  # set on reads of a RUNNABLE run (service/queue_position.py)
     attempt_log_streams: list[str] = field(default_factory=list)  # one per finished attempt
     history: tuple[StatusChange, ...] = ()  # oldest first, bounded; recorded by the watch core
-    tags: dict[str, str] = field(default_factory=dict)  # the job's tags (DescribeJobs)
+    tags: dict[str, str] = field(default_factory=dict)  # the job's tags (DescribeJobs; the feed filters on them)
 
     def change_key(self) -> tuple:
         """What a watcher reports a change of: status, reason, exit code and array progress."""

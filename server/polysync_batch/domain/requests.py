@@ -202,3 +202,10 @@ def _check_range(v: Violations, name: str, value: int | None, low: int, high: in
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         v.add(name, f"must be {bounds} ({value} given)")
+
+
+def check_feed_tags(tags: dict[str, str]) -> None:
+    """WatchRunChanges' tag filter: tags as a run can have them (at most 50, AWS's sizes)."""
+    v = Violations()
+    _validate_tags(tags, v)
+    v.raise_if_any()

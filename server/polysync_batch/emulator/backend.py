@@ -105,6 +105,10 @@ class EmulatedBatchBackend(BatchBackend):
     ) -> list[Job]:
         """moto's listing (incl. its JOB_NAME filter) with three AWS behaviours it lacks."""
         jobs = cast(list[EmulatedJob], super().list_jobs(job_queue_name, array_job_id, job_status, filters))
+        for filt in filters or []:
+            if filt.get("name") == "AFTER_CREATED_AT":  # moto lists every job for it
+                after = int((filt.get("values") or ["0"])[0]) / 1000
+                jobs = [job for job in jobs if job.timeline.created_at > after]
         if array_job_id is None:
             # Array children are only listed under their parent (arrayJobId).
             jobs = [job for job in jobs if job.array_index is None]

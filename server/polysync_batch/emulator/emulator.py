@@ -16,7 +16,15 @@ from .iam import install_iam
 from .job_clock import JobClock, SystemJobClock
 from .lifecycle import Lifecycle
 from .responses import install_responses
-from .seed import JOB_QUEUE, SMALL_JOB_QUEUE, Credentials, create_credentials, seed_demo_platform, seed_small_queue
+from .seed import (
+    JOB_QUEUE,
+    SMALL_JOB_QUEUE,
+    Credentials,
+    create_credentials,
+    seed_demo_platform,
+    seed_history_table,
+    seed_small_queue,
+)
 from .server import MotoServer
 
 REGION = "us-east-1"
@@ -37,6 +45,7 @@ class Emulator:
     def __init__(self, server: MotoServer, account_id: str, credentials: Credentials) -> None:
         self._server = server
         self.events_queue_url: str | None = None  # set when it publishes job events
+        self.history_table: str | None = None  # the demo platform's feed history (DynamoDB)
         self.publisher: EventPublisher | None = None
         self.endpoint_url = server.endpoint_url
         self.account_id = account_id
@@ -97,6 +106,7 @@ def start_emulator(
         bootstrap_iam = _client("iam", server.endpoint_url, "bootstrap", "bootstrap")
         emulator = Emulator(server, account_id, create_credentials(bootstrap_iam, account_id))
         seed_demo_platform(emulator.client)
+        emulator.history_table = seed_history_table(emulator.client("dynamodb"))
         if events:
             emulator.events_queue_url = seed_event_queue(emulator.client("sqs"), emulator.client("events"))
             emulator.publisher = backend.publisher = EventPublisher(emulator.client("events"), clock)

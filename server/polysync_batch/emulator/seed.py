@@ -171,3 +171,25 @@ def _ensure_role(iam: BaseClient, name: str, service: str) -> str:
         }
         role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
         return str(role["Role"]["Arn"])
+
+
+HISTORY_TABLE = "polysync-demo-history"
+
+
+def seed_history_table(dynamodb: BaseClient) -> str:
+    """The demo platform's feed history table (SPEC §12), as the README defines it for AWS:
+    string `pk` and `sk`, TTL on `expires_at`; idempotent. Returns its name."""
+    if HISTORY_TABLE not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=HISTORY_TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.update_time_to_live(
+            TableName=HISTORY_TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
+    return HISTORY_TABLE

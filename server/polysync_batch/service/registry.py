@@ -27,6 +27,8 @@ class PlatformServices:
     identity: IdentityPort
     clients: Any  # the platform's boto3 clients (aws.clients.AwsClients), for diagnostics and tests
     events: Any = None  # the event source (watch.event_source.EventConsumer) with events.sqs_queue_url set
+    feed: Any = None  # the run changes feed (feed.feed.RunFeed)
+    feed_sources: tuple = ()  # what feeds it beyond the watch core (feed.discovery.Discovery), started with it
 
 
 class PlatformRegistry:
@@ -46,6 +48,8 @@ class PlatformRegistry:
         for platform in self.all():
             if platform.events is not None:
                 platform.events.start()
+            for source in platform.feed_sources:
+                source.start()
 
     def get(self, name: str) -> PlatformServices:
         """The platform a request names; empty means the default one."""

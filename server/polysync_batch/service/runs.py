@@ -10,6 +10,7 @@ import contextlib
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from polysync_batch.domain import deadline, errors, links, paging, requests
 from polysync_batch.domain.backoff import backoff
@@ -44,6 +45,12 @@ def retry_delay(attempt: int) -> float:
     return backoff(attempt, 0.2, 5.0)
 
 
+class RunArchive(Protocol):
+    """Runs as last recorded (the feed's history table, SPEC §12), for runs AWS forgot."""
+
+    async def run(self, run_id: str) -> Run | None: ...
+
+
 class RunService:
     def __init__(
         self,
@@ -59,8 +66,10 @@ class RunService:
         queues: QueueScope | None = None,
         placement: PlacementCheck | None = None,
         queue_positions: QueuePositions | None = None,
+        archive: RunArchive | None = None,
     ) -> None:
         self._info = info
+        self._archive = archive  # the feed's history table: runs AWS no longer returns
         self._queues = queues or QueueScope(info.name, None)  # job_queues: what the platform may reach
         self._placement = placement or PlacementCheck(info, batch)  # SPEC §13: queue and placement checks
         self._positions = queue_positions or QueuePositions(info.name, batch)  # SPEC §13: RUNNABLE runs read
@@ -264,12 +273,22 @@ class RunService:
 
     async def get(self, run_id: str) -> Run:
         requests.check_run_id(run_id)
-        return await self._positions.annotate(self._queues.readable(await self._states.get(run_id)))
+        try:
+            run = await self._states.get(run_id)
+        except errors.NotFound:
+            archived = await self._archive.run(run_id) if self._archive is not None else None
+            if archived is None:
+                raise
+            run = archived
+        return await self._positions.annotate(self._queues.readable(run))
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
-        """Each id's run, or None when AWS Batch does not know it."""
+        """Each id's run, or None when neither AWS Batch nor the history table knows it."""
         requests.check_run_ids(run_ids)
         found = await self._states.get_many(run_ids)
+        if self._archive is not None:
+            for run_id in [run_id for run_id, run in found.items() if run is None]:
+                found[run_id] = await self._archive.run(run_id)
         return await self._positions.annotate_all({run_id: self._queues.visible(run) for run_id, run in found.items()})
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:

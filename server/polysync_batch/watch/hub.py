@@ -82,6 +82,7 @@ class RunHub:
         self._subscribing: dict[str, int] = {}  # ids whose new watch is reading them: their events count
         self._followers: list[Follower] = []
         self._listeners: list[ChangeListener] = []
+        self._admits: Callable[[Run], bool] = lambda run: False  # events applied for untracked runs
         self._on_close: list[Callable[[], None]] = []
         self._closed: errors.PlatformError | None = None
 
@@ -97,6 +98,11 @@ class RunHub:
         wall time). Listeners run on the event loop inside `observe`: they must be quick and
         must not raise (an exception is the caller's)."""
         self._listeners.append(listener)
+
+    def admit_events(self, admits: Callable[[Run], bool]) -> None:
+        """Events of runs `admits` accepts are applied even when nobody follows or caches the run
+        (the feed's queues, SPEC §12); other untracked events are still dropped."""
+        self._admits = admits
 
     def on_close(self, stop: Callable[[], None]) -> None:
         """`stop` is called when the hub closes (a source shutting down)."""
@@ -151,7 +157,7 @@ class RunHub:
         (`source` EVENT, stamped `event_time`) for a run neither followed nor cached is
         dropped (one being subscribed to is followed): the queue carries every job of the account."""
         entry = self._entries.get(run.run_id)
-        if source is Source.EVENT and entry is None and run.run_id not in self._subscribing:
+        if source is Source.EVENT and entry is None and run.run_id not in self._subscribing and not self._admits(run):
             return Outcome.UNTRACKED
         if entry is None:
             entry = self._add(run.run_id)

@@ -1635,6 +1635,231 @@ func (x *LogEvent) GetMessage() string {
 	return ""
 }
 
+// Request of WatchRunChanges.
+type WatchRunChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform; empty means the default platform.
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// Resume after this cursor (from any message of an earlier stream with the same platform and
+	// tags); empty means start now.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// With no cursor: first send every non-terminal run the feed covers, then a message with
+	// `snapshot_complete`.
+	Snapshot bool `protobuf:"varint,3,opt,name=snapshot,proto3" json:"snapshot,omitempty"`
+	// Only runs whose tags include all of these keys with these values; empty means every run.
+	Tags          map[string]string `protobuf:"bytes,4,rep,name=tags,proto3" json:"tags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRunChangesRequest) Reset() {
+	*x = WatchRunChangesRequest{}
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRunChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRunChangesRequest) ProtoMessage() {}
+
+func (x *WatchRunChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRunChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchRunChangesRequest) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_platform_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WatchRunChangesRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *WatchRunChangesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchRunChangesRequest) GetSnapshot() bool {
+	if x != nil {
+		return x.Snapshot
+	}
+	return false
+}
+
+func (x *WatchRunChangesRequest) GetTags() map[string]string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// One message of WatchRunChanges.
+type WatchRunChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+	// once appears once per change, in version order.
+	Changes []*RunChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The resume point after everything in this message: pass it as `cursor` to a new stream to
+	// get every later change.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// True when nothing changed: `changes` is empty and `cursor` is a bookmark.
+	Heartbeat bool `protobuf:"varint,3,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
+	// True on the message that ends the snapshot (its changes, if any, are part of it).
+	SnapshotComplete bool `protobuf:"varint,4,opt,name=snapshot_complete,json=snapshotComplete,proto3" json:"snapshot_complete,omitempty"`
+	// Set while AWS cannot be polled (throttling, 5xx, network): the time since which changes
+	// may be missing or late. Unset when the feed is current.
+	StaleSince    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=stale_since,json=staleSince,proto3" json:"stale_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchRunChangesResponse) Reset() {
+	*x = WatchRunChangesResponse{}
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchRunChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchRunChangesResponse) ProtoMessage() {}
+
+func (x *WatchRunChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchRunChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchRunChangesResponse) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_platform_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *WatchRunChangesResponse) GetChanges() []*RunChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *WatchRunChangesResponse) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchRunChangesResponse) GetHeartbeat() bool {
+	if x != nil {
+		return x.Heartbeat
+	}
+	return false
+}
+
+func (x *WatchRunChangesResponse) GetSnapshotComplete() bool {
+	if x != nil {
+		return x.SnapshotComplete
+	}
+	return false
+}
+
+func (x *WatchRunChangesResponse) GetStaleSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StaleSince
+	}
+	return nil
+}
+
+// One change of one run in WatchRunChanges.
+type RunChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run's state after the change.
+	Run *PipelineRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// Increases with every change of this run; a change delivered again carries the same
+	// version (drop it). A snapshot entry carries the run's latest version.
+	Version int64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// When the change happened: the AWS event's time, else when the service saw it.
+	Time          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunChange) Reset() {
+	*x = RunChange{}
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunChange) ProtoMessage() {}
+
+func (x *RunChange) ProtoReflect() protoreflect.Message {
+	mi := &file_polysync_platform_v1_platform_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunChange.ProtoReflect.Descriptor instead.
+func (*RunChange) Descriptor() ([]byte, []int) {
+	return file_polysync_platform_v1_platform_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RunChange) GetRun() *PipelineRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *RunChange) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RunChange) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 var File_polysync_platform_v1_platform_service_proto protoreflect.FileDescriptor
 
 const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
@@ -1780,7 +2005,26 @@ const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
 	"\x0flog_stream_name\x18\x02 \x01(\tR\rlogStreamName\"T\n" +
 	"\bLogEvent\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage2\x83\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\xed\x01\n" +
+	"\x16WatchRunChangesRequest\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1a\n" +
+	"\bsnapshot\x18\x03 \x01(\bR\bsnapshot\x12J\n" +
+	"\x04tags\x18\x04 \x03(\v26.polysync.platform.v1.WatchRunChangesRequest.TagsEntryR\x04tags\x1a7\n" +
+	"\tTagsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf4\x01\n" +
+	"\x17WatchRunChangesResponse\x129\n" +
+	"\achanges\x18\x01 \x03(\v2\x1f.polysync.platform.v1.RunChangeR\achanges\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1c\n" +
+	"\theartbeat\x18\x03 \x01(\bR\theartbeat\x12+\n" +
+	"\x11snapshot_complete\x18\x04 \x01(\bR\x10snapshotComplete\x12;\n" +
+	"\vstale_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"staleSince\"\x8a\x01\n" +
+	"\tRunChange\x123\n" +
+	"\x03run\x18\x01 \x01(\v2!.polysync.platform.v1.PipelineRunR\x03run\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x03R\aversion\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time2\xf5\n" +
 	"\n" +
 	"\x0fPlatformService\x12k\n" +
 	"\x0eTestConnection\x12+.polysync.platform.v1.TestConnectionRequest\x1a,.polysync.platform.v1.TestConnectionResponse\x12h\n" +
@@ -1793,7 +2037,8 @@ const file_polysync_platform_v1_platform_service_proto_rawDesc = "" +
 	"\x11CancelPipelineRun\x12..polysync.platform.v1.CancelPipelineRunRequest\x1a/.polysync.platform.v1.CancelPipelineRunResponse\x12s\n" +
 	"\x10WatchPipelineRun\x12-.polysync.platform.v1.WatchPipelineRunRequest\x1a..polysync.platform.v1.WatchPipelineRunResponse0\x01\x12v\n" +
 	"\x11WatchPipelineRuns\x12..polysync.platform.v1.WatchPipelineRunsRequest\x1a/.polysync.platform.v1.WatchPipelineRunsResponse0\x01\x12\x82\x01\n" +
-	"\x15StreamPipelineRunLogs\x122.polysync.platform.v1.StreamPipelineRunLogsRequest\x1a3.polysync.platform.v1.StreamPipelineRunLogsResponse0\x01B\xf1\x01\n" +
+	"\x15StreamPipelineRunLogs\x122.polysync.platform.v1.StreamPipelineRunLogsRequest\x1a3.polysync.platform.v1.StreamPipelineRunLogsResponse0\x01\x12p\n" +
+	"\x0fWatchRunChanges\x12,.polysync.platform.v1.WatchRunChangesRequest\x1a-.polysync.platform.v1.WatchRunChangesResponse0\x01B\xf1\x01\n" +
 	"\x18com.polysync.platform.v1B\x14PlatformServiceProtoP\x01ZMgithub.com/polysync/polysync-batch/clients/go/polysync/platform/v1;platformv1\xa2\x02\x03PPX\xaa\x02\x14Polysync.Platform.V1\xca\x02\x14Polysync\\Platform\\V1\xe2\x02 Polysync\\Platform\\V1\\GPBMetadata\xea\x02\x16Polysync::Platform::V1b\x06proto3"
 
 var (
@@ -1808,7 +2053,7 @@ func file_polysync_platform_v1_platform_service_proto_rawDescGZIP() []byte {
 	return file_polysync_platform_v1_platform_service_proto_rawDescData
 }
 
-var file_polysync_platform_v1_platform_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_polysync_platform_v1_platform_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_polysync_platform_v1_platform_service_proto_goTypes = []any{
 	(*TestConnectionRequest)(nil),         // 0: polysync.platform.v1.TestConnectionRequest
 	(*TestConnectionResponse)(nil),        // 1: polysync.platform.v1.TestConnectionResponse
@@ -1833,63 +2078,74 @@ var file_polysync_platform_v1_platform_service_proto_goTypes = []any{
 	(*StreamPipelineRunLogsRequest)(nil),  // 20: polysync.platform.v1.StreamPipelineRunLogsRequest
 	(*StreamPipelineRunLogsResponse)(nil), // 21: polysync.platform.v1.StreamPipelineRunLogsResponse
 	(*LogEvent)(nil),                      // 22: polysync.platform.v1.LogEvent
-	nil,                                   // 23: polysync.platform.v1.ExecutePipelineRequest.ParametersEntry
-	nil,                                   // 24: polysync.platform.v1.ExecutePipelineRequest.EnvironmentEntry
-	nil,                                   // 25: polysync.platform.v1.ExecutePipelineRequest.TagsEntry
-	(*JobQueueStatus)(nil),                // 26: polysync.platform.v1.JobQueueStatus
-	(*PermissionCheck)(nil),               // 27: polysync.platform.v1.PermissionCheck
-	(*Pipeline)(nil),                      // 28: polysync.platform.v1.Pipeline
-	(*PipelineRun)(nil),                   // 29: polysync.platform.v1.PipelineRun
-	(RunStatus)(0),                        // 30: polysync.platform.v1.RunStatus
-	(*timestamppb.Timestamp)(nil),         // 31: google.protobuf.Timestamp
+	(*WatchRunChangesRequest)(nil),        // 23: polysync.platform.v1.WatchRunChangesRequest
+	(*WatchRunChangesResponse)(nil),       // 24: polysync.platform.v1.WatchRunChangesResponse
+	(*RunChange)(nil),                     // 25: polysync.platform.v1.RunChange
+	nil,                                   // 26: polysync.platform.v1.ExecutePipelineRequest.ParametersEntry
+	nil,                                   // 27: polysync.platform.v1.ExecutePipelineRequest.EnvironmentEntry
+	nil,                                   // 28: polysync.platform.v1.ExecutePipelineRequest.TagsEntry
+	nil,                                   // 29: polysync.platform.v1.WatchRunChangesRequest.TagsEntry
+	(*JobQueueStatus)(nil),                // 30: polysync.platform.v1.JobQueueStatus
+	(*PermissionCheck)(nil),               // 31: polysync.platform.v1.PermissionCheck
+	(*Pipeline)(nil),                      // 32: polysync.platform.v1.Pipeline
+	(*PipelineRun)(nil),                   // 33: polysync.platform.v1.PipelineRun
+	(RunStatus)(0),                        // 34: polysync.platform.v1.RunStatus
+	(*timestamppb.Timestamp)(nil),         // 35: google.protobuf.Timestamp
 }
 var file_polysync_platform_v1_platform_service_proto_depIdxs = []int32{
-	26, // 0: polysync.platform.v1.TestConnectionResponse.job_queue:type_name -> polysync.platform.v1.JobQueueStatus
-	27, // 1: polysync.platform.v1.TestConnectionResponse.checks:type_name -> polysync.platform.v1.PermissionCheck
-	28, // 2: polysync.platform.v1.ListPipelinesResponse.pipelines:type_name -> polysync.platform.v1.Pipeline
-	28, // 3: polysync.platform.v1.GetPipelineResponse.pipeline:type_name -> polysync.platform.v1.Pipeline
-	23, // 4: polysync.platform.v1.ExecutePipelineRequest.parameters:type_name -> polysync.platform.v1.ExecutePipelineRequest.ParametersEntry
-	24, // 5: polysync.platform.v1.ExecutePipelineRequest.environment:type_name -> polysync.platform.v1.ExecutePipelineRequest.EnvironmentEntry
-	25, // 6: polysync.platform.v1.ExecutePipelineRequest.tags:type_name -> polysync.platform.v1.ExecutePipelineRequest.TagsEntry
-	29, // 7: polysync.platform.v1.ExecutePipelineResponse.run:type_name -> polysync.platform.v1.PipelineRun
-	29, // 8: polysync.platform.v1.GetPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
-	29, // 9: polysync.platform.v1.BatchGetPipelineRunsResponse.runs:type_name -> polysync.platform.v1.PipelineRun
-	30, // 10: polysync.platform.v1.ListPipelineRunsRequest.statuses:type_name -> polysync.platform.v1.RunStatus
-	29, // 11: polysync.platform.v1.ListPipelineRunsResponse.runs:type_name -> polysync.platform.v1.PipelineRun
-	29, // 12: polysync.platform.v1.CancelPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
-	29, // 13: polysync.platform.v1.WatchPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
-	31, // 14: polysync.platform.v1.WatchPipelineRunResponse.stale_since:type_name -> google.protobuf.Timestamp
-	29, // 15: polysync.platform.v1.WatchPipelineRunsResponse.run:type_name -> polysync.platform.v1.PipelineRun
-	31, // 16: polysync.platform.v1.WatchPipelineRunsResponse.stale_since:type_name -> google.protobuf.Timestamp
+	30, // 0: polysync.platform.v1.TestConnectionResponse.job_queue:type_name -> polysync.platform.v1.JobQueueStatus
+	31, // 1: polysync.platform.v1.TestConnectionResponse.checks:type_name -> polysync.platform.v1.PermissionCheck
+	32, // 2: polysync.platform.v1.ListPipelinesResponse.pipelines:type_name -> polysync.platform.v1.Pipeline
+	32, // 3: polysync.platform.v1.GetPipelineResponse.pipeline:type_name -> polysync.platform.v1.Pipeline
+	26, // 4: polysync.platform.v1.ExecutePipelineRequest.parameters:type_name -> polysync.platform.v1.ExecutePipelineRequest.ParametersEntry
+	27, // 5: polysync.platform.v1.ExecutePipelineRequest.environment:type_name -> polysync.platform.v1.ExecutePipelineRequest.EnvironmentEntry
+	28, // 6: polysync.platform.v1.ExecutePipelineRequest.tags:type_name -> polysync.platform.v1.ExecutePipelineRequest.TagsEntry
+	33, // 7: polysync.platform.v1.ExecutePipelineResponse.run:type_name -> polysync.platform.v1.PipelineRun
+	33, // 8: polysync.platform.v1.GetPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
+	33, // 9: polysync.platform.v1.BatchGetPipelineRunsResponse.runs:type_name -> polysync.platform.v1.PipelineRun
+	34, // 10: polysync.platform.v1.ListPipelineRunsRequest.statuses:type_name -> polysync.platform.v1.RunStatus
+	33, // 11: polysync.platform.v1.ListPipelineRunsResponse.runs:type_name -> polysync.platform.v1.PipelineRun
+	33, // 12: polysync.platform.v1.CancelPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
+	33, // 13: polysync.platform.v1.WatchPipelineRunResponse.run:type_name -> polysync.platform.v1.PipelineRun
+	35, // 14: polysync.platform.v1.WatchPipelineRunResponse.stale_since:type_name -> google.protobuf.Timestamp
+	33, // 15: polysync.platform.v1.WatchPipelineRunsResponse.run:type_name -> polysync.platform.v1.PipelineRun
+	35, // 16: polysync.platform.v1.WatchPipelineRunsResponse.stale_since:type_name -> google.protobuf.Timestamp
 	22, // 17: polysync.platform.v1.StreamPipelineRunLogsResponse.events:type_name -> polysync.platform.v1.LogEvent
-	31, // 18: polysync.platform.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
-	0,  // 19: polysync.platform.v1.PlatformService.TestConnection:input_type -> polysync.platform.v1.TestConnectionRequest
-	2,  // 20: polysync.platform.v1.PlatformService.ListPipelines:input_type -> polysync.platform.v1.ListPipelinesRequest
-	4,  // 21: polysync.platform.v1.PlatformService.GetPipeline:input_type -> polysync.platform.v1.GetPipelineRequest
-	6,  // 22: polysync.platform.v1.PlatformService.ExecutePipeline:input_type -> polysync.platform.v1.ExecutePipelineRequest
-	8,  // 23: polysync.platform.v1.PlatformService.GetPipelineRun:input_type -> polysync.platform.v1.GetPipelineRunRequest
-	10, // 24: polysync.platform.v1.PlatformService.BatchGetPipelineRuns:input_type -> polysync.platform.v1.BatchGetPipelineRunsRequest
-	12, // 25: polysync.platform.v1.PlatformService.ListPipelineRuns:input_type -> polysync.platform.v1.ListPipelineRunsRequest
-	14, // 26: polysync.platform.v1.PlatformService.CancelPipelineRun:input_type -> polysync.platform.v1.CancelPipelineRunRequest
-	16, // 27: polysync.platform.v1.PlatformService.WatchPipelineRun:input_type -> polysync.platform.v1.WatchPipelineRunRequest
-	18, // 28: polysync.platform.v1.PlatformService.WatchPipelineRuns:input_type -> polysync.platform.v1.WatchPipelineRunsRequest
-	20, // 29: polysync.platform.v1.PlatformService.StreamPipelineRunLogs:input_type -> polysync.platform.v1.StreamPipelineRunLogsRequest
-	1,  // 30: polysync.platform.v1.PlatformService.TestConnection:output_type -> polysync.platform.v1.TestConnectionResponse
-	3,  // 31: polysync.platform.v1.PlatformService.ListPipelines:output_type -> polysync.platform.v1.ListPipelinesResponse
-	5,  // 32: polysync.platform.v1.PlatformService.GetPipeline:output_type -> polysync.platform.v1.GetPipelineResponse
-	7,  // 33: polysync.platform.v1.PlatformService.ExecutePipeline:output_type -> polysync.platform.v1.ExecutePipelineResponse
-	9,  // 34: polysync.platform.v1.PlatformService.GetPipelineRun:output_type -> polysync.platform.v1.GetPipelineRunResponse
-	11, // 35: polysync.platform.v1.PlatformService.BatchGetPipelineRuns:output_type -> polysync.platform.v1.BatchGetPipelineRunsResponse
-	13, // 36: polysync.platform.v1.PlatformService.ListPipelineRuns:output_type -> polysync.platform.v1.ListPipelineRunsResponse
-	15, // 37: polysync.platform.v1.PlatformService.CancelPipelineRun:output_type -> polysync.platform.v1.CancelPipelineRunResponse
-	17, // 38: polysync.platform.v1.PlatformService.WatchPipelineRun:output_type -> polysync.platform.v1.WatchPipelineRunResponse
-	19, // 39: polysync.platform.v1.PlatformService.WatchPipelineRuns:output_type -> polysync.platform.v1.WatchPipelineRunsResponse
-	21, // 40: polysync.platform.v1.PlatformService.StreamPipelineRunLogs:output_type -> polysync.platform.v1.StreamPipelineRunLogsResponse
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	35, // 18: polysync.platform.v1.LogEvent.time:type_name -> google.protobuf.Timestamp
+	29, // 19: polysync.platform.v1.WatchRunChangesRequest.tags:type_name -> polysync.platform.v1.WatchRunChangesRequest.TagsEntry
+	25, // 20: polysync.platform.v1.WatchRunChangesResponse.changes:type_name -> polysync.platform.v1.RunChange
+	35, // 21: polysync.platform.v1.WatchRunChangesResponse.stale_since:type_name -> google.protobuf.Timestamp
+	33, // 22: polysync.platform.v1.RunChange.run:type_name -> polysync.platform.v1.PipelineRun
+	35, // 23: polysync.platform.v1.RunChange.time:type_name -> google.protobuf.Timestamp
+	0,  // 24: polysync.platform.v1.PlatformService.TestConnection:input_type -> polysync.platform.v1.TestConnectionRequest
+	2,  // 25: polysync.platform.v1.PlatformService.ListPipelines:input_type -> polysync.platform.v1.ListPipelinesRequest
+	4,  // 26: polysync.platform.v1.PlatformService.GetPipeline:input_type -> polysync.platform.v1.GetPipelineRequest
+	6,  // 27: polysync.platform.v1.PlatformService.ExecutePipeline:input_type -> polysync.platform.v1.ExecutePipelineRequest
+	8,  // 28: polysync.platform.v1.PlatformService.GetPipelineRun:input_type -> polysync.platform.v1.GetPipelineRunRequest
+	10, // 29: polysync.platform.v1.PlatformService.BatchGetPipelineRuns:input_type -> polysync.platform.v1.BatchGetPipelineRunsRequest
+	12, // 30: polysync.platform.v1.PlatformService.ListPipelineRuns:input_type -> polysync.platform.v1.ListPipelineRunsRequest
+	14, // 31: polysync.platform.v1.PlatformService.CancelPipelineRun:input_type -> polysync.platform.v1.CancelPipelineRunRequest
+	16, // 32: polysync.platform.v1.PlatformService.WatchPipelineRun:input_type -> polysync.platform.v1.WatchPipelineRunRequest
+	18, // 33: polysync.platform.v1.PlatformService.WatchPipelineRuns:input_type -> polysync.platform.v1.WatchPipelineRunsRequest
+	20, // 34: polysync.platform.v1.PlatformService.StreamPipelineRunLogs:input_type -> polysync.platform.v1.StreamPipelineRunLogsRequest
+	23, // 35: polysync.platform.v1.PlatformService.WatchRunChanges:input_type -> polysync.platform.v1.WatchRunChangesRequest
+	1,  // 36: polysync.platform.v1.PlatformService.TestConnection:output_type -> polysync.platform.v1.TestConnectionResponse
+	3,  // 37: polysync.platform.v1.PlatformService.ListPipelines:output_type -> polysync.platform.v1.ListPipelinesResponse
+	5,  // 38: polysync.platform.v1.PlatformService.GetPipeline:output_type -> polysync.platform.v1.GetPipelineResponse
+	7,  // 39: polysync.platform.v1.PlatformService.ExecutePipeline:output_type -> polysync.platform.v1.ExecutePipelineResponse
+	9,  // 40: polysync.platform.v1.PlatformService.GetPipelineRun:output_type -> polysync.platform.v1.GetPipelineRunResponse
+	11, // 41: polysync.platform.v1.PlatformService.BatchGetPipelineRuns:output_type -> polysync.platform.v1.BatchGetPipelineRunsResponse
+	13, // 42: polysync.platform.v1.PlatformService.ListPipelineRuns:output_type -> polysync.platform.v1.ListPipelineRunsResponse
+	15, // 43: polysync.platform.v1.PlatformService.CancelPipelineRun:output_type -> polysync.platform.v1.CancelPipelineRunResponse
+	17, // 44: polysync.platform.v1.PlatformService.WatchPipelineRun:output_type -> polysync.platform.v1.WatchPipelineRunResponse
+	19, // 45: polysync.platform.v1.PlatformService.WatchPipelineRuns:output_type -> polysync.platform.v1.WatchPipelineRunsResponse
+	21, // 46: polysync.platform.v1.PlatformService.StreamPipelineRunLogs:output_type -> polysync.platform.v1.StreamPipelineRunLogsResponse
+	24, // 47: polysync.platform.v1.PlatformService.WatchRunChanges:output_type -> polysync.platform.v1.WatchRunChangesResponse
+	36, // [36:48] is the sub-list for method output_type
+	24, // [24:36] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_polysync_platform_v1_platform_service_proto_init() }
@@ -1908,7 +2164,7 @@ func file_polysync_platform_v1_platform_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_polysync_platform_v1_platform_service_proto_rawDesc), len(file_polysync_platform_v1_platform_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

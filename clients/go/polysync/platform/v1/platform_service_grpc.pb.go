@@ -30,6 +30,7 @@ const (
 	PlatformService_WatchPipelineRun_FullMethodName      = "/polysync.platform.v1.PlatformService/WatchPipelineRun"
 	PlatformService_WatchPipelineRuns_FullMethodName     = "/polysync.platform.v1.PlatformService/WatchPipelineRuns"
 	PlatformService_StreamPipelineRunLogs_FullMethodName = "/polysync.platform.v1.PlatformService/StreamPipelineRunLogs"
+	PlatformService_WatchRunChanges_FullMethodName       = "/polysync.platform.v1.PlatformService/WatchRunChanges"
 )
 
 // PlatformServiceClient is the client API for PlatformService service.
@@ -69,6 +70,14 @@ type PlatformServiceClient interface {
 	// Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
 	// events written so far; with `follow` it ends once the run is terminal and its log drained.
 	StreamPipelineRunLogs(ctx context.Context, in *StreamPipelineRunLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamPipelineRunLogsResponse], error)
+	// Streams every change of every run of the platform's job queues, resumable from a cursor:
+	// optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+	// message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+	// when there is nothing else), and heartbeats follow while nothing changes. The stream does
+	// not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+	// no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+	// down (resume from the last cursor received).
+	WatchRunChanges(ctx context.Context, in *WatchRunChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunChangesResponse], error)
 }
 
 type platformServiceClient struct {
@@ -216,6 +225,25 @@ func (c *platformServiceClient) StreamPipelineRunLogs(ctx context.Context, in *S
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PlatformService_StreamPipelineRunLogsClient = grpc.ServerStreamingClient[StreamPipelineRunLogsResponse]
 
+func (c *platformServiceClient) WatchRunChanges(ctx context.Context, in *WatchRunChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchRunChangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PlatformService_ServiceDesc.Streams[3], PlatformService_WatchRunChanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchRunChangesRequest, WatchRunChangesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PlatformService_WatchRunChangesClient = grpc.ServerStreamingClient[WatchRunChangesResponse]
+
 // PlatformServiceServer is the server API for PlatformService service.
 // All implementations must embed UnimplementedPlatformServiceServer
 // for forward compatibility.
@@ -253,6 +281,14 @@ type PlatformServiceServer interface {
 	// Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
 	// events written so far; with `follow` it ends once the run is terminal and its log drained.
 	StreamPipelineRunLogs(*StreamPipelineRunLogsRequest, grpc.ServerStreamingServer[StreamPipelineRunLogsResponse]) error
+	// Streams every change of every run of the platform's job queues, resumable from a cursor:
+	// optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+	// message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+	// when there is nothing else), and heartbeats follow while nothing changes. The stream does
+	// not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+	// no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+	// down (resume from the last cursor received).
+	WatchRunChanges(*WatchRunChangesRequest, grpc.ServerStreamingServer[WatchRunChangesResponse]) error
 	mustEmbedUnimplementedPlatformServiceServer()
 }
 
@@ -295,6 +331,9 @@ func (UnimplementedPlatformServiceServer) WatchPipelineRuns(*WatchPipelineRunsRe
 }
 func (UnimplementedPlatformServiceServer) StreamPipelineRunLogs(*StreamPipelineRunLogsRequest, grpc.ServerStreamingServer[StreamPipelineRunLogsResponse]) error {
 	return status.Error(codes.Unimplemented, "method StreamPipelineRunLogs not implemented")
+}
+func (UnimplementedPlatformServiceServer) WatchRunChanges(*WatchRunChangesRequest, grpc.ServerStreamingServer[WatchRunChangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchRunChanges not implemented")
 }
 func (UnimplementedPlatformServiceServer) mustEmbedUnimplementedPlatformServiceServer() {}
 func (UnimplementedPlatformServiceServer) testEmbeddedByValue()                         {}
@@ -494,6 +533,17 @@ func _PlatformService_StreamPipelineRunLogs_Handler(srv interface{}, stream grpc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type PlatformService_StreamPipelineRunLogsServer = grpc.ServerStreamingServer[StreamPipelineRunLogsResponse]
 
+func _PlatformService_WatchRunChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchRunChangesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PlatformServiceServer).WatchRunChanges(m, &grpc.GenericServerStream[WatchRunChangesRequest, WatchRunChangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PlatformService_WatchRunChangesServer = grpc.ServerStreamingServer[WatchRunChangesResponse]
+
 // PlatformService_ServiceDesc is the grpc.ServiceDesc for PlatformService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -548,6 +598,11 @@ var PlatformService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "StreamPipelineRunLogs",
 			Handler:       _PlatformService_StreamPipelineRunLogs_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchRunChanges",
+			Handler:       _PlatformService_WatchRunChanges_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -946,3 +946,147 @@ class LogEvent(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LogEvent: _TypeAlias = LogEvent  # noqa: Y015
+
+@_typing.final
+class WatchRunChangesRequest(_message.Message):
+    """Request of WatchRunChanges."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class TagsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    platform: _builtins.str
+    """The platform; empty means the default platform."""
+    cursor: _builtins.str
+    """Resume after this cursor (from any message of an earlier stream with the same platform and
+    tags); empty means start now.
+    """
+    snapshot: _builtins.bool
+    """With no cursor: first send every non-terminal run the feed covers, then a message with
+    `snapshot_complete`.
+    """
+    @_builtins.property
+    def tags(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Only runs whose tags include all of these keys with these values; empty means every run."""
+
+    def __init__(
+        self,
+        *,
+        platform: _builtins.str = ...,
+        cursor: _builtins.str = ...,
+        snapshot: _builtins.bool = ...,
+        tags: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "platform", b"platform", "snapshot", b"snapshot", "tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchRunChangesRequest: _TypeAlias = WatchRunChangesRequest  # noqa: Y015
+
+@_typing.final
+class WatchRunChangesResponse(_message.Message):
+    """One message of WatchRunChanges."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGES_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    HEARTBEAT_FIELD_NUMBER: _builtins.int
+    SNAPSHOT_COMPLETE_FIELD_NUMBER: _builtins.int
+    STALE_SINCE_FIELD_NUMBER: _builtins.int
+    cursor: _builtins.str
+    """The resume point after everything in this message: pass it as `cursor` to a new stream to
+    get every later change.
+    """
+    heartbeat: _builtins.bool
+    """True when nothing changed: `changes` is empty and `cursor` is a bookmark."""
+    snapshot_complete: _builtins.bool
+    """True on the message that ends the snapshot (its changes, if any, are part of it)."""
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___RunChange]:
+        """One or more changes (at most 500), or none in a heartbeat; a run that changed more than
+        once appears once per change, in version order.
+        """
+
+    @_builtins.property
+    def stale_since(self) -> _timestamp_pb2.Timestamp:
+        """Set while AWS cannot be polled (throttling, 5xx, network): the time since which changes
+        may be missing or late. Unset when the feed is current.
+        """
+
+    def __init__(
+        self,
+        *,
+        changes: _abc.Iterable[Global___RunChange] | None = ...,
+        cursor: _builtins.str = ...,
+        heartbeat: _builtins.bool = ...,
+        snapshot_complete: _builtins.bool = ...,
+        stale_since: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stale_since", b"stale_since"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "cursor", b"cursor", "heartbeat", b"heartbeat", "snapshot_complete", b"snapshot_complete", "stale_since", b"stale_since"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchRunChangesResponse: _TypeAlias = WatchRunChangesResponse  # noqa: Y015
+
+@_typing.final
+class RunChange(_message.Message):
+    """One change of one run in WatchRunChanges."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """Increases with every change of this run; a change delivered again carries the same
+    version (drop it). A snapshot entry carries the run's latest version.
+    """
+    @_builtins.property
+    def run(self) -> _pipeline_run_pb2.PipelineRun:
+        """The run's state after the change."""
+
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When the change happened: the AWS event's time, else when the service saw it."""
+
+    def __init__(
+        self,
+        *,
+        run: _pipeline_run_pb2.PipelineRun | None = ...,
+        version: _builtins.int = ...,
+        time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run", b"run", "time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["run", b"run", "time", b"time", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunChange: _TypeAlias = RunChange  # noqa: Y015

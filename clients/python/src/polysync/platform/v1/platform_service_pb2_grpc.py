@@ -71,6 +71,11 @@ class PlatformServiceStub(object):
                 request_serializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsRequest.SerializeToString,
                 response_deserializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsResponse.FromString,
                 )
+        self.WatchRunChanges = channel.unary_stream(
+                '/polysync.platform.v1.PlatformService/WatchRunChanges',
+                request_serializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesRequest.SerializeToString,
+                response_deserializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesResponse.FromString,
+                )
 
 
 class PlatformServiceServicer(object):
@@ -163,6 +168,19 @@ class PlatformServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchRunChanges(self, request, context):
+        """Streams every change of every run of the platform's job queues, resumable from a cursor:
+        optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+        message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+        when there is nothing else), and heartbeats follow while nothing changes. The stream does
+        not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+        no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+        down (resume from the last cursor received).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlatformServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +238,11 @@ def add_PlatformServiceServicer_to_server(servicer, server):
                     servicer.StreamPipelineRunLogs,
                     request_deserializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsRequest.FromString,
                     response_serializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsResponse.SerializeToString,
+            ),
+            'WatchRunChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRunChanges,
+                    request_deserializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesRequest.FromString,
+                    response_serializer=polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -417,5 +440,22 @@ class PlatformService(object):
         return grpc.experimental.unary_stream(request, target, '/polysync.platform.v1.PlatformService/StreamPipelineRunLogs',
             polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsRequest.SerializeToString,
             polysync_dot_platform_dot_v1_dot_platform__service__pb2.StreamPipelineRunLogsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchRunChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/polysync.platform.v1.PlatformService/WatchRunChanges',
+            polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesRequest.SerializeToString,
+            polysync_dot_platform_dot_v1_dot_platform__service__pb2.WatchRunChangesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

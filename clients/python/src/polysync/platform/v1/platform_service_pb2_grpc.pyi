@@ -70,6 +70,15 @@ class PlatformServiceStub:
     """Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
     events written so far; with `follow` it ends once the run is terminal and its log drained.
     """
+    WatchRunChanges: _grpc.UnaryStreamMultiCallable[_platform_service_pb2.WatchRunChangesRequest, _platform_service_pb2.WatchRunChangesResponse]
+    """Streams every change of every run of the platform's job queues, resumable from a cursor:
+    optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+    message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+    when there is nothing else), and heartbeats follow while nothing changes. The stream does
+    not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+    no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+    down (resume from the last cursor received).
+    """
 
 @_typing.type_check_only
 class PlatformServiceAsyncStub(PlatformServiceStub):
@@ -112,6 +121,15 @@ class PlatformServiceAsyncStub(PlatformServiceStub):
     StreamPipelineRunLogs: _aio.UnaryStreamMultiCallable[_platform_service_pb2.StreamPipelineRunLogsRequest, _platform_service_pb2.StreamPipelineRunLogsResponse]  # type: ignore[assignment]
     """Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
     events written so far; with `follow` it ends once the run is terminal and its log drained.
+    """
+    WatchRunChanges: _aio.UnaryStreamMultiCallable[_platform_service_pb2.WatchRunChangesRequest, _platform_service_pb2.WatchRunChangesResponse]  # type: ignore[assignment]
+    """Streams every change of every run of the platform's job queues, resumable from a cursor:
+    optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+    message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+    when there is nothing else), and heartbeats follow while nothing changes. The stream does
+    not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+    no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+    down (resume from the last cursor received).
     """
 
 class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -218,6 +236,21 @@ class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_platform_service_pb2.StreamPipelineRunLogsResponse], _abc.AsyncIterator[_platform_service_pb2.StreamPipelineRunLogsResponse]]:
         """Streams the CloudWatch log events of a run. Without `follow` the stream ends after the
         events written so far; with `follow` it ends once the run is terminal and its log drained.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchRunChanges(
+        self,
+        request: _platform_service_pb2.WatchRunChangesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_platform_service_pb2.WatchRunChangesResponse], _abc.AsyncIterator[_platform_service_pb2.WatchRunChangesResponse]]:
+        """Streams every change of every run of the platform's job queues, resumable from a cursor:
+        optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+        message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+        when there is nothing else), and heartbeats follow while nothing changes. The stream does
+        not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+        no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+        down (resume from the last cursor received).
         """
 
 def add_PlatformServiceServicer_to_server(servicer: PlatformServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -357,6 +357,37 @@ public final class PlatformServiceGrpc {
     return getStreamPipelineRunLogsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchRunChangesRequest,
+      io.polysync.platform.v1.WatchRunChangesResponse> getWatchRunChangesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchRunChanges",
+      requestType = io.polysync.platform.v1.WatchRunChangesRequest.class,
+      responseType = io.polysync.platform.v1.WatchRunChangesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchRunChangesRequest,
+      io.polysync.platform.v1.WatchRunChangesResponse> getWatchRunChangesMethod() {
+    io.grpc.MethodDescriptor<io.polysync.platform.v1.WatchRunChangesRequest, io.polysync.platform.v1.WatchRunChangesResponse> getWatchRunChangesMethod;
+    if ((getWatchRunChangesMethod = PlatformServiceGrpc.getWatchRunChangesMethod) == null) {
+      synchronized (PlatformServiceGrpc.class) {
+        if ((getWatchRunChangesMethod = PlatformServiceGrpc.getWatchRunChangesMethod) == null) {
+          PlatformServiceGrpc.getWatchRunChangesMethod = getWatchRunChangesMethod =
+              io.grpc.MethodDescriptor.<io.polysync.platform.v1.WatchRunChangesRequest, io.polysync.platform.v1.WatchRunChangesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchRunChanges"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.polysync.platform.v1.WatchRunChangesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  io.polysync.platform.v1.WatchRunChangesResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PlatformServiceMethodDescriptorSupplier("WatchRunChanges"))
+              .build();
+        }
+      }
+    }
+    return getWatchRunChangesMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -541,6 +572,22 @@ public final class PlatformServiceGrpc {
         io.grpc.stub.StreamObserver<io.polysync.platform.v1.StreamPipelineRunLogsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getStreamPipelineRunLogsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Streams every change of every run of the platform's job queues, resumable from a cursor:
+     * optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+     * message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+     * when there is nothing else), and heartbeats follow while nothing changes. The stream does
+     * not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+     * no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+     * down (resume from the last cursor received).
+     * </pre>
+     */
+    default void watchRunChanges(io.polysync.platform.v1.WatchRunChangesRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchRunChangesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchRunChangesMethod(), responseObserver);
+    }
   }
 
   /**
@@ -706,6 +753,23 @@ public final class PlatformServiceGrpc {
       io.grpc.stub.ClientCalls.asyncServerStreamingCall(
           getChannel().newCall(getStreamPipelineRunLogsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Streams every change of every run of the platform's job queues, resumable from a cursor:
+     * optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+     * message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+     * when there is nothing else), and heartbeats follow while nothing changes. The stream does
+     * not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+     * no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+     * down (resume from the last cursor received).
+     * </pre>
+     */
+    public void watchRunChanges(io.polysync.platform.v1.WatchRunChangesRequest request,
+        io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchRunChangesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchRunChangesMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -851,6 +915,24 @@ public final class PlatformServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
           getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Streams every change of every run of the platform's job queues, resumable from a cursor:
+     * optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+     * message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+     * when there is nothing else), and heartbeats follow while nothing changes. The stream does
+     * not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+     * no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+     * down (resume from the last cursor received).
+     * </pre>
+     */
+    @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
+    public io.grpc.stub.BlockingClientCall<?, io.polysync.platform.v1.WatchRunChangesResponse>
+        watchRunChanges(io.polysync.platform.v1.WatchRunChangesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingV2ServerStreamingCall(
+          getChannel(), getWatchRunChangesMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -993,6 +1075,23 @@ public final class PlatformServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
           getChannel(), getStreamPipelineRunLogsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Streams every change of every run of the platform's job queues, resumable from a cursor:
+     * optionally first a snapshot of the non-terminal runs, then the changes, batched, each
+     * message carrying a cursor to resume after it. The first message comes at once (a heartbeat
+     * when there is nothing else), and heartbeats follow while nothing changes. The stream does
+     * not end by itself: it ends with FAILED_PRECONDITION CURSOR_EXPIRED for a cursor the server
+     * no longer knows (start again with `snapshot`), and with UNAVAILABLE when the server shuts
+     * down (resume from the last cursor received).
+     * </pre>
+     */
+    public java.util.Iterator<io.polysync.platform.v1.WatchRunChangesResponse> watchRunChanges(
+        io.polysync.platform.v1.WatchRunChangesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchRunChangesMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -1117,6 +1216,7 @@ public final class PlatformServiceGrpc {
   private static final int METHODID_WATCH_PIPELINE_RUN = 8;
   private static final int METHODID_WATCH_PIPELINE_RUNS = 9;
   private static final int METHODID_STREAM_PIPELINE_RUN_LOGS = 10;
+  private static final int METHODID_WATCH_RUN_CHANGES = 11;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1178,6 +1278,10 @@ public final class PlatformServiceGrpc {
         case METHODID_STREAM_PIPELINE_RUN_LOGS:
           serviceImpl.streamPipelineRunLogs((io.polysync.platform.v1.StreamPipelineRunLogsRequest) request,
               (io.grpc.stub.StreamObserver<io.polysync.platform.v1.StreamPipelineRunLogsResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_RUN_CHANGES:
+          serviceImpl.watchRunChanges((io.polysync.platform.v1.WatchRunChangesRequest) request,
+              (io.grpc.stub.StreamObserver<io.polysync.platform.v1.WatchRunChangesResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1274,6 +1378,13 @@ public final class PlatformServiceGrpc {
               io.polysync.platform.v1.StreamPipelineRunLogsRequest,
               io.polysync.platform.v1.StreamPipelineRunLogsResponse>(
                 service, METHODID_STREAM_PIPELINE_RUN_LOGS)))
+        .addMethod(
+          getWatchRunChangesMethod(),
+          io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+            new MethodHandlers<
+              io.polysync.platform.v1.WatchRunChangesRequest,
+              io.polysync.platform.v1.WatchRunChangesResponse>(
+                service, METHODID_WATCH_RUN_CHANGES)))
         .build();
   }
 
@@ -1333,6 +1444,7 @@ public final class PlatformServiceGrpc {
               .addMethod(getWatchPipelineRunMethod())
               .addMethod(getWatchPipelineRunsMethod())
               .addMethod(getStreamPipelineRunLogsMethod())
+              .addMethod(getWatchRunChangesMethod())
               .build();
         }
       }

@@ -156,6 +156,26 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_polysync_platform_v1_LogEvent_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_WatchRunChangesRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_TagsEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_WatchRunChangesRequest_TagsEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_WatchRunChangesResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_WatchRunChangesResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_polysync_platform_v1_RunChange_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_polysync_platform_v1_RunChange_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -252,40 +272,56 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
       "2\036.polysync.platform.v1.LogEvent\022\027\n\017log_" +
       "stream_name\030\002 \001(\t\"E\n\010LogEvent\022(\n\004time\030\001 " +
       "\001(\0132\032.google.protobuf.Timestamp\022\017\n\007messa" +
-      "ge\030\002 \001(\t2\203\n\n\017PlatformService\022k\n\016TestConn" +
-      "ection\022+.polysync.platform.v1.TestConnec" +
-      "tionRequest\032,.polysync.platform.v1.TestC" +
-      "onnectionResponse\022h\n\rListPipelines\022*.pol" +
-      "ysync.platform.v1.ListPipelinesRequest\032+" +
-      ".polysync.platform.v1.ListPipelinesRespo" +
-      "nse\022b\n\013GetPipeline\022(.polysync.platform.v" +
-      "1.GetPipelineRequest\032).polysync.platform" +
-      ".v1.GetPipelineResponse\022n\n\017ExecutePipeli" +
-      "ne\022,.polysync.platform.v1.ExecutePipelin" +
-      "eRequest\032-.polysync.platform.v1.ExecuteP" +
-      "ipelineResponse\022k\n\016GetPipelineRun\022+.poly" +
-      "sync.platform.v1.GetPipelineRunRequest\032," +
-      ".polysync.platform.v1.GetPipelineRunResp" +
-      "onse\022}\n\024BatchGetPipelineRuns\0221.polysync." +
-      "platform.v1.BatchGetPipelineRunsRequest\032" +
-      "2.polysync.platform.v1.BatchGetPipelineR" +
-      "unsResponse\022q\n\020ListPipelineRuns\022-.polysy" +
-      "nc.platform.v1.ListPipelineRunsRequest\032." +
-      ".polysync.platform.v1.ListPipelineRunsRe" +
-      "sponse\022t\n\021CancelPipelineRun\022..polysync.p" +
-      "latform.v1.CancelPipelineRunRequest\032/.po" +
-      "lysync.platform.v1.CancelPipelineRunResp" +
-      "onse\022s\n\020WatchPipelineRun\022-.polysync.plat" +
-      "form.v1.WatchPipelineRunRequest\032..polysy" +
-      "nc.platform.v1.WatchPipelineRunResponse0" +
-      "\001\022v\n\021WatchPipelineRuns\022..polysync.platfo" +
-      "rm.v1.WatchPipelineRunsRequest\032/.polysyn" +
-      "c.platform.v1.WatchPipelineRunsResponse0" +
-      "\001\022\202\001\n\025StreamPipelineRunLogs\0222.polysync.p" +
-      "latform.v1.StreamPipelineRunLogsRequest\032" +
-      "3.polysync.platform.v1.StreamPipelineRun" +
-      "LogsResponse0\001B1\n\027io.polysync.platform.v" +
-      "1B\024PlatformServiceProtoP\001b\006proto3"
+      "ge\030\002 \001(\t\"\277\001\n\026WatchRunChangesRequest\022\020\n\010p" +
+      "latform\030\001 \001(\t\022\016\n\006cursor\030\002 \001(\t\022\020\n\010snapsho" +
+      "t\030\003 \001(\010\022D\n\004tags\030\004 \003(\01326.polysync.platfor" +
+      "m.v1.WatchRunChangesRequest.TagsEntry\032+\n" +
+      "\tTagsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002" +
+      "8\001\"\272\001\n\027WatchRunChangesResponse\0220\n\007change" +
+      "s\030\001 \003(\0132\037.polysync.platform.v1.RunChange" +
+      "\022\016\n\006cursor\030\002 \001(\t\022\021\n\theartbeat\030\003 \001(\010\022\031\n\021s" +
+      "napshot_complete\030\004 \001(\010\022/\n\013stale_since\030\005 " +
+      "\001(\0132\032.google.protobuf.Timestamp\"v\n\tRunCh" +
+      "ange\022.\n\003run\030\001 \001(\0132!.polysync.platform.v1" +
+      ".PipelineRun\022\017\n\007version\030\002 \001(\003\022(\n\004time\030\003 " +
+      "\001(\0132\032.google.protobuf.Timestamp2\365\n\n\017Plat" +
+      "formService\022k\n\016TestConnection\022+.polysync" +
+      ".platform.v1.TestConnectionRequest\032,.pol" +
+      "ysync.platform.v1.TestConnectionResponse" +
+      "\022h\n\rListPipelines\022*.polysync.platform.v1" +
+      ".ListPipelinesRequest\032+.polysync.platfor" +
+      "m.v1.ListPipelinesResponse\022b\n\013GetPipelin" +
+      "e\022(.polysync.platform.v1.GetPipelineRequ" +
+      "est\032).polysync.platform.v1.GetPipelineRe" +
+      "sponse\022n\n\017ExecutePipeline\022,.polysync.pla" +
+      "tform.v1.ExecutePipelineRequest\032-.polysy" +
+      "nc.platform.v1.ExecutePipelineResponse\022k" +
+      "\n\016GetPipelineRun\022+.polysync.platform.v1." +
+      "GetPipelineRunRequest\032,.polysync.platfor" +
+      "m.v1.GetPipelineRunResponse\022}\n\024BatchGetP" +
+      "ipelineRuns\0221.polysync.platform.v1.Batch" +
+      "GetPipelineRunsRequest\0322.polysync.platfo" +
+      "rm.v1.BatchGetPipelineRunsResponse\022q\n\020Li" +
+      "stPipelineRuns\022-.polysync.platform.v1.Li" +
+      "stPipelineRunsRequest\032..polysync.platfor" +
+      "m.v1.ListPipelineRunsResponse\022t\n\021CancelP" +
+      "ipelineRun\022..polysync.platform.v1.Cancel" +
+      "PipelineRunRequest\032/.polysync.platform.v" +
+      "1.CancelPipelineRunResponse\022s\n\020WatchPipe" +
+      "lineRun\022-.polysync.platform.v1.WatchPipe" +
+      "lineRunRequest\032..polysync.platform.v1.Wa" +
+      "tchPipelineRunResponse0\001\022v\n\021WatchPipelin" +
+      "eRuns\022..polysync.platform.v1.WatchPipeli" +
+      "neRunsRequest\032/.polysync.platform.v1.Wat" +
+      "chPipelineRunsResponse0\001\022\202\001\n\025StreamPipel" +
+      "ineRunLogs\0222.polysync.platform.v1.Stream" +
+      "PipelineRunLogsRequest\0323.polysync.platfo" +
+      "rm.v1.StreamPipelineRunLogsResponse0\001\022p\n" +
+      "\017WatchRunChanges\022,.polysync.platform.v1." +
+      "WatchRunChangesRequest\032-.polysync.platfo" +
+      "rm.v1.WatchRunChangesResponse0\001B1\n\027io.po" +
+      "lysync.platform.v1B\024PlatformServiceProto" +
+      "P\001b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -451,6 +487,30 @@ public final class PlatformServiceProto extends com.google.protobuf.GeneratedFil
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_polysync_platform_v1_LogEvent_descriptor,
         new java.lang.String[] { "Time", "Message", });
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_descriptor =
+      getDescriptor().getMessageType(23);
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_WatchRunChangesRequest_descriptor,
+        new java.lang.String[] { "Platform", "Cursor", "Snapshot", "Tags", });
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_TagsEntry_descriptor =
+      internal_static_polysync_platform_v1_WatchRunChangesRequest_descriptor.getNestedType(0);
+    internal_static_polysync_platform_v1_WatchRunChangesRequest_TagsEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_WatchRunChangesRequest_TagsEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_polysync_platform_v1_WatchRunChangesResponse_descriptor =
+      getDescriptor().getMessageType(24);
+    internal_static_polysync_platform_v1_WatchRunChangesResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_WatchRunChangesResponse_descriptor,
+        new java.lang.String[] { "Changes", "Cursor", "Heartbeat", "SnapshotComplete", "StaleSince", });
+    internal_static_polysync_platform_v1_RunChange_descriptor =
+      getDescriptor().getMessageType(25);
+    internal_static_polysync_platform_v1_RunChange_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_polysync_platform_v1_RunChange_descriptor,
+        new java.lang.String[] { "Run", "Version", "Time", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.TimestampProto.getDescriptor();
     io.polysync.platform.v1.ConnectionProto.getDescriptor();

@@ -1,0 +1,146 @@
+"""The feed's own source of runs (SPEC §12 "What it covers"): it finds the runs of the platform's
+job queues that nobody asked about — submitted by other programs, or whose events were lost —
+and keeps the feed's non-terminal runs refreshed.
+
+Each round: ListJobs of every covered queue (the first round: every non-terminal status, so
+the snapshot holds the runs that were already there; later rounds: the jobs created since the
+previous round, less a margin, with AWS's AFTER_CREATED_AT filter, which lists every status),
+then one read (DescribeJobs, 100 ids per call, through the watch core's reader, which records
+what it finds) of the runs not seen before (array children `<jobId>:<index>` included: ListJobs
+lists only their parent, and their ids follow from its size) and of every non-terminal run the
+feed knows. What
+the reads find reaches the feed through the watch core's change hook like any other change.
+Rounds run every `interval` seconds: the poll interval without events, the reconcile interval
+with them (events then carry the changes; the rounds find what they lost). Without a history
+table discovery starts with the first feed stream (before it, no cursor exists that could miss
+a change, and a server nobody follows the feed of makes no calls for it); with one, at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from polysync_batch.domain import errors
+from polysync_batch.domain.models import Run
+
+log = logging.getLogger(__name__)
+NON_TERMINAL = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+DESCRIBE_LIMIT = 100
+# Jobs created this long before the previous round are listed again (clock skew, AWS's lag).
+MARGIN = timedelta(seconds=60)
+# Ids already read once, so a listing that repeats them costs no DescribeJobs.
+MAX_SEEN = 100_000
+
+
+class QueueLister(Protocol):
+    """What discovery needs from AWS Batch (aws/batch.py's BatchAdapter)."""
+
+    async def list_run_ids(
+        self, job_queue: str, *, native_status: str | None = None, created_after: datetime | None = None
+    ) -> list[str]:
+        """Every job id of the queue in that status, or created after that time (all statuses)."""
+        ...
+
+
+class FeedRuns(Protocol):
+    def known_active(self) -> list[str]: ...
+    def array_children(self) -> list[str]: ...
+    def drop(self, run_id: str) -> None: ...
+    def set_stale(self, since: datetime | None) -> None: ...
+
+
+# Reads runs from AWS now and records them (the watch core's fetch with Source.POLL).
+Fetch = Callable[[list[str]], Awaitable[dict[str, Run | None]]]
+
+
+class Discovery:
+    def __init__(
+        self,
+        platform: str,
+        queues: list[str],
+        lister: QueueLister,
+        fetch: Fetch,
+        feed: FeedRuns,
+        wall: Callable[[], datetime],
+        interval: float,
+        active: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.platform = platform
+        self._queues = queues
+        self._lister = lister
+        self._fetch = fetch
+        self._feed = feed
+        self._wall = wall
+        self.interval = interval
+        self._active = active  # with a history table: only the replica that writes it discovers
+        self._since: datetime | None = None  # None: the first round lists every non-terminal status
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._task: asyncio.Task | None = None
+        self._first_round: asyncio.Event | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        if self._first_round is None:
+            self._first_round = asyncio.Event()
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def ready(self, snapshot: bool) -> None:
+        """Starts discovery (if it was not); for a snapshot, returns once its first round is
+        over, so the snapshot holds the runs that were already there."""
+        self.start()
+        assert self._first_round is not None
+        if snapshot:
+            await self._first_round.wait()
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if self._active():
+                    await self.round()
+                else:
+                    self._since = None  # if this replica starts writing, it lists every non-terminal run first
+            except errors.PlatformError as error:
+                log.warning("feed discovery of platform %s failed: %s", self.platform, error.message)
+                self._feed.set_stale(self._wall())
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop discovery for good
+                log.exception("feed discovery of platform %s failed", self.platform)
+            assert self._first_round is not None
+            self._first_round.set()
+            await asyncio.sleep(self.interval)
+
+    async def round(self) -> None:
+        started = self._wall()
+        listed: list[str] = []
+        for queue in self._queues:
+            if self._since is None:
+                for status in NON_TERMINAL:
+                    listed += await self._lister.list_run_ids(queue, native_status=status)
+            else:
+                listed += await self._lister.list_run_ids(queue, created_after=self._since - MARGIN)
+        listed += self._feed.array_children()  # ListJobs lists only parents; children follow from them
+        new = [run_id for run_id in dict.fromkeys(listed) if run_id not in self._seen]
+        ids = list(dict.fromkeys(new + self._feed.known_active()))
+        for start in range(0, len(ids), DESCRIBE_LIMIT):
+            chunk = ids[start : start + DESCRIBE_LIMIT]
+            found = await self._fetch(chunk)
+            for run_id in chunk:
+                if found.get(run_id) is None:
+                    self._feed.drop(run_id)  # AWS no longer knows it
+        for run_id in new:
+            self._seen[run_id] = None
+            if len(self._seen) > MAX_SEEN:
+                self._seen.popitem(last=False)
+        self._since = started
+        self.rounds += 1
+        self._feed.set_stale(None)
