@@ -24,11 +24,18 @@ from polysync_platform_client.errors import (
     retry_info,
     rpc_status,
 )
-from polysync_platform_client.policy import DEFAULT_POLICY, ReconnectPolicy, RunEvent, StreamEndedEarly
+from polysync_platform_client.policy import (
+    DEFAULT_POLICY,
+    DeadlineExceeded,
+    ReconnectPolicy,
+    RunEvent,
+    StreamEndedEarly,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
     "ERROR_DOMAIN",
+    "DeadlineExceeded",
     "PlatformClient",
     "ReconnectPolicy",
     "RunEvent",

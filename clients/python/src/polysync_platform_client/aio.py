@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -104,12 +105,14 @@ class PlatformClient:
         retry_unauthenticated: bool = False,
         policy: ReconnectPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
         self._policy = policy
         self._sleep = sleep
+        self._clock = clock
 
     async def close(self) -> None:
         await self.channel.close()
@@ -166,7 +169,7 @@ class PlatformClient:
         on_reconnect: OnReconnect | None,
     ) -> AsyncIterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
             try:
@@ -181,9 +184,10 @@ class PlatformClient:
                 delay = state.on_error(error)
             finally:
                 call.cancel()
+            deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
-            await self._sleep(deadline.cap(delay))
+            await self._sleep(delay)
 
     async def stream_logs(
         self,
@@ -226,7 +230,7 @@ class PlatformClient:
         if not request.request_id:
             request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
             request.request_id = str(uuid.uuid4())
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         retries = ExecuteRetries(self._policy)
         while True:
             try:
@@ -235,7 +239,7 @@ class PlatformClient:
                 )
                 break
             except grpc.RpcError as error:
-                await self._sleep(deadline.cap(retries.on_error(error, deadline)))
+                await self._sleep(retries.on_error(error, deadline))
         run = response.run
         if run.terminal:
             return run

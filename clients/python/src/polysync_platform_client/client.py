@@ -102,12 +102,14 @@ class PlatformClient:
         retry_unauthenticated: bool = False,
         policy: ReconnectPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
         self._policy = policy
         self._sleep = sleep
+        self._clock = clock
 
     def close(self) -> None:
         self.channel.close()
@@ -168,7 +170,7 @@ class PlatformClient:
         on_reconnect: OnReconnect | None,
     ) -> Iterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
             try:
@@ -183,9 +185,10 @@ class PlatformClient:
                 delay = state.on_error(error)
             finally:
                 call.cancel()  # a no-op once the stream has ended; ends it when abandoned
+            deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
-            self._sleep(deadline.cap(delay))
+            self._sleep(delay)
 
     # -- logs ------------------------------------------------------------------------------
 
@@ -235,7 +238,7 @@ class PlatformClient:
         if not request.request_id:
             request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
             request.request_id = str(uuid.uuid4())
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         retries = ExecuteRetries(self._policy)
         while True:
             try:
@@ -244,7 +247,7 @@ class PlatformClient:
                 )
                 break
             except grpc.RpcError as error:
-                self._sleep(deadline.cap(retries.on_error(error, deadline)))
+                self._sleep(retries.on_error(error, deadline))
         run = response.run
         if run.terminal:
             return run

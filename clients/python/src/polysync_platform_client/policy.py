@@ -29,7 +29,7 @@ from polysync.platform.v1 import pipeline_run_pb2
 from polysync_platform_client import reasons
 from polysync_platform_client.errors import reason
 
-__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "DEFAULT_POLICY"]
+__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "DeadlineExceeded", "DEFAULT_POLICY"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,39 @@ class StreamEndedEarly(Exception):
     reconnect budget was spent."""
 
 
+class DeadlineExceeded(grpc.RpcError):
+    """A helper's `timeout` (its deadline across reconnects) passed, or would pass before the
+    next reconnect: a gRPC error with code DEADLINE_EXCEEDED whose details name the timeout and
+    the last error. No reconnect is reported (on_reconnect) that the deadline leaves no time for."""
+
+    def __init__(self, timeout: float, last_error: BaseException | None) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.last_error = last_error
+        last = _describe(last_error) if last_error is not None else "none"
+        self._details = f"the helper's timeout of {timeout:g} s passed before the next reconnect (last error: {last})"
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        return self._details
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+    def __str__(self) -> str:
+        return f"DEADLINE_EXCEEDED: {self._details}"
+
+
+def _describe(error: BaseException) -> str:
+    code = getattr(error, "code", None)
+    if isinstance(error, grpc.RpcError) and callable(code):
+        why = reason(error)
+        return f"{code().name}{f' {why}' if why else ''}: {error.details()}"  # type: ignore[attr-defined]
+    return f"{type(error).__name__}: {error}"
+
+
 class WatchResponse(Protocol):
     """WatchPipelineRunResponse and WatchPipelineRunsResponse alike."""
 
@@ -99,6 +132,7 @@ class Deadline:
 
     def __init__(self, timeout: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
+        self.timeout = timeout
         self._at = None if timeout is None else clock() + timeout
 
     def remaining(self) -> float | None:
@@ -107,6 +141,14 @@ class Deadline:
     def cap(self, seconds: float) -> float:
         left = self.remaining()
         return seconds if left is None else min(seconds, left)
+
+    def allow(self, delay: float, last_error: BaseException | None) -> float:
+        """`delay` when a reconnect after it still fits before the deadline; else raises
+        DeadlineExceeded (the reconnect is neither reported nor waited for)."""
+        left = self.remaining()
+        if left is not None and delay >= left:
+            raise DeadlineExceeded(self.timeout or 0.0, last_error) from last_error
+        return delay
 
 
 @dataclass
@@ -191,4 +233,4 @@ class ExecuteRetries:
         if not retryable or self.attempts >= self.policy.max_reconnects or deadline.remaining() == 0:
             raise error
         self.attempts += 1
-        return self.policy.backoff(self.attempts, self.uniform)
+        return deadline.allow(self.policy.backoff(self.attempts, self.uniform), error)
