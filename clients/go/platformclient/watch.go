@@ -39,7 +39,10 @@ func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 // [DefaultMaxReconnects] consecutive reconnects without a message it returns the last error
 // (wrapped with [ErrTooManyReconnects]). The server sends the current state first on every
 // stream, so nothing is missed, and a state identical to the one fn saw last (same
-// native_status, status_reason, exit_code and array counts) is not passed on again.
+// native_status, status_reason, exit_code, array counts and stale_since) is not passed on
+// again; heartbeats are always passed on. [WithIdleTimeout] reconnects a silent stream. When
+// ctx has a deadline that comes before the next reconnect would, no reconnect is reported or
+// waited for: the error returned is DEADLINE_EXCEEDED (errors.Is context.DeadlineExceeded).
 //
 // Any other error (e.g. NOT_FOUND with reason RUN_NOT_FOUND) is returned as it is, and so is an
 // error returned by fn ([ErrStop] stops without one). When ctx is done it returns ctx.Err().
@@ -84,15 +87,21 @@ type message struct {
 }
 
 // stateKey is what makes two states of a run the same for the suppression of repeats.
+// It is the server's: native status, reason, exit code, array status counts, and stale_since
+// (clients/watch-policy.json); the array size never changes alone.
 type stateKey struct {
 	native, reason string
 	exitCode       int32
 	hasExitCode    bool
 	counts         string
+	staleSince     time.Time
 }
 
-func keyOf(run *platformv1.PipelineRun) stateKey {
+func keyOf(run *platformv1.PipelineRun, staleSince *timestamppb.Timestamp) stateKey {
 	k := stateKey{native: run.GetNativeStatus(), reason: run.GetStatusReason()}
+	if staleSince != nil {
+		k.staleSince = staleSince.AsTime()
+	}
 	if run.ExitCode != nil {
 		k.exitCode, k.hasExitCode = run.GetExitCode(), true
 	}
@@ -142,7 +151,7 @@ func watch(ctx context.Context, runIDs []string,
 				return nil
 			}
 			id := run.GetRunId()
-			key := keyOf(run)
+			key := keyOf(run, m.staleSince)
 			prev, seen := last[id]
 			if !m.heartbeat && seen && prev == key {
 				if run.GetTerminal() {

@@ -30,6 +30,7 @@ from polysync_platform_client.policy import (
     ReconnectPolicy,
     RunEvent,
     StreamEndedEarly,
+    StreamIdle,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "ReconnectPolicy",
     "RunEvent",
     "StreamEndedEarly",
+    "StreamIdle",
     "bad_request",
     "connect",
     "error_info",

@@ -131,6 +131,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_run."""
 
@@ -139,7 +140,7 @@ class PlatformClient:
                 pb.WatchPipelineRunRequest(platform=platform, run_id=run_id), timeout=remaining, metadata=_md(metadata)
             )
 
-        return self._watch([run_id], open_stream, timeout, on_reconnect)
+        return self._watch([run_id], open_stream, timeout, on_reconnect, idle_timeout)
 
     def watch_runs(
         self,
@@ -149,6 +150,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_runs."""
 
@@ -159,7 +161,7 @@ class PlatformClient:
                 metadata=_md(metadata),
             )
 
-        return self._watch(run_ids, open_stream, timeout, on_reconnect)
+        return self._watch(run_ids, open_stream, timeout, on_reconnect, idle_timeout)
 
     async def _watch(
         self,
@@ -167,19 +169,32 @@ class PlatformClient:
         open_stream: Callable[[list[str], float | None], Any],
         timeout: float | None,
         on_reconnect: OnReconnect | None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
         deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
+            responses = call.__aiter__()
             try:
-                async for response in call:
+                while True:
+                    try:
+                        following = responses.__anext__()
+                        if idle_timeout is None:
+                            response = await following
+                        else:
+                            response = await asyncio.wait_for(following, idle_timeout)
+                    except StopAsyncIteration:
+                        delay = state.on_clean_end()
+                        break
+                    except TimeoutError:
+                        delay = state.on_idle(idle_timeout or 0.0)
+                        break
                     event = state.on_message(response)
                     if event is not None:
                         yield event
                     if state.done:
                         return
-                delay = state.on_clean_end()
             except grpc.RpcError as error:
                 delay = state.on_error(error)
             finally:

@@ -10,7 +10,13 @@ C# and here), and the watch state both the sync and the asyncio helpers share.
 - At most 10 consecutive reconnects without a message; then the last error is raised
   (StreamEndedEarly when the last failure was a clean early end).
 - On resume the server sends the run's current state first; a state identical to the last one
-  yielded (native_status, status_reason, exit_code, array counts) is not yielded again.
+  yielded (native_status, status_reason, exit_code, array status counts, stale_since) is not
+  yielded again. Heartbeats are never suppressed; the state they carry counts as yielded.
+- With an idle timeout (off by default), a stream that sends nothing for that long is abandoned
+  and reconnected like a failed one (StreamIdle).
+- A helper's timeout is a deadline across reconnects (DeadlineExceeded).
+
+The same rules, as data and scenarios every client replays: clients/watch-policy.json.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from polysync.platform.v1 import pipeline_run_pb2
 from polysync_platform_client import reasons
 from polysync_platform_client.errors import reason
 
-__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "DeadlineExceeded", "DEFAULT_POLICY"]
+__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "StreamIdle", "DeadlineExceeded", "DEFAULT_POLICY"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,11 @@ class RunEvent:
 class StreamEndedEarly(Exception):
     """A watch stream kept ending cleanly before the watched runs were terminal, until the
     reconnect budget was spent."""
+
+
+class StreamIdle(Exception):
+    """Why a watch reconnected: its stream sent nothing (not even a heartbeat) for the idle
+    timeout."""
 
 
 class DeadlineExceeded(grpc.RpcError):
@@ -111,11 +122,13 @@ class WatchResponse(Protocol):
     def stale_since(self) -> timestamp_pb2.Timestamp: ...
 
 
-def state_key(run: pipeline_run_pb2.PipelineRun) -> tuple[object, ...]:
-    """What makes two states of a run "the same" for the helpers' duplicate suppression."""
+def state_key(run: pipeline_run_pb2.PipelineRun, stale_since: datetime | None = None) -> tuple[object, ...]:
+    """What makes two states of a run "the same" for the helpers' duplicate suppression: the
+    server's own (native_status, status_reason, exit_code, array status counts) and whether and
+    since when the state is stale. (The array size never changes alone.)"""
     exit_code = run.exit_code if run.HasField("exit_code") else None
     counts = tuple(sorted(run.array.status_counts.items()))
-    return (run.native_status, run.status_reason, exit_code, run.array.size, counts)
+    return (run.native_status, run.status_reason, exit_code, counts, stale_since)
 
 
 def is_reconnectable(error: grpc.RpcError, *, unauthenticated_allowed: bool) -> bool:
@@ -183,11 +196,10 @@ class WatchState:
         stale = None
         if response.HasField("stale_since"):
             stale = response.stale_since.ToDatetime(tzinfo=UTC)
-        if not response.heartbeat:
-            key = state_key(run)
-            if self._last.get(run.run_id) == key:
-                return None
-            self._last[run.run_id] = key
+        key = state_key(run, stale)
+        if not response.heartbeat and self._last.get(run.run_id) == key:
+            return None  # heartbeats are never suppressed, but the state they carry is known
+        self._last[run.run_id] = key
         return RunEvent(run=run, stale_since=stale, heartbeat=response.heartbeat)
 
     def on_clean_end(self) -> float:
@@ -199,6 +211,10 @@ class WatchState:
                 f"{', '.join(self.pending)} reached a terminal state"
             )
         )
+
+    def on_idle(self, idle_timeout: float) -> float:
+        """The stream sent nothing for `idle_timeout` s: the delay before reconnecting."""
+        return self._reconnect(StreamIdle(f"the watch stream sent nothing for {idle_timeout:g} s"))
 
     def on_error(self, error: grpc.RpcError) -> float:
         """The delay before reconnecting after `error`; raises it when it is not retried."""
