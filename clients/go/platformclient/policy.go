@@ -86,6 +86,7 @@ type config struct {
 	freshTokenRetry bool
 	attemptTimeout  time.Duration
 	onSubmitted     func(*platformv1.ExecutePipelineResponse)
+	platform        string
 }
 
 func newConfig(opts []Option) config {
@@ -98,6 +99,9 @@ func newConfig(opts []Option) config {
 
 // Option configures the watch helpers and [Execute].
 type Option func(*config)
+
+// WithPlatform names the platform a watch asks for (default: the server's default platform).
+func WithPlatform(platform string) Option { return func(c *config) { c.platform = platform } }
 
 // WithBackoff sets the delay schedule between attempts (default [DefaultBackoff]).
 func WithBackoff(b Backoff) Option { return func(c *config) { c.backoff = b } }

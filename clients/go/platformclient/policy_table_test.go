@@ -245,9 +245,9 @@ func TestWatchPolicyTableScenarios(t *testing.T) {
 			}
 			var err error
 			if len(sc.Watch) == 1 {
-				err = platformclient.WatchRun(ctx, c, &platformv1.WatchPipelineRunRequest{RunId: sc.Watch[0]}, fn, opts...)
+				err = platformclient.WatchRun(ctx, c, sc.Watch[0], fn, opts...)
 			} else {
-				err = platformclient.WatchRuns(ctx, c, &platformv1.WatchPipelineRunsRequest{RunIds: sc.Watch}, fn, opts...)
+				err = platformclient.WatchRuns(ctx, c, sc.Watch, fn, opts...)
 			}
 			want := sc.Expect
 			if want.Events == nil {
@@ -310,7 +310,7 @@ func TestWatchPolicyTableSameState(t *testing.T) {
 	for _, pair := range loadPolicyTable(t).SameState {
 		c := &tableClient{t: t, streams: [][]tableStep{{pair.A, pair.B, {Native: "SUCCEEDED", Terminal: true}}}}
 		n := 0
-		err := platformclient.WatchRun(testContext(t), c, &platformv1.WatchPipelineRunRequest{RunId: "r1"},
+		err := platformclient.WatchRun(testContext(t), c, "r1",
 			func(platformclient.WatchEvent) error { n++; return nil })
 		if err != nil {
 			t.Fatal(err)

@@ -29,7 +29,7 @@ type WatchEvent struct {
 // Stale reports whether the state may be out of date (StaleSince is set).
 func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 
-// WatchRun follows one run with WatchPipelineRun and calls fn with each event, in order, until
+// WatchRun follows one run (of the default platform, or [WithPlatform]'s) with WatchPipelineRun and calls fn with each event, in order, until
 // the run is terminal; then it returns nil. fn sees the terminal state last.
 //
 // It follows the reconnect policy of docs/clients.md: on UNAVAILABLE (the server restarted or
@@ -47,7 +47,9 @@ func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 // Any other error (e.g. NOT_FOUND with reason RUN_NOT_FOUND) is returned as it is, and so is an
 // error returned by fn ([ErrStop] stops without one). When ctx is done it returns ctx.Err().
 func WatchRun(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunRequest, fn func(WatchEvent) error, opts ...Option) error {
+	runID string, fn func(WatchEvent) error, opts ...Option) error {
+	cfg := newConfig(opts)
+	req := &platformv1.WatchPipelineRunRequest{Platform: cfg.platform, RunId: runID}
 	open := func(ctx context.Context, _ []string) (func() (message, error), error) {
 		stream, err := client.WatchPipelineRun(ctx, req)
 		if err != nil {
@@ -58,17 +60,18 @@ func WatchRun(ctx context.Context, client platformv1.PlatformServiceClient,
 			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
 		}, nil
 	}
-	return watch(ctx, []string{req.GetRunId()}, open, fn, newConfig(opts))
+	return watch(ctx, []string{runID}, open, fn, cfg)
 }
 
 // WatchRuns follows many runs with WatchPipelineRuns, calling fn with each event of any of
 // them, until all are terminal; then it returns nil. It follows the same policy as
 // [WatchRun], per run; a reconnect asks only for the runs not yet terminal.
 func WatchRuns(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunsRequest, fn func(WatchEvent) error, opts ...Option) error {
+	runIDs []string, fn func(WatchEvent) error, opts ...Option) error {
+	cfg := newConfig(opts)
 	open := func(ctx context.Context, pending []string) (func() (message, error), error) {
 		stream, err := client.WatchPipelineRuns(ctx, &platformv1.WatchPipelineRunsRequest{
-			Platform: req.GetPlatform(), RunIds: pending})
+			Platform: cfg.platform, RunIds: pending})
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +80,7 @@ func WatchRuns(ctx context.Context, client platformv1.PlatformServiceClient,
 			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
 		}, nil
 	}
-	return watch(ctx, req.GetRunIds(), open, fn, newConfig(opts))
+	return watch(ctx, runIDs, open, fn, cfg)
 }
 
 type message struct {
