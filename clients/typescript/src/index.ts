@@ -18,6 +18,7 @@ export {
   type TokenSource,
 } from "./client.js";
 export { ERROR_DOMAIN, REASONS, Reason } from "./reasons.js";
+export { PROTO_SHA256, VERSION } from "./version.js";
 export { badRequest, errorInfo, fieldViolations, helpLinks, missingParameters, reason, retryDelay, retryInfo } from "./errors.js";
 export {
   backoffDelayMs,
