@@ -103,10 +103,10 @@ class DeadlineExceeded(grpc.RpcError):
 
 
 def _describe(error: BaseException) -> str:
-    code = getattr(error, "code", None)
-    if isinstance(error, grpc.RpcError) and callable(code):
+    code, details = getattr(error, "code", None), getattr(error, "details", None)
+    if isinstance(error, grpc.RpcError) and callable(code) and callable(details):
         why = reason(error)
-        return f"{code().name}{f' {why}' if why else ''}: {error.details()}"  # type: ignore[attr-defined]
+        return f"{code().name}{f' {why}' if why else ''}: {details()}"
     return f"{type(error).__name__}: {error}"
 
 
