@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
@@ -36,14 +37,22 @@ class WatchPolicyTableTest {
   private static final double SCALE = 0.02;
   private static final Map<String, Object> TABLE = load();
 
+  /** The table, or null when this client is built outside the repository (a copy of clients/java). */
   @SuppressWarnings("unchecked")
   private static Map<String, Object> load() {
-    try {
-      Path root = Path.of(System.getProperty("polysync.repo.root", "../.."));
-      return (Map<String, Object>) Json.parse(Files.readString(root.resolve("clients/watch-policy.json")));
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot read clients/watch-policy.json", e);
+    Path table = Path.of(System.getProperty("polysync.repo.root", "../..")).resolve("clients/watch-policy.json");
+    if (!Files.exists(table)) {
+      return null;
     }
+    try {
+      return (Map<String, Object>) Json.parse(Files.readString(table));
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read " + table, e);
+    }
+  }
+
+  private static void needTable() {
+    assumeTrue(TABLE != null, "clients/watch-policy.json is not here: built outside the repository");
   }
 
   @SuppressWarnings("unchecked")
@@ -119,6 +128,7 @@ class WatchPolicyTableTest {
 
   @TestFactory
   Stream<DynamicTest> scenarios() {
+    needTable();
     List<Map<String, Object>> scenarios = get(TABLE, "scenarios");
     return scenarios.stream().map(s -> DynamicTest.dynamicTest((String) s.get("name"), () -> replay(s)));
   }
@@ -191,6 +201,7 @@ class WatchPolicyTableTest {
 
   @Test
   void theBackoffTableIsTheDefaultPolicy() {
+    needTable();
     Map<String, Object> policy = get(TABLE, "policy");
     ReconnectPolicy d = ReconnectPolicy.DEFAULT;
     assertEquals(Duration.ofMillis(Math.round(number(policy, "initial_backoff_seconds") * 1000)), d.initialBackoff());
@@ -208,6 +219,7 @@ class WatchPolicyTableTest {
 
   @Test
   void sameStatePairs() throws Exception {
+    needTable();
     List<Map<String, Object>> pairs = get(TABLE, "same_state");
     for (Map<String, Object> pair : pairs) {
       try (ScriptedServer server = new ScriptedServer()) {
