@@ -21,7 +21,7 @@ K8S_SCHEMAS_STAMP := $(K8S_SCHEMAS)/.kubernetes-validate-$(KUBERNETES_VALIDATE_V
 PROMTOOL := $(TOOLS)/bin/promtool
 ARGS ?=
 
-.PHONY: run test test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean hostile
+.PHONY: run test release-check test-python test-clients test-consumers test-ops test-image test-deploy test-monitoring ops-tools prometheusrule bench fuzz setup tools lint breaking generate check-generated clean hostile
 
 # uv itself is pinned and installed into a private venv, so only python3 is needed up front.
 $(UV):
@@ -72,7 +72,11 @@ $(GO_BIN)/grpc-health-probe:
 run: $(VENV)/.synced
 	$(VENV)/bin/polysync-batch serve $(ARGS)
 
-test: setup tools lint breaking check-generated test-ops test-python test-clients test-consumers
+test: setup tools lint breaking check-generated release-check test-ops test-python test-clients test-consumers
+
+# One version (VERSION) and one proto hash in every client package; CHANGELOG.md has its section.
+release-check:
+	python3 scripts/release.py check
 
 # What an operator runs: the image (built with podman and smoke-tested), the Kubernetes
 # manifests (validated offline) and the alert rules and dashboard. docs/operating.md.
@@ -158,6 +162,7 @@ generate: setup
 	scripts/generate-typescript.sh
 	scripts/generate-java.sh
 	$(PY) scripts/generate-reasons.py
+	python3 scripts/release.py stamp
 
 # Fails when any committed generated code differs from what proto/ generates.
 check-generated: setup

@@ -104,7 +104,7 @@ def ts(domain: str, entries: list[dict[str, str]]) -> str:
         f'export const ERROR_DOMAIN = "{domain}";',
         "",
         "/**",
-        " * The google.rpc.ErrorInfo reasons the service reports (`errorReason(err)` returns the one",
+        " * The google.rpc.ErrorInfo reasons the service reports (`reason(err)` returns the one",
         " * of an error). Match on these, never on messages.",
         " */",
         "export const Reason = {",

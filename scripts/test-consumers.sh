@@ -2,7 +2,7 @@
 # Installs the Go and TypeScript clients the way a service outside this repository does, and
 # runs a consumer program of each against a live server (tests/live_stack.py):
 #
-#   TypeScript  `npm pack` tarball of clients/typescript (built by its prepare script) installed
+#   TypeScript  `npm pack` tarball of clients/typescript (dist/ built by its prepack script) installed
 #               into an ESM project (type-checked by tsc, strict, then run: examples/consumer.ts)
 #               and into a CommonJS project (require(): examples/consumer.cjs). No build step in
 #               either consumer.
@@ -95,8 +95,15 @@ test_typescript() {
     cat "$work/package-ci.log" "$work/pack.log" >&2
     exit 1
   fi
-  say "npm ci + npm pack (prepare builds dist/): $(elapsed "$t0") s -> $tarball"
+  say "npm ci + npm pack (prepack builds dist/): $(elapsed "$t0") s -> $tarball"
   tar -tzf "$work/$tarball" >"$work/tarball.txt"
+  # The tarball carries dist/ and no install script (npm 11 warns "install-scripts not yet
+  # covered by allowScripts" for one, e.g. prepare).
+  tar -xzOf "$work/$tarball" package/package.json | node -e '
+    const scripts = JSON.parse(require("fs").readFileSync(0, "utf8")).scripts ?? {};
+    const found = ["preinstall", "install", "postinstall", "prepare"].filter((k) => k in scripts);
+    if (found.length) { console.error(`test-consumers: the package has install scripts: ${found}`); process.exit(1); }'
+  say "the tarball carries dist/ and no install script"
   grep -q '^package/dist/cjs/index.js$' "$work/tarball.txt"
   grep -q '^package/dist/cjs/package.json$' "$work/tarball.txt"
   grep -q '^package/dist/esm/index.d.ts$' "$work/tarball.txt"
@@ -124,6 +131,9 @@ EOF
   t0=$(seconds)
   (cd "$work/ts-esm" && npm install --no-audit --no-fund --loglevel=error 2>&1 | tee "$work/ts-esm/install.log")
   if grep -q EBADENGINE "$work/ts-esm/install.log"; then echo "test-consumers: EBADENGINE on $(node --version)" >&2; exit 1; fi
+  if grep -qi -e "install-scripts" -e "allowScripts" "$work/ts-esm/install.log"; then
+    echo "test-consumers: npm warned about install scripts of the tarball:" >&2; cat "$work/ts-esm/install.log" >&2; exit 1
+  fi
   say "ESM consumer: npm install of the tarball: $(elapsed "$t0") s"
   [[ ! -e "$work/ts-esm/node_modules/@polysync/platform-client/node_modules/.bin/tsc" ]]
   (cd "$work/ts-esm" && node_modules/.bin/tsc -p tsconfig.json)

@@ -11,7 +11,7 @@ namespace Polysync.Platform.Client;
 /// <summary>How <see cref="PlatformClient.Connect"/> reaches the service.</summary>
 public sealed class ConnectOptions
 {
-    /// <summary>PEM of the CA(s) to trust instead of the system's roots (TLS).</summary>
+    /// <summary>PEM of the CA(s) to trust instead of the system's roots (TLS): every certificate of a bundle.</summary>
     public string? TrustedCaPem { get; init; }
 
     /// <summary>PEM certificate chain and key of a client certificate (mutual TLS).</summary>
@@ -31,13 +31,19 @@ public sealed class ConnectOptions
 
     /// <summary>The reconnect policy of the helpers.</summary>
     public ReconnectPolicy Policy { get; init; } = ReconnectPolicy.Default;
+
+    /// <summary>
+    /// Reopen a watch stream that sends nothing (not even a heartbeat) this long; set it above the
+    /// server's heartbeat interval (30 s by default). Null (the default): never.
+    /// </summary>
+    public TimeSpan? IdleTimeout { get; init; }
 }
 
 /// <summary>
 /// A client of the Polysync platform service: <see cref="Stub"/> (the generated client, every
 /// RPC) plus helpers that follow the one <see cref="ReconnectPolicy"/>: WatchRunAsync,
 /// WatchRunsAsync, StreamLogsAsync, ExecuteAsync (submit and wait), ListPipelinesAsync and
-/// ListPipelineRunsAsync. Each helper takes headers, a timeout (for a watch and ExecuteAsync the
+/// ListRunsAsync. Each helper takes headers, a timeout (for a watch and ExecuteAsync the
 /// whole helper's, reconnects included) and a CancellationToken; leaving an <c>await foreach</c>
 /// early disposes the call, which cancels it.
 /// </summary>
@@ -48,18 +54,20 @@ public sealed class PlatformClient : IDisposable
     private readonly GrpcChannel? _owned;
     private readonly bool _retryUnauthenticated;
     private readonly ReconnectPolicy _policy;
+    private readonly TimeSpan? _idleTimeout;
 
     /// <summary>Wraps a client you built; <paramref name="retryUnauthenticated"/> when its call credentials refresh tokens.</summary>
     public PlatformClient(PlatformService.PlatformServiceClient stub, bool retryUnauthenticated = false,
-        ReconnectPolicy? policy = null)
+        ReconnectPolicy? policy = null, TimeSpan? idleTimeout = null)
     {
         Stub = stub;
         _retryUnauthenticated = retryUnauthenticated;
         _policy = policy ?? ReconnectPolicy.Default;
+        _idleTimeout = idleTimeout;
     }
 
-    private PlatformClient(GrpcChannel channel, bool retryUnauthenticated, ReconnectPolicy policy)
-        : this(new PlatformService.PlatformServiceClient(channel), retryUnauthenticated, policy)
+    private PlatformClient(GrpcChannel channel, bool retryUnauthenticated, ReconnectPolicy policy, TimeSpan? idleTimeout)
+        : this(new PlatformService.PlatformServiceClient(channel), retryUnauthenticated, policy, idleTimeout)
     {
         _owned = channel;
     }
@@ -83,7 +91,13 @@ public sealed class PlatformClient : IDisposable
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         if (options.TrustedCaPem is not null)
         {
-            var ca = X509Certificate2.CreateFromPem(options.TrustedCaPem);
+            // Every certificate of the bundle (CreateFromPem would read only the first).
+            var cas = new X509Certificate2Collection();
+            cas.ImportFromPem(options.TrustedCaPem);
+            if (cas.Count == 0)
+            {
+                throw new ArgumentException("TrustedCaPem holds no PEM certificate", nameof(options));
+            }
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
@@ -92,7 +106,7 @@ public sealed class PlatformClient : IDisposable
                 }
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.CustomTrustStore.AddRange(cas);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
                 return chain.Build(new X509Certificate2(certificate));
             };
@@ -121,7 +135,7 @@ public sealed class PlatformClient : IDisposable
             channelOptions.UnsafeUseInsecureChannelCallCredentials = !tls;
         }
         var channel = GrpcChannel.ForAddress(address, channelOptions);
-        return new PlatformClient(channel, options.TokenSource is not null, options.Policy);
+        return new PlatformClient(channel, options.TokenSource is not null, options.Policy, options.IdleTimeout);
     }
 
     private static DateTime? DeadlineOf(TimeSpan? timeout) =>
@@ -175,29 +189,46 @@ public sealed class PlatformClient : IDisposable
         while (!state.Done)
         {
             TimeSpan? delay;
-            var (call, next) = open(state.Pending, deadline, cancellationToken);
+            Exception lastError;
+            // One token per stream: the caller's, cancelled also by the idle timeout.
+            using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (_idleTimeout is not null)
+            {
+                stream.CancelAfter(_idleTimeout.Value);
+            }
+            var (call, next) = open(state.Pending, deadline, stream.Token);
             using (call) // disposing an unfinished call cancels it, e.g. when the caller stops early
             {
                 while (true)
                 {
                     (PipelineRun Run, bool Heartbeat, Google.Protobuf.WellKnownTypes.Timestamp? Stale)? message;
-                    RpcException? failure = null;
+                    Exception? failure = null;
                     try
                     {
-                        message = await next(cancellationToken).ConfigureAwait(false);
+                        message = await next(stream.Token).ConfigureAwait(false);
                     }
-                    catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+                    catch (Exception e) when ((e is RpcException || e is OperationCanceledException)
+                        && !cancellationToken.IsCancellationRequested)
                     {
                         message = null;
                         failure = e;
                     }
                     if (failure is not null)
                     {
-                        delay = state.OnError(failure);
+                        if (stream.IsCancellationRequested) // the idle timeout, not the caller
+                        {
+                            delay = state.OnIdle() ?? throw new RpcException(new Status(StatusCode.Unavailable,
+                                $"the watch stream sent nothing for {_idleTimeout} (idle timeout), too many times in a row"));
+                            lastError = failure;
+                            break;
+                        }
+                        var rpcFailure = failure as RpcException;
+                        delay = rpcFailure is null ? null : state.OnError(rpcFailure);
                         if (delay is null)
                         {
                             ExceptionDispatchInfo.Capture(failure).Throw();
                         }
+                        lastError = failure;
                         break;
                     }
                     if (message is null)
@@ -206,10 +237,16 @@ public sealed class PlatformClient : IDisposable
                         {
                             yield break;
                         }
-                        delay = state.OnCleanEnd() ?? throw new StreamEndedEarlyException(
+                        var ended = new StreamEndedEarlyException(
                             $"the watch stream ended {state.Reconnects + 1} times in a row before " +
                             $"{string.Join(", ", state.Pending)} reached a terminal state");
+                        delay = state.OnCleanEnd() ?? throw ended;
+                        lastError = ended;
                         break;
+                    }
+                    if (_idleTimeout is not null)
+                    {
+                        stream.CancelAfter(_idleTimeout.Value); // a message: the idle clock starts over
                     }
                     var (run, heartbeat, stale) = message.Value;
                     var runEvent = state.OnMessage(run, heartbeat, stale);
@@ -222,6 +259,12 @@ public sealed class PlatformClient : IDisposable
                         yield break;
                     }
                 }
+            }
+            if (deadline is not null && DateTime.UtcNow + delay!.Value >= deadline.Value)
+            {
+                // No reconnect that the deadline leaves no time for: not made, not waited for.
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                    $"the watch's timeout passes before the next reconnect (last error: {lastError.Message})", lastError));
             }
             await Sleep(delay!.Value, cancellationToken).ConfigureAwait(false);
         }
@@ -317,7 +360,7 @@ public sealed class PlatformClient : IDisposable
     }
 
     /// <summary>Every run (ListPipelineRuns, page after page).</summary>
-    public async IAsyncEnumerable<PipelineRun> ListPipelineRunsAsync(ListPipelineRunsRequest request,
+    public async IAsyncEnumerable<PipelineRun> ListRunsAsync(ListPipelineRunsRequest request,
         Metadata? headers = null, TimeSpan? pageTimeout = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -12,8 +12,12 @@ namespace Polysync.Platform.Client;
 /// jitter factor in [0.8, 1.2]; n starts again at 1 after any message.</item>
 /// <item>At most 10 consecutive reconnects without a message, then the last error is thrown.</item>
 /// <item>On resume the server sends the current state first; a state identical to the last one
-/// yielded (native_status, status_reason, exit_code, array counts) is not yielded again.</item>
+/// yielded (native_status, status_reason, exit_code, array counts, stale_since) is not yielded
+/// again; heartbeats always are.</item>
+/// <item>A helper's timeout is a deadline across reconnects: a reconnect it leaves no time for is
+/// neither made nor waited for (DeadlineExceeded). With an idle timeout, a silent stream is reopened.</item>
 /// </list>
+/// The same rules as data: clients/watch-policy.json (test.sh checks these numbers and codes against it).
 /// </summary>
 public sealed record ReconnectPolicy(TimeSpan InitialBackoff, TimeSpan MaxBackoff, double Jitter, int MaxReconnects)
 {

@@ -30,14 +30,20 @@ internal sealed class WatchState
     /// <summary>Consecutive reconnects without a message.</summary>
     public int Reconnects { get; private set; }
 
-    public static string StateKey(PipelineRun run)
+    /// <summary>
+    /// What makes two states of a run the same: the server's key (native status, reason, exit
+    /// code, array status counts; the array size never changes alone) and StaleSince
+    /// (clients/watch-policy.json).
+    /// </summary>
+    public static string StateKey(PipelineRun run, Timestamp? staleSince = null)
     {
         var counts = run.Array is null
             ? ""
             : string.Join(",", run.Array.StatusCounts.OrderBy(c => c.Key, StringComparer.Ordinal)
                 .Select(c => $"{c.Key}={c.Value}"));
         var exitCode = run.HasExitCode ? run.ExitCode.ToString() : "none";
-        return $"{run.NativeStatus}\n{run.StatusReason}\n{exitCode}\n{run.Array?.Size ?? 0}\n{counts}";
+        var stale = staleSince is null ? "current" : $"{staleSince.Seconds}.{staleSince.Nanos}";
+        return $"{run.NativeStatus}\n{run.StatusReason}\n{exitCode}\n{counts}\n{stale}";
     }
 
     /// <summary>The event to yield for a received message, or null to suppress it.</summary>
@@ -49,15 +55,12 @@ internal sealed class WatchState
         {
             _pending.Remove(run.RunId);
         }
-        if (!heartbeat)
+        var key = StateKey(run, staleSince);
+        if (!heartbeat && _last.TryGetValue(run.RunId, out var previous) && previous == key)
         {
-            var key = StateKey(run);
-            if (_last.TryGetValue(run.RunId, out var previous) && previous == key)
-            {
-                return null;
-            }
-            _last[run.RunId] = key;
+            return null;
         }
+        _last[run.RunId] = key; // heartbeats are never suppressed; their state counts as seen
         return new RunEvent(run, staleSince?.ToDateTimeOffset(), heartbeat);
     }
 
@@ -66,6 +69,9 @@ internal sealed class WatchState
     /// when the budget is spent (then throw a <see cref="StreamEndedEarlyException"/>).
     /// </summary>
     public TimeSpan? OnCleanEnd() => Reconnect();
+
+    /// <summary>The stream sent nothing for the idle timeout: the wait before reconnecting, or null when the budget is spent.</summary>
+    public TimeSpan? OnIdle() => Reconnect();
 
     /// <summary>The wait before reconnecting after <paramref name="error"/>, or null to throw it.</summary>
     public TimeSpan? OnError(RpcException error)

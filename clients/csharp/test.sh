@@ -97,6 +97,15 @@ included = glob.glob(os.path.join(here, protobuf.get("Include")), recursive=True
 expected = glob.glob(f"{repo}/proto/**/*.proto", recursive=True)
 if sorted(map(os.path.realpath, included)) != sorted(map(os.path.realpath, expected)):
     print(f"  Protobuf Include matches {len(included)} of {len(expected)} protos"); ok = False
+# `dotnet pack`-ready: id, version (the repository's VERSION), description, readme packed.
+version = open(os.path.join(repo, "VERSION")).read().strip()
+for prop, want in [("PackageId", "Polysync.Platform.Client"), ("Version", version), ("PackageReadmeFile", "README.md")]:
+    if client.findtext(f"PropertyGroup/{prop}") != want:
+        print(f"  {prop}: {client.findtext(f'PropertyGroup/{prop}')!r}, want {want!r}"); ok = False
+if not client.findtext("PropertyGroup/Description"):
+    print("  no Description"); ok = False
+if not any(n.get("Include") == "README.md" and n.get("Pack") == "true" for n in client.iter("None")):
+    print("  README.md is not packed"); ok = False
 refs = {r.get("Include"): r.get("Version") for r in client.iter("PackageReference")}
 for package in ["Google.Protobuf", "Grpc.Net.Client", "Grpc.Tools", "Google.Api.CommonProtos"]:
     if not refs.get(package) or "*" in refs[package]:
@@ -172,9 +181,57 @@ connect = source[source.index("public static PlatformClient Connect("):]
 for option in ["TrustedCaPem", "ClientCertificatePem", "ClientKeyPem", "BearerToken", "TokenSource"]:
     if option not in declared or f"options.{option}" not in connect:
         print(f"  ConnectOptions.{option}: not declared, or not used by Connect"); ok = False
-for needed in ['"authorization"', '"Bearer "', "CallCredentials.FromInterceptor", "ClientCertificates", "CustomTrustStore"]:
+for needed in ['"authorization"', '"Bearer "', "CallCredentials.FromInterceptor", "ClientCertificates", "CustomTrustStore",
+               "ImportFromPem", "CustomTrustStore.AddRange"]:  # every CA of a PEM bundle, not only the first
     if needed not in connect:
         print(f"  Connect does not use {needed}"); ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
+policy_matches_the_table() {
+  # clients/watch-policy.json, the one watch policy every client replays: without a compiler the
+  # C# helpers cannot run its scenarios, so this checks the numbers, the codes and the state key.
+  python3 - "$here" "$repo/clients/watch-policy.json" <<'PY'
+import json, pathlib, re, sys
+here, table = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
+policy = table["policy"]
+fmt = lambda x: f"{x:g}"
+source = (here / "ReconnectPolicy.cs").read_text()
+state = (here / "WatchState.cs").read_text()
+client = (here / "PlatformClient.cs").read_text()
+camel = lambda code: "".join(part.capitalize() for part in code.split("_"))
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print(f"  {what}"); ok = False
+need(f"new(TimeSpan.FromSeconds({fmt(policy['initial_backoff_seconds'])}), TimeSpan.FromSeconds({fmt(policy['max_backoff_seconds'])}), {fmt(policy['jitter'])}, {policy['max_reconnects']});" in source,
+     "ReconnectPolicy.Default differs from the table's numbers")
+need(f"Math.Pow({fmt(policy['multiplier'])}, " in source, "the backoff multiplier differs from the table's")
+on_error = state[state.index("public TimeSpan? OnError"):]
+on_error = on_error[:on_error.index("return retried")]
+cases = set(re.findall(r"case StatusCode\.(\w+):", on_error))
+retried = {camel(r["code"]) for r in policy["reconnect_on"] if r["code"] not in ("OK", "IDLE")}
+need(cases == retried, f"OnError reconnects on {sorted(cases)}, the table on {sorted(retried)}")
+for r in policy["reconnect_on"]:
+    if "reason" in r:
+        need(f"Reasons.{camel(r['reason'])}" in on_error, f"OnError does not check reason {r['reason']}")
+for t in policy["terminating_examples"]:
+    if camel(t["code"]) in cases:
+        need(t["reason"] and f"Reasons.{camel(t['reason'])}" not in on_error, f"{t['code']} {t['reason']} would be retried")
+key = state[state.index("public static string StateKey"):state.index("public RunEvent? OnMessage")]
+fields = {"native_status": "run.NativeStatus", "status_reason": "run.StatusReason", "exit_code": "run.ExitCode",
+          "array.status_counts": "StatusCounts", "stale_since": "staleSince"}
+for name in policy["state_key"]:
+    need(fields[name] in key, f"StateKey lacks {name}")
+need(".Size" not in key, "StateKey includes the array size, the table's state key does not")
+execute = client[client.index("public async Task<PipelineRun> ExecuteAsync"):]
+execute = execute[:execute.index("var run = response.Run;")]
+need(set(re.findall(r"StatusCode\.(\w+)", execute)) == {camel(c) for c in policy["execute_retry_on"]},
+     "ExecuteAsync retries other codes than the table's execute_retry_on")
+need("public TimeSpan? IdleTimeout { get; init; }" in client and "state.OnIdle()" in client, "no idle timeout")
+need("StatusCode.DeadlineExceeded" in client[client.index("private async IAsyncEnumerable<RunEvent> WatchAsync"):], "no deadline across reconnects")
 sys.exit(0 if ok else 1)
 PY
 }
@@ -184,6 +241,7 @@ check "namespace Polysync.Platform.V1" namespace_is_polysync_platform_v1
 check "the names the helpers and Quickstart.cs use are generated" quickstart_names_exist
 check "every hand-written .cs file parses as C# (tree-sitter; NOT compiled)" every_cs_file_parses
 check "ReconnectPolicy.cs has the documented numbers" policy_is_the_documented_one
+check "the policy's numbers, codes and state key match clients/watch-policy.json" policy_matches_the_table
 check "Reasons.cs matches server/polysync_batch/domain/reasons.py" reasons_match_the_catalogue
 check "csproj files are well-formed and point at proto/" projects_are_well_formed
 check "ConnectOptions set in README and Quickstart exist; Connect carries CA, client cert, token" \

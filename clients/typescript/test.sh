@@ -9,8 +9,8 @@ if [[ ! -x ../../.venv/bin/python ]]; then
   echo "clients/typescript/test.sh: ../../.venv/bin/python is missing; run 'make setup' first." >&2
   exit 1
 fi
-# npm ci runs the package's `prepare` script, which builds dist/ (ESM and CommonJS); the
-# explicit build below keeps this script's steps visible and fails loudly either way.
+# The package has no install script (`npm pack` builds dist/ through `prepack`, so the tarball
+# carries it): build dist/ (ESM and CommonJS) here, then the tests.
 npm ci --no-audit --no-fund --loglevel=error
 rm -rf build
 npm run --silent build

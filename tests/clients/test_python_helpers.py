@@ -519,3 +519,57 @@ def test_cancelling_the_task_that_iterates_cancels_the_stream(server):
             assert await asyncio.to_thread(server.calls_of("WatchPipelineRun")[0].ended.wait, 5)
 
     asyncio.run(main())
+
+
+Reported = list[tuple[int, float]]
+
+
+def watch_against_a_clock(flavour: str, target: str, timeout: float) -> tuple[Reported, list[float], Any]:
+    """watch_run with `timeout` on a fake clock that only the (recorded) backoff sleeps advance:
+    returns the reconnects reported to on_reconnect, the sleeps made and the error raised."""
+    now = [0.0]
+    reported: list[tuple[int, float]] = []
+    slept: list[float] = []
+
+    def on_reconnect(attempt: int, delay: float, error: BaseException) -> None:
+        reported.append((attempt, delay))
+
+    def advance(delay: float) -> None:
+        slept.append(delay)
+        now[0] += delay
+
+    if flavour == "sync":
+        with client.connect(target) as c:
+            c._sleep, c._clock = advance, lambda: now[0]
+            with pytest.raises(grpc.RpcError) as raised:
+                for _ in c.watch_run("r1", timeout=timeout, on_reconnect=on_reconnect):
+                    pass
+        return reported, slept, raised.value
+
+    async def main() -> Any:
+        async def sleep(delay: float) -> None:
+            advance(delay)
+
+        async with aio.connect(target) as c:
+            c._sleep, c._clock = sleep, lambda: now[0]
+            with pytest.raises(grpc.RpcError) as raised:
+                async for _ in c.watch_run("r1", timeout=timeout, on_reconnect=on_reconnect):
+                    pass
+            return raised.value
+
+    error = asyncio.run(main())
+    return reported, slept, error
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_a_watch_timeout_is_a_deadline_across_reconnects(server, flavour):
+    """Issue 20 item 7: a watch with a timeout reported reconnects it never waited for (their
+    delays capped to nothing once the deadline had passed) and then raised UNAVAILABLE."""
+    for _ in range(11):
+        server.script("WatchPipelineRun", UNAVAILABLE)
+    reported, slept, error = watch_against_a_clock(flavour, server.target, timeout=5.0)
+    assert [delay for _, delay in reported] == slept  # every reported reconnect was waited, in full
+    assert sum(slept) <= 5.0
+    assert 2 <= len(reported) <= 3  # 0.5 + 1 + 2 (+ 4 would pass 5 s) with jitter in [0.8, 1.2]
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "timeout of 5 s" in error.details() and "UNAVAILABLE" in error.details()

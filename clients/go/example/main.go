@@ -20,7 +20,7 @@ func main() {
 	flag.Parse()
 
 	// Plaintext for the local demo; WithCAFile, WithClientCertificate and WithBearerToken otherwise.
-	client, err := platformclient.New(*addr, platformclient.WithInsecure())
+	client, err := platformclient.Connect(*addr, platformclient.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func main() {
 
 	// Follows the run to its terminal state, reconnecting if the server restarts.
 	var final *platformv1.PipelineRun
-	err = client.WatchRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: runID},
+	err = client.WatchRun(ctx, runID,
 		func(ev platformclient.WatchEvent) error {
 			if ev.Heartbeat {
 				return nil // the server's "still here"; ev.Stale() says if AWS could not be polled

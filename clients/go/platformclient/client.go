@@ -39,7 +39,7 @@ type connectConfig struct {
 	dialOptions []grpc.DialOption
 }
 
-// ConnectOption configures [New].
+// ConnectOption configures [Connect].
 type ConnectOption func(*connectConfig)
 
 // WithInsecure connects in plaintext (no TLS), e.g. to the local demo server. Without it New
@@ -77,10 +77,10 @@ func WithDialOptions(opts ...grpc.DialOption) ConnectOption {
 	return func(c *connectConfig) { c.dialOptions = append(c.dialOptions, opts...) }
 }
 
-// New connects to the service at target (e.g. "127.0.0.1:50051" or "dns:///batch.internal:443").
+// Connect connects to the service at target (e.g. "127.0.0.1:50051" or "dns:///batch.internal:443").
 // By default it uses TLS verified against the system's roots; [WithInsecure] for plaintext.
 // Like grpc.NewClient it does not wait for the server: the first call connects.
-func New(target string, opts ...ConnectOption) (*Client, error) {
+func Connect(target string, opts ...ConnectOption) (*Client, error) {
 	var cfg connectConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -175,15 +175,13 @@ func (c *Client) withDefaults(opts []Option) []Option {
 }
 
 // WatchRun is [WatchRun] on this client.
-func (c *Client) WatchRun(ctx context.Context, req *platformv1.WatchPipelineRunRequest,
-	fn func(WatchEvent) error, opts ...Option) error {
-	return WatchRun(ctx, c.PlatformServiceClient, req, fn, c.withDefaults(opts)...)
+func (c *Client) WatchRun(ctx context.Context, runID string, fn func(WatchEvent) error, opts ...Option) error {
+	return WatchRun(ctx, c.PlatformServiceClient, runID, fn, c.withDefaults(opts)...)
 }
 
 // WatchRuns is [WatchRuns] on this client.
-func (c *Client) WatchRuns(ctx context.Context, req *platformv1.WatchPipelineRunsRequest,
-	fn func(WatchEvent) error, opts ...Option) error {
-	return WatchRuns(ctx, c.PlatformServiceClient, req, fn, c.withDefaults(opts)...)
+func (c *Client) WatchRuns(ctx context.Context, runIDs []string, fn func(WatchEvent) error, opts ...Option) error {
+	return WatchRuns(ctx, c.PlatformServiceClient, runIDs, fn, c.withDefaults(opts)...)
 }
 
 // Execute is [Execute] on this client.
@@ -197,14 +195,5 @@ func (c *Client) StreamLogs(ctx context.Context, req *platformv1.StreamPipelineR
 	return StreamLogs(ctx, c.PlatformServiceClient, req, fn)
 }
 
-// EachPipeline is [EachPipeline] on this client.
-func (c *Client) EachPipeline(ctx context.Context, req *platformv1.ListPipelinesRequest,
-	fn func(*platformv1.Pipeline) error) error {
-	return EachPipeline(ctx, c.PlatformServiceClient, req, fn)
-}
-
-// EachRun is [EachRun] on this client.
-func (c *Client) EachRun(ctx context.Context, req *platformv1.ListPipelineRunsRequest,
-	fn func(*platformv1.PipelineRun) error) error {
-	return EachRun(ctx, c.PlatformServiceClient, req, fn)
-}
+// The paging helpers are the package functions [ListPipelines] and [ListRuns] (a method
+// ListPipelines would hide the RPC of the same name): platformclient.ListPipelines(ctx, client, req, fn).

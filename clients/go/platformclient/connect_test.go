@@ -143,7 +143,7 @@ func (p pki) serverCreds(t *testing.T) credentials.TransportCredentials {
 
 func call(t *testing.T, addr string, opts ...platformclient.ConnectOption) error {
 	t.Helper()
-	client, err := platformclient.New(addr, opts...)
+	client, err := platformclient.Connect(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestNewWithCAClientCertificateAndTokenSource(t *testing.T) {
 		n++
 		return fmt.Sprintf("token-%d", n), nil
 	}
-	client, err := platformclient.New(addr, platformclient.WithCAFile(p.ca),
+	client, err := platformclient.Connect(addr, platformclient.WithCAFile(p.ca),
 		platformclient.WithClientCertificate(p.clientCert, p.clientKey), platformclient.WithTokenSource(src))
 	if err != nil {
 		t.Fatal(err)
@@ -218,11 +218,11 @@ func TestNewPlaintextWithStaticToken(t *testing.T) {
 }
 
 func TestNewRejectsContradictoryOptions(t *testing.T) {
-	if _, err := platformclient.New("127.0.0.1:1", platformclient.WithInsecure(), platformclient.WithCAFile("ca.crt")); err == nil {
+	if _, err := platformclient.Connect("127.0.0.1:1", platformclient.WithInsecure(), platformclient.WithCAFile("ca.crt")); err == nil {
 		t.Error("WithInsecure + WithCAFile accepted")
 	}
 	src := func(context.Context) (string, error) { return "", nil }
-	if _, err := platformclient.New("127.0.0.1:1", platformclient.WithBearerToken("a"), platformclient.WithTokenSource(src)); err == nil {
+	if _, err := platformclient.Connect("127.0.0.1:1", platformclient.WithBearerToken("a"), platformclient.WithTokenSource(src)); err == nil {
 		t.Error("WithBearerToken + WithTokenSource accepted")
 	}
 }
@@ -230,14 +230,14 @@ func TestNewRejectsContradictoryOptions(t *testing.T) {
 func TestWatchRunOfAClientWithATokenSourceReconnectsWithAFreshToken(t *testing.T) {
 	rec, addr := serve(t, nil)
 	n := 0
-	client, err := platformclient.New(addr, platformclient.WithInsecure(),
+	client, err := platformclient.Connect(addr, platformclient.WithInsecure(),
 		platformclient.WithTokenSource(func(context.Context) (string, error) { n++; return fmt.Sprintf("token-%d", n), nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
 	var got []string
-	err = client.WatchRun(testContext(t), &platformv1.WatchPipelineRunRequest{RunId: "job-1"},
+	err = client.WatchRun(testContext(t), "job-1",
 		func(ev platformclient.WatchEvent) error { got = append(got, ev.Run.GetNativeStatus()); return nil }, fast)
 	if err != nil || len(got) != 1 || got[0] != "SUCCEEDED" {
 		t.Fatalf("WatchRun = %q, %v; want [SUCCEEDED] after one fresh-token reconnect", got, err)
@@ -249,12 +249,12 @@ func TestWatchRunOfAClientWithATokenSourceReconnectsWithAFreshToken(t *testing.T
 	rec.mu.Unlock()
 
 	// A static token cannot get fresher: UNAUTHENTICATED is returned at once.
-	static, err := platformclient.New(addr, platformclient.WithInsecure(), platformclient.WithBearerToken("token-1"))
+	static, err := platformclient.Connect(addr, platformclient.WithInsecure(), platformclient.WithBearerToken("token-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer static.Close()
-	err = static.WatchRun(testContext(t), &platformv1.WatchPipelineRunRequest{RunId: "job-1"},
+	err = static.WatchRun(testContext(t), "job-1",
 		func(platformclient.WatchEvent) error { return nil }, fast)
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("WatchRun with a static expired token = %v, want Unauthenticated", err)

@@ -39,8 +39,8 @@ func FieldViolations(err error) []*errdetails.BadRequest_FieldViolation {
 	return out
 }
 
-// Help returns the links of the google.rpc.Help details of err: hints on how to fix it.
-func Help(err error) []*errdetails.Help_Link {
+// HelpLinks returns the links of the google.rpc.Help details of err: hints on how to fix it.
+func HelpLinks(err error) []*errdetails.Help_Link {
 	var out []*errdetails.Help_Link
 	for _, d := range details(err) {
 		if h, ok := d.(*errdetails.Help); ok {

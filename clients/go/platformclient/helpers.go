@@ -60,11 +60,11 @@ func Execute(ctx context.Context, client platformv1.PlatformServiceClient,
 	if final.GetTerminal() {
 		return final, nil
 	}
-	err := WatchRun(ctx, client, &platformv1.WatchPipelineRunRequest{Platform: req.GetPlatform(), RunId: final.GetRunId()},
+	err := WatchRun(ctx, client, final.GetRunId(),
 		func(ev WatchEvent) error {
 			final = ev.Run
 			return nil
-		}, opts...)
+		}, append(opts, WithPlatform(req.GetPlatform()))...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +111,9 @@ func StreamLogs(ctx context.Context, client platformv1.PlatformServiceClient,
 	}
 }
 
-// EachPipeline calls fn with every pipeline of ListPipelines (with req's filters and page
+// ListPipelines calls fn with every pipeline of ListPipelines (with req's filters and page
 // size), following next_page_token across pages. fn returning [ErrStop] stops it without error.
-func EachPipeline(ctx context.Context, client platformv1.PlatformServiceClient,
+func ListPipelines(ctx context.Context, client platformv1.PlatformServiceClient,
 	req *platformv1.ListPipelinesRequest, fn func(*platformv1.Pipeline) error) error {
 	req = proto.Clone(req).(*platformv1.ListPipelinesRequest)
 	for {
@@ -133,9 +133,9 @@ func EachPipeline(ctx context.Context, client platformv1.PlatformServiceClient,
 	}
 }
 
-// EachRun calls fn with every run of ListPipelineRuns (with req's filters and page size),
+// ListRuns calls fn with every run of ListPipelineRuns (with req's filters and page size),
 // following next_page_token across pages. fn returning [ErrStop] stops it without error.
-func EachRun(ctx context.Context, client platformv1.PlatformServiceClient,
+func ListRuns(ctx context.Context, client platformv1.PlatformServiceClient,
 	req *platformv1.ListPipelineRunsRequest, fn func(*platformv1.PipelineRun) error) error {
 	req = proto.Clone(req).(*platformv1.ListPipelineRunsRequest)
 	for {

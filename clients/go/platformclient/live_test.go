@@ -58,7 +58,7 @@ func dial(t *testing.T, stack *livestack.Stack, opts ...platformclient.ConnectOp
 	if stack.CAFile == "" {
 		t.Fatal("the live stack printed no tls-ca (started without --tls?)")
 	}
-	client, err := platformclient.New(stack.Addr, append([]platformclient.ConnectOption{platformclient.WithCAFile(stack.CAFile)}, opts...)...)
+	client, err := platformclient.Connect(stack.Addr, append([]platformclient.ConnectOption{platformclient.WithCAFile(stack.CAFile)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestWatchRunSurvivesServerRestart(t *testing.T) {
 	var reconnects atomic.Int32
 	restarted := make(chan error, 1)
 	var states []*platformv1.PipelineRun
-	err := platformclient.WatchRun(ctx, client, &platformv1.WatchPipelineRunRequest{RunId: run.GetRunId()},
+	err := platformclient.WatchRun(ctx, client, run.GetRunId(),
 		func(ev platformclient.WatchEvent) error {
 			if ev.Heartbeat {
 				return nil
@@ -374,7 +374,7 @@ func TestHelpersAgainstLiveServer(t *testing.T) {
 		b := execute(ctx, t, client, "hello", map[string]string{"exit_code": "3"})
 		mine = append(mine, a.GetRunId(), b.GetRunId())
 		final := map[string]*platformv1.PipelineRun{}
-		err := client.WatchRuns(ctx, &platformv1.WatchPipelineRunsRequest{RunIds: []string{a.GetRunId(), b.GetRunId()}},
+		err := client.WatchRuns(ctx, []string{a.GetRunId(), b.GetRunId()},
 			func(ev platformclient.WatchEvent) error {
 				if ev.Stale() {
 					t.Logf("stale since %s", ev.StaleSince)
@@ -407,7 +407,7 @@ func TestHelpersAgainstLiveServer(t *testing.T) {
 
 	t.Run("EachPipeline and EachRun page through everything", func(t *testing.T) {
 		var names []string
-		if err := client.EachPipeline(ctx, &platformv1.ListPipelinesRequest{PageSize: 1},
+		if err := platformclient.ListPipelines(ctx, client, &platformv1.ListPipelinesRequest{PageSize: 1},
 			func(p *platformv1.Pipeline) error { names = append(names, p.GetName()); return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -415,7 +415,7 @@ func TestHelpersAgainstLiveServer(t *testing.T) {
 			t.Errorf("pipelines %q, want greet among at least 3", names)
 		}
 		seen := map[string]bool{}
-		if err := client.EachRun(ctx, &platformv1.ListPipelineRunsRequest{PageSize: 2},
+		if err := platformclient.ListRuns(ctx, client, &platformv1.ListPipelineRunsRequest{PageSize: 2},
 			func(r *platformv1.PipelineRun) error { seen[r.GetRunId()] = true; return nil }); err != nil {
 			t.Fatal(err)
 		}

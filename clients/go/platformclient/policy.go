@@ -86,6 +86,7 @@ type config struct {
 	freshTokenRetry bool
 	attemptTimeout  time.Duration
 	onSubmitted     func(*platformv1.ExecutePipelineResponse)
+	platform        string
 }
 
 func newConfig(opts []Option) config {
@@ -98,6 +99,9 @@ func newConfig(opts []Option) config {
 
 // Option configures the watch helpers and [Execute].
 type Option func(*config)
+
+// WithPlatform names the platform a watch asks for (default: the server's default platform).
+func WithPlatform(platform string) Option { return func(c *config) { c.platform = platform } }
 
 // WithBackoff sets the delay schedule between attempts (default [DefaultBackoff]).
 func WithBackoff(b Backoff) Option { return func(c *config) { c.backoff = b } }
@@ -141,6 +145,10 @@ func (r *retrier) wait(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%d in a row without a message): %w", ErrTooManyReconnects, r.cfg.maxReconnects, err)
 	}
 	delay := r.cfg.backoff.Delay(r.attempt)
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Add(delay).Before(deadline) {
+		// No reconnect that the deadline leaves no time for: not reported, not waited for.
+		return deadlineError{last: err}
+	}
 	if r.cfg.onReconnect != nil {
 		r.cfg.onReconnect(Reconnect{Attempt: r.attempt, Err: err, Delay: delay})
 	}
@@ -155,6 +163,21 @@ func (r *retrier) wait(ctx context.Context, err error) error {
 }
 
 func (r *retrier) received() { r.attempt = 0 }
+
+// deadlineError is what a helper returns when its context's deadline comes before the next
+// reconnect would: errors.Is(err, context.DeadlineExceeded) holds and status.Code(err) is
+// DEADLINE_EXCEEDED; the message names the last error.
+type deadlineError struct{ last error }
+
+func (e deadlineError) Error() string {
+	return "platformclient: the deadline passes before the next reconnect (last error: " + e.last.Error() + ")"
+}
+
+func (e deadlineError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+func (e deadlineError) GRPCStatus() *status.Status {
+	return status.New(codes.DeadlineExceeded, e.Error())
+}
 
 // reconnectable says whether a watch stream that ended with err is reopened (err nil: a clean
 // end before the terminal state). unauthRetried tracks the one UNAUTHENTICATED retry.

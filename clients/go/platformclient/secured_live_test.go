@@ -189,7 +189,7 @@ func TestLiveWatchOutlivesShortLivedJWTs(t *testing.T) {
 	run := execute(ctx, t, client, "hello", map[string]string{"duration_seconds": "4"})
 	var reconnectErrs []error
 	var last *platformv1.PipelineRun
-	err := client.WatchRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: run.GetRunId()},
+	err := client.WatchRun(ctx, run.GetRunId(),
 		func(ev platformclient.WatchEvent) error { last = ev.Run; return nil },
 		platformclient.WithBackoff(platformclient.Backoff{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2}),
 		platformclient.WithOnReconnect(func(r platformclient.Reconnect) {
@@ -275,7 +275,7 @@ func TestLivePlaintextClientCannotTalkToTheTLSPort(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
 	defer cancel()
 	stack := shared(t)
-	client, err := platformclient.New(stack.Addr, platformclient.WithInsecure())
+	client, err := platformclient.Connect(stack.Addr, platformclient.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}

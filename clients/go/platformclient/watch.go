@@ -29,7 +29,7 @@ type WatchEvent struct {
 // Stale reports whether the state may be out of date (StaleSince is set).
 func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 
-// WatchRun follows one run with WatchPipelineRun and calls fn with each event, in order, until
+// WatchRun follows one run (of the default platform, or [WithPlatform]'s) with WatchPipelineRun and calls fn with each event, in order, until
 // the run is terminal; then it returns nil. fn sees the terminal state last.
 //
 // It follows the reconnect policy of docs/clients.md: on UNAVAILABLE (the server restarted or
@@ -39,12 +39,17 @@ func (e WatchEvent) Stale() bool { return !e.StaleSince.IsZero() }
 // [DefaultMaxReconnects] consecutive reconnects without a message it returns the last error
 // (wrapped with [ErrTooManyReconnects]). The server sends the current state first on every
 // stream, so nothing is missed, and a state identical to the one fn saw last (same
-// native_status, status_reason, exit_code and array counts) is not passed on again.
+// native_status, status_reason, exit_code, array counts and stale_since) is not passed on
+// again; heartbeats are always passed on. [WithIdleTimeout] reconnects a silent stream. When
+// ctx has a deadline that comes before the next reconnect would, no reconnect is reported or
+// waited for: the error returned is DEADLINE_EXCEEDED (errors.Is context.DeadlineExceeded).
 //
 // Any other error (e.g. NOT_FOUND with reason RUN_NOT_FOUND) is returned as it is, and so is an
 // error returned by fn ([ErrStop] stops without one). When ctx is done it returns ctx.Err().
 func WatchRun(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunRequest, fn func(WatchEvent) error, opts ...Option) error {
+	runID string, fn func(WatchEvent) error, opts ...Option) error {
+	cfg := newConfig(opts)
+	req := &platformv1.WatchPipelineRunRequest{Platform: cfg.platform, RunId: runID}
 	open := func(ctx context.Context, _ []string) (func() (message, error), error) {
 		stream, err := client.WatchPipelineRun(ctx, req)
 		if err != nil {
@@ -55,17 +60,18 @@ func WatchRun(ctx context.Context, client platformv1.PlatformServiceClient,
 			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
 		}, nil
 	}
-	return watch(ctx, []string{req.GetRunId()}, open, fn, newConfig(opts))
+	return watch(ctx, []string{runID}, open, fn, cfg)
 }
 
 // WatchRuns follows many runs with WatchPipelineRuns, calling fn with each event of any of
 // them, until all are terminal; then it returns nil. It follows the same policy as
 // [WatchRun], per run; a reconnect asks only for the runs not yet terminal.
 func WatchRuns(ctx context.Context, client platformv1.PlatformServiceClient,
-	req *platformv1.WatchPipelineRunsRequest, fn func(WatchEvent) error, opts ...Option) error {
+	runIDs []string, fn func(WatchEvent) error, opts ...Option) error {
+	cfg := newConfig(opts)
 	open := func(ctx context.Context, pending []string) (func() (message, error), error) {
 		stream, err := client.WatchPipelineRuns(ctx, &platformv1.WatchPipelineRunsRequest{
-			Platform: req.GetPlatform(), RunIds: pending})
+			Platform: cfg.platform, RunIds: pending})
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +80,7 @@ func WatchRuns(ctx context.Context, client platformv1.PlatformServiceClient,
 			return message{m.GetRun(), m.GetHeartbeat(), m.GetStaleSince()}, err
 		}, nil
 	}
-	return watch(ctx, req.GetRunIds(), open, fn, newConfig(opts))
+	return watch(ctx, runIDs, open, fn, cfg)
 }
 
 type message struct {
@@ -84,15 +90,21 @@ type message struct {
 }
 
 // stateKey is what makes two states of a run the same for the suppression of repeats.
+// It is the server's: native status, reason, exit code, array status counts, and stale_since
+// (clients/watch-policy.json); the array size never changes alone.
 type stateKey struct {
 	native, reason string
 	exitCode       int32
 	hasExitCode    bool
 	counts         string
+	staleSince     time.Time
 }
 
-func keyOf(run *platformv1.PipelineRun) stateKey {
+func keyOf(run *platformv1.PipelineRun, staleSince *timestamppb.Timestamp) stateKey {
 	k := stateKey{native: run.GetNativeStatus(), reason: run.GetStatusReason()}
+	if staleSince != nil {
+		k.staleSince = staleSince.AsTime()
+	}
 	if run.ExitCode != nil {
 		k.exitCode, k.hasExitCode = run.GetExitCode(), true
 	}
@@ -142,7 +154,7 @@ func watch(ctx context.Context, runIDs []string,
 				return nil
 			}
 			id := run.GetRunId()
-			key := keyOf(run)
+			key := keyOf(run, m.staleSince)
 			prev, seen := last[id]
 			if !m.heartbeat && seen && prev == key {
 				if run.GetTerminal() {

@@ -160,7 +160,7 @@ var (
 	unavailable = status.Error(codes.Unavailable, "server shutting down")
 	fastBackoff = platformclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}
 	fast        = platformclient.WithBackoff(fastBackoff)
-	req         = &platformv1.WatchPipelineRunRequest{RunId: "job-1"}
+	jobID       = "job-1"
 )
 
 func withReason(code codes.Code, reason string) error {
@@ -188,7 +188,7 @@ func describe(ev platformclient.WatchEvent) string {
 
 func collect(ctx context.Context, c *fakeClient, opts ...platformclient.Option) ([]string, error) {
 	var got []string
-	err := platformclient.WatchRun(ctx, c, req, func(ev platformclient.WatchEvent) error {
+	err := platformclient.WatchRun(ctx, c, "job-1", func(ev platformclient.WatchEvent) error {
 		got = append(got, describe(ev))
 		return nil
 	}, append([]platformclient.Option{fast}, opts...)...)
@@ -225,7 +225,7 @@ func TestWatchRunPassesStaleSinceAndHeartbeats(t *testing.T) {
 		{native: "RUNNING", reason: "now with a reason", stale: true}, {native: "SUCCEEDED", terminal: true},
 	}}}
 	var events []platformclient.WatchEvent
-	err := platformclient.WatchRun(testContext(t), c, req, func(ev platformclient.WatchEvent) error {
+	err := platformclient.WatchRun(testContext(t), c, "job-1", func(ev platformclient.WatchEvent) error {
 		events = append(events, ev)
 		return nil
 	}, fast)
@@ -356,12 +356,12 @@ func TestWatchRunStopsWithCallbackError(t *testing.T) {
 	c := &fakeClient{streams: [][]step{{{native: "RUNNING"}, {native: "SUCCEEDED", terminal: true}}}}
 	stop := errors.New("seen enough")
 	calls := 0
-	err := platformclient.WatchRun(testContext(t), c, req, func(platformclient.WatchEvent) error { calls++; return stop }, fast)
+	err := platformclient.WatchRun(testContext(t), c, "job-1", func(platformclient.WatchEvent) error { calls++; return stop }, fast)
 	if err != stop || calls != 1 {
 		t.Fatalf("WatchRun = %v after %d calls, want the callback's error after 1", err, calls)
 	}
 	c = &fakeClient{streams: [][]step{{{native: "RUNNING"}}}}
-	err = platformclient.WatchRun(testContext(t), c, req, func(platformclient.WatchEvent) error { return platformclient.ErrStop }, fast)
+	err = platformclient.WatchRun(testContext(t), c, "job-1", func(platformclient.WatchEvent) error { return platformclient.ErrStop }, fast)
 	if err != nil {
 		t.Fatalf("WatchRun = %v, want nil after ErrStop", err)
 	}
@@ -370,7 +370,7 @@ func TestWatchRunStopsWithCallbackError(t *testing.T) {
 func TestWatchRunHonoursCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(testContext(t))
 	c := &fakeClient{streams: [][]step{{{native: "RUNNING"}}}} // then silence
-	err := platformclient.WatchRun(ctx, c, req, func(platformclient.WatchEvent) error { cancel(); return nil }, fast)
+	err := platformclient.WatchRun(ctx, c, "job-1", func(platformclient.WatchEvent) error { cancel(); return nil }, fast)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("WatchRun = %v, want context.Canceled", err)
 	}
@@ -382,7 +382,7 @@ func TestWatchRunsResumesWithThePendingRunsOnly(t *testing.T) {
 		{{run: "b", native: "RUNNING"}, {run: "b", native: "FAILED", terminal: true}},
 	}}
 	var got []string
-	err := platformclient.WatchRuns(testContext(t), c, &platformv1.WatchPipelineRunsRequest{RunIds: []string{"a", "b"}},
+	err := platformclient.WatchRuns(testContext(t), c, []string{"a", "b"},
 		func(ev platformclient.WatchEvent) error { got = append(got, describe(ev)); return nil }, fast)
 	if err != nil {
 		t.Fatal(err)
@@ -462,7 +462,7 @@ func TestEachRunFollowsPageTokens(t *testing.T) {
 		{Runs: []*platformv1.PipelineRun{{RunId: "r4"}}},
 	}}
 	var ids []string
-	err := platformclient.EachRun(testContext(t), c, &platformv1.ListPipelineRunsRequest{PageSize: 2},
+	err := platformclient.ListRuns(testContext(t), c, &platformv1.ListPipelineRunsRequest{PageSize: 2},
 		func(r *platformv1.PipelineRun) error { ids = append(ids, r.GetRunId()); return nil })
 	if err != nil || !slices.Equal(ids, []string{"r1", "r2", "r3", "r4"}) || !slices.Equal(c.pageReqs, []string{"", "t1", "t2"}) {
 		t.Fatalf("EachRun = %q, %v with tokens %q", ids, err, c.pageReqs)
@@ -472,7 +472,7 @@ func TestEachRunFollowsPageTokens(t *testing.T) {
 		{Pipelines: []*platformv1.Pipeline{{Name: "b"}}, NextPageToken: "t2"},
 	}}
 	var names []string
-	err = platformclient.EachPipeline(testContext(t), c, &platformv1.ListPipelinesRequest{},
+	err = platformclient.ListPipelines(testContext(t), c, &platformv1.ListPipelinesRequest{},
 		func(p *platformv1.Pipeline) error { names = append(names, p.GetName()); return platformclient.ErrStop })
 	if err != nil || !slices.Equal(names, []string{"a"}) || len(c.pageReqs) != 1 {
 		t.Fatalf("EachPipeline with ErrStop = %q, %v after %d pages", names, err, len(c.pageReqs))
@@ -490,7 +490,7 @@ func TestErrorHelpers(t *testing.T) {
 	if d, ok := platformclient.RetryDelay(err); !ok || d != 1500*time.Millisecond {
 		t.Errorf("RetryDelay = %s, %v", d, ok)
 	}
-	if got := platformclient.Help(err); len(got) != 1 || got[0].GetUrl() != "https://example.com/q" {
+	if got := platformclient.HelpLinks(err); len(got) != 1 || got[0].GetUrl() != "https://example.com/q" {
 		t.Errorf("Help = %v", got)
 	}
 	if got := platformclient.MissingParameters(err); !slices.Equal(got, []string{"name"}) {

@@ -2,11 +2,11 @@
 // uses it: scripts/test-consumers.sh installs the package from its `npm pack` tarball into a
 // project of its own, type-checks this file with tsc (strict) and runs it against a live server.
 import {
-  createPlatformClient,
-  errorReason,
+  connect,
+  reason,
   execute,
-  listAllPipelines,
-  listAllRuns,
+  listPipelines,
+  listRuns,
   missingParameters,
   Reason,
   RunStatus,
@@ -17,12 +17,12 @@ import {
 import { randomUUID } from "node:crypto";
 
 // Plaintext for the local demo. In production: { tls: { ca, cert, key }, tokenSource: async () => token }.
-const client = createPlatformClient(process.env.POLYSYNC_BATCH_ADDRESS ?? "127.0.0.1:50051");
+const client = connect(process.env.POLYSYNC_BATCH_ADDRESS ?? "127.0.0.1:50051");
 const signal = AbortSignal.timeout(120_000);
 
 // 1. Every pipeline, page by page.
 let pipelines = 0;
-for await (const p of listAllPipelines(client, { pageSize: 2 }, { signal })) {
+for await (const p of listPipelines(client, { pageSize: 2 }, { signal })) {
   pipelines++;
   console.log(`pipeline ${p.name}:${p.revision} required=${p.requiredParameters.join(",")}`);
 }
@@ -33,7 +33,7 @@ try {
   await client.executePipeline({ pipeline: "greet" });
   throw new Error("greet without name was accepted");
 } catch (err) {
-  if (errorReason(err) !== Reason.MISSING_PARAMETERS) throw err;
+  if (reason(err) !== Reason.MISSING_PARAMETERS) throw err;
   console.log(`ok refused: missing ${missingParameters(err).join(",")}`);
 }
 
@@ -46,7 +46,7 @@ console.log(`ok deduplicated: ${again.run!.runId}`);
 
 // 4. Watch it to the end; each event says whether its state may be stale.
 let last: PipelineRun | undefined;
-for await (const { run, heartbeat, staleSince } of watchRun(client, { runId: first.run!.runId }, { signal })) {
+for await (const { run, heartbeat, staleSince } of watchRun(client, first.run!.runId, { signal })) {
   console.log(`event ${run.nativeStatus} heartbeat=${heartbeat} stale_since=${staleSince?.toISOString() ?? "none"}`);
   last = run;
 }
@@ -55,7 +55,7 @@ console.log(`ok watched: ${RunStatus[last!.status]}`);
 // 5. Cancel a long run; the watch ends CANCELLED.
 const long = await client.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "60" } });
 await client.cancelPipelineRun({ runId: long.run!.runId, reason: "no longer needed" });
-for await (const event of watchRun(client, { runId: long.run!.runId }, { signal })) last = event.run;
+for await (const event of watchRun(client, long.run!.runId, { signal })) last = event.run;
 console.log(`ok cancelled: ${RunStatus[last!.status]} ${last!.statusReason}`);
 
 // 6. Submit and wait: a request_id is generated, retries are safe, the terminal run comes back.
@@ -69,5 +69,5 @@ for await (const line of streamLogs(client, { runId: run.runId, follow: true, st
 
 // 8. Every run of the queue, page by page.
 let runs = 0;
-for await (const _ of listAllRuns(client, { pageSize: 2 }, { signal })) runs++;
+for await (const _ of listRuns(client, { pageSize: 2 }, { signal })) runs++;
 console.log(`ok paged: ${runs} runs`);

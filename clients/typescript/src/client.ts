@@ -1,4 +1,4 @@
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, type GrpcTransportOptions } from "@connectrpc/connect-node";
 import { PlatformService } from "./gen/polysync/platform/v1/platform_service_pb.js";
 
@@ -18,7 +18,7 @@ export interface TlsOptions {
   key?: string | Buffer;
 }
 
-/** Options of createPlatformClient. */
+/** Options of connect. */
 export interface PlatformClientOptions {
   /**
    * TLS settings; setting them makes a bare `host:port` address use `https://`. Without them a
@@ -40,6 +40,44 @@ export interface PlatformClientOptions {
 
 const withTokenSource = new WeakSet<object>();
 
+/**
+ * A call refused below gRPC (no status from the server: connect-node says `[canceled] http/2
+ * stream closed with error code CANCEL`, e.g. a plaintext client on a TLS port, or a client
+ * without a certificate on a mutual TLS port) becomes UNAVAILABLE with a hint, as Go's and
+ * Java's clients report it. The caller's own abort stays CANCELED.
+ */
+function explain(err: unknown, address: string): unknown {
+  if (!(err instanceof ConnectError) || err.code !== Code.Canceled) return err;
+  if (!err.rawMessage.startsWith("http/2 stream closed with error code")) return err;
+  const hint = address.startsWith("http://")
+    ? `the connection to ${address} closed without a gRPC status: the server went away or, if this keeps happening, it uses TLS (connect with tls options or an https:// address)`
+    : `the connection to ${address} closed without a gRPC status: the server went away or, if this keeps happening, refused the TLS handshake (a server with mutual TLS needs tls.cert and tls.key)`;
+  return new ConnectError(`${hint} (${err.rawMessage})`, Code.Unavailable, err.metadata, undefined, err);
+}
+
+function explainTransportErrors(address: string): Interceptor {
+  return (next) => async (req) => {
+    let res;
+    try {
+      res = await next(req);
+    } catch (err) {
+      throw explain(err, address);
+    }
+    if (!res.stream) return res;
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* messages;
+        } catch (err) {
+          throw explain(err, address);
+        }
+      })(),
+    };
+  };
+}
+
 /** Whether `client` was created with a token source (the watch helpers then retry UNAUTHENTICATED once). */
 export function hasTokenSource(client: object): boolean {
   return withTokenSource.has(client);
@@ -50,15 +88,15 @@ export function hasTokenSource(client: object): boolean {
  * `http://127.0.0.1:50051` or `https://batch.example.com`, or a bare `host:port` (plaintext,
  * or TLS when `tls` is given). Calls share one HTTP/2 connection, re-established on demand.
  */
-export function createPlatformClient(address: string, options: PlatformClientOptions = {}): PlatformClient {
+export function connect(address: string, options: PlatformClientOptions = {}): PlatformClient {
   const { tls, token, tokenSource, interceptors = [], transport = {} } = options;
   if (token !== undefined && tokenSource !== undefined) {
-    throw new TypeError("createPlatformClient: give either token or tokenSource, not both");
+    throw new TypeError("connect: give either token or tokenSource, not both");
   }
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(address);
   const baseUrl = hasScheme ? address : `${tls ? "https" : "http"}://${address}`;
   if (tls && baseUrl.startsWith("http://")) {
-    throw new TypeError(`createPlatformClient: tls options with a plaintext address ${address}`);
+    throw new TypeError(`connect: tls options with a plaintext address ${address}`);
   }
   const source: TokenSource | undefined = tokenSource ?? (token !== undefined ? () => token : undefined);
   const bearer: Interceptor[] = source
@@ -72,7 +110,12 @@ export function createPlatformClient(address: string, options: PlatformClientOpt
   const nodeOptions = tls ? { ...transport.nodeOptions, ca: tls.ca, cert: tls.cert, key: tls.key } : transport.nodeOptions;
   const client = createClient(
     PlatformService,
-    createGrpcTransport({ ...transport, ...(nodeOptions ? { nodeOptions } : {}), baseUrl, interceptors: [...bearer, ...interceptors] }),
+    createGrpcTransport({
+      ...transport,
+      ...(nodeOptions ? { nodeOptions } : {}),
+      baseUrl,
+      interceptors: [explainTransportErrors(baseUrl), ...bearer, ...interceptors],
+    }),
   );
   if (tokenSource !== undefined) withTokenSource.add(client);
   return client;

@@ -4,6 +4,7 @@ import {
   ErrorInfoSchema,
   HelpSchema,
   RetryInfoSchema,
+  type BadRequest,
   type BadRequest_FieldViolation,
   type ErrorInfo,
   type Help_Link,
@@ -21,10 +22,15 @@ export function errorInfo(err: unknown): ErrorInfo | undefined {
 
 /**
  * The machine-readable reason of a failed call (ErrorInfo.reason, e.g. "RUN_NOT_FOUND",
- * "MISSING_PARAMETERS"), or undefined when the error carries no ErrorInfo.
+ * "MISSING_PARAMETERS"), or "" when the error carries no ErrorInfo (as in every client).
  */
-export function errorReason(err: unknown): string | undefined {
-  return errorInfo(err)?.reason;
+export function reason(err: unknown): string {
+  return errorInfo(err)?.reason ?? "";
+}
+
+/** The google.rpc.BadRequest of a refused call (INVALID_ARGUMENT), if any. */
+export function badRequest(err: unknown): BadRequest | undefined {
+  return details(err, (e) => e.findDetails(BadRequestSchema))[0];
 }
 
 /** The field violations of a google.rpc.BadRequest detail (INVALID_ARGUMENT errors). */
@@ -54,7 +60,7 @@ export function missingParameters(err: unknown): string[] {
 }
 
 /** The RetryInfo delay of a failed call in ms (sent with RESOURCE_EXHAUSTED / AWS_THROTTLED), if any. */
-export function retryDelayMs(err: unknown): number | undefined {
+export function retryDelay(err: unknown): number | undefined {
   const delay = retryInfo(err)?.retryDelay;
   return delay ? Number(delay.seconds) * 1000 + Math.round(delay.nanos / 1e6) : undefined;
 }

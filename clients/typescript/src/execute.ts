@@ -38,7 +38,8 @@ export async function execute(
 ): Promise<PipelineRun> {
   const { signal, headers, attemptTimeoutMs = DEFAULT_ATTEMPT_TIMEOUT_MS, onSubmitted } = options;
   const submit = { ...request, requestId: request.requestId || randomUUID() };
-  const retrier = new Retrier(options);
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  const retrier = new Retrier(options, deadline);
   let response: ExecutePipelineResponse;
   for (;;) {
     throwIfAborted(signal);
@@ -46,7 +47,7 @@ export async function execute(
       response = await client.executePipeline(submit, {
         ...(signal ? { signal } : {}),
         ...(headers ? { headers } : {}),
-        ...(attemptTimeoutMs > 0 ? { timeoutMs: attemptTimeoutMs } : {}),
+        ...(attemptTimeoutMs > 0 ? { timeoutMs: Math.min(attemptTimeoutMs, deadline === undefined ? Infinity : Math.max(1, deadline - Date.now())) } : {}),
       });
       break;
     } catch (err) {
@@ -60,7 +61,8 @@ export async function execute(
   let final = response.run;
   if (final === undefined) throw new ConnectError("ExecutePipeline returned no run", Code.Internal);
   if (final.terminal) return final;
-  for await (const event of watchRun(client, { platform: submit.platform ?? "", runId: final.runId }, options)) {
+  const left = options.timeoutMs === undefined ? {} : { timeoutMs: Math.max(1, deadline! - Date.now()) };
+  for await (const event of watchRun(client, final.runId, { ...options, ...left, platform: submit.platform ?? "" })) {
     final = event.run;
   }
   return final;

@@ -10,7 +10,7 @@ export * from "./gen/polysync/platform/v1/connection_pb.js";
 export * from "./gen/google/rpc/error_details_pb.js";
 
 export {
-  createPlatformClient,
+  connect,
   hasTokenSource,
   type PlatformClient,
   type PlatformClientOptions,
@@ -18,7 +18,8 @@ export {
   type TokenSource,
 } from "./client.js";
 export { ERROR_DOMAIN, REASONS, Reason } from "./reasons.js";
-export { errorInfo, errorReason, fieldViolations, helpLinks, missingParameters, retryDelayMs, retryInfo } from "./errors.js";
+export { PROTO_SHA256, VERSION } from "./version.js";
+export { badRequest, errorInfo, fieldViolations, helpLinks, missingParameters, reason, retryDelay, retryInfo } from "./errors.js";
 export {
   backoffDelayMs,
   DEFAULT_BACKOFF,
@@ -31,7 +32,7 @@ export {
 export { watchRun, watchRuns, type WatchEvent, type WatchOptions } from "./watch.js";
 export { DEFAULT_ATTEMPT_TIMEOUT_MS, execute, type ExecuteOptions } from "./execute.js";
 export { streamLogs, type StreamLogsOptions } from "./logs.js";
-export { listAllPipelines, listAllRuns, type PagingOptions } from "./paging.js";
+export { listPipelines, listRuns, type PagingOptions } from "./paging.js";
 
 // Re-exported so callers need no direct dependency on Connect to inspect errors.
 export { Code, ConnectError } from "@connectrpc/connect";

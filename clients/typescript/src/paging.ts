@@ -18,7 +18,7 @@ function callOptions({ signal, headers }: PagingOptions) {
 }
 
 /** Every pipeline of ListPipelines (with the request's filters and page size), following next_page_token. */
-export async function* listAllPipelines(
+export async function* listPipelines(
   client: Pick<PlatformClient, "listPipelines">,
   request: MessageInitShape<typeof ListPipelinesRequestSchema> = {},
   options: PagingOptions = {},
@@ -32,7 +32,7 @@ export async function* listAllPipelines(
 }
 
 /** Every run of ListPipelineRuns (with the request's filters and page size), following next_page_token. */
-export async function* listAllRuns(
+export async function* listRuns(
   client: Pick<PlatformClient, "listPipelineRuns">,
   request: MessageInitShape<typeof ListPipelineRunsRequestSchema> = {},
   options: PagingOptions = {},

@@ -4,7 +4,7 @@
 // min(15 s, 0.5 s × 2^(n−1)) × [0.8, 1.2] before attempt n; give up after 10 consecutive
 // reconnects without a message.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { errorReason } from "./errors.js";
+import { reason } from "./errors.js";
 import { Reason } from "./reasons.js";
 
 /** The delay schedule between attempts: attempt n waits min(maxMs, initialMs × multiplier^(n−1)) × [1−jitter, 1+jitter]. */
@@ -50,12 +50,20 @@ export interface RetryOptions {
   onReconnect?: (event: ReconnectEvent) => void;
   /** Request headers sent with every call. */
   headers?: Record<string, string>;
+  /**
+   * A deadline across every attempt, in ms from the start: a reconnect whose backoff would end
+   * at or after it is neither reported nor waited for; the helper throws Code.DeadlineExceeded.
+   */
+  timeoutMs?: number;
 }
 
 /** Counts consecutive attempts and waits the backoff between them. */
 export class Retrier {
   private attempt = 0;
-  constructor(private readonly options: RetryOptions) {}
+  constructor(
+    private readonly options: RetryOptions,
+    private readonly deadline?: number,
+  ) {}
 
   /** A message arrived: the count starts over. */
   received(): void {
@@ -68,6 +76,15 @@ export class Retrier {
     const { maxReconnects = DEFAULT_MAX_RECONNECTS, backoff, onReconnect, signal } = this.options;
     if (maxReconnects >= 0 && this.attempt > maxReconnects) throw error;
     const delayMs = backoffDelayMs(this.attempt, backoff);
+    if (this.deadline !== undefined && Date.now() + delayMs >= this.deadline) {
+      throw new ConnectError(
+        `the helper's timeout of ${this.options.timeoutMs} ms passes before the next reconnect (last error: ${error.message})`,
+        Code.DeadlineExceeded,
+        undefined,
+        undefined,
+        error,
+      );
+    }
     onReconnect?.({ attempt: this.attempt, delayMs, error });
     await sleep(delayMs, signal);
   }
@@ -109,7 +126,7 @@ export function reconnectable(error: ConnectError, freshTokenRetry: boolean): bo
     case Code.Unavailable:
       return true;
     case Code.ResourceExhausted:
-      return errorReason(error) === Reason.AWS_THROTTLED;
+      return reason(error) === Reason.AWS_THROTTLED;
     case Code.Unauthenticated:
       return freshTokenRetry;
     default:

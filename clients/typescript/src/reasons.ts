@@ -4,7 +4,7 @@
 export const ERROR_DOMAIN = "polysync.platform";
 
 /**
- * The google.rpc.ErrorInfo reasons the service reports (`errorReason(err)` returns the one
+ * The google.rpc.ErrorInfo reasons the service reports (`reason(err)` returns the one
  * of an error). Match on these, never on messages.
  */
 export const Reason = {

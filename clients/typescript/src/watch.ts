@@ -1,12 +1,7 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { hasTokenSource, type PlatformClient } from "./client.js";
 import type { PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
-import type {
-  WatchPipelineRunRequestSchema,
-  WatchPipelineRunsRequestSchema,
-} from "./gen/polysync/platform/v1/platform_service_pb.js";
 import { fromTransport, reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
 
 /** One message a watch helper yields. */
@@ -27,6 +22,8 @@ export interface WatchEvent {
 
 /** Options of watchRun and watchRuns. */
 export interface WatchOptions extends RetryOptions {
+  /** The platform to watch on (default "": the server's default platform). */
+  platform?: string;
   /**
    * Reconnect when a stream is silent this long, in ms (default 0: never). Set it above the
    * server's heartbeat interval (30 s by default) to detect streams that died without an error.
@@ -45,7 +42,10 @@ interface Message {
   staleSince?: Timestamp;
 }
 
-type Open = (runIds: string[], call: { signal: AbortSignal; headers?: Record<string, string> }) => AsyncIterable<Message>;
+type Open = (
+  runIds: string[],
+  call: { signal: AbortSignal; headers?: Record<string, string>; timeoutMs?: number },
+) => AsyncIterable<Message>;
 
 /**
  * Watches one run through WatchPipelineRun: an async iterable of events that ends after the
@@ -55,16 +55,17 @@ type Open = (runIds: string[], call: { signal: AbortSignal; headers?: Record<str
  * once on UNAUTHENTICATED, it reconnects after min(15 s, 0.5 s × 2^(n−1)) ±20 %; after 10
  * reconnects in a row without a message it throws the last error. The server sends the current
  * state first on every stream; a state identical to the last one yielded (same nativeStatus,
- * statusReason, exitCode and array counts) is not yielded again. Other errors are thrown.
- * Breaking out of the loop cancels the stream; `signal` aborts it (Code.Canceled).
+ * statusReason, exitCode, array counts and staleSince) is not yielded again; heartbeats always
+ * are. Other errors are thrown. Breaking out of the loop cancels the stream; `signal` aborts it
+ * (Code.Canceled); `timeoutMs` is a deadline across reconnects (Code.DeadlineExceeded).
  */
 export function watchRun(
   client: Pick<PlatformClient, "watchPipelineRun">,
-  request: MessageInitShape<typeof WatchPipelineRunRequestSchema>,
+  runId: string,
   options: WatchOptions = {},
 ): AsyncGenerator<WatchEvent, void, undefined> {
-  const open: Open = (_ids, call) => client.watchPipelineRun(request, call);
-  return watch(client, [request.runId ?? ""], open, options);
+  const open: Open = (_ids, call) => client.watchPipelineRun({ platform: options.platform ?? "", runId }, call);
+  return watch(client, [runId], open, options);
 }
 
 /**
@@ -74,17 +75,21 @@ export function watchRun(
  */
 export function watchRuns(
   client: Pick<PlatformClient, "watchPipelineRuns">,
-  request: MessageInitShape<typeof WatchPipelineRunsRequestSchema>,
+  runIds: readonly string[],
   options: WatchOptions = {},
 ): AsyncGenerator<WatchEvent, void, undefined> {
-  const open: Open = (runIds, call) => client.watchPipelineRuns({ platform: request.platform ?? "", runIds }, call);
-  return watch(client, [...(request.runIds ?? [])], open, options);
+  const open: Open = (pending, call) => client.watchPipelineRuns({ platform: options.platform ?? "", runIds: pending }, call);
+  return watch(client, [...runIds], open, options);
 }
 
-/** What makes two states of a run the same for the suppression of repeats. */
-function stateKey(run: PipelineRun): string {
+/**
+ * What makes two states of a run the same for the suppression of repeats: the server's (native
+ * status, reason, exit code, array counts; the array size never changes alone) and staleSince.
+ */
+function stateKey(run: PipelineRun, staleSince: Timestamp | undefined): string {
   const counts = Object.entries(run.array?.statusCounts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([run.nativeStatus, run.statusReason, run.exitCode ?? null, counts]);
+  const stale = staleSince ? `${staleSince.seconds}.${staleSince.nanos}` : null;
+  return JSON.stringify([run.nativeStatus, run.statusReason, run.exitCode ?? null, counts, stale]);
 }
 
 async function* watch(
@@ -97,7 +102,8 @@ async function* watch(
   const last = new Map<string, string>();
   const terminal = new Set<string>();
   const pending = () => runIds.filter((id) => !terminal.has(id));
-  const retrier = new Retrier(options);
+  const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+  const retrier = new Retrier(options, deadline);
   let unauthRetried = false;
   for (;;) {
     throwIfAborted(signal);
@@ -117,13 +123,14 @@ async function* watch(
     let error: ConnectError;
     try {
       armIdleTimer();
-      for await (const message of open(pending(), { signal: stream.signal, ...(headers ? { headers } : {}) })) {
+      const timeoutMs = deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) };
+      for await (const message of open(pending(), { signal: stream.signal, ...(headers ? { headers } : {}), ...timeoutMs })) {
         armIdleTimer();
         retrier.received();
         unauthRetried = false;
         const run = message.run;
         if (run === undefined) continue;
-        const key = stateKey(run);
+        const key = stateKey(run, message.staleSince);
         const repeat = !message.heartbeat && last.get(run.runId) === key;
         last.set(run.runId, key);
         if (!repeat) {

@@ -1,4 +1,4 @@
-// createPlatformClient's TLS, client certificate and bearer token, against a tiny local gRPC
+// connect's TLS, client certificate and bearer token, against a tiny local gRPC
 // server on 127.0.0.1: it records the authorization header and the client certificate it got
 // (platform.test.ts checks the same options against the real server). Certificates come from
 // the openssl command.
@@ -16,7 +16,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import {
   Code,
   ConnectError,
-  createPlatformClient,
+  connect,
   hasTokenSource,
   watchRun,
   GetPipelineRunResponseSchema,
@@ -102,15 +102,15 @@ async function call(client: PlatformClient) {
 }
 
 test("a static token is sent as authorization: Bearer <token> over plaintext", async () => {
-  await call(createPlatformClient(`127.0.0.1:${plainPort}`, { token: "s3cret" }));
+  await call(connect(`127.0.0.1:${plainPort}`, { token: "s3cret" }));
   assert.deepEqual(seen.map((s) => s.authorization), ["Bearer s3cret"]);
-  await call(createPlatformClient(`127.0.0.1:${plainPort}`));
+  await call(connect(`127.0.0.1:${plainPort}`));
   assert.deepEqual(seen.map((s) => s.authorization), [null]);
 });
 
 test("TLS with a custom CA, a client certificate and a token source asked on every call", async () => {
   let n = 0;
-  const client = createPlatformClient(`127.0.0.1:${securePort}`, { tls: pem, tokenSource: async () => `token-${++n}` });
+  const client = connect(`127.0.0.1:${securePort}`, { tls: pem, tokenSource: async () => `token-${++n}` });
   seen.length = 0;
   cns.length = 0;
   await client.getPipelineRun({ runId: "job-1" });
@@ -121,33 +121,33 @@ test("TLS with a custom CA, a client certificate and a token source asked on eve
 
 test("TLS fails without the CA, and without the client certificate", async () => {
   // Node's roots do not know the test CA.
-  await assert.rejects(call(createPlatformClient(`127.0.0.1:${securePort}`, { tls: { cert: pem.cert, key: pem.key } })), /self-signed certificate/);
-  await assert.rejects(call(createPlatformClient(`127.0.0.1:${securePort}`, { tls: { ca: pem.ca } })));
-  const ok = await call(createPlatformClient(`https://127.0.0.1:${securePort}`, { tls: pem }));
+  await assert.rejects(call(connect(`127.0.0.1:${securePort}`, { tls: { cert: pem.cert, key: pem.key } })), /self-signed certificate/);
+  await assert.rejects(call(connect(`127.0.0.1:${securePort}`, { tls: { ca: pem.ca } })));
+  const ok = await call(connect(`https://127.0.0.1:${securePort}`, { tls: pem }));
   assert.equal(ok.run?.runId, "job-1");
 });
 
 test("a client with a token source retries UNAUTHENTICATED in its watches; one with a static token does not", () => {
-  assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { tokenSource: () => "t" })), true);
-  assert.equal(hasTokenSource(createPlatformClient("127.0.0.1:1", { token: "t" })), false);
+  assert.equal(hasTokenSource(connect("127.0.0.1:1", { tokenSource: () => "t" })), true);
+  assert.equal(hasTokenSource(connect("127.0.0.1:1", { token: "t" })), false);
 });
 
 test("watchRun of a client with a token source reconnects once with a fresh token", async () => {
   let n = 0;
-  const client = createPlatformClient(`127.0.0.1:${plainPort}`, { tokenSource: () => `token-${++n}` });
+  const client = connect(`127.0.0.1:${plainPort}`, { tokenSource: () => `token-${++n}` });
   seen.length = 0;
   const states: string[] = [];
-  for await (const event of watchRun(client, { runId: "job-1" }, { backoff: { initialMs: 1, maxMs: 1 } })) states.push(event.run.nativeStatus);
+  for await (const event of watchRun(client, "job-1", { backoff: { initialMs: 1, maxMs: 1 } })) states.push(event.run.nativeStatus);
   assert.deepEqual(states, ["SUCCEEDED"]);
   assert.deepEqual(seen.map((s) => s.authorization), ["Bearer token-1", "Bearer token-2"]);
   // A static token cannot get fresher: UNAUTHENTICATED is thrown at once.
-  const fixed = createPlatformClient(`127.0.0.1:${plainPort}`, { token: "token-1" });
+  const fixed = connect(`127.0.0.1:${plainPort}`, { token: "token-1" });
   await assert.rejects(async () => {
-    for await (const _ of watchRun(fixed, { runId: "job-1" }, { backoff: { initialMs: 1, maxMs: 1 } })) void _;
+    for await (const _ of watchRun(fixed, "job-1", { backoff: { initialMs: 1, maxMs: 1 } })) void _;
   }, { code: Code.Unauthenticated });
 });
 
 test("contradictory options are refused", () => {
-  assert.throws(() => createPlatformClient("127.0.0.1:1", { token: "a", tokenSource: () => "b" }), TypeError);
-  assert.throws(() => createPlatformClient("http://127.0.0.1:1", { tls: {} }), TypeError);
+  assert.throws(() => connect("127.0.0.1:1", { token: "a", tokenSource: () => "b" }), TypeError);
+  assert.throws(() => connect("http://127.0.0.1:1", { tls: {} }), TypeError);
 });

@@ -94,13 +94,13 @@ export class LiveStack {
     return keyFile && issuer && audience ? { keyFile, issuer, audience } : undefined;
   }
 
-  /** The address of the server, for createPlatformClient: https:// when the stack speaks TLS. */
+  /** The address of the server, for connect: https:// when the stack speaks TLS. */
   get address(): string {
     return `${this.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
   }
 
   /**
-   * createPlatformClient's `tls` for this stack: its CA and, with `clientCertificate`, the
+   * connect's `tls` for this stack: its CA and, with `clientCertificate`, the
    * client certificate and key (mutual TLS, caller "cert-client").
    */
   tlsOptions({ clientCertificate = false } = {}): TlsOptions {

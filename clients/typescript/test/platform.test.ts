@@ -9,14 +9,14 @@ import { after, before, test } from "node:test";
 import {
   Code,
   ConnectError,
-  createPlatformClient,
+  connect,
   ERROR_DOMAIN,
   errorInfo,
-  errorReason,
+  reason,
   fieldViolations,
   execute,
-  listAllPipelines,
-  listAllRuns,
+  listPipelines,
+  listRuns,
   missingParameters,
   Reason,
   RunStatus,
@@ -43,7 +43,7 @@ before(async () => {
   [secured, mtls] = await Promise.all([startSecuredStack(), LiveStack.start(["--mtls"])]);
   ({ stack, token, readerToken } = secured);
   sent.push(token, readerToken);
-  client = createPlatformClient(stack.address, { tls: stack.tlsOptions(), token });
+  client = connect(stack.address, { tls: stack.tlsOptions(), token });
 });
 
 after(async () => {
@@ -114,7 +114,7 @@ test("getPipelineRun of an unknown id is NOT_FOUND with reason RUN_NOT_FOUND", a
   );
   assert.ok(err instanceof ConnectError, `not a ConnectError: ${err}`);
   assert.equal(err.code, Code.NotFound);
-  assert.equal(errorReason(err), "RUN_NOT_FOUND");
+  assert.equal(reason(err), "RUN_NOT_FOUND");
   assert.equal(errorInfo(err)?.domain, ERROR_DOMAIN);
   assert.equal(ERROR_DOMAIN, "polysync.platform");
 });
@@ -126,15 +126,15 @@ test("executePipeline greet without its required name is INVALID_ARGUMENT", asyn
   );
   assert.ok(err instanceof ConnectError, `not a ConnectError: ${err}`);
   assert.equal(err.code, Code.InvalidArgument);
-  assert.equal(errorReason(err), "MISSING_PARAMETERS");
+  assert.equal(reason(err), "MISSING_PARAMETERS");
   assert.deepEqual(
     fieldViolations(err).map((v) => v.field),
     ["parameters[name]"],
   );
 });
 
-test("createPlatformClient with tls options takes a bare host:port as https", async () => {
-  const bare = createPlatformClient(`127.0.0.1:${stack.port}`, { tls: stack.tlsOptions(), token });
+test("connect with tls options takes a bare host:port as https", async () => {
+  const bare = connect(`127.0.0.1:${stack.port}`, { tls: stack.tlsOptions(), token });
   const { pipeline } = await bare.getPipeline({ pipeline: "hello" });
   assert.equal(pipeline?.name, "hello");
   assert.equal(pipeline?.revision, 2);
@@ -165,7 +165,7 @@ test("watchRuns follows two runs to their ends", { timeout: 40_000 }, async () =
   const a = await submit("greet", { name: "A" });
   const b = await submit("hello", { exit_code: "3" });
   const final = new Map<string, PipelineRun>();
-  for await (const event of watchRuns(client, { runIds: [a.runId, b.runId] })) {
+  for await (const event of watchRuns(client, [a.runId, b.runId])) {
     assert.ok(event.staleSince === undefined || event.staleSince instanceof Date);
     final.set(event.run.runId, event.run);
   }
@@ -181,12 +181,12 @@ test("streamLogs with follow reads the run's output", { timeout: 40_000 }, async
   assert.ok(lines.join("\n").includes("Logs"), lines.join("\n"));
 });
 
-test("listAllPipelines and listAllRuns page through everything", async () => {
+test("listPipelines and listRuns page through everything", async () => {
   const names: string[] = [];
-  for await (const p of listAllPipelines(client, { pageSize: 1 })) names.push(p.name);
+  for await (const p of listPipelines(client, { pageSize: 1 })) names.push(p.name);
   assert.ok(names.length >= 3 && names.includes("greet"), names.join(","));
   const ids = new Set<string>();
-  for await (const r of listAllRuns(client, { pageSize: 2 })) {
+  for await (const r of listRuns(client, { pageSize: 2 })) {
     assert.ok(!ids.has(r.runId), `run ${r.runId} listed twice`);
     ids.add(r.runId);
   }
@@ -197,7 +197,7 @@ test("listAllPipelines and listAllRuns page through everything", async () => {
 
 /** A client of the secured stack: TLS with its CA, and `bearer` unless it is undefined. */
 function securedClient(bearer: string | undefined): PlatformClient {
-  return createPlatformClient(stack.address, { tls: stack.tlsOptions(), ...(bearer === undefined ? {} : { token: bearer }) });
+  return connect(stack.address, { tls: stack.tlsOptions(), ...(bearer === undefined ? {} : { token: bearer }) });
 }
 
 async function failure(call: Promise<unknown>): Promise<ConnectError> {
@@ -212,7 +212,7 @@ async function failure(call: Promise<unknown>): Promise<ConnectError> {
 async function watchRunToEnd(client: PlatformClient, runId: string, onReconnect?: (event: ReconnectEvent) => void): Promise<PipelineRun[]> {
   const states: PipelineRun[] = [];
   const signal = AbortSignal.timeout(45_000);
-  for await (const { run, heartbeat } of watchRun(client, { runId }, { signal, backoff: { initialMs: 50 }, ...(onReconnect ? { onReconnect } : {}) })) {
+  for await (const { run, heartbeat } of watchRun(client, runId, { signal, backoff: { initialMs: 50 }, ...(onReconnect ? { onReconnect } : {}) })) {
     if (!heartbeat) states.push(run);
   }
   return states;
@@ -234,7 +234,7 @@ test("the reader token may ListPipelines, but its ExecutePipeline is PERMISSION_
 
   const denied = await failure(reader.executePipeline({ pipeline: "hello" }));
   assert.equal(denied.code, Code.PermissionDenied);
-  assert.equal(errorReason(denied), Reason.CALLER_NOT_ALLOWED);
+  assert.equal(reason(denied), Reason.CALLER_NOT_ALLOWED);
   assert.equal(errorInfo(denied)?.metadata["caller"], "reader");
   assert.equal(errorInfo(denied)?.metadata["platform"], "demo");
 });
@@ -245,34 +245,37 @@ test("an unknown token, and no token at all, are UNAUTHENTICATED CALLER_UNAUTHEN
   for (const caller of [securedClient(unknown), securedClient(undefined)]) {
     const refused = await failure(caller.listPipelines({}));
     assert.equal(refused.code, Code.Unauthenticated);
-    assert.equal(errorReason(refused), Reason.CALLER_UNAUTHENTICATED);
+    assert.equal(reason(refused), Reason.CALLER_UNAUTHENTICATED);
   }
 });
 
 /**
- * Asserts that a call which failed below gRPC is reported as Node's http2 reports it: the
- * connection closes under the open stream (no session error, RST code CANCEL), which
- * connect-node turns into Code.Canceled — not UNAVAILABLE, and never a status from the server.
- * The server's access log has no line for the call's run id: it never reached an RPC handler.
+ * Asserts that a call which failed below gRPC is reported as Go's and Java's clients report it:
+ * UNAVAILABLE with a hint (connect-node itself says Code.Canceled, "http/2 stream closed with
+ * error code CANCEL": the connection closes under the open stream; connect() explains that), and
+ * never a status from the server. The server's access log has no line for the call's run id: it
+ * never reached an RPC handler.
  */
-async function assertRefusedBelowGrpc(server: LiveStack, caller: PlatformClient): Promise<void> {
+async function assertRefusedBelowGrpc(server: LiveStack, caller: PlatformClient, hint: RegExp): Promise<void> {
   const runId = `never-served-${randomToken()}`;
   const refused = await failure(caller.getPipelineRun({ runId }, { timeoutMs: 10_000 }));
-  assert.equal(refused.code, Code.Canceled, `${Code[refused.code]}: ${refused.message}`);
+  assert.equal(refused.code, Code.Unavailable, `${Code[refused.code]}: ${refused.message}`);
   assert.match(refused.message, /http\/2 stream closed with error code CANCEL/);
+  assert.match(refused.message, hint);
+  assert.equal(reason(refused), "");
   await new Promise((wake) => setTimeout(wake, 300)); // let a log line, if any, arrive
   assert.equal(server.rpcRecords().filter((r) => r["run_id"] === runId).length, 0, "the call reached the server");
 }
 
 test("a plaintext client cannot talk to the TLS port", async () => {
-  await assertRefusedBelowGrpc(stack, createPlatformClient(`http://127.0.0.1:${stack.port}`, { token }));
+  await assertRefusedBelowGrpc(stack, connect(`http://127.0.0.1:${stack.port}`, { token }), /it uses TLS \(connect with tls options or an https:\/\/ address\)/);
 });
 
 test("watchRun outlives 2 s JWTs: after UNAUTHENTICATED it reconnects with a fresh one from the token source", { timeout: 60_000 }, async () => {
   const jwt = stack.jwt;
   assert.ok(jwt, "the secured stack printed no JWT settings");
   let calls = 0;
-  const jwtClient = createPlatformClient(stack.address, {
+  const jwtClient = connect(stack.address, {
     tls: stack.tlsOptions(),
     tokenSource: () => {
       calls += 1;
@@ -290,20 +293,20 @@ test("watchRun outlives 2 s JWTs: after UNAUTHENTICATED it reconnects with a fre
   assert.equal(final.status, RunStatus.SUCCEEDED);
   const unauthenticated = reconnects.filter((e) => e.error.code === Code.Unauthenticated);
   assert.ok(unauthenticated.length >= 1, `no reconnect after UNAUTHENTICATED: ${reconnects.map((e) => Code[e.error.code]).join(",")}`);
-  assert.equal(errorReason(unauthenticated[0]!.error), Reason.CALLER_UNAUTHENTICATED);
+  assert.equal(reason(unauthenticated[0]!.error), Reason.CALLER_UNAUTHENTICATED);
   assert.ok(calls >= 3, `the token source was called ${calls} time(s)`);
   await stack.waitForCaller("jwt-client");
 });
 
 test("mutual TLS: the client certificate alone names caller cert-client, who may execute hello", async () => {
-  const certified = createPlatformClient(mtls.address, { tls: mtls.tlsOptions({ clientCertificate: true }) });
+  const certified = connect(mtls.address, { tls: mtls.tlsOptions({ clientCertificate: true }) });
   const { run } = await certified.executePipeline({ pipeline: "hello" });
   assert.match(run?.runId ?? "", /\S/);
   await mtls.waitForCaller("cert-client");
 });
 
 test("mutual TLS: a client without a certificate is refused in the TLS handshake", async () => {
-  await assertRefusedBelowGrpc(mtls, createPlatformClient(mtls.address, { tls: mtls.tlsOptions() }));
+  await assertRefusedBelowGrpc(mtls, connect(mtls.address, { tls: mtls.tlsOptions() }), /needs tls.cert and tls.key/);
 });
 
 // Last: node:test runs a file's top-level tests in order.

@@ -13,8 +13,8 @@ import {
   DEFAULT_MAX_RECONNECTS,
   ErrorInfoSchema,
   execute,
-  listAllPipelines,
-  listAllRuns,
+  listPipelines,
+  listRuns,
   PipelineRunSchema,
   PipelineSchema,
   Reason,
@@ -103,7 +103,7 @@ test("resumes after UNAVAILABLE, yields heartbeats and skips the repeated curren
     [{ native: "RUNNING" }, { native: "RUNNING" }, { native: "SUCCEEDED", terminal: true }, { native: "extra" }],
   ]);
   const attempts: number[] = [];
-  const seen = await collect(watchRun(asClient(client), { runId: "job-1" }, { ...fast, onReconnect: (e) => attempts.push(e.attempt) }));
+  const seen = await collect(watchRun(asClient(client), "job-1", { ...fast, onReconnect: (e) => attempts.push(e.attempt) }));
   assert.deepEqual(seen, ["RUNNABLE", "RUNNABLE hb", "RUNNING", "SUCCEEDED"]);
   assert.deepEqual(attempts, [1, 2]);
   assert.equal(client.calls, 3);
@@ -117,7 +117,7 @@ test("events carry staleSince as a Date, and a changed statusReason is a new sta
     { native: "SUCCEEDED", terminal: true },
   ]]);
   const events: WatchEvent[] = [];
-  for await (const event of watchRun(asClient(client), { runId: "job-1" }, fast)) events.push(event);
+  for await (const event of watchRun(asClient(client), "job-1", fast)) events.push(event);
   assert.deepEqual(events.map(describe), ["RUNNING", "RUNNING hb stale", "RUNNING stale", "SUCCEEDED"]);
   assert.equal(events[1]!.staleSince?.toISOString(), STALE.toISOString());
   assert.equal(events[0]!.staleSince, undefined);
@@ -125,24 +125,24 @@ test("events carry staleSince as a Date, and a changed statusReason is a new sta
 
 test("a stream that ends OK before the terminal state is resumed, within the budget", async () => {
   const client = fakeClient([[{ native: "RUNNING" }], [{ native: "SUCCEEDED", terminal: true }]]);
-  assert.deepEqual(await collect(watchRun(asClient(client), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(await collect(watchRun(asClient(client), "job-1", fast)), ["RUNNING", "SUCCEEDED"]);
   const empty = fakeClient(Array.from({ length: 15 }, () => []));
-  await assert.rejects(collect(watchRun(asClient(empty), { runId: "job-1" }, fast)), { code: Code.Unavailable });
+  await assert.rejects(collect(watchRun(asClient(empty), "job-1", fast)), { code: Code.Unavailable });
   assert.equal(empty.calls, 11, "1 stream + 10 reconnects, then the error");
 });
 
 test("reconnects on RESOURCE_EXHAUSTED only with reason AWS_THROTTLED", async () => {
   const throttled = fakeClient([[{ native: "RUNNING" }, withReason(Code.ResourceExhausted, Reason.AWS_THROTTLED)], [{ native: "SUCCEEDED", terminal: true }]]);
-  assert.deepEqual(await collect(watchRun(asClient(throttled), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(await collect(watchRun(asClient(throttled), "job-1", fast)), ["RUNNING", "SUCCEEDED"]);
   const tooMany = fakeClient([[withReason(Code.ResourceExhausted, Reason.TOO_MANY_STREAMS)], [{ native: "SUCCEEDED", terminal: true }]]);
-  await assert.rejects(collect(watchRun(asClient(tooMany), { runId: "job-1" }, fast)), { code: Code.ResourceExhausted });
+  await assert.rejects(collect(watchRun(asClient(tooMany), "job-1", fast)), { code: Code.ResourceExhausted });
   assert.equal(tooMany.calls, 1);
 });
 
 test("other errors are thrown without retrying", async () => {
   for (const code of [Code.NotFound, Code.InvalidArgument, Code.Unauthenticated, Code.Internal]) {
     const client = fakeClient([[{ native: "RUNNING" }, new ConnectError("no", code)], [{ native: "SUCCEEDED", terminal: true }]]);
-    await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code });
+    await assert.rejects(collect(watchRun(asClient(client), "job-1", fast)), { code });
     assert.equal(client.calls, 1, Code[code]);
   }
 });
@@ -157,13 +157,13 @@ test("a connection torn down under the stream (ABORTED/CANCELED from connect-nod
     const reconnects: string[] = [];
     const client = fakeClient([[{ native: "RUNNING" }, error], [{ native: "SUCCEEDED", terminal: true }]]);
     const options = { ...fast, onReconnect: (e: { error: ConnectError }) => reconnects.push(Code[e.error.code]) };
-    assert.deepEqual(await collect(watchRun(asClient(client), { runId: "job-1" }, options)), ["RUNNING", "SUCCEEDED"]);
+    assert.deepEqual(await collect(watchRun(asClient(client), "job-1", options)), ["RUNNING", "SUCCEEDED"]);
     assert.deepEqual(reconnects, ["Unavailable"], error.message);
   }
   // ABORTED or CANCELED that a server sent as its status is not a torn connection: thrown.
   for (const code of [Code.Aborted, Code.Canceled]) {
     const client = fakeClient([[new ConnectError("conflict", code)], [{ native: "SUCCEEDED", terminal: true }]]);
-    await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code });
+    await assert.rejects(collect(watchRun(asClient(client), "job-1", fast)), { code });
     assert.equal(client.calls, 1);
   }
 });
@@ -171,15 +171,15 @@ test("a connection torn down under the stream (ABORTED/CANCELED from connect-nod
 test("with a token source, UNAUTHENTICATED is retried once in a row", async () => {
   const unauth = () => withReason(Code.Unauthenticated, Reason.CALLER_UNAUTHENTICATED);
   const once = fakeClient([[{ native: "RUNNING" }, unauth()], [{ native: "SUCCEEDED", terminal: true }]]);
-  assert.deepEqual(await collect(watchRun(asClient(once), { runId: "job-1" }, { ...fast, freshTokenRetry: true })), ["RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(await collect(watchRun(asClient(once), "job-1", { ...fast, freshTokenRetry: true })), ["RUNNING", "SUCCEEDED"]);
   const twice = fakeClient([[unauth()], [unauth()], [{ native: "SUCCEEDED", terminal: true }]]);
-  await assert.rejects(collect(watchRun(asClient(twice), { runId: "job-1" }, { ...fast, freshTokenRetry: true })), { code: Code.Unauthenticated });
+  await assert.rejects(collect(watchRun(asClient(twice), "job-1", { ...fast, freshTokenRetry: true })), { code: Code.Unauthenticated });
   assert.equal(twice.calls, 2);
 });
 
 test("gives up after 10 consecutive reconnects with the last error; a message resets the count", async () => {
   const client = fakeClient(Array.from({ length: 13 }, () => [unavailable()]));
-  await assert.rejects(collect(watchRun(asClient(client), { runId: "job-1" }, fast)), { code: Code.Unavailable });
+  await assert.rejects(collect(watchRun(asClient(client), "job-1", fast)), { code: Code.Unavailable });
   assert.equal(client.calls, 11);
   const script: Step[][] = [];
   for (let round = 0; round < 3; round++) {
@@ -187,7 +187,7 @@ test("gives up after 10 consecutive reconnects with the last error; a message re
     script.push([{ native: "RUNNING" }, unavailable()]);
   }
   script.push([{ native: "SUCCEEDED", terminal: true }]);
-  assert.deepEqual(await collect(watchRun(asClient(fakeClient(script)), { runId: "job-1" }, fast)), ["RUNNING", "SUCCEEDED"]);
+  assert.deepEqual(await collect(watchRun(asClient(fakeClient(script)), "job-1", fast)), ["RUNNING", "SUCCEEDED"]);
 });
 
 test("the backoff is the policy: min(15 s, 0.5 s × 2^(n−1)) × [0.8, 1.2]", () => {
@@ -206,7 +206,7 @@ test("watchRuns resumes with the runs not yet terminal", async () => {
     [{ run: "a", native: "RUNNING" }, { run: "b", native: "RUNNING" }, { run: "a", native: "SUCCEEDED", terminal: true }, unavailable()],
     [{ run: "b", native: "RUNNING" }, { run: "b", native: "FAILED", terminal: true }],
   ]);
-  const seen = await collect(watchRuns(asClient(client), { runIds: ["a", "b"] }, fast));
+  const seen = await collect(watchRuns(asClient(client), ["a", "b"], fast));
   assert.deepEqual(seen, ["a:RUNNING", "b:RUNNING", "a:SUCCEEDED", "b:FAILED"]);
   assert.deepEqual(client.watchedIds, [["a", "b"], ["b"]]);
 });
@@ -216,7 +216,7 @@ test("aborting while backing off ends the watch at once with Code.Canceled", asy
   const client = fakeClient([[{ native: "RUNNING" }, unavailable()], [unavailable()]]);
   const started = Date.now();
   await assert.rejects(
-    collect(watchRun(asClient(client), { runId: "job-1" }, {
+    collect(watchRun(asClient(client), "job-1", {
       backoff: { initialMs: 60_000 },
       signal: controller.signal,
       onReconnect: () => setTimeout(() => controller.abort(), 20),
@@ -238,7 +238,7 @@ test("breaking out of the loop cancels the stream", async () => {
       })();
     },
   };
-  for await (const event of watchRun(asClient(client), { runId: "job-1" })) {
+  for await (const event of watchRun(asClient(client), "job-1")) {
     assert.equal(event.run.nativeStatus, "RUNNING");
     break;
   }
@@ -286,7 +286,7 @@ test("execute keeps the caller's request_id and throws other errors at once", as
   assert.deepEqual(requests.map((r) => r.requestId), ["mine", "mine"]);
 });
 
-test("listAllRuns and listAllPipelines follow next_page_token", async () => {
+test("listRuns and listPipelines follow next_page_token", async () => {
   const tokens: string[] = [];
   const pages = [
     { runs: [create(PipelineRunSchema, { runId: "r1" }), create(PipelineRunSchema, { runId: "r2" })], nextPageToken: "t1" },
@@ -304,11 +304,11 @@ test("listAllRuns and listAllPipelines follow next_page_token", async () => {
     },
   };
   const ids: string[] = [];
-  for await (const run of listAllRuns(client as unknown as Pick<PlatformClient, "listPipelineRuns">, { pageSize: 2 })) ids.push(run.runId);
+  for await (const run of listRuns(client as unknown as Pick<PlatformClient, "listPipelineRuns">, { pageSize: 2 })) ids.push(run.runId);
   assert.deepEqual(ids, ["r1", "r2", "r3"]);
   assert.deepEqual(tokens, ["", "t1"]);
   const names: string[] = [];
-  for await (const p of listAllPipelines(client as unknown as Pick<PlatformClient, "listPipelines">)) names.push(p.name);
+  for await (const p of listPipelines(client as unknown as Pick<PlatformClient, "listPipelines">)) names.push(p.name);
   assert.deepEqual(names, ["p3", "p4", "p5"]);
   assert.deepEqual(tokens.slice(2), ["", "t3", "t4"]);
 });

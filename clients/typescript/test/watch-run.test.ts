@@ -2,12 +2,12 @@
 // (the server comes back with the same certificate and the same callers), and with its TCP
 // connection reset under it.
 import assert from "node:assert/strict";
-import { createServer, connect, type AddressInfo, type Socket } from "node:net";
+import { createServer, connect as connectSocket, type AddressInfo, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { equals } from "@bufbuild/protobuf";
 import {
   Code,
-  createPlatformClient,
+  connect,
   PipelineRunSchema,
   RunStatus,
   watchRun,
@@ -23,7 +23,7 @@ let token: string;
 
 before(async () => {
   ({ stack, token } = await startSecuredStack());
-  client = createPlatformClient(stack.address, { tls: stack.tlsOptions(), token });
+  client = connect(stack.address, { tls: stack.tlsOptions(), token });
 });
 
 after(async () => {
@@ -38,7 +38,7 @@ test("watchRun survives a server restart and ends SUCCEEDED", { timeout: 60_000 
   const states: PipelineRun[] = [];
   let restarted: Promise<void> | undefined;
   const signal = AbortSignal.timeout(45_000);
-  for await (const { run: state, heartbeat } of watchRun(client, { runId: run.runId }, {
+  for await (const { run: state, heartbeat } of watchRun(client, run.runId, {
     signal,
     backoff: { initialMs: 100, maxMs: 1_000 },
     maxReconnects: 20,
@@ -72,7 +72,7 @@ test("watchRun survives a server restart and ends SUCCEEDED", { timeout: 60_000 
 async function tcpRelay(port: number): Promise<{ port: number; reset(): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((inbound) => {
-    const outbound = connect(port, "127.0.0.1");
+    const outbound = connectSocket(port, "127.0.0.1");
     for (const socket of [inbound, outbound]) {
       sockets.add(socket);
       socket.on("close", () => sockets.delete(socket));
@@ -95,13 +95,13 @@ async function tcpRelay(port: number): Promise<{ port: number; reset(): void; cl
 
 test("watchRun resumes after its connection is reset below gRPC, and ends SUCCEEDED", { timeout: 60_000 }, async () => {
   const relay = await tcpRelay(stack.port);
-  const viaRelay = createPlatformClient(`https://127.0.0.1:${relay.port}`, { tls: stack.tlsOptions(), token });
+  const viaRelay = connect(`https://127.0.0.1:${relay.port}`, { tls: stack.tlsOptions(), token });
   try {
     const { run } = await viaRelay.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "3" } });
     assert.ok(run);
     const reconnects: ReconnectEvent[] = [];
     let final: PipelineRun | undefined;
-    for await (const { run: state, heartbeat } of watchRun(viaRelay, { runId: run.runId }, {
+    for await (const { run: state, heartbeat } of watchRun(viaRelay, run.runId, {
       signal: AbortSignal.timeout(45_000),
       backoff: { initialMs: 100, maxMs: 1_000 },
       onReconnect: (event) => reconnects.push(event),

@@ -53,7 +53,7 @@ mkdir -p "$tmp/src"
 (cd "$repo/clients/java" && tar --exclude=./target --exclude=./.tools -cf - .) | (cd "$tmp/src" && tar -xf -)
 step "mvn install -DskipTests (no Python on PATH)" \
   env PATH="$clean_path" "${mvn_quiet[@]}" -f "$tmp/src/pom.xml" install -DskipTests
-jar="$(ls "$tmp/src/target/"polysync-platform-client-*-SNAPSHOT.jar | grep -v -e sources -e javadoc)"
+jar="$(ls "$tmp/src/target/"polysync-platform-client-"$(cat "$repo/VERSION")".jar)"
 step "the jar ships no examples.Quickstart, sources and javadoc jars exist" bash -c \
   "! unzip -l '$jar' | grep -q examples/ && ls '$tmp'/src/target/*-sources.jar '$tmp'/src/target/*-javadoc.jar >/dev/null"
 

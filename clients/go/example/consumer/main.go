@@ -22,7 +22,7 @@ func main() {
 	flag.Parse()
 	// Plaintext for the local demo. In production: platformclient.WithCAFile("ca.crt"),
 	// platformclient.WithClientCertificate("tls.crt", "tls.key"), platformclient.WithTokenSource(fn).
-	client, err := platformclient.New(*addr, platformclient.WithInsecure())
+	client, err := platformclient.Connect(*addr, platformclient.WithInsecure())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func main() {
 
 	// 1. Every pipeline, page by page.
 	pipelines := 0
-	err = client.EachPipeline(ctx, &platformv1.ListPipelinesRequest{PageSize: 2}, func(p *platformv1.Pipeline) error {
+	err = platformclient.ListPipelines(ctx, client, &platformv1.ListPipelinesRequest{PageSize: 2}, func(p *platformv1.Pipeline) error {
 		pipelines++
 		fmt.Printf("pipeline %s:%d required=%v\n", p.GetName(), p.GetRevision(), p.GetRequiredParameters())
 		return nil
@@ -61,7 +61,7 @@ func main() {
 
 	// 4. Watch it to the end; each event says whether its state may be stale.
 	var last *platformv1.PipelineRun
-	err = client.WatchRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: first.GetRun().GetRunId()},
+	err = client.WatchRun(ctx, first.GetRun().GetRunId(),
 		func(ev platformclient.WatchEvent) error {
 			stale := "none"
 			if ev.Stale() {
@@ -79,7 +79,7 @@ func main() {
 	check(err, "submit long run")
 	_, err = client.CancelPipelineRun(ctx, &platformv1.CancelPipelineRunRequest{RunId: long.GetRun().GetRunId(), Reason: "no longer needed"})
 	check(err, "cancel")
-	err = client.WatchRun(ctx, &platformv1.WatchPipelineRunRequest{RunId: long.GetRun().GetRunId()},
+	err = client.WatchRun(ctx, long.GetRun().GetRunId(),
 		func(ev platformclient.WatchEvent) error { last = ev.Run; return nil })
 	check(err, "watch cancelled run")
 	fmt.Println("ok cancelled:", last.GetStatus(), last.GetStatusReason())
@@ -96,7 +96,7 @@ func main() {
 
 	// 8. Every run of the queue, page by page.
 	runs := 0
-	err = client.EachRun(ctx, &platformv1.ListPipelineRunsRequest{PageSize: 2}, func(*platformv1.PipelineRun) error {
+	err = platformclient.ListRuns(ctx, client, &platformv1.ListPipelineRunsRequest{PageSize: 2}, func(*platformv1.PipelineRun) error {
 		runs++
 		return nil
 	})

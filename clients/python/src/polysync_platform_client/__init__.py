@@ -10,6 +10,7 @@ and wait), list_pipelines, list_runs. Error helpers read the rich details of a f
 """
 
 from polysync_platform_client import reasons
+from polysync_platform_client._version import PROTO_SHA256, __version__
 from polysync_platform_client.client import PlatformClient, connect
 from polysync_platform_client.errors import (
     ERROR_DOMAIN,
@@ -24,15 +25,26 @@ from polysync_platform_client.errors import (
     retry_info,
     rpc_status,
 )
-from polysync_platform_client.policy import DEFAULT_POLICY, ReconnectPolicy, RunEvent, StreamEndedEarly
+from polysync_platform_client.policy import (
+    DEFAULT_POLICY,
+    DeadlineExceeded,
+    ReconnectPolicy,
+    RunEvent,
+    StreamEndedEarly,
+    StreamIdle,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
     "ERROR_DOMAIN",
+    "PROTO_SHA256",
+    "DeadlineExceeded",
     "PlatformClient",
     "ReconnectPolicy",
     "RunEvent",
     "StreamEndedEarly",
+    "StreamIdle",
+    "__version__",
     "bad_request",
     "connect",
     "error_info",

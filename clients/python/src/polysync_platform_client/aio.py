@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -104,12 +105,14 @@ class PlatformClient:
         retry_unauthenticated: bool = False,
         policy: ReconnectPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
         self._policy = policy
         self._sleep = sleep
+        self._clock = clock
 
     async def close(self) -> None:
         await self.channel.close()
@@ -128,6 +131,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_run."""
 
@@ -136,7 +140,7 @@ class PlatformClient:
                 pb.WatchPipelineRunRequest(platform=platform, run_id=run_id), timeout=remaining, metadata=_md(metadata)
             )
 
-        return self._watch([run_id], open_stream, timeout, on_reconnect)
+        return self._watch([run_id], open_stream, timeout, on_reconnect, idle_timeout)
 
     def watch_runs(
         self,
@@ -146,6 +150,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """See polysync_platform_client.PlatformClient.watch_runs."""
 
@@ -156,7 +161,7 @@ class PlatformClient:
                 metadata=_md(metadata),
             )
 
-        return self._watch(run_ids, open_stream, timeout, on_reconnect)
+        return self._watch(run_ids, open_stream, timeout, on_reconnect, idle_timeout)
 
     async def _watch(
         self,
@@ -164,26 +169,40 @@ class PlatformClient:
         open_stream: Callable[[list[str], float | None], Any],
         timeout: float | None,
         on_reconnect: OnReconnect | None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
+            responses = call.__aiter__()
             try:
-                async for response in call:
+                while True:
+                    try:
+                        following = responses.__anext__()
+                        if idle_timeout is None:
+                            response = await following
+                        else:
+                            response = await asyncio.wait_for(following, idle_timeout)
+                    except StopAsyncIteration:
+                        delay = state.on_clean_end()
+                        break
+                    except TimeoutError:
+                        delay = state.on_idle(idle_timeout or 0.0)
+                        break
                     event = state.on_message(response)
                     if event is not None:
                         yield event
                     if state.done:
                         return
-                delay = state.on_clean_end()
             except grpc.RpcError as error:
                 delay = state.on_error(error)
             finally:
                 call.cancel()
+            deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
-            await self._sleep(deadline.cap(delay))
+            await self._sleep(delay)
 
     async def stream_logs(
         self,
@@ -226,7 +245,7 @@ class PlatformClient:
         if not request.request_id:
             request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
             request.request_id = str(uuid.uuid4())
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         retries = ExecuteRetries(self._policy)
         while True:
             try:
@@ -235,7 +254,7 @@ class PlatformClient:
                 )
                 break
             except grpc.RpcError as error:
-                await self._sleep(deadline.cap(retries.on_error(error, deadline)))
+                await self._sleep(retries.on_error(error, deadline))
         run = response.run
         if run.terminal:
             return run

@@ -3,6 +3,7 @@ The asyncio flavour with the same methods is polysync_platform_client.aio."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -87,6 +88,32 @@ def connect(
     return PlatformClient(channel, retry_unauthenticated=token_source is not None, policy=policy)
 
 
+class _IdleTimer:
+    """Cancels a stream (through `cancel`) that sends nothing for `seconds`; None disables it."""
+
+    def __init__(self, seconds: float | None, cancel: Callable[[], object]) -> None:
+        self._seconds = seconds
+        self._cancel = cancel
+        self._timer: threading.Timer | None = None
+        self.expired = False
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._cancel()
+
+    def arm(self) -> None:
+        if self._seconds is None:
+            return
+        self.stop()
+        self._timer = threading.Timer(self._seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class PlatformClient:
     """The generated stub (`.stub`, every RPC) plus helpers that follow the reconnect policy of
     polysync_platform_client.policy. Close it (or use `with`) to close the channel.
@@ -102,12 +129,14 @@ class PlatformClient:
         retry_unauthenticated: bool = False,
         policy: ReconnectPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channel = channel
         self.stub = PlatformServiceStub(channel)
         self._retry_unauthenticated = retry_unauthenticated
         self._policy = policy
         self._sleep = sleep
+        self._clock = clock
 
     def close(self) -> None:
         self.channel.close()
@@ -128,6 +157,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> Iterator[RunEvent]:
         """Each new state of the run (and each heartbeat) until its terminal state, which is the
         last event. Reconnects per the policy; leaving the loop early cancels the stream."""
@@ -137,7 +167,7 @@ class PlatformClient:
                 pb.WatchPipelineRunRequest(platform=platform, run_id=run_id), timeout=remaining, metadata=_md(metadata)
             )
 
-        return self._watch([run_id], open_stream, timeout, on_reconnect)
+        return self._watch([run_id], open_stream, timeout, on_reconnect, idle_timeout)
 
     def watch_runs(
         self,
@@ -147,6 +177,7 @@ class PlatformClient:
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
     ) -> Iterator[RunEvent]:
         """Events of many runs (WatchPipelineRuns) until all are terminal; a reconnect watches
         only the runs not yet terminal."""
@@ -158,7 +189,7 @@ class PlatformClient:
                 metadata=_md(metadata),
             )
 
-        return self._watch(run_ids, open_stream, timeout, on_reconnect)
+        return self._watch(run_ids, open_stream, timeout, on_reconnect, idle_timeout)
 
     def _watch(
         self,
@@ -166,13 +197,17 @@ class PlatformClient:
         open_stream: Callable[[list[str], float | None], Any],
         timeout: float | None,
         on_reconnect: OnReconnect | None,
+        idle_timeout: float | None = None,
     ) -> Iterator[RunEvent]:
         state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
+            idle = _IdleTimer(idle_timeout, call.cancel)
             try:
+                idle.arm()
                 for response in call:
+                    idle.arm()
                     event = state.on_message(response)
                     if event is not None:
                         yield event
@@ -180,12 +215,14 @@ class PlatformClient:
                         return
                 delay = state.on_clean_end()
             except grpc.RpcError as error:
-                delay = state.on_error(error)
+                delay = state.on_idle(idle_timeout or 0.0) if idle.expired else state.on_error(error)
             finally:
+                idle.stop()
                 call.cancel()  # a no-op once the stream has ended; ends it when abandoned
+            deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
-            self._sleep(deadline.cap(delay))
+            self._sleep(delay)
 
     # -- logs ------------------------------------------------------------------------------
 
@@ -235,7 +272,7 @@ class PlatformClient:
         if not request.request_id:
             request = pb.ExecutePipelineRequest.FromString(request.SerializeToString())
             request.request_id = str(uuid.uuid4())
-        deadline = Deadline(timeout)
+        deadline = Deadline(timeout, self._clock)
         retries = ExecuteRetries(self._policy)
         while True:
             try:
@@ -244,7 +281,7 @@ class PlatformClient:
                 )
                 break
             except grpc.RpcError as error:
-                self._sleep(deadline.cap(retries.on_error(error, deadline)))
+                self._sleep(retries.on_error(error, deadline))
         run = response.run
         if run.terminal:
             return run

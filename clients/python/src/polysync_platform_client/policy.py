@@ -10,7 +10,13 @@ C# and here), and the watch state both the sync and the asyncio helpers share.
 - At most 10 consecutive reconnects without a message; then the last error is raised
   (StreamEndedEarly when the last failure was a clean early end).
 - On resume the server sends the run's current state first; a state identical to the last one
-  yielded (native_status, status_reason, exit_code, array counts) is not yielded again.
+  yielded (native_status, status_reason, exit_code, array status counts, stale_since) is not
+  yielded again. Heartbeats are never suppressed; the state they carry counts as yielded.
+- With an idle timeout (off by default), a stream that sends nothing for that long is abandoned
+  and reconnected like a failed one (StreamIdle).
+- A helper's timeout is a deadline across reconnects (DeadlineExceeded).
+
+The same rules, as data and scenarios every client replays: clients/watch-policy.json.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from polysync.platform.v1 import pipeline_run_pb2
 from polysync_platform_client import reasons
 from polysync_platform_client.errors import reason
 
-__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "DEFAULT_POLICY"]
+__all__ = ["ReconnectPolicy", "RunEvent", "StreamEndedEarly", "StreamIdle", "DeadlineExceeded", "DEFAULT_POLICY"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,44 @@ class StreamEndedEarly(Exception):
     reconnect budget was spent."""
 
 
+class StreamIdle(Exception):
+    """Why a watch reconnected: its stream sent nothing (not even a heartbeat) for the idle
+    timeout."""
+
+
+class DeadlineExceeded(grpc.RpcError):
+    """A helper's `timeout` (its deadline across reconnects) passed, or would pass before the
+    next reconnect: a gRPC error with code DEADLINE_EXCEEDED whose details name the timeout and
+    the last error. No reconnect is reported (on_reconnect) that the deadline leaves no time for."""
+
+    def __init__(self, timeout: float, last_error: BaseException | None) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self.last_error = last_error
+        last = _describe(last_error) if last_error is not None else "none"
+        self._details = f"the helper's timeout of {timeout:g} s passed before the next reconnect (last error: {last})"
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        return self._details
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+    def __str__(self) -> str:
+        return f"DEADLINE_EXCEEDED: {self._details}"
+
+
+def _describe(error: BaseException) -> str:
+    code, details = getattr(error, "code", None), getattr(error, "details", None)
+    if isinstance(error, grpc.RpcError) and callable(code) and callable(details):
+        why = reason(error)
+        return f"{code().name}{f' {why}' if why else ''}: {details()}"
+    return f"{type(error).__name__}: {error}"
+
+
 class WatchResponse(Protocol):
     """WatchPipelineRunResponse and WatchPipelineRunsResponse alike."""
 
@@ -78,11 +122,13 @@ class WatchResponse(Protocol):
     def stale_since(self) -> timestamp_pb2.Timestamp: ...
 
 
-def state_key(run: pipeline_run_pb2.PipelineRun) -> tuple[object, ...]:
-    """What makes two states of a run "the same" for the helpers' duplicate suppression."""
+def state_key(run: pipeline_run_pb2.PipelineRun, stale_since: datetime | None = None) -> tuple[object, ...]:
+    """What makes two states of a run "the same" for the helpers' duplicate suppression: the
+    server's own (native_status, status_reason, exit_code, array status counts) and whether and
+    since when the state is stale. (The array size never changes alone.)"""
     exit_code = run.exit_code if run.HasField("exit_code") else None
     counts = tuple(sorted(run.array.status_counts.items()))
-    return (run.native_status, run.status_reason, exit_code, run.array.size, counts)
+    return (run.native_status, run.status_reason, exit_code, counts, stale_since)
 
 
 def is_reconnectable(error: grpc.RpcError, *, unauthenticated_allowed: bool) -> bool:
@@ -99,6 +145,7 @@ class Deadline:
 
     def __init__(self, timeout: float | None, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
+        self.timeout = timeout
         self._at = None if timeout is None else clock() + timeout
 
     def remaining(self) -> float | None:
@@ -107,6 +154,14 @@ class Deadline:
     def cap(self, seconds: float) -> float:
         left = self.remaining()
         return seconds if left is None else min(seconds, left)
+
+    def allow(self, delay: float, last_error: BaseException | None) -> float:
+        """`delay` when a reconnect after it still fits before the deadline; else raises
+        DeadlineExceeded (the reconnect is neither reported nor waited for)."""
+        left = self.remaining()
+        if left is not None and delay >= left:
+            raise DeadlineExceeded(self.timeout or 0.0, last_error) from last_error
+        return delay
 
 
 @dataclass
@@ -141,11 +196,10 @@ class WatchState:
         stale = None
         if response.HasField("stale_since"):
             stale = response.stale_since.ToDatetime(tzinfo=UTC)
-        if not response.heartbeat:
-            key = state_key(run)
-            if self._last.get(run.run_id) == key:
-                return None
-            self._last[run.run_id] = key
+        key = state_key(run, stale)
+        if not response.heartbeat and self._last.get(run.run_id) == key:
+            return None  # heartbeats are never suppressed, but the state they carry is known
+        self._last[run.run_id] = key
         return RunEvent(run=run, stale_since=stale, heartbeat=response.heartbeat)
 
     def on_clean_end(self) -> float:
@@ -157,6 +211,10 @@ class WatchState:
                 f"{', '.join(self.pending)} reached a terminal state"
             )
         )
+
+    def on_idle(self, idle_timeout: float) -> float:
+        """The stream sent nothing for `idle_timeout` s: the delay before reconnecting."""
+        return self._reconnect(StreamIdle(f"the watch stream sent nothing for {idle_timeout:g} s"))
 
     def on_error(self, error: grpc.RpcError) -> float:
         """The delay before reconnecting after `error`; raises it when it is not retried."""
@@ -191,4 +249,4 @@ class ExecuteRetries:
         if not retryable or self.attempts >= self.policy.max_reconnects or deadline.remaining() == 0:
             raise error
         self.attempts += 1
-        return self.policy.backoff(self.attempts, self.uniform)
+        return deadline.allow(self.policy.backoff(self.attempts, self.uniform), error)

@@ -9,10 +9,11 @@ import java.util.NoSuchElementException;
 import java.util.function.Supplier;
 
 /**
- * The log events of a run (StreamPipelineRunLogs), one {@link LogEvent} at a time. Close it when
- * leaving early: that cancels the call. Not reconnected: a broken log stream throws.
+ * The log events of a run (StreamPipelineRunLogs), one {@link LogEvent} at a time; Iterable for
+ * one pass, so for-each works. Close it when leaving early: that cancels the call. Not
+ * reconnected: a broken log stream throws.
  */
-public final class LogStream implements Iterator<LogEvent>, AutoCloseable {
+public final class LogStream implements Iterator<LogEvent>, Iterable<LogEvent>, AutoCloseable {
   private final Context.CancellableContext context = Context.current().withCancellation();
   private final Iterator<StreamPipelineRunLogsResponse> responses;
   private Iterator<LogEvent> batch = Collections.emptyIterator();
@@ -27,6 +28,12 @@ public final class LogStream implements Iterator<LogEvent>, AutoCloseable {
       throw new IllegalStateException(e);
     }
     this.responses = opened;
+  }
+
+  /** This stream itself: it can be iterated once (for-each). */
+  @Override
+  public Iterator<LogEvent> iterator() {
+    return this;
   }
 
   @Override

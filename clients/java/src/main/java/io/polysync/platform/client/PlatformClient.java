@@ -1,7 +1,10 @@
 package io.polysync.platform.client;
 
 import io.grpc.CallCredentials;
+import io.grpc.CallOptions;
 import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptors;
 import io.grpc.CompositeChannelCredentials;
@@ -11,6 +14,7 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
@@ -52,10 +56,10 @@ import java.util.function.Supplier;
  * A client of the Polysync platform service: the generated stubs ({@link #blockingStub()}, {@link
  * #asyncStub()}) plus helpers that follow the one {@link ReconnectPolicy}: {@link #watchRun},
  * {@link #watchRuns}, {@link #streamLogs}, {@link #execute} (submit and wait), and the paging
- * {@link #listPipelines} / {@link #listPipelineRuns}.
+ * {@link #listPipelines} / {@link #listRuns}.
  *
  * <pre>{@code
- * try (PlatformClient client = PlatformClient.forTarget("batch.example:443")
+ * try (PlatformClient client = PlatformClient.connect("batch.example:443")
  *     .trustCertificates(caPem).tokenSupplier(tokens::current).build()) {
  *   PipelineRun run = client.execute(request, Duration.ofMinutes(30));
  * }
@@ -73,19 +77,29 @@ public final class PlatformClient implements AutoCloseable {
   private final ReconnectPolicy policy;
   private final RunWatch.Sleeper sleeper;
   private final DoubleSupplier random;
+  private final Duration idleTimeout;
 
   PlatformClient(Channel channel, ManagedChannel owned, boolean retryUnauthenticated,
       ReconnectPolicy policy, RunWatch.Sleeper sleeper, DoubleSupplier random) {
+    this(channel, owned, retryUnauthenticated, policy, sleeper, random, null);
+  }
+
+  PlatformClient(Channel channel, ManagedChannel owned, boolean retryUnauthenticated,
+      ReconnectPolicy policy, RunWatch.Sleeper sleeper, DoubleSupplier random, Duration idleTimeout) {
     this.channel = channel;
     this.owned = owned;
     this.retryUnauthenticated = retryUnauthenticated;
     this.policy = policy;
     this.sleeper = sleeper;
     this.random = random;
+    this.idleTimeout = idleTimeout;
   }
 
-  /** A builder of a client with its own channel to {@code target} ("host:port"). */
-  public static Builder forTarget(String target) {
+  /**
+   * A builder of a client with its own channel to {@code target} ("host:port"):
+   * {@code PlatformClient.connect(target).trustCertificates(ca).build()}.
+   */
+  public static Builder connect(String target) {
     return new Builder(target);
   }
 
@@ -103,16 +117,52 @@ public final class PlatformClient implements AutoCloseable {
   public PlatformClient withHeaders(Metadata headers) {
     Channel intercepted = ClientInterceptors.intercept(channel,
         MetadataUtils.newAttachHeadersInterceptor(headers));
-    return new PlatformClient(intercepted, null, retryUnauthenticated, policy, sleeper, random);
+    return new PlatformClient(intercepted, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /** This client with another reconnect policy. */
   public PlatformClient withPolicy(ReconnectPolicy policy) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random);
+    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+  }
+
+  /**
+   * This client with an idle timeout for its watches: a stream that sends nothing (not even a
+   * heartbeat) this long is reopened. Set it above the server's heartbeat interval (30 s by
+   * default); {@code null} (the default) disables it.
+   */
+  public PlatformClient withIdleTimeout(Duration idleTimeout) {
+    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+  }
+
+  /**
+   * This client with a default deadline for every unary call (the stubs' and the helpers') that
+   * has none of its own; streams are not given one (a watch's timeout is its own).
+   */
+  public PlatformClient withDefaultDeadline(Duration deadline) {
+    return new PlatformClient(ClientInterceptors.intercept(channel, new DefaultDeadline(deadline)), null,
+        retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   PlatformClient withSleeper(RunWatch.Sleeper sleeper) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random);
+    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+  }
+
+  /** Gives unary calls without a deadline this one. */
+  private static final class DefaultDeadline implements ClientInterceptor {
+    private final Duration deadline;
+
+    DefaultDeadline(Duration deadline) {
+      this.deadline = Objects.requireNonNull(deadline, "deadline");
+    }
+
+    @Override
+    public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options,
+        Channel next) {
+      if (method.getType() == MethodDescriptor.MethodType.UNARY && options.getDeadline() == null) {
+        options = options.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+      }
+      return next.newCall(method, options);
+    }
   }
 
   /** The blocking stub, for every RPC; set a deadline per call with {@code withDeadlineAfter}. */
@@ -150,14 +200,15 @@ public final class PlatformClient implements AutoCloseable {
    */
   public RunWatch watchRun(String platform, String runId, Duration timeout,
       RunWatch.ReconnectListener listener) {
-    PlatformServiceBlockingStub stub = stub(deadline(timeout));
+    Deadline overall = deadline(timeout);
+    PlatformServiceBlockingStub stub = stub(overall);
     WatchPipelineRunRequest request =
         WatchPipelineRunRequest.newBuilder().setPlatform(platform).setRunId(runId).build();
     Function<List<String>, Iterator<RunWatch.Message>> open = pending -> map(
         stub.watchPipelineRun(request), (WatchPipelineRunResponse r) ->
             new RunWatch.Message(r.getRun(), r.getHeartbeat(), r.getStaleSince(), r.hasStaleSince()));
     return new RunWatch(open, new WatchState(List.of(runId), policy, retryUnauthenticated, random),
-        sleeper, listener);
+        sleeper, listener, overall, idleTimeout);
   }
 
   /** Watches many runs of the default platform; see {@link #watchRuns(String, List, Duration, RunWatch.ReconnectListener)}. */
@@ -171,13 +222,14 @@ public final class PlatformClient implements AutoCloseable {
    */
   public RunWatch watchRuns(String platform, List<String> runIds, Duration timeout,
       RunWatch.ReconnectListener listener) {
-    PlatformServiceBlockingStub stub = stub(deadline(timeout));
+    Deadline overall = deadline(timeout);
+    PlatformServiceBlockingStub stub = stub(overall);
     Function<List<String>, Iterator<RunWatch.Message>> open = pending -> map(
         stub.watchPipelineRuns(WatchPipelineRunsRequest.newBuilder().setPlatform(platform)
             .addAllRunIds(pending).build()), (WatchPipelineRunsResponse r) ->
             new RunWatch.Message(r.getRun(), r.getHeartbeat(), r.getStaleSince(), r.hasStaleSince()));
     return new RunWatch(open, new WatchState(runIds, policy, retryUnauthenticated, random),
-        sleeper, listener);
+        sleeper, listener, overall, idleTimeout);
   }
 
   /**
@@ -223,8 +275,13 @@ public final class PlatformClient implements AutoCloseable {
           throw e;
         }
         attempts++;
+        Duration delay = policy.backoff(attempts, random);
+        if (overall != null && overall.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos()) {
+          throw Status.DEADLINE_EXCEEDED.withDescription("execute's timeout passes before the next "
+              + "attempt (last error: " + e.getMessage() + ")").withCause(e).asRuntimeException();
+        }
         try {
-          sleeper.sleep(policy.backoff(attempts, random));
+          sleeper.sleep(delay);
         } catch (InterruptedException interrupted) {
           Thread.currentThread().interrupt();
           throw Status.CANCELLED.withCause(interrupted).asRuntimeException();
@@ -257,18 +314,25 @@ public final class PlatformClient implements AutoCloseable {
   }
 
   /** Every run (ListPipelineRuns, page after page, each page within {@code pageTimeout}). */
-  public Iterable<PipelineRun> listPipelineRuns(ListPipelineRunsRequest request, Duration pageTimeout) {
+  public Iterable<PipelineRun> listRuns(ListPipelineRunsRequest request, Duration pageTimeout) {
     return () -> new Pages<ListPipelineRunsResponse, PipelineRun>(token -> stub(deadline(pageTimeout))
         .listPipelineRuns(request.toBuilder().setPageToken(token).build()),
         ListPipelineRunsResponse::getRunsList, ListPipelineRunsResponse::getNextPageToken,
         request.getPageToken());
   }
 
-  /** Shuts the channel down if this client built it. */
+  /**
+   * Shuts the channel down if this client built it (waiting up to 5 s for it to terminate). Throws
+   * no checked exception: an interrupt while waiting is kept as the thread's interrupt status.
+   */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     if (owned != null) {
-      owned.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      try {
+        owned.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -337,6 +401,8 @@ public final class PlatformClient implements AutoCloseable {
     private boolean refreshingToken;
     private ReconnectPolicy policy = ReconnectPolicy.DEFAULT;
     private String authority;
+    private Duration defaultDeadline;
+    private Duration idleTimeout;
 
     private Builder(String target) {
       this.target = Objects.requireNonNull(target, "target");
@@ -397,6 +463,21 @@ public final class PlatformClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A deadline for every unary call (the stubs' and the helpers') that has none of its own, e.g.
+     * {@code Duration.ofSeconds(30)}; streams get none (a watch's timeout is its own). Default: none.
+     */
+    public Builder defaultDeadline(Duration deadline) {
+      this.defaultDeadline = Objects.requireNonNull(deadline, "deadline");
+      return this;
+    }
+
+    /** See {@link PlatformClient#withIdleTimeout}. */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = idleTimeout;
+      return this;
+    }
+
     /** The authority (TLS server name) to use instead of the target's host, e.g. for tests. */
     public Builder overrideAuthority(String authority) {
       this.authority = authority;
@@ -427,8 +508,11 @@ public final class PlatformClient implements AutoCloseable {
         builder.overrideAuthority(authority);
       }
       ManagedChannel channel = builder.build();
-      return new PlatformClient(channel, channel, refreshingToken, policy,
-          d -> TimeUnit.NANOSECONDS.sleep(d.toNanos()), () -> ThreadLocalRandom.current().nextDouble());
+      Channel calls = defaultDeadline == null ? channel
+          : ClientInterceptors.intercept(channel, new DefaultDeadline(defaultDeadline));
+      return new PlatformClient(calls, channel, refreshingToken, policy,
+          d -> TimeUnit.NANOSECONDS.sleep(d.toNanos()), () -> ThreadLocalRandom.current().nextDouble(),
+          idleTimeout);
     }
   }
 }

@@ -2,6 +2,7 @@ package io.polysync.platform.client;
 
 import com.google.protobuf.Timestamp;
 import io.grpc.Context;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.polysync.platform.v1.PipelineRun;
@@ -9,30 +10,36 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.Spliterator;
 import java.util.Spliterators;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 /**
- * A watch of one run or many that follows the {@link ReconnectPolicy}: an {@link Iterator} of
- * {@link RunEvent}s that blocks for the next one and ends after the terminal state of every
- * watched run. Close it (try-with-resources) when leaving early: that cancels the open call, so
- * the server's stream ends at once.
+ * A watch of one run or many that follows the {@link ReconnectPolicy}: an {@link Iterable} (for
+ * one pass: for-each works) and {@link Iterator} of {@link RunEvent}s that blocks for the next one
+ * and ends after the terminal state of every watched run. Close it (try-with-resources) when
+ * leaving early: that cancels the open call, so the server's stream ends at once.
  *
  * <pre>{@code
  * try (RunWatch watch = client.watchRun(runId, Duration.ofMinutes(30))) {
- *   while (watch.hasNext()) {
- *     RunEvent event = watch.next();
+ *   for (RunEvent event : watch) {
  *     ...
  *   }
  * }
  * }</pre>
  *
+ * <p>With a timeout, no reconnect is made (or reported) that the deadline leaves no time for: the
+ * watch throws DEADLINE_EXCEEDED. With an idle timeout, a stream that sends nothing that long is
+ * cancelled and reopened like a failed one.
+ *
  * <p>Not thread-safe: iterate from one thread; {@link #close()} may be called from any.
  */
-public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
+public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, AutoCloseable {
   /** Observes each reconnect: attempt n (1, 2, ...), the wait before it, and why. */
   @FunctionalInterface
   public interface ReconnectListener {
@@ -48,21 +55,51 @@ public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
   /** A received message, from WatchPipelineRunResponse or WatchPipelineRunsResponse. */
   record Message(PipelineRun run, boolean heartbeat, Timestamp staleSince, boolean stale) {}
 
+  private static final ScheduledThreadPoolExecutor IDLE_TIMERS = idleTimers();
+
   private final Function<List<String>, Iterator<Message>> opener;
   private final WatchState state;
   private final Sleeper sleeper;
   private final ReconnectListener listener;
+  private final Deadline deadline;
+  private final Duration idleTimeout;
   private final Context.CancellableContext context = Context.current().withCancellation();
+  private Context.CancellableContext streamContext;
+  private ScheduledFuture<?> idleTimer;
+  private volatile boolean idleExpired;
   private Iterator<Message> current;
   private RunEvent next;
   private volatile boolean finished;
 
   RunWatch(Function<List<String>, Iterator<Message>> opener, WatchState state, Sleeper sleeper,
       ReconnectListener listener) {
+    this(opener, state, sleeper, listener, null, null);
+  }
+
+  RunWatch(Function<List<String>, Iterator<Message>> opener, WatchState state, Sleeper sleeper,
+      ReconnectListener listener, Deadline deadline, Duration idleTimeout) {
     this.opener = opener;
     this.state = state;
     this.sleeper = sleeper;
     this.listener = listener;
+    this.deadline = deadline;
+    this.idleTimeout = idleTimeout;
+  }
+
+  private static ScheduledThreadPoolExecutor idleTimers() {
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, task -> {
+      Thread thread = new Thread(task, "polysync-watch-idle");
+      thread.setDaemon(true);
+      return thread;
+    });
+    timers.setRemoveOnCancelPolicy(true);
+    return timers;
+  }
+
+  /** This watch itself: it can be iterated once (for-each), like a stream. */
+  @Override
+  public Iterator<RunEvent> iterator() {
+    return this;
   }
 
   @Override
@@ -98,7 +135,27 @@ public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
   @Override
   public void close() {
     finished = true;
+    stopIdleTimer();
     context.cancel(null);
+  }
+
+  private void armIdleTimer() {
+    if (idleTimeout == null) {
+      return;
+    }
+    stopIdleTimer();
+    Context.CancellableContext stream = streamContext;
+    idleTimer = IDLE_TIMERS.schedule(() -> {
+      idleExpired = true;
+      stream.cancel(null);
+    }, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private void stopIdleTimer() {
+    ScheduledFuture<?> timer = idleTimer;
+    if (timer != null) {
+      timer.cancel(false);
+    }
   }
 
   private void advance() {
@@ -106,10 +163,14 @@ public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
     try {
       if (current == null) {
         List<String> pending = state.pending();
-        current = context.wrap(() -> opener.apply(pending)).call();
+        idleExpired = false;
+        streamContext = context.withCancellation();
+        armIdleTimer();
+        current = streamContext.wrap(() -> opener.apply(pending)).call();
       }
       if (current.hasNext()) {
         Message message = current.next();
+        armIdleTimer();
         next = state.onMessage(message.run(), message.heartbeat(), message.staleSince(), message.stale());
         if (state.done()) {
           close();
@@ -117,6 +178,7 @@ public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
         return;
       }
       current = null;
+      stopIdleTimer();
       if (state.done()) {
         close();
         return;
@@ -124,14 +186,21 @@ public final class RunWatch implements Iterator<RunEvent>, AutoCloseable {
       delay = state.onCleanEnd();
     } catch (StatusRuntimeException e) {
       current = null;
+      stopIdleTimer();
       if (finished) { // closed from another thread: the cancellation is ours
         return;
       }
-      delay = state.onError(e);
+      delay = idleExpired ? state.onIdle(idleTimeout) : state.onError(e);
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
       throw new IllegalStateException(e);
+    }
+    if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos()) {
+      RuntimeException last = state.lastError();
+      throw Status.DEADLINE_EXCEEDED.withDescription("the watch's timeout passes before the next "
+          + "reconnect (last error: " + (last == null ? "none" : last.getMessage()) + ")")
+          .withCause(last).asRuntimeException();
     }
     if (listener != null) {
       listener.onReconnect(state.reconnects(), delay, state.lastError());

@@ -48,10 +48,20 @@ final class WatchState {
     return lastError;
   }
 
+  /**
+   * What makes two states of a run the same: the server's key (native status, reason, exit code,
+   * array status counts; the array size never changes alone) and staleSince
+   * (clients/watch-policy.json).
+   */
   static List<Object> stateKey(PipelineRun run) {
+    return stateKey(run, null);
+  }
+
+  static List<Object> stateKey(PipelineRun run, Instant staleSince) {
     return List.of(run.getNativeStatus(), run.getStatusReason(),
-        run.hasExitCode() ? run.getExitCode() : "none", run.getArray().getSize(),
-        new TreeMap<>(run.getArray().getStatusCountsMap()));
+        run.hasExitCode() ? run.getExitCode() : "none",
+        new TreeMap<>(run.getArray().getStatusCountsMap()),
+        staleSince == null ? "current" : staleSince);
   }
 
   /** The event to deliver for a received message, or null to suppress it. */
@@ -61,14 +71,12 @@ final class WatchState {
     if (run.getTerminal()) {
       pending.remove(run.getRunId());
     }
-    if (!heartbeat) {
-      List<Object> key = stateKey(run);
-      if (key.equals(last.get(run.getRunId()))) {
-        return null;
-      }
-      last.put(run.getRunId(), key);
-    }
     Instant since = stale ? Instant.ofEpochSecond(staleSince.getSeconds(), staleSince.getNanos()) : null;
+    List<Object> key = stateKey(run, since);
+    if (!heartbeat && key.equals(last.get(run.getRunId()))) {
+      return null;
+    }
+    last.put(run.getRunId(), key); // heartbeats are never suppressed; their state counts as seen
     return new RunEvent(run, since, heartbeat);
   }
 
@@ -76,6 +84,12 @@ final class WatchState {
   Duration onCleanEnd() {
     return reconnect(new StreamEndedEarlyException("the watch stream ended " + (reconnects + 1)
         + " times in a row before " + String.join(", ", pending) + " reached a terminal state"));
+  }
+
+  /** The stream sent nothing for the idle timeout: the wait before reconnecting. */
+  Duration onIdle(Duration idleTimeout) {
+    return reconnect(Status.UNAVAILABLE.withDescription("the watch stream sent nothing for "
+        + idleTimeout.toMillis() + " ms (idle timeout)").asRuntimeException());
   }
 
   /** The wait before reconnecting after {@code error}; throws it when it is not retried. */

@@ -83,7 +83,7 @@ class HelpersLiveTest {
     assertTrue(lines.stream().anyMatch(l -> l.contains("Hello Grace")), lines.toString());
 
     Set<String> runs = new HashSet<>();
-    client.listPipelineRuns(ListPipelineRunsRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
+    client.listRuns(ListPipelineRunsRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
         .forEach(r -> runs.add(r.getRunId()));
     assertTrue(runs.contains(done.getRunId()));
 

@@ -278,7 +278,7 @@ class HelpersTest {
     client(false).listPipelines(ListPipelinesRequest.newBuilder().setPageSize(2).build(), Duration.ofSeconds(5))
         .forEach(p -> names.add(p.getName()));
     List<String> ids = new ArrayList<>();
-    client(false).listPipelineRuns(ListPipelineRunsRequest.newBuilder().setJobQueue("q").build(), null)
+    client(false).listRuns(ListPipelineRunsRequest.newBuilder().setJobQueue("q").build(), null)
         .forEach(r -> ids.add(r.getRunId()));
     assertEquals(List.of("a", "b", "c"), names);
     assertEquals(List.of("x", "y"), ids);

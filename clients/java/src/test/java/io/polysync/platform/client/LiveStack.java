@@ -167,7 +167,7 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
    * the stack's CA when it speaks TLS, else plaintext; no client certificate, no token.
    */
   public PlatformClient.Builder connect() {
-    PlatformClient.Builder builder = PlatformClient.forTarget(target());
+    PlatformClient.Builder builder = PlatformClient.connect(target());
     return caPem == null ? builder : builder.trustCertificates(caPem);
   }
 

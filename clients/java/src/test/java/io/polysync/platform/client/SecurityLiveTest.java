@@ -47,7 +47,7 @@ class SecurityLiveTest {
 
   @Test
   void aTokenCallerOverTlsSubmitsAndWatchesARunToSucceeded() throws Exception {
-    try (PlatformClient client = PlatformClient.forTarget(STACK.target())
+    try (PlatformClient client = PlatformClient.connect(STACK.target())
         .trustCertificates(STACK.caPem())
         .bearerToken(STACK.token())
         .build()) {
@@ -87,7 +87,7 @@ class SecurityLiveTest {
   @Test
   void aPlaintextClientCannotTalkToTheTlsPort() throws Exception {
     try (PlatformClient plaintext =
-        PlatformClient.forTarget(STACK.target()).bearerToken(STACK.token()).build()) {
+        PlatformClient.connect(STACK.target()).bearerToken(STACK.token()).build()) {
       StatusRuntimeException failed = assertThrows(StatusRuntimeException.class,
           () -> plaintext.blockingStub().withDeadlineAfter(5, TimeUnit.SECONDS).listPipelines(LIST));
       assertNotEquals(Status.Code.OK, failed.getStatus().getCode());

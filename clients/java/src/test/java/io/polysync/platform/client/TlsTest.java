@@ -57,7 +57,7 @@ class TlsTest {
     byte[] encrypted = ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\n"
         + "AAAA\n-----END RSA PRIVATE KEY-----\n").getBytes(StandardCharsets.US_ASCII);
     IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-        () -> PlatformClient.forTarget("127.0.0.1:1").clientCertificate(pem("client.pem"), encrypted));
+        () -> PlatformClient.connect("127.0.0.1:1").clientCertificate(pem("client.pem"), encrypted));
     assertTrue(refused.getMessage().contains("encrypted"), refused.getMessage());
   }
 
@@ -101,7 +101,7 @@ class TlsTest {
         .addService(ServerInterceptors.intercept(service, record)).build().start();
     String target = "127.0.0.1:" + server.getPort();
     try {
-      try (PlatformClient client = PlatformClient.forTarget(target)
+      try (PlatformClient client = PlatformClient.connect(target)
           .trustCertificates(pem("ca.pem"))
           .clientCertificate(pem("client.pem"), clientKeyPem)
           .tokenSupplier(() -> "from-supplier")
@@ -112,7 +112,7 @@ class TlsTest {
             .forEach(p -> names.add(p.getName()));
         assertEquals(List.of("greet"), names);
       }
-      try (PlatformClient noCertificate = PlatformClient.forTarget(target)
+      try (PlatformClient noCertificate = PlatformClient.connect(target)
           .trustCertificates(pem("ca.pem")).overrideAuthority("foo.test.google.fr").build()) {
         StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
             () -> noCertificate.blockingStub().withDeadlineAfter(10, TimeUnit.SECONDS)

@@ -40,7 +40,7 @@ public final class App {
   }
 
   public static void main(String[] args) throws Exception {
-    try (PlatformClient client = PlatformClient.forTarget(args[0]).build()) {
+    try (PlatformClient client = PlatformClient.connect(args[0]).build()) {
       Set<String> names = new HashSet<>();
       client.listPipelines(ListPipelinesRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
           .forEach(p -> names.add(p.getName()));
@@ -85,7 +85,7 @@ public final class App {
       check("submit and wait", done.getTerminal() && done.getStatus() == RunStatus.RUN_STATUS_SUCCEEDED, done.getMessage());
 
       Set<String> runs = new HashSet<>();
-      client.listPipelineRuns(ListPipelineRunsRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
+      client.listRuns(ListPipelineRunsRequest.newBuilder().setPageSize(1).build(), Duration.ofSeconds(30))
           .forEach(r -> runs.add(r.getRunId()));
       check("page through runs",
           runs.containsAll(List.of(first.getRun().getRunId(), slow.getRunId(), done.getRunId())), runs.size());

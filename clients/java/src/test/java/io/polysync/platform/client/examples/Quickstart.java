@@ -20,13 +20,12 @@ import java.util.concurrent.TimeUnit;
  * mutual TLS, POLYSYNC_CLIENT_CERT and POLYSYNC_CLIENT_KEY (PEM files).
  */
 public final class Quickstart {
-  public static void main(String[] args) throws IOException, InterruptedException {
+  public static void main(String[] args) throws IOException {
     run(args.length > 0 ? args[0] : "127.0.0.1:50051", System.getenv());
   }
 
-  public static void run(String target, Map<String, String> env)
-      throws IOException, InterruptedException {
-    PlatformClient.Builder connect = PlatformClient.forTarget(target);
+  public static void run(String target, Map<String, String> env) throws IOException {
+    PlatformClient.Builder connect = PlatformClient.connect(target);
     if (env.containsKey("POLYSYNC_CA_FILE")) {
       connect.trustCertificates(Files.readAllBytes(Path.of(env.get("POLYSYNC_CA_FILE"))));
     }
@@ -54,8 +53,7 @@ public final class Quickstart {
 
       // Each new state until the run is terminal; reconnects with backoff if the server restarts.
       try (RunWatch watch = client.watchRun(run.getRunId(), Duration.ofMinutes(5))) {
-        while (watch.hasNext()) {
-          RunEvent event = watch.next();
+        for (RunEvent event : watch) {
           run = event.run();
           if (!event.heartbeat()) {
             System.out.println(run.getNativeStatus() + (event.staleSince() != null ? " (stale)" : ""));
