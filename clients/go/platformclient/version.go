@@ -6,4 +6,4 @@ package platformclient
 const Version = "0.2.0"
 
 // ProtoSHA256 identifies the proto/ files the stubs were generated from (scripts/release.py).
-const ProtoSHA256 = "92a52d9974e7d6a0ec6c0ee8b0372c9364ee0fab8927d22245f4f0b7b48c8acb"
+const ProtoSHA256 = "50e508b0d3c97526c53c3fe6db3d3643732128f77c1390ea7efe18ff613d1c3c"

@@ -7,7 +7,7 @@ public final class Version {
   public static final String VERSION = "0.2.0";
 
   /** Identifies the proto/ files the stubs were generated from (scripts/release.py). */
-  public static final String PROTO_SHA256 = "92a52d9974e7d6a0ec6c0ee8b0372c9364ee0fab8927d22245f4f0b7b48c8acb";
+  public static final String PROTO_SHA256 = "50e508b0d3c97526c53c3fe6db3d3643732128f77c1390ea7efe18ff613d1c3c";
 
   private Version() {}
 }
