@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Protocol
 
 import grpc
@@ -195,7 +195,7 @@ class WatchState:
             self.pending.remove(run.run_id)
         stale = None
         if response.HasField("stale_since"):
-            stale = response.stale_since.ToDatetime(tzinfo=UTC)
+            stale = response.stale_since.ToDatetime(tzinfo=timezone.utc)
         key = state_key(run, stale)
         if not response.heartbeat and self._last.get(run.run_id) == key:
             return None  # heartbeats are never suppressed, but the state they carry is known

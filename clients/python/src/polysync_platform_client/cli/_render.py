@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import timezone
 from typing import Any
 
 from google.protobuf import json_format, timestamp_pb2
@@ -62,7 +62,7 @@ def when(timestamp: timestamp_pb2.Timestamp | None) -> str:
     """A Timestamp as `2026-12-03 09:50:01Z` (UTC), "" when unset."""
     if timestamp is None or (timestamp.seconds == 0 and timestamp.nanos == 0):
         return ""
-    return timestamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return timestamp.ToDatetime(tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def exit_code_text(run: pipeline_run_pb2.PipelineRun | pipeline_run_pb2.RunAttempt) -> str:
