@@ -10,13 +10,15 @@ import contextlib
 import time
 import uuid
 
+import boto3
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 from polysync_batch.api.server import build_server
-from polysync_batch.bootstrap import demo_platforms
-from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, ServerConfig
+from polysync_batch.bootstrap import build_platform, demo_platforms
+from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, PlatformConfig, ServerConfig
+from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.domain.reasons import CATALOGUE, Reason
 from polysync_batch.domain.submit import job_name
 from polysync_batch.emulator import Lifecycle, start_emulator
@@ -31,12 +33,7 @@ CODES = {info.reason: info.code for info in CATALOGUE}
 
 # Reasons in the catalogue that no code path sends yet (other work in progress adds them): the
 # test of each is skipped. Remove a reason from here once it is sent, and add its probe below.
-NOT_SENT_YET = {
-    Reason.REQUEST_ID_REUSED,  # idempotency keys per caller (SPEC §8.5)
-    Reason.JOB_QUEUE_NOT_ALLOWED,  # platforms.<name>.job_queues (SPEC §8.5)
-    Reason.JOB_CANNOT_BE_PLACED,  # diagnosis (SPEC §13)
-    Reason.CURSOR_EXPIRED,  # the run changes feed (SPEC §12)
-}
+NOT_SENT_YET: set[Reason] = set()  # every reason in the catalogue is sent today
 # Sent only once the caller's own deadline has passed, so the caller's grpc reports
 # DEADLINE_EXCEEDED itself, without our ErrorInfo: only the code is compared.
 CODE_ONLY = {Reason.DEADLINE_EXCEEDED}
@@ -109,6 +106,42 @@ async def not_allowed(emulator):
     access = {"demo": AccessConfig(read=["alice"])}
     async with stub_for(demo(emulator), auth=auth, access=access) as (stub, _):
         return await failing(lambda: stub.ListPipelines(pb.ListPipelinesRequest(), metadata=bearer(OTHER)))
+
+
+async def request_id_reused(emulator):
+    request_id = f"catalogue-{uuid.uuid4()}"
+    async with stub_for(demo(emulator)) as (stub, _):
+        await stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello", request_id=request_id))
+        reused = pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}, request_id=request_id)
+        return await failing(lambda: stub.ExecutePipeline(reused))
+
+
+async def job_queue_not_allowed(emulator):
+    session = boto3.Session(
+        aws_access_key_id=emulator.access_key_id,
+        aws_secret_access_key=emulator.secret_access_key,
+        region_name=emulator.region,
+    )
+    info = PlatformInfo("demo", emulator.region, emulator.job_queue, None, 600)
+    aws = PlatformConfig(region=emulator.region, default_job_queue=emulator.job_queue, job_queues=[emulator.job_queue])
+    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=FAST_WATCH, aws=aws)
+    async with stub_for(PlatformRegistry({"demo": platform}, "demo")) as (stub, _):
+        return await failing(lambda: stub.ListPipelineRuns(pb.ListPipelineRunsRequest(job_queue="someone-elses")))
+
+
+async def job_cannot_be_placed(emulator):
+    queue = emulator.seed_small_queue()  # at most 4 vCPUs
+    request = pb.ExecutePipelineRequest(pipeline="hello", job_queue=queue, vcpus=64, validate_only=True)
+    return await simply(emulator, lambda s: s.ExecutePipeline(request))
+
+
+async def cursor_expired(emulator):
+    async with stub_for(demo(emulator)) as (stub, _):
+        feed = stub.WatchRunChanges(pb.WatchRunChangesRequest())
+        cursor = (await feed.read()).cursor
+        feed.cancel()
+    # Another server process (another in-process history) does not know the cursor's history.
+    return await simply(emulator, lambda s: s.WatchRunChanges(pb.WatchRunChangesRequest(cursor=cursor)))
 
 
 async def too_many_streams(emulator):
@@ -192,6 +225,10 @@ PROBES = {
     Reason.DEADLINE_EXCEEDED: lambda e: from_fake_aws(500, "ServerException", delay=2.0),
     Reason.SUBMIT_IN_PROGRESS: submit_in_progress,
     Reason.INTERNAL: internal,
+    Reason.REQUEST_ID_REUSED: request_id_reused,
+    Reason.JOB_QUEUE_NOT_ALLOWED: job_queue_not_allowed,
+    Reason.JOB_CANNOT_BE_PLACED: job_cannot_be_placed,
+    Reason.CURSOR_EXPIRED: cursor_expired,
 }
 
 
