@@ -37,9 +37,10 @@ from typing import Any
 
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.domain import errors
+from polysync_batch.domain.errors import cursor_expired
 from polysync_batch.domain.models import Run
 from polysync_batch.domain.ordering import Verdict, compare
-from polysync_batch.feed.cursor import CursorCodec, cursor_expired
+from polysync_batch.feed.cursor import CursorCodec
 from polysync_batch.feed.history import MAX_CHANGES, READ_LIMIT, BatchListener, Change
 from polysync_batch.feed.serial import run_from_json, to_json
 

@@ -373,3 +373,24 @@ def job_queue_not_allowed(queue: str, platform: str, allowed: list[str]) -> Perm
         hint=f"Use one of the platform's queues, or add the queue to platforms.{platform}.job_queues.",
         metadata={"job_queue": queue, "platform": platform},
     )
+
+
+# -- the run changes feed (SPEC §12) --------------------------------------------------------------
+
+
+def invalid_cursor(why: str) -> InvalidArgument:
+    return InvalidArgument(
+        Reason.INVALID_ARGUMENT,
+        f"cursor is not a cursor of this feed: {why}; pass the `cursor` of a message of an earlier "
+        "WatchRunChanges stream with the same platform and tags, or none to start now",
+        violations=[FieldViolation("cursor", why)],
+    )
+
+
+def cursor_expired(platform: str, why: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        Reason.CURSOR_EXPIRED,
+        f"the cursor can no longer be resumed: {why}",
+        hint="Start again with snapshot = true (relist), then follow the new stream's cursors.",
+        metadata={"platform": platform},
+    )

@@ -16,27 +16,9 @@ import hashlib
 import hmac
 import json
 
-from polysync_batch.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, Reason
+from polysync_batch.domain.errors import cursor_expired, invalid_cursor
 
 PURPOSE = b"polysync-batch feed cursor v1"
-
-
-def invalid_cursor(why: str) -> InvalidArgument:
-    return InvalidArgument(
-        Reason.INVALID_ARGUMENT,
-        f"cursor is not a cursor of this feed: {why}; pass the `cursor` of a message of an earlier "
-        "WatchRunChanges stream with the same platform and tags, or none to start now",
-        violations=[FieldViolation("cursor", why)],
-    )
-
-
-def cursor_expired(platform: str, why: str) -> FailedPrecondition:
-    return FailedPrecondition(
-        Reason.CURSOR_EXPIRED,
-        f"the cursor can no longer be resumed: {why}",
-        hint="Start again with snapshot = true (relist), then follow the new stream's cursors.",
-        metadata={"platform": platform},
-    )
 
 
 def _filters(platform: str, tags: dict[str, str]) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from polysync_batch.domain.errors import cursor_expired
 from polysync_batch.domain.models import Run
-from polysync_batch.feed.cursor import CursorCodec, cursor_expired
+from polysync_batch.feed.cursor import CursorCodec
 
 # Changes the in-process history keeps (older cursors are CURSOR_EXPIRED).
 MAX_CHANGES = 100_000
