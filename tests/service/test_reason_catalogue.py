@@ -10,15 +10,13 @@ import contextlib
 import time
 import uuid
 
-import boto3
 import grpc
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc as pb_grpc
 from polysync_batch.api.server import build_server
-from polysync_batch.bootstrap import build_platform, demo_platforms
-from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, PlatformConfig, ServerConfig
-from polysync_batch.domain.models import PlatformInfo
+from polysync_batch.bootstrap import demo_platforms
+from polysync_batch.config import AccessConfig, CallerAuthConfig, CallerTokenConfig, ServerConfig
 from polysync_batch.domain.reasons import CATALOGUE, Reason
 from polysync_batch.domain.submit import job_name
 from polysync_batch.emulator import Lifecycle, start_emulator
@@ -117,15 +115,8 @@ async def request_id_reused(emulator):
 
 
 async def job_queue_not_allowed(emulator):
-    session = boto3.Session(
-        aws_access_key_id=emulator.access_key_id,
-        aws_secret_access_key=emulator.secret_access_key,
-        region_name=emulator.region,
-    )
-    info = PlatformInfo("demo", emulator.region, emulator.job_queue, None, 600)
-    aws = PlatformConfig(region=emulator.region, default_job_queue=emulator.job_queue, job_queues=[emulator.job_queue])
-    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=FAST_WATCH, aws=aws)
-    async with stub_for(PlatformRegistry({"demo": platform}, "demo")) as (stub, _):
+    confined = platforms_via(emulator, emulator.endpoint_url, watch=FAST_WATCH, job_queues=[emulator.job_queue])
+    async with stub_for(confined) as (stub, _):
         return await failing(lambda: stub.ListPipelineRuns(pb.ListPipelineRunsRequest(job_queue="someone-elses")))
 
 
