@@ -131,16 +131,7 @@ class BatchAdapter:
         queues = response.get("jobQueues", [])
         if not queues:
             return QueueStatus(name=job_queue, exists=False)
-        found = queues[0]
-        return QueueStatus(
-            name=job_queue,
-            exists=True,
-            arn=found.get("jobQueueArn", ""),
-            state=found.get("state", ""),
-            status=found.get("status", ""),
-            status_reason=found.get("statusReason", ""),
-            scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
-        )
+        return _queue_status(job_queue, queues[0])
 
     async def queue_capacity(self, job_queue: str) -> QueueCapacity:
         response = await self._call(
@@ -150,15 +141,7 @@ class BatchAdapter:
         if not queues:
             return QueueCapacity(QueueStatus(name=job_queue, exists=False), ())
         found = queues[0]
-        queue = QueueStatus(
-            name=job_queue,
-            exists=True,
-            arn=found.get("jobQueueArn", ""),
-            state=found.get("state", ""),
-            status=found.get("status", ""),
-            status_reason=found.get("statusReason", ""),
-            scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
-        )
+        queue = _queue_status(job_queue, found)
         order = sorted(found.get("computeEnvironmentOrder") or [], key=lambda o: o.get("order", 0))
         names = [o["computeEnvironment"] for o in order if o.get("computeEnvironment")]
         if not names:
@@ -238,3 +221,16 @@ def submit_job_request(request: SubmitRequest, queue: str, name: str) -> dict[st
 
 def _resource_value(value: float | int) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _queue_status(job_queue: str, found: dict) -> QueueStatus:
+    """A queue as DescribeJobQueues describes it."""
+    return QueueStatus(
+        name=job_queue,
+        exists=True,
+        arn=found.get("jobQueueArn", ""),
+        state=found.get("state", ""),
+        status=found.get("status", ""),
+        status_reason=found.get("statusReason", ""),
+        scheduling_policy_arn=found.get("schedulingPolicyArn", ""),
+    )
