@@ -85,6 +85,11 @@ class RunService:
         # ListJobs look-up before SubmitJob is the guard.
         self._submit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    @property
+    def queues(self) -> QueueScope:
+        """The platform's job queues (SPEC §8.5 `job_queues`): what it may reach."""
+        return self._queues
+
     # -- submitting ----------------------------------------------------------------------------
 
     async def execute(self, request: SubmitRequest, caller: str | None = None) -> Submitted:
