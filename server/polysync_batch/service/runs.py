@@ -362,5 +362,7 @@ class RunService:
         if self._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
             self._queues.check_readable((await self._states.get_many(run_ids)).values())
         async with self._states.watch(run_ids) as events:
+            if self._queues.confined:  # as subscribed: a run DescribeJobs showed only now is checked too
+                self._queues.check_readable((await self._states.get_many(run_ids)).values())
             annotated = self._positions.annotate_events(events)
             yield self._blocked.annotate_events(annotated) if self._blocked is not None else annotated
