@@ -34,6 +34,7 @@ from polysync_batch.feed.discovery import Discovery
 from polysync_batch.feed.feed import RunFeed
 from polysync_batch.feed.history import MemoryHistory
 from polysync_batch.observability.metrics import AwsCallMetrics
+from polysync_batch.service.blocked_queues import BlockedQueues
 from polysync_batch.service.budget import AdaptiveBudget, RateBudget
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
@@ -104,9 +105,10 @@ def attach_events(
     wait_time_seconds: float = 20.0,
     prepare: Callable[[], Awaitable[None]] | None = None,
     receivers: int = 1,
+    blocked: BlockedQueues | None = None,
 ) -> EventConsumer:
     """The event source of a platform's watch core: feeds the hub, tells the poller whether
-    events flow; stops when the hub closes."""
+    events flow, hands blocked queues to `blocked`; stops when the hub closes."""
     consumer = EventConsumer(
         watch.hub.platform,
         queue,
@@ -119,6 +121,7 @@ def attach_events(
         max_backoff_seconds=settings.max_backoff_seconds,
         prepare=prepare,
         receivers=receivers,
+        blocked=blocked.record if blocked is not None else None,
     )
     watch.hub.on_close(consumer.close)
     return consumer
@@ -155,9 +158,11 @@ def build_platform(
     batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
     core = build_watch(info.name, batch.describe_runs, watch, clock)
     hub = core.hub
-    events = None
-    if aws.events is not None:
-        events = _event_consumer(info, clients, aws.events, ctx, core, watch)
+    events = blocked = None
+    if aws.events is not None:  # "Batch Job Queue Blocked" events come with the job events (SPEC §13)
+        blocked = BlockedQueues(info.name, hub.get_many, hub.redeliver)
+        hub.on_change(blocked.on_change)
+        events = _event_consumer(info, clients, aws.events, ctx, core, watch, blocked)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     # The feed's history (SPEC §12): in the table every replica shares, else in the process.
@@ -181,6 +186,7 @@ def build_platform(
         claim_lease_seconds=lease,
         queues=QueueScope.of(info.name, info.default_job_queue, aws.job_queues),
         archive=history if isinstance(history, DynamoHistory) else None,
+        blocked_queues=blocked,
     )
     logs = LogService(
         runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds, aws.get_log_events_per_second
@@ -242,7 +248,13 @@ def _run_feed(
 
 
 def _event_consumer(
-    info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, core: Watch, watch: WatchConfig
+    info: PlatformInfo,
+    clients,
+    settings: EventsConfig,
+    ctx: RunContext,
+    core: Watch,
+    watch: WatchConfig,
+    blocked: BlockedQueues | None = None,
 ) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
     daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
@@ -272,6 +284,7 @@ def _event_consumer(
         wait_time_seconds=settings.wait_time_seconds,
         prepare=prepare,
         receivers=settings.receivers,
+        blocked=blocked,
     )
 
 
