@@ -4,8 +4,8 @@ job queue outside the platform's `job_queues` (SPEC §8.5) is refused, before an
 
 The §13 reads (batch:DescribeComputeEnvironments for the placement check, batch:GetJobQueueSnapshot
 for queue positions) are optional: the service works without them and only loses that part of
-the diagnosis, so a denial is reported as a DENIED check saying what is lost, and `ok` stays
-true."""
+the diagnosis. SPEC §2 fixes that a failed check makes `ok` false, so a denial is a problem like
+any other, but its line says what is lost and that everything else works."""
 
 from __future__ import annotations
 
@@ -110,16 +110,19 @@ async def _check(report: ConnectionReport, permission: str, how: str, probe: Cal
 
 
 async def _optional(report: ConnectionReport, permission: str, how: str, probe: Callable[[], Awaitable[None]]) -> None:
-    """A §13 read: denied or failing, it is reported with what is lost, and `ok` is unchanged."""
+    """A §13 read: denied or failing, it is reported with what is lost (and, as every failed check, makes `ok`
+    false)."""
     lost = LOST_WITHOUT[permission]
     try:
         await probe()
     except errors.PermissionDenied as error:
         detail = f"{error.message}; without it {lost} (everything else works)"
         report.checks.append(PermissionCheck(permission, CheckResult.DENIED, detail))
+        report.problems.append(f"{permission} is denied: without it {lost} (everything else works)")
     except errors.PlatformError as error:
         detail = f"could not be checked ({error.message}); if it is denied, {lost}"
         report.checks.append(PermissionCheck(permission, CheckResult.ERROR, detail))
+        report.problems.append(f"{permission} could not be checked: {error.message}")
     else:
         report.checks.append(PermissionCheck(permission, CheckResult.ALLOWED, how))
 
