@@ -11,9 +11,13 @@ ended while no server ran."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import grpc
 import polysync_platform_client as client
@@ -22,6 +26,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 
 from tests.live_feed_stack import FeedStack
 
+ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"SUCCEEDED", "FAILED"}
 FAST = client.ReconnectPolicy(initial_backoff=0.2, max_backoff=1.0, max_reconnects=60)
 
@@ -140,3 +145,33 @@ def test_follow_changes_across_a_killed_server(history):
     assert all(status in TERMINAL for status in held.values())
     # Heartbeats and snapshot ends close their message: each carries the message's cursor.
     assert all(e.cursor for e in events if e.kind in (client.FeedEvent.HEARTBEAT, client.FeedEvent.SNAPSHOT_COMPLETE))
+
+
+def test_the_feed_example_prints_changes_with_their_cursor():
+    """clients/python/examples/follow_changes.py (quoted in the client's README) against a live
+    server: a run's changes, each with a cursor; Ctrl-C prints the cursor to resume from."""
+    example = ROOT / "clients" / "python" / "examples" / "follow_changes.py"
+    with FeedStack(history=False) as stack:
+        process = subprocess.Popen(
+            [sys.executable, str(example), stack.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            assert first.startswith("snapshot_complete cursor "), first
+            run_id = submit(stack.address, 0)
+            lines: list[str] = []
+            deadline = time.monotonic() + 60
+            while not any(line.startswith(f"{run_id} ") and " SUCCEEDED " in line for line in lines):
+                assert time.monotonic() < deadline, lines
+                lines.append(process.stdout.readline())
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=20)
+        finally:
+            process.kill()
+    assert process.returncode == 0, err
+    changes = [line.split() for line in lines if line.startswith(f"{run_id} ")]
+    assert [c[2] for c in changes][-1] == "SUCCEEDED"
+    assert all(c[1].startswith("v") and c[3] == "cursor" and c[4] for c in changes), changes
+    resume = out.strip().splitlines()[-1].split()
+    assert resume[:5] == ["resume", "with:", "python", "follow_changes.py", stack.address] and resume[5], out
