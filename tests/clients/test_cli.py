@@ -96,6 +96,8 @@ def test_a_failed_run_exits_1_and_get_and_diagnose_exit_0(env):
     result = polysync("submit", "hello", "-p", "exit_code=3", "--wait", env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout.splitlines()[-1] and "exit code 3" in result.stdout
+    # and why, in words (the client's explain_failure), on stderr
+    assert "failed: APPLICATION after 1 attempt" in result.stderr and "exit code 3" in result.stderr, result.stderr
     run_id = result.stdout.split()[1]
     assert get_run(env, run_id).exit_code == 3
     for command in ("get", "diagnose"):

@@ -22,6 +22,7 @@ from rich.table import Table
 from polysync_platform_client.cli import _live, _render
 from polysync_platform_client.cli._exits import Exit, Refused, of_run, report
 from polysync_platform_client.client import PlatformClient, connect
+from polysync_platform_client.explain import explain_failure
 from polysync_platform_client.feed import FeedEvent
 
 CALL_TIMEOUT = 30.0  # seconds for each unary call; the watches and streams have none
@@ -352,6 +353,9 @@ def _follow(client: PlatformClient, s: Settings, run_id: str) -> Exit:
     if s.json:
         return of_run(run)  # the terminal state was the last line
     console.print(_render.summary(run), highlight=False)
+    # Why it failed, in words (cause, attempts, advice), beside the summary: stdout's last line
+    # stays the final state for scripts.
+    print(explain_failure(run), end="", file=sys.stderr, flush=True)
     return of_run(run)
 
 
