@@ -352,10 +352,10 @@ def _follow(client: PlatformClient, s: Settings, run_id: str) -> Exit:
         run = _follow_live(client, s, run_id, console)
     if s.json:
         return of_run(run)  # the terminal state was the last line
-    console.print(_render.summary(run), highlight=False)
-    # Why it failed, in words (cause, attempts, advice), beside the summary: stdout's last line
-    # stays the final state for scripts.
+    # Why it failed, in words (cause, attempts, advice), on stderr before the final state, so
+    # the final state stays the last line, on a terminal as on stdout for scripts.
     print(explain_failure(run), end="", file=sys.stderr, flush=True)
+    console.print(_render.summary(run), highlight=False)
     return of_run(run)
 
 
