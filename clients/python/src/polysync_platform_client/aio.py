@@ -188,7 +188,7 @@ class PlatformClient:
                     except StopAsyncIteration:
                         delay = state.on_clean_end()
                         break
-                    except TimeoutError:
+                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
                         delay = state.on_idle(idle_timeout or 0.0)
                         break
                     event = state.on_message(response)
@@ -248,7 +248,7 @@ class PlatformClient:
                     except StopAsyncIteration:
                         delay = state.on_clean_end()
                         break
-                    except TimeoutError:
+                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
                         delay = state.on_idle(idle_timeout or 0.0)
                         break
                     for event in state.on_message(response):
