@@ -35,6 +35,7 @@ import io.polysync.platform.v1.WatchPipelineRunRequest;
 import io.polysync.platform.v1.WatchPipelineRunResponse;
 import io.polysync.platform.v1.WatchPipelineRunsRequest;
 import io.polysync.platform.v1.WatchPipelineRunsResponse;
+import io.polysync.platform.v1.WatchRunChangesRequest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -42,6 +43,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
@@ -55,8 +57,8 @@ import java.util.function.Supplier;
 /**
  * A client of the Polysync platform service: the generated stubs ({@link #blockingStub()}, {@link
  * #asyncStub()}) plus helpers that follow the one {@link ReconnectPolicy}: {@link #watchRun},
- * {@link #watchRuns}, {@link #streamLogs}, {@link #execute} (submit and wait), and the paging
- * {@link #listPipelines} / {@link #listRuns}.
+ * {@link #watchRuns}, {@link #streamLogs}, {@link #execute} (submit and wait), the paging
+ * {@link #listPipelines} / {@link #listRuns}, and the feed helper {@link #followChanges}.
  *
  * <pre>{@code
  * try (PlatformClient client = PlatformClient.connect("batch.example:443")
@@ -230,6 +232,33 @@ public final class PlatformClient implements AutoCloseable {
             new RunWatch.Message(r.getRun(), r.getHeartbeat(), r.getStaleSince(), r.hasStaleSince()));
     return new RunWatch(open, new WatchState(runIds, policy, retryUnauthenticated, random),
         sleeper, listener, overall, idleTimeout);
+  }
+
+  /** Follows every run's changes on the default platform from {@code cursor} ("" for a snapshot first); see {@link #followChanges(String, Map, String, Duration, RunWatch.ReconnectListener)}. */
+  public ChangeFeed followChanges(String cursor) {
+    return followChanges("", Map.of(), cursor, null, null);
+  }
+
+  /**
+   * Follows every run's changes (WatchRunChanges, SPEC §12) as an informer: see {@link ChangeFeed}.
+   * Without a {@code cursor} ("" or null) it starts with a snapshot of every non-terminal run;
+   * with one it resumes after it. {@code tags} (may be empty) keeps only runs whose tags include
+   * all of these; {@code timeout} (may be null) covers every reconnect; {@code listener} (may be
+   * null) sees each reconnect. The client's idle timeout and token supplier apply as for the
+   * watches. Close the feed (try-with-resources) to stop it.
+   */
+  public ChangeFeed followChanges(String platform, Map<String, String> tags, String cursor,
+      Duration timeout, RunWatch.ReconnectListener listener) {
+    Deadline overall = deadline(timeout);
+    PlatformServiceBlockingStub stub = stub(overall);
+    WatchRunChangesRequest base = WatchRunChangesRequest.newBuilder()
+        .setPlatform(platform == null ? "" : platform)
+        .putAllTags(tags == null ? Map.of() : tags)
+        .setCursor(cursor == null ? "" : cursor)
+        .build();
+    return new ChangeFeed(stub::watchRunChanges, base,
+        new WatchState(List.of(), policy, retryUnauthenticated, random), sleeper, listener, overall,
+        idleTimeout);
   }
 
   /**
