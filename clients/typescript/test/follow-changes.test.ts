@@ -62,10 +62,12 @@ async function killInTheMiddle(history: boolean): Promise<Seen> {
     const { seen, done } = follow(client, stop.signal);
     await until("the snapshot is complete", () => seen.events.some((e) => e.kind === "snapshot_complete"));
 
-    // Long enough to be running across the restart: a relist's snapshot has only non-terminal runs.
+    // Long enough to be running across the restart (a killed server takes seconds to come back on
+    // this shared machine): a relist's snapshot has only non-terminal runs, so a run that ends while
+    // no server runs is not handed out again after a relist (SPEC §12).
     const before: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { run } = await client.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "15" } });
+      const { run } = await client.executePipeline({ pipeline: "hello", parameters: { duration_seconds: "30" } });
       before.push(run!.runId);
     }
     await until("every run is seen RUNNING", () =>

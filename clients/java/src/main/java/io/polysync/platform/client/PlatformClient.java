@@ -36,6 +36,7 @@ import io.polysync.platform.v1.WatchPipelineRunResponse;
 import io.polysync.platform.v1.WatchPipelineRunsRequest;
 import io.polysync.platform.v1.WatchPipelineRunsResponse;
 import io.polysync.platform.v1.WatchRunChangesRequest;
+import io.polysync.platform.v1.WatchRunChangesResponse;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,6 +76,8 @@ public final class PlatformClient implements AutoCloseable {
 
   private final Channel channel;
   private final ManagedChannel owned;
+  // The channel underneath, when known: the feed resets its connect backoff before a reconnect.
+  private final ManagedChannel connection;
   private final boolean retryUnauthenticated;
   private final ReconnectPolicy policy;
   private final RunWatch.Sleeper sleeper;
@@ -88,8 +91,16 @@ public final class PlatformClient implements AutoCloseable {
 
   PlatformClient(Channel channel, ManagedChannel owned, boolean retryUnauthenticated,
       ReconnectPolicy policy, RunWatch.Sleeper sleeper, DoubleSupplier random, Duration idleTimeout) {
+    this(channel, owned, owned != null ? owned : channel instanceof ManagedChannel m ? m : null,
+        retryUnauthenticated, policy, sleeper, random, idleTimeout);
+  }
+
+  private PlatformClient(Channel channel, ManagedChannel owned, ManagedChannel connection,
+      boolean retryUnauthenticated, ReconnectPolicy policy, RunWatch.Sleeper sleeper,
+      DoubleSupplier random, Duration idleTimeout) {
     this.channel = channel;
     this.owned = owned;
+    this.connection = connection;
     this.retryUnauthenticated = retryUnauthenticated;
     this.policy = policy;
     this.sleeper = sleeper;
@@ -119,12 +130,12 @@ public final class PlatformClient implements AutoCloseable {
   public PlatformClient withHeaders(Metadata headers) {
     Channel intercepted = ClientInterceptors.intercept(channel,
         MetadataUtils.newAttachHeadersInterceptor(headers));
-    return new PlatformClient(intercepted, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(intercepted, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /** This client with another reconnect policy. */
   public PlatformClient withPolicy(ReconnectPolicy policy) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /**
@@ -133,7 +144,7 @@ public final class PlatformClient implements AutoCloseable {
    * default); {@code null} (the default) disables it.
    */
   public PlatformClient withIdleTimeout(Duration idleTimeout) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /**
@@ -141,12 +152,12 @@ public final class PlatformClient implements AutoCloseable {
    * has none of its own; streams are not given one (a watch's timeout is its own).
    */
   public PlatformClient withDefaultDeadline(Duration deadline) {
-    return new PlatformClient(ClientInterceptors.intercept(channel, new DefaultDeadline(deadline)), null,
+    return new PlatformClient(ClientInterceptors.intercept(channel, new DefaultDeadline(deadline)), null, connection,
         retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   PlatformClient withSleeper(RunWatch.Sleeper sleeper) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /** Gives unary calls without a deadline this one. */
@@ -256,7 +267,17 @@ public final class PlatformClient implements AutoCloseable {
         .putAllTags(tags == null ? Map.of() : tags)
         .setCursor(cursor == null ? "" : cursor)
         .build();
-    return new ChangeFeed(stub::watchRunChanges, base,
+    // grpc-java's channel has a connect backoff of its own (1 s growing to 2 min): after a long
+    // outage it would fail every reopened stream fast, UNAVAILABLE, until its next connect attempt,
+    // and spend the feed's reconnect budget. The feed's backoff is the one in charge: reset it.
+    ManagedChannel managed = connection;
+    Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> open = request -> {
+      if (managed != null) {
+        managed.resetConnectBackoff();
+      }
+      return stub.watchRunChanges(request);
+    };
+    return new ChangeFeed(open, base,
         new WatchState(List.of(), policy, retryUnauthenticated, random), sleeper, listener, overall,
         idleTimeout);
   }
