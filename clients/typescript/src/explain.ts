@@ -4,7 +4,7 @@
 import { FailureCause, RunStatus, type PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
 
 function cause(value: FailureCause): string {
-  return FailureCause[value] ?? String(value);
+  return FailureCause[value] ?? "UNSPECIFIED";
 }
 
 /**
