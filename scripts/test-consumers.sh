@@ -141,7 +141,9 @@ EOF
   (cd "$work/ts-esm" && POLYSYNC_BATCH_ADDRESS="$address" node out/consumer.js) | tee "$work/ts-esm.out"
   expect "$work/ts-esm.out" '^ok list: [3-9][0-9]* pipelines$' '^ok refused: missing name$' '^ok deduplicated: ' \
     'stale_since=none$' '^ok watched: SUCCEEDED$' '^ok cancelled: CANCELLED Cancelled by Polysync' \
-    '^ok executed: SUCCEEDED exit code 0$' '^log: .*Bo' '^ok paged: [0-9]+ runs$'
+    '^ok executed: SUCCEEDED exit code 0$' '^log: .*Bo' '^ok paged: [0-9]+ runs$' \
+    '^ok failed: OUT_OF_MEMORY after 1 attempt' '^  attempt 1: OUT_OF_MEMORY, exit code 137: ' '^  advice: ' \
+    '^change .* v[0-9]+ SUCCEEDED cursor=.+' '^ok feed: resumed from a cursor'
 
   # CommonJS consumer: require(), no TypeScript.
   mkdir -p "$work/ts-cjs"

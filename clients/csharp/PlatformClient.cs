@@ -42,8 +42,8 @@ public sealed class ConnectOptions
 /// <summary>
 /// A client of the Polysync platform service: <see cref="Stub"/> (the generated client, every
 /// RPC) plus helpers that follow the one <see cref="ReconnectPolicy"/>: WatchRunAsync,
-/// WatchRunsAsync, StreamLogsAsync, ExecuteAsync (submit and wait), ListPipelinesAsync and
-/// ListRunsAsync. Each helper takes headers, a timeout (for a watch and ExecuteAsync the
+/// WatchRunsAsync, StreamLogsAsync, ExecuteAsync (submit and wait), ListPipelinesAsync,
+/// ListRunsAsync and the feed helper FollowChangesAsync (why a run failed: <see cref="Runs.ExplainFailure"/>). Each helper takes headers, a timeout (for a watch and ExecuteAsync the
 /// whole helper's, reconnects included) and a CancellationToken; leaving an <c>await foreach</c>
 /// early disposes the call, which cancels it.
 /// </summary>
@@ -266,6 +266,116 @@ public sealed class PlatformClient : IDisposable
                 throw new RpcException(new Status(StatusCode.DeadlineExceeded,
                     $"the watch's timeout passes before the next reconnect (last error: {lastError.Message})", lastError));
             }
+            await Sleep(delay!.Value, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Follows every run's changes (WatchRunChanges, SPEC §12) as an informer; the policy is
+    /// clients/feed-policy.json. Without a <paramref name="cursor"/> it starts with a snapshot of
+    /// every non-terminal run (then a <see cref="FeedEventKind.SnapshotComplete"/> event). On any
+    /// disconnect (Unavailable, ResourceExhausted / AWS_THROTTLED, a clean end, the idle timeout,
+    /// once on Unauthenticated with a token source) it resumes from the last cursor received, with
+    /// the policy's backoff and budget; <paramref name="onReconnect"/> (attempt, delay, cause) sees
+    /// each reconnect. On FailedPrecondition / CURSOR_EXPIRED it relists at once (a
+    /// <see cref="FeedEventKind.Relist"/> event, then a new snapshot; a second CURSOR_EXPIRED before
+    /// any message is thrown). A change whose version is not above the last one handed out for its
+    /// run is dropped. Every other error is thrown. It never ends by itself: leave the
+    /// <c>await foreach</c> or cancel. Store each event's Cursor once handled to resume later.
+    /// </summary>
+    public async IAsyncEnumerable<FeedEvent> FollowChangesAsync(string cursor = "", string platform = "",
+        IReadOnlyDictionary<string, string>? tags = null, Metadata? headers = null, TimeSpan? timeout = null,
+        Action<int, TimeSpan, Exception>? onReconnect = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var state = new FeedState(cursor, _policy, _retryUnauthenticated);
+        var deadline = DeadlineOf(timeout);
+        while (true)
+        {
+            TimeSpan? delay = null;
+            Exception? lastError = null;
+            var relisted = false;
+            // One token per stream: the caller's, cancelled also by the idle timeout.
+            using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (_idleTimeout is not null)
+            {
+                stream.CancelAfter(_idleTimeout.Value);
+            }
+            using (var call = Stub.WatchRunChanges(state.Request(platform, tags), headers, deadline, stream.Token))
+            {
+                while (true)
+                {
+                    WatchRunChangesResponse? message = null;
+                    Exception? failure = null;
+                    try
+                    {
+                        if (await call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
+                        {
+                            message = call.ResponseStream.Current;
+                        }
+                    }
+                    catch (Exception e) when ((e is RpcException || e is OperationCanceledException)
+                        && !cancellationToken.IsCancellationRequested)
+                    {
+                        failure = e;
+                    }
+                    if (failure is not null)
+                    {
+                        if (stream.IsCancellationRequested) // the idle timeout, not the caller
+                        {
+                            delay = state.OnIdle() ?? throw new RpcException(new Status(StatusCode.Unavailable,
+                                $"the feed stream sent nothing for {_idleTimeout} (idle timeout), too many times in a row"));
+                            lastError = failure;
+                            break;
+                        }
+                        if (failure is RpcException expired && FeedState.IsCursorExpired(expired))
+                        {
+                            var relist = state.OnCursorExpired();
+                            if (relist is null)
+                            {
+                                ExceptionDispatchInfo.Capture(failure).Throw();
+                            }
+                            relisted = true;
+                            yield return relist!;
+                            break;
+                        }
+                        delay = failure is RpcException rpcFailure ? state.OnError(rpcFailure) : null;
+                        if (delay is null)
+                        {
+                            ExceptionDispatchInfo.Capture(failure).Throw();
+                        }
+                        lastError = failure;
+                        break;
+                    }
+                    if (message is null)
+                    {
+                        var ended = new RpcException(new Status(StatusCode.Unavailable,
+                            "the feed stream ended (the feed has no end of its own)"));
+                        delay = state.OnCleanEnd() ?? throw ended;
+                        lastError = ended;
+                        break;
+                    }
+                    if (_idleTimeout is not null)
+                    {
+                        stream.CancelAfter(_idleTimeout.Value); // a message: the idle clock starts over
+                    }
+                    foreach (var feedEvent in state.OnMessage(message))
+                    {
+                        yield return feedEvent;
+                    }
+                }
+            }
+            if (relisted)
+            {
+                continue; // at once: no backoff, not a reconnect
+            }
+            if (deadline is not null && DateTime.UtcNow + delay!.Value >= deadline.Value)
+            {
+                // No reconnect that the deadline leaves no time for: not made, not waited for.
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                    $"the feed's timeout passes before the next reconnect (last error: {lastError!.Message})", lastError));
+            }
+            onReconnect?.Invoke(state.Reconnects, delay!.Value, lastError!);
             await Sleep(delay!.Value, cancellationToken).ConfigureAwait(false);
         }
     }

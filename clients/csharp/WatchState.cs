@@ -49,8 +49,7 @@ internal sealed class WatchState
     /// <summary>The event to yield for a received message, or null to suppress it.</summary>
     public RunEvent? OnMessage(PipelineRun run, bool heartbeat, Timestamp? staleSince)
     {
-        Reconnects = 0;
-        _unauthenticatedRetried = false;
+        Received();
         if (run.Terminal)
         {
             _pending.Remove(run.RunId);
@@ -62,6 +61,13 @@ internal sealed class WatchState
         }
         _last[run.RunId] = key; // heartbeats are never suppressed; their state counts as seen
         return new RunEvent(run, staleSince?.ToDateTimeOffset(), heartbeat);
+    }
+
+    /// <summary>A message arrived: the reconnect count (and the Unauthenticated retry) starts over.</summary>
+    public void Received()
+    {
+        Reconnects = 0;
+        _unauthenticatedRetried = false;
     }
 
     /// <summary>

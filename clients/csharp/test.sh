@@ -4,7 +4,8 @@
 # the protos generate C# (messages, namespace Polysync.Platform.V1, every generated name the
 # helpers and the Quickstart use), that every hand-written .cs file PARSES as C# (tree-sitter's
 # C# grammar: syntax only, no types or overloads), that the reconnect policy's numbers are the
-# documented ones, that Reasons.cs matches the server's catalogue, and that the project files are
+# documented ones, that the feed helper and ExplainFailure follow clients/feed-policy.json and
+# clients/explain-failure.json rule by rule in their source (NOT by running them), that Reasons.cs matches the server's catalogue, and that the project files are
 # well-formed XML pointing at the protos; with `dotnet` on PATH it also builds the client and the
 # Quickstart.
 set -euo pipefail
@@ -48,8 +49,8 @@ namespace_is_polysync_platform_v1() {
 
 quickstart_names_exist() {
   local all="$gen/*.cs" name bad=0
-  # Every generated message type and member that the helpers (PlatformClient.cs, WatchState.cs)
-  # and examples/Quickstart/Quickstart.cs use. (The client stub, PlatformService.
+  # Every generated message type and member that the helpers (PlatformClient.cs, WatchState.cs,
+  # FeedState.cs, Runs.cs) and examples/Quickstart/Quickstart.cs use. (The client stub, PlatformService.
   # PlatformServiceClient, comes from grpc_csharp_plugin, which Debian does not ship.)
   for name in 'class ExecutePipelineRequest ' 'class WatchPipelineRunRequest ' \
     'class WatchPipelineRunResponse ' 'class WatchPipelineRunsRequest ' \
@@ -65,7 +66,13 @@ quickstart_names_exist() {
     'RepeatedField<global::Polysync.Platform.V1.LogEvent> Events {' \
     'RepeatedField<global::Polysync.Platform.V1.Pipeline> Pipelines {' \
     'RepeatedField<global::Polysync.Platform.V1.PipelineRun> Runs {' \
-    'public ExecutePipelineRequest Clone()' 'public ListPipelinesRequest Clone()'; do
+    'public ExecutePipelineRequest Clone()' 'public ListPipelinesRequest Clone()' \
+    'class WatchRunChangesRequest ' 'class WatchRunChangesResponse ' 'class RunChange ' \
+    'RepeatedField<global::Polysync.Platform.V1.RunChange> Changes {' 'public long Version {' \
+    'public bool SnapshotComplete {' 'public string Cursor {' 'public bool Snapshot {' \
+    'Timestamp Time {' 'Failed = 3' 'Cancelled = 7' 'FailureCause FailureCause {' \
+    'RepeatedField<global::Polysync.Platform.V1.RunAttempt> AttemptDetails {' \
+    'public string ContainerReason {' 'public int Attempts {' 'RepeatedField<string> Warnings {'; do
     # shellcheck disable=SC2086  # the glob is meant
     grep -qF -- "$name" $all || { echo "  not generated: $name"; bad=1; }
   done
@@ -236,12 +243,109 @@ sys.exit(0 if ok else 1)
 PY
 }
 
+feed_policy_matches_the_table() {
+  # clients/feed-policy.json, the one feed-helper policy every client replays: without a compiler
+  # the C# FollowChangesAsync cannot run its scenarios, so this checks, in the source, each rule
+  # of its "policy" and every event kind its scenarios expect.
+  python3 - "$here" "$repo/clients/feed-policy.json" <<'PY'
+import json, pathlib, re, sys
+here, table = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
+policy = table["policy"]
+state = (here / "FeedState.cs").read_text()
+client = (here / "PlatformClient.cs").read_text()
+reasons = (here / "Reasons.cs").read_text()
+camel = lambda code: "".join(part.capitalize() for part in code.lower().split("_"))
+follow = client[client.index("public async IAsyncEnumerable<FeedEvent> FollowChangesAsync"):]
+follow = follow[:follow.index("/// <summary>")]
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print(f"  {what}"); ok = False
+# relist_on: the code and reason, and a reason constant with that value
+code, reason = policy["relist_on"]["code"], policy["relist_on"]["reason"]
+expired = state[state.index("public static bool IsCursorExpired"):]
+expired = expired[:expired.index(";")]
+need(f"StatusCode.{camel(code)}" in expired and f"Reasons.{camel(reason)}" in expired,
+     f"IsCursorExpired does not check {code} / {reason}")
+need(f'public const string {camel(reason)} = "{reason}";' in reasons, f"Reasons.cs has no {reason}")
+# relist: at once (no Sleep, no onReconnect), forgets versions and cursor, a second one throws
+relist = state[state.index("public FeedEvent? OnCursorExpired"):]
+relist = relist[:relist.index("public TimeSpan? OnError")]
+need("_versions = new" in relist and 'Cursor = "";' in relist and "FeedEventKind.Relist" in relist,
+     "OnCursorExpired does not forget the versions and the cursor, or hands out no Relist event")
+need("if (_relisted)" in relist and "return null;" in relist, "a second CURSOR_EXPIRED does not end the helper")
+need(re.search(r"relisted = true;\s*yield return relist!;\s*break;", follow) is not None
+     and re.search(r"if \(relisted\)\s*\{\s*continue;", follow) is not None,
+     "FollowChangesAsync does not reopen at once after a relist")
+# reconnect: the watch helpers' own decisions (their codes, backoff and budget are checked above)
+need("_watch.OnError(error)" in state and "_watch.Received()" in state, "FeedState does not reuse WatchState's reconnects")
+need("state.OnCleanEnd()" in follow, "a clean end does not reconnect")
+need("state.OnIdle()" in follow and "_idleTimeout" in follow, "no idle timeout")
+need("StatusCode.DeadlineExceeded" in follow, "no deadline across reconnects")
+need("onReconnect?.Invoke(state.Reconnects" in follow, "no on-reconnect callback")
+# resume: the last cursor; a snapshot only without one
+need("Cursor = Cursor, Snapshot = Cursor.Length == 0" in state, "the request does not resume from the last cursor")
+need("state.Request(platform, tags)" in follow, "FollowChangesAsync does not ask FeedState for the request")
+# duplicates: version not above the last one handed out for the run
+need(re.search(r"_versions\.TryGetValue\(runId, out var last\) && change\.Version <= last\)\s*\{\s*continue;", state) is not None,
+     "a change whose version is not above the last one is not dropped")
+# event_cursor: the cursor before the message on all but the last event, which carries the message's
+on_message = state[state.index("public List<FeedEvent> OnMessage"):state.index("public static bool IsCursorExpired")]
+need("var before = Cursor;" in on_message and on_message.count(", before)") == 3
+     and "events[^1] = events[^1] with { Cursor = message.Cursor };" in on_message,
+     "events do not carry the cursor before the message, the last one the message's")
+# the event kinds the scenarios expect, in their order of handling, and the stale flag
+kinds = set(re.findall(r"enum FeedEventKind\s*\{(.*?)\}", state, re.S)[0].split())
+kinds = {k.strip(",") for k in kinds if re.fullmatch(r"\w+,?", k)}
+expected = {camel(e.split()[0]) for s in table["scenarios"] for e in s["expect"]["events"]}
+need(expected <= kinds, f"FeedEventKind lacks {sorted(expected - kinds)}")
+need(on_message.index("message.Changes") < on_message.index("message.SnapshotComplete") < on_message.index("message.Heartbeat"),
+     "a message's events are not changes, then the snapshot's end, then the heartbeat")
+need("public bool Stale => StaleSince is not null;" in state and "At(message.StaleSince)" in on_message, "no stale flag")
+sys.exit(0 if ok else 1)
+PY
+}
+
+explain_failure_matches_the_table() {
+  # clients/explain-failure.json: without a compiler Runs.ExplainFailure cannot run its cases, so
+  # this checks that every fixed piece of the texts is a literal of Runs.cs, and its rules.
+  python3 - "$here" "$repo/clients/explain-failure.json" <<'PY'
+import json, pathlib, re, sys
+here, table = pathlib.Path(sys.argv[1]), json.loads(pathlib.Path(sys.argv[2]).read_text())
+source = (here / "Runs.cs").read_text()
+method = source[source.index("public static string ExplainFailure"):]
+ok = True
+def need(cond, what):
+    global ok
+    if not cond:
+        print(f"  {what}"); ok = False
+texts = "".join(case["text"] for case in table["cases"])
+for piece in ["failed: ", " after ", " attempt", " attempts", "  attempt ", "no exit code", "exit code ",
+              " (log stream ", "  advice: "]:
+    need(piece.strip() in texts, f"{piece!r} is in no case of the table (a stale check)")
+    need(f'"{piece}' in method or f'{piece}"' in method or f'"{piece}"' in method, f"Runs.cs does not write {piece!r}")
+need("RunStatus.Failed" in method and "FailureCause.Cancelled" in method and 'return "";' in method,
+     "empty text for a run that did not fail or was cancelled: not so")
+need('CausePrefix = "FAILURE_CAUSE_"' in source, "the cause is not written without its FAILURE_CAUSE_ prefix")
+need("OrderBy(a => a.Index)" in method and "attempt.Index + 1" in method, "attempts not in index order from 1")
+need("attempt.ContainerReason.Length > 0 ? attempt.ContainerReason : attempt.StatusReason" in method,
+     "an attempt's reason is not its container reason, else its status reason")
+need(method.count(".Append('\\n')") == 3, "lines do not end with a newline")
+sys.exit(0 if ok else 1)
+PY
+}
+
 check "every proto generates C# (protoc $(protoc --version | cut -d' ' -f2))" every_proto_generated
 check "namespace Polysync.Platform.V1" namespace_is_polysync_platform_v1
 check "the names the helpers and Quickstart.cs use are generated" quickstart_names_exist
 check "every hand-written .cs file parses as C# (tree-sitter; NOT compiled)" every_cs_file_parses
 check "ReconnectPolicy.cs has the documented numbers" policy_is_the_documented_one
 check "the policy's numbers, codes and state key match clients/watch-policy.json" policy_matches_the_table
+check "FeedState/FollowChangesAsync follow clients/feed-policy.json (source checks; NOT run)" \
+  feed_policy_matches_the_table
+check "Runs.ExplainFailure writes clients/explain-failure.json's text (source checks; NOT run)" \
+  explain_failure_matches_the_table
 check "Reasons.cs matches server/polysync_batch/domain/reasons.py" reasons_match_the_catalogue
 check "csproj files are well-formed and point at proto/" projects_are_well_formed
 check "ConnectOptions set in README and Quickstart exist; Connect carries CA, client cert, token" \

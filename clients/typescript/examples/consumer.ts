@@ -3,6 +3,9 @@
 // project of its own, type-checks this file with tsc (strict) and runs it against a live server.
 import {
   connect,
+  explainFailure,
+  FailureCause,
+  followChanges,
   reason,
   execute,
   listPipelines,
@@ -62,6 +65,11 @@ console.log(`ok cancelled: ${RunStatus[last!.status]} ${last!.statusReason}`);
 const run = await execute(client, { pipeline: "greet", parameters: { name: "Bo" } }, { signal });
 console.log(`ok executed: ${RunStatus[run.status]} exit code ${run.exitCode}`);
 
+// 6b. A run that fails (the demo plays out-of-memory): why, in words: its cause, each attempt, the advice.
+const failed = await execute(client, { pipeline: "hello", parameters: { failure: "oom" } }, { signal });
+console.log(`ok failed: ${FailureCause[failed.failureCause]} after ${failed.attempts} attempt(s)`);
+process.stdout.write(explainFailure(failed));
+
 // 7. Its log, followed to the end.
 for await (const line of streamLogs(client, { runId: run.runId, follow: true, startFromHead: true }, { signal })) {
   console.log(`log: ${line.message}`);
@@ -71,3 +79,18 @@ for await (const line of streamLogs(client, { runId: run.runId, follow: true, st
 let runs = 0;
 for await (const _ of listRuns(client, { pageSize: 2 }, { signal })) runs++;
 console.log(`ok paged: ${runs} runs`);
+
+// 9. Every run's changes (the §12 feed): a snapshot of the runs in flight, then each change; store
+// an event's cursor once handled, and resume from it after a restart of your own.
+let cursor = "";
+for await (const event of followChanges(client, { signal })) {
+  cursor = event.cursor;
+  if (event.kind === "snapshot_complete") break;
+}
+const next = await client.executePipeline({ pipeline: "greet", parameters: { name: "Ed" } });
+for await (const event of followChanges(client, { cursor, signal })) {
+  if (event.kind !== "change") continue; // heartbeats move the cursor too
+  console.log(`change ${event.run!.runId} v${event.version} ${event.run!.nativeStatus} cursor=${event.cursor}`);
+  if (event.run!.runId === next.run!.runId && event.run!.terminal) break;
+}
+console.log("ok feed: resumed from a cursor, followed a run to its end");

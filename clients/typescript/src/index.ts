@@ -33,6 +33,8 @@ export { watchRun, watchRuns, type WatchEvent, type WatchOptions } from "./watch
 export { DEFAULT_ATTEMPT_TIMEOUT_MS, execute, type ExecuteOptions } from "./execute.js";
 export { streamLogs, type StreamLogsOptions } from "./logs.js";
 export { listPipelines, listRuns, type PagingOptions } from "./paging.js";
+export { followChanges, type FeedEvent, type FeedEventKind, type FollowChangesOptions } from "./feed.js";
+export { explainFailure } from "./explain.js";
 
 // Re-exported so callers need no direct dependency on Connect to inspect errors.
 export { Code, ConnectError } from "@connectrpc/connect";

@@ -51,14 +51,14 @@ export interface StackJwt {
 export class LiveStack {
   private readonly waiters: Array<(port: number) => void> = [];
   private readonly exited: Promise<number | null>;
-  private readonly printed = new Map<string, string>();
+  private readonly printedLines = new Map<string, string>();
   private stderr = "";
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams, public port = 0) {
     createInterface({ input: child.stdout }).on("line", (line) => {
       const [name = "", value = ""] = line.trim().split(/ (.*)/, 2);
       if (name === "ready") this.waiters.shift()?.(Number(value));
-      else if (value) this.printed.set(name, value);
+      else if (value) this.printedLines.set(name, value);
     });
     // The whole log, not a tail: tests grep it for caller names and for secrets that must not be there.
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
@@ -84,14 +84,19 @@ export class LiveStack {
 
   /** The TLS files the stack printed, or undefined for a plaintext stack. */
   get tls(): StackTls | undefined {
-    const [caFile, clientCertFile, clientKeyFile] = ["tls-ca", "tls-client-cert", "tls-client-key"].map((n) => this.printed.get(n));
+    const [caFile, clientCertFile, clientKeyFile] = ["tls-ca", "tls-client-cert", "tls-client-key"].map((n) => this.printedLines.get(n));
     return caFile && clientCertFile && clientKeyFile ? { caFile, clientCertFile, clientKeyFile } : undefined;
   }
 
   /** The JWT settings the stack printed, or undefined without --jwt. */
   get jwt(): StackJwt | undefined {
-    const [keyFile, issuer, audience] = ["jwt-key", "jwt-issuer", "jwt-audience"].map((n) => this.printed.get(n));
+    const [keyFile, issuer, audience] = ["jwt-key", "jwt-issuer", "jwt-audience"].map((n) => this.printedLines.get(n));
     return keyFile && issuer && audience ? { keyFile, issuer, audience } : undefined;
+  }
+
+  /** The value of a line "<name> <value>" the stack printed (the latest), e.g. "server-pid". */
+  printed(name: string): string | undefined {
+    return this.printedLines.get(name);
   }
 
   /** The address of the server, for connect: https:// when the stack speaks TLS. */

@@ -35,6 +35,8 @@ import io.polysync.platform.v1.WatchPipelineRunRequest;
 import io.polysync.platform.v1.WatchPipelineRunResponse;
 import io.polysync.platform.v1.WatchPipelineRunsRequest;
 import io.polysync.platform.v1.WatchPipelineRunsResponse;
+import io.polysync.platform.v1.WatchRunChangesRequest;
+import io.polysync.platform.v1.WatchRunChangesResponse;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -42,6 +44,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.UUID;
@@ -55,8 +58,8 @@ import java.util.function.Supplier;
 /**
  * A client of the Polysync platform service: the generated stubs ({@link #blockingStub()}, {@link
  * #asyncStub()}) plus helpers that follow the one {@link ReconnectPolicy}: {@link #watchRun},
- * {@link #watchRuns}, {@link #streamLogs}, {@link #execute} (submit and wait), and the paging
- * {@link #listPipelines} / {@link #listRuns}.
+ * {@link #watchRuns}, {@link #streamLogs}, {@link #execute} (submit and wait), the paging
+ * {@link #listPipelines} / {@link #listRuns}, and the feed helper {@link #followChanges}.
  *
  * <pre>{@code
  * try (PlatformClient client = PlatformClient.connect("batch.example:443")
@@ -73,6 +76,8 @@ public final class PlatformClient implements AutoCloseable {
 
   private final Channel channel;
   private final ManagedChannel owned;
+  // The channel underneath, when known: the feed resets its connect backoff before a reconnect.
+  private final ManagedChannel connection;
   private final boolean retryUnauthenticated;
   private final ReconnectPolicy policy;
   private final RunWatch.Sleeper sleeper;
@@ -86,8 +91,16 @@ public final class PlatformClient implements AutoCloseable {
 
   PlatformClient(Channel channel, ManagedChannel owned, boolean retryUnauthenticated,
       ReconnectPolicy policy, RunWatch.Sleeper sleeper, DoubleSupplier random, Duration idleTimeout) {
+    this(channel, owned, owned != null ? owned : channel instanceof ManagedChannel m ? m : null,
+        retryUnauthenticated, policy, sleeper, random, idleTimeout);
+  }
+
+  private PlatformClient(Channel channel, ManagedChannel owned, ManagedChannel connection,
+      boolean retryUnauthenticated, ReconnectPolicy policy, RunWatch.Sleeper sleeper,
+      DoubleSupplier random, Duration idleTimeout) {
     this.channel = channel;
     this.owned = owned;
+    this.connection = connection;
     this.retryUnauthenticated = retryUnauthenticated;
     this.policy = policy;
     this.sleeper = sleeper;
@@ -117,12 +130,12 @@ public final class PlatformClient implements AutoCloseable {
   public PlatformClient withHeaders(Metadata headers) {
     Channel intercepted = ClientInterceptors.intercept(channel,
         MetadataUtils.newAttachHeadersInterceptor(headers));
-    return new PlatformClient(intercepted, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(intercepted, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /** This client with another reconnect policy. */
   public PlatformClient withPolicy(ReconnectPolicy policy) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /**
@@ -131,7 +144,7 @@ public final class PlatformClient implements AutoCloseable {
    * default); {@code null} (the default) disables it.
    */
   public PlatformClient withIdleTimeout(Duration idleTimeout) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /**
@@ -139,12 +152,12 @@ public final class PlatformClient implements AutoCloseable {
    * has none of its own; streams are not given one (a watch's timeout is its own).
    */
   public PlatformClient withDefaultDeadline(Duration deadline) {
-    return new PlatformClient(ClientInterceptors.intercept(channel, new DefaultDeadline(deadline)), null,
+    return new PlatformClient(ClientInterceptors.intercept(channel, new DefaultDeadline(deadline)), null, connection,
         retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   PlatformClient withSleeper(RunWatch.Sleeper sleeper) {
-    return new PlatformClient(channel, null, retryUnauthenticated, policy, sleeper, random, idleTimeout);
+    return new PlatformClient(channel, null, connection, retryUnauthenticated, policy, sleeper, random, idleTimeout);
   }
 
   /** Gives unary calls without a deadline this one. */
@@ -230,6 +243,43 @@ public final class PlatformClient implements AutoCloseable {
             new RunWatch.Message(r.getRun(), r.getHeartbeat(), r.getStaleSince(), r.hasStaleSince()));
     return new RunWatch(open, new WatchState(runIds, policy, retryUnauthenticated, random),
         sleeper, listener, overall, idleTimeout);
+  }
+
+  /** Follows every run's changes on the default platform from {@code cursor} ("" for a snapshot first); see {@link #followChanges(String, Map, String, Duration, RunWatch.ReconnectListener)}. */
+  public ChangeFeed followChanges(String cursor) {
+    return followChanges("", Map.of(), cursor, null, null);
+  }
+
+  /**
+   * Follows every run's changes (WatchRunChanges, SPEC §12) as an informer: see {@link ChangeFeed}.
+   * Without a {@code cursor} ("" or null) it starts with a snapshot of every non-terminal run;
+   * with one it resumes after it. {@code tags} (may be empty) keeps only runs whose tags include
+   * all of these; {@code timeout} (may be null) covers every reconnect; {@code listener} (may be
+   * null) sees each reconnect. The client's idle timeout and token supplier apply as for the
+   * watches. Close the feed (try-with-resources) to stop it.
+   */
+  public ChangeFeed followChanges(String platform, Map<String, String> tags, String cursor,
+      Duration timeout, RunWatch.ReconnectListener listener) {
+    Deadline overall = deadline(timeout);
+    PlatformServiceBlockingStub stub = stub(overall);
+    WatchRunChangesRequest base = WatchRunChangesRequest.newBuilder()
+        .setPlatform(platform == null ? "" : platform)
+        .putAllTags(tags == null ? Map.of() : tags)
+        .setCursor(cursor == null ? "" : cursor)
+        .build();
+    // grpc-java's channel has a connect backoff of its own (1 s growing to 2 min): after a long
+    // outage it would fail every reopened stream fast, UNAVAILABLE, until its next connect attempt,
+    // and spend the feed's reconnect budget. The feed's backoff is the one in charge: reset it.
+    ManagedChannel managed = connection;
+    Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> open = request -> {
+      if (managed != null) {
+        managed.resetConnectBackoff();
+      }
+      return stub.watchRunChanges(request);
+    };
+    return new ChangeFeed(open, base,
+        new WatchState(List.of(), policy, retryUnauthenticated, random), sleeper, listener, overall,
+        idleTimeout);
   }
 
   /**

@@ -64,10 +64,15 @@ final class WatchState {
         staleSince == null ? "current" : staleSince);
   }
 
-  /** The event to deliver for a received message, or null to suppress it. */
-  RunEvent onMessage(PipelineRun run, boolean heartbeat, Timestamp staleSince, boolean stale) {
+  /** A message arrived: the reconnect count (and the UNAUTHENTICATED retry) starts over. */
+  void received() {
     reconnects = 0;
     unauthenticatedRetried = false;
+  }
+
+  /** The event to deliver for a received message, or null to suppress it. */
+  RunEvent onMessage(PipelineRun run, boolean heartbeat, Timestamp staleSince, boolean stale) {
+    received();
     if (run.getTerminal()) {
       pending.remove(run.getRunId());
     }
@@ -112,7 +117,8 @@ final class WatchState {
     return reconnect(error);
   }
 
-  private Duration reconnect(RuntimeException error) {
+  /** A stream ended with {@code error}, which is retried: the wait before reconnecting. */
+  Duration reconnect(RuntimeException error) {
     lastError = error;
     if (reconnects >= policy.maxReconnects()) {
       throw error;

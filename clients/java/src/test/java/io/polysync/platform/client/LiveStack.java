@@ -88,6 +88,22 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
     return new LiveStack("mtls", List.of("--mtls"));
   }
 
+  /**
+   * The server in a child process of its own (plaintext, no caller auth) that {@link #restart()}
+   * KILLS (SIGKILL) and starts again on the same port, while the emulator lives on: {@code
+   * --server-process}, plus {@code --history} (the demo's feed history in the emulator's DynamoDB
+   * table, as {@code serve} runs the demo) when {@code history}.
+   */
+  public static LiveStack serverProcess(boolean history) {
+    return history ? new LiveStack("history", List.of("--server-process", "--history"))
+        : new LiveStack("killed", List.of("--server-process"));
+  }
+
+  /** A line "NAME VALUE" the stack printed (the latest), e.g. "server-pid"; null when none. */
+  public String printed(String name) {
+    return printed.get(name);
+  }
+
   /** The repository root: from the system property Surefire sets, else two levels up. */
   static Path repoRoot() {
     String configured = System.getProperty("polysync.repo.root");
@@ -281,7 +297,8 @@ public final class LiveStack implements BeforeAllCallback, AfterAllCallback {
       if (parts[0].equals("ready") && parts.length == 2) {
         return Integer.parseInt(parts[1].trim());
       }
-      if (parts.length != 2 || !(parts[0].startsWith("tls-") || parts[0].startsWith("jwt-"))) {
+      if (parts.length != 2 || !(parts[0].startsWith("tls-") || parts[0].startsWith("jwt-")
+          || parts[0].startsWith("server-"))) {
         throw new IllegalStateException("live stack printed '" + line
             + "' instead of 'ready <port>'; see " + log);
       }

@@ -29,6 +29,8 @@ import io.polysync.platform.v1.WatchPipelineRunRequest;
 import io.polysync.platform.v1.WatchPipelineRunResponse;
 import io.polysync.platform.v1.WatchPipelineRunsRequest;
 import io.polysync.platform.v1.WatchPipelineRunsResponse;
+import io.polysync.platform.v1.WatchRunChangesRequest;
+import io.polysync.platform.v1.WatchRunChangesResponse;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -152,6 +154,12 @@ final class ScriptedServer implements AutoCloseable {
     public void watchPipelineRuns(WatchPipelineRunsRequest request,
         StreamObserver<WatchPipelineRunsResponse> out) {
       play("WatchPipelineRuns", request, out);
+    }
+
+    @Override
+    public void watchRunChanges(WatchRunChangesRequest request,
+        StreamObserver<WatchRunChangesResponse> out) {
+      play("WatchRunChanges", request, out);
     }
 
     @Override

@@ -1,0 +1,150 @@
+// Every scenario of clients/feed-policy.json (the one feed-helper policy of every client,
+// docs/clients.md "The feed helper") replayed against followChanges over scripted fake
+// WatchRunChanges streams. Backoff times are scaled by SCALE (the watch policy's numbers).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  ErrorInfoSchema,
+  followChanges,
+  reason,
+  WatchRunChangesResponseSchema,
+  type FeedEvent,
+  type PlatformClient,
+  type WatchRunChangesRequest,
+  type WatchRunChangesResponse,
+} from "@polysync/platform-client";
+import { repoRoot } from "./live-stack.js";
+
+const SCALE = 0.02;
+
+interface Item {
+  changes?: [string, number, string][];
+  cursor?: string;
+  heartbeat?: boolean;
+  snapshot_complete?: boolean;
+  stale_since?: string;
+  error?: string;
+  reason?: string;
+}
+
+interface Scenario {
+  name: string;
+  start: { cursor: string; tags?: Record<string, string> };
+  streams: Item[][];
+  expect: {
+    requests: { cursor: string; snapshot: boolean; tags?: Record<string, string> }[];
+    events: string[];
+    reconnects: number[];
+    cursor: string;
+    end: string;
+    end_reason: string;
+  };
+}
+
+const root = repoRoot();
+const feed = JSON.parse(readFileSync(join(root, "clients", "feed-policy.json"), "utf8")) as { scenarios: Scenario[] };
+const watchPolicy = JSON.parse(readFileSync(join(root, "clients", "watch-policy.json"), "utf8")).policy as {
+  initial_backoff_seconds: number;
+  max_backoff_seconds: number;
+  multiplier: number;
+  jitter: number;
+  max_reconnects: number;
+};
+
+/** "RESOURCE_EXHAUSTED" → Code.ResourceExhausted. */
+function codeOf(name: string): Code {
+  const pascal = name.toLowerCase().replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase());
+  const code = (Code as unknown as Record<string, Code>)[pascal];
+  assert.ok(code !== undefined, `no Code ${name}`);
+  return code;
+}
+
+function message(item: Item): WatchRunChangesResponse {
+  return create(WatchRunChangesResponseSchema, {
+    changes: (item.changes ?? []).map(([runId, version, nativeStatus]) => ({ run: { runId, nativeStatus }, version: BigInt(version) })),
+    cursor: item.cursor ?? "",
+    heartbeat: item.heartbeat ?? false,
+    snapshotComplete: item.snapshot_complete ?? false,
+    ...(item.stale_since ? { staleSince: { seconds: BigInt(Date.parse(item.stale_since) / 1000), nanos: 0 } } : {}),
+  });
+}
+
+function scripted(streams: Item[][]) {
+  const requests: { cursor: string; snapshot: boolean; tags: Record<string, string> }[] = [];
+  const client = {
+    watchRunChanges(request: Partial<WatchRunChangesRequest>, _call: { signal: AbortSignal }): AsyncIterable<WatchRunChangesResponse> {
+      requests.push({ cursor: request.cursor ?? "", snapshot: request.snapshot ?? false, tags: { ...(request.tags ?? {}) } });
+      const items = streams[requests.length - 1];
+      assert.ok(items, `stream ${requests.length} opened, the scenario has ${streams.length}`);
+      return (async function* () {
+        for (const item of items) {
+          if (item.error !== undefined) {
+            const details = item.reason ? [{ desc: ErrorInfoSchema, value: { reason: item.reason, domain: "polysync.platform" } }] : [];
+            throw new ConnectError(`scripted ${item.error}`, codeOf(item.error), undefined, details);
+          }
+          yield message(item);
+        }
+      })();
+    },
+  };
+  return { client: client as unknown as Pick<PlatformClient, "watchRunChanges">, requests };
+}
+
+function describe(event: FeedEvent): string {
+  const words: string[] = [event.kind];
+  if (event.kind === "change") words.push(event.run!.runId, String(event.version), event.run!.nativeStatus);
+  if (event.stale) words.push("stale");
+  words.push(`@${event.cursor}`);
+  return words.join(" ");
+}
+
+const backoff = {
+  initialMs: watchPolicy.initial_backoff_seconds * 1000 * SCALE,
+  maxMs: watchPolicy.max_backoff_seconds * 1000 * SCALE,
+  multiplier: watchPolicy.multiplier,
+  jitter: watchPolicy.jitter,
+};
+
+for (const scenario of feed.scenarios) {
+  test(`feed policy: ${scenario.name}`, async () => {
+    const { client, requests } = scripted(scenario.streams);
+    const attempts: number[] = [];
+    const events: string[] = [];
+    let cursor = scenario.start.cursor;
+    let error: unknown;
+    try {
+      for await (const event of followChanges(client, {
+        cursor: scenario.start.cursor,
+        ...(scenario.start.tags ? { tags: scenario.start.tags } : {}),
+        backoff,
+        maxReconnects: watchPolicy.max_reconnects,
+        onReconnect: ({ attempt, delayMs }) => {
+          const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** (attempt - 1));
+          assert.ok(delayMs >= base * (1 - backoff.jitter) - 1e-9 && delayMs <= base * (1 + backoff.jitter) + 1e-9, `attempt ${attempt}: ${delayMs} ms`);
+          attempts.push(attempt);
+        },
+      })) {
+        events.push(describe(event));
+        cursor = event.cursor;
+      }
+    } catch (err) {
+      error = err;
+    }
+    const expect = scenario.expect;
+    assert.deepEqual(
+      requests,
+      expect.requests.map((r) => ({ cursor: r.cursor, snapshot: r.snapshot, tags: r.tags ?? {} })),
+    );
+    assert.deepEqual(events, expect.events);
+    assert.deepEqual(attempts, expect.reconnects);
+    assert.equal(cursor, expect.cursor);
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.equal(Code[error.code], Code[codeOf(expect.end)], error.message);
+    assert.equal(reason(error), expect.end_reason);
+  });
+}
