@@ -3,27 +3,19 @@ restart): the embedded emulator in this process, and `polysync-batch serve` as a
 configured against it, as an operator runs it, so killing the server leaves AWS (the emulator)
 and its jobs as they are.
 
-    .venv/bin/python -m tests.live_feed_stack [--history]
-        prints "ready <port>" once the server serves
-    stdin "kill"  → SIGKILL the server process, start a new one on the same port; "ready <port>"
-    stdin "jobs"  → "jobs <JSON object: job id → status>" of every job of the demo queue
-    stdin "quit" or EOF → stops the server (SIGTERM) and exits 0
-
-With --history the demo platform keeps the feed's history in the emulator's DynamoDB table (what
+With history the demo platform keeps the feed's history in the emulator's DynamoDB table (what
 `polysync-batch serve` does for its demo), so a cursor outlives the process; without it the
 history lives in the process and a cursor of the killed one is CURSOR_EXPIRED.
 
-Python tests use FeedStack directly (a context manager).
+Python tests use FeedStack directly (a context manager); the other languages' tests drive it
+through `python -m tests.live_stack --server-process [--history]` over stdin.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -131,25 +123,3 @@ secret_access_key_env = "FEED_STACK_SECRET"
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.live_feed_stack")
-    parser.add_argument("--history", action="store_true")
-    options = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    with FeedStack(history=options.history) as stack:
-        print(f"ready {stack.port}", flush=True)
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "kill":
-                stack.kill_and_restart()
-                print(f"ready {stack.port}", flush=True)
-            elif command == "jobs":
-                print(f"jobs {json.dumps(stack.jobs())}", flush=True)
-            elif command == "quit":
-                break
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,10 +26,12 @@ Without options it is plaintext with no caller auth. Options (SPEC §8.1/§8.2):
                           DynamoDB table, as `serve` runs the demo: feed cursors stay valid
                           across a restart (without it the history is in the server's process,
                           and a restart makes every cursor CURSOR_EXPIRED)
-    --server-process      the gRPC server runs in a child process of its own (plaintext, no
-                          caller auth); "restart" KILLS it (SIGKILL: no graceful stop, no
-                          goodbye on open streams) and starts another on the same port, while the
-                          emulator (its jobs, its history table, its event queue) lives on here
+    --server-process      `polysync-batch serve` runs in a child process of its own (plaintext, no
+                          caller auth), configured as an operator would; before each "ready" it
+                          prints "server-pid <pid>"; "restart" KILLS it (SIGKILL: no graceful stop,
+                          no goodbye on open streams) and starts another on the same port, while
+                          the emulator (its jobs, its history table) lives on here; "jobs" prints
+                          "jobs <JSON object: job id → status>" of every job of the demo queue
 
 With any of these options the server's log lines (one per RPC, naming the caller) go to
 stderr. With a token, --jwt or --mtls, calls need a caller (UNAUTHENTICATED CALLER_UNAUTHENTICATED otherwise),
@@ -74,7 +76,6 @@ def _options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--jwt", action="store_true")
     parser.add_argument("--history", action="store_true")
     parser.add_argument("--server-process", action="store_true")
-    parser.add_argument("--serve-emulator", help=argparse.SUPPRESS)  # the child of --server-process
     return parser.parse_args(argv)
 
 
@@ -118,73 +119,33 @@ def _write_jwt_key(directory: Path) -> JwtConfig:
     return JwtConfig(jwks_file=directory / "jwks.json", issuer=JWT_ISSUER, audience=JWT_AUDIENCE, leeway_seconds=0)
 
 
-async def _serve_emulator(options: argparse.Namespace) -> int:
-    """The child of --server-process: the server alone, on the emulator described by the JSON of
-    --serve-emulator (its address, credentials, queue, event queue and history table), until
-    stdin ends."""
+def _main_server_process(options: argparse.Namespace) -> int:
+    """--server-process: the emulator here, `polysync-batch serve` in a child process (tests/live_feed_stack.py)
+    killed on "restart"; "jobs" prints every job of the demo queue as "jobs <JSON: job id → status>"."""
     import json
-    from types import SimpleNamespace
 
-    emulator = SimpleNamespace(**json.loads(options.serve_emulator))
-    platforms = demo_platforms(emulator, None, WATCH, history=options.history)
-    running = await build_server(platforms, ServerConfig(address=emulator.address, health_check_interval_seconds=0))
-    print(f"ready {running.port}", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await running.stop(1.0)
-    return 0
-
-
-async def _main_server_process(options: argparse.Namespace) -> int:
-    """--server-process: the emulator here, the server in a child process killed on "restart"."""
-    import json
-    import signal
+    from tests.live_feed_stack import FeedStack
 
     if options.tls or options.mtls or options.token or options.reader_token or options.jwt:
         raise SystemExit("--server-process serves plaintext without caller auth")
-    loop = asyncio.get_running_loop()
-    with start_emulator(LIFECYCLE) as emulator:
-        described = {
-            name: getattr(emulator, name)
-            for name in ("endpoint_url", "access_key_id", "secret_access_key", "region", "job_queue")
-        }
-        described |= {"events_queue_url": emulator.events_queue_url, "history_table": emulator.history_table}
-        address = "127.0.0.1:0"
+    with FeedStack(history=options.history) as stack:
         while True:
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.live_stack",
-                *(["--history"] if options.history else []),
-                "--serve-emulator",
-                json.dumps({**described, "address": address}),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            assert child.stdout is not None and child.stdin is not None
-            line = (await child.stdout.readline()).decode().strip()
-            if not line.startswith("ready "):
-                await child.wait()
-                raise SystemExit(f"the server process exited with {child.returncode} before it was ready")
-            port = int(line.split()[1])
-            address = f"127.0.0.1:{port}"
-            print(f"server-pid {child.pid}", flush=True)
-            print(f"ready {port}", flush=True)
-            command = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
+            assert stack.process is not None
+            print(f"server-pid {stack.process.pid}", flush=True)
+            print(f"ready {stack.port}", flush=True)
+            command = sys.stdin.readline().strip()
             if command == "restart":
-                child.send_signal(signal.SIGKILL)  # for real: no graceful stop
-                await child.wait()
-                continue
-            child.stdin.close()
-            await child.wait()
-            return 0
+                stack.kill_and_restart()  # for real: SIGKILL, no graceful stop
+            elif command == "jobs":
+                print(f"jobs {json.dumps(stack.jobs())}", flush=True)
+            else:
+                return 0
 
 
 async def main(argv: list[str] | None = None) -> int:
     options = _options(sys.argv[1:] if argv is None else argv)
-    if options.serve_emulator:
-        return await _serve_emulator(options)
     if options.server_process:
-        return await _main_server_process(options)
+        return _main_server_process(options)
     if options.tls or options.mtls or options.token or options.reader_token or options.jwt:
         from polysync_batch.observability.logging import configure_logging
 

@@ -14,7 +14,7 @@ import (
 )
 
 // FollowChanges against the real server on the emulator, with the server process killed
-// (SIGKILL) and started again in the middle (tests/live_feed_stack.py: the emulator stays up,
+// (SIGKILL) and started again in the middle (tests/live_stack.py --server-process: the emulator stays up,
 // its jobs go on). SPEC §12: without a history table the killed process's cursor is
 // CURSOR_EXPIRED and the helper relists; with the table the cursor outlives the process and the
 // helper resumes, missing nothing (not even a run that ended while no server ran). What the
@@ -130,7 +130,7 @@ func followAcrossAKill(t *testing.T, history bool) {
 		return true
 	})
 	killed := time.Now()
-	if err := stack.Kill(); err != nil {
+	if err := stack.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("server down for %s", time.Since(killed).Round(100*time.Millisecond))

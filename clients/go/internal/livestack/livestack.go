@@ -84,17 +84,17 @@ func Start(t testing.TB, args ...string) *Stack {
 // sync.Once).
 func Launch(args ...string) (*Stack, error) { return launch("tests.live_stack", args) }
 
-// StartFeed runs `python -m tests.live_feed_stack` (the emulator in that process, the server
-// as a child process of it, so [Stack.Kill] can kill the server for real while AWS goes on) for
+// StartFeed runs `python -m tests.live_stack --server-process` (the emulator in that process,
+// `polysync-batch serve` as a child process of it, so [Stack.Restart] kills the server for real while AWS goes on) for
 // the test and stops it when the test ends. With history, the demo platform keeps the feed's
 // history in the emulator's DynamoDB table.
 func StartFeed(t testing.TB, history bool) *Stack {
 	t.Helper()
-	var args []string
+	args := []string{"--server-process"}
 	if history {
 		args = append(args, "--history")
 	}
-	s, err := launch("tests.live_feed_stack", args)
+	s, err := launch("tests.live_stack", args)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,22 +104,6 @@ func StartFeed(t testing.TB, history bool) *Stack {
 		}
 	})
 	return s
-}
-
-// Kill (a [StartFeed] stack only) kills the server process with SIGKILL and starts a new one on
-// the same port; it returns once that one is ready.
-func (s *Stack) Kill() error {
-	if _, err := io.WriteString(s.stdin, "kill\n"); err != nil {
-		return fmt.Errorf("livestack: kill: %w", err)
-	}
-	port, err := s.awaitReady()
-	if err != nil {
-		return err
-	}
-	if "127.0.0.1:"+port != s.Addr {
-		return fmt.Errorf("livestack: restarted on port %s, want %s", port, s.Addr)
-	}
-	return nil
 }
 
 // Jobs (a [StartFeed] stack only) returns every job of the emulator's demo queue: job id → status.
@@ -186,8 +170,9 @@ func launch(module string, args []string) (*Stack, error) {
 	return s, nil
 }
 
-// Restart makes the server stop (open watch streams end UNAVAILABLE) and serve again on the
-// same port with the same emulator state; it returns once the server is ready again. It
+// Restart makes the server stop (open watch streams end UNAVAILABLE; on a [StartFeed] stack it
+// is killed with SIGKILL) and serve again on the same port with the same emulator state; it
+// returns once the server is ready again. It
 // returns an error rather than failing the test, so it may run on another goroutine.
 func (s *Stack) Restart() error {
 	if _, err := io.WriteString(s.stdin, "restart\n"); err != nil {
