@@ -104,6 +104,8 @@ def attach_events(
     wait_time_seconds: float = 20.0,
     prepare: Callable[[], Awaitable[None]] | None = None,
     receivers: int = 1,
+    consuming: Callable[[], bool] = lambda: True,
+    relay_ok: Callable[[], bool] = lambda: True,
 ) -> EventConsumer:
     """The event source of a platform's watch core: feeds the hub, tells the poller whether
     events flow; stops when the hub closes."""
@@ -119,6 +121,8 @@ def attach_events(
         max_backoff_seconds=settings.max_backoff_seconds,
         prepare=prepare,
         receivers=receivers,
+        consuming=consuming,
+        relay_ok=relay_ok,
     )
     watch.hub.on_close(consumer.close)
     return consumer
@@ -155,15 +159,17 @@ def build_platform(
     batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
     core = build_watch(info.name, batch.describe_runs, watch, clock)
     hub = core.hub
-    events = None
-    if aws.events is not None:
-        events = _event_consumer(info, clients, aws.events, ctx, core, watch)
-    pipelines = PipelineService(info, batch)
-    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     # The feed's history (SPEC §12): in the table every replica shares, else in the process.
     history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
     if aws.history_table is not None:
         history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
+        # What a replica tails reaches its watchers, whichever replica saw the change.
+        history.subscribe(lambda changes: [hub.observe(c.run, Source.EVENT, c.time) for c in changes])
+    events = None
+    if aws.events is not None:
+        events = _event_consumer(info, clients, aws.events, ctx, core, watch, history)
+    pipelines = PipelineService(info, batch)
+    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     ledger = None
     if aws.idempotency_table is not None:
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
@@ -242,10 +248,18 @@ def _run_feed(
 
 
 def _event_consumer(
-    info: PlatformInfo, clients, settings: EventsConfig, ctx: RunContext, core: Watch, watch: WatchConfig
+    info: PlatformInfo,
+    clients,
+    settings: EventsConfig,
+    ctx: RunContext,
+    core: Watch,
+    watch: WatchConfig,
+    history: MemoryHistory | DynamoHistory,
 ) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
-    daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
+    daemon threads of its own (a long poll blocks a thread for up to 20 s). With a history
+    table only its writer receives (replicas may share one queue): the others get every change
+    from the table's tail."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
     queue = SqsEventQueue(
         clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds
@@ -272,6 +286,11 @@ def _event_consumer(
         wait_time_seconds=settings.wait_time_seconds,
         prepare=prepare,
         receivers=settings.receivers,
+        **(
+            {"consuming": lambda: history.leader, "relay_ok": lambda: history.tail_ok}
+            if isinstance(history, DynamoHistory)
+            else {}
+        ),
     )
 
 

@@ -172,6 +172,9 @@ class RunFeed:
         await self._ready()
         if self._warm_up is not None:
             await self._warm_up(snapshot and not cursor)
+        # What discovery just read waits for the batch window: record it now, so the snapshot
+        # holds it (and a stream without a cursor starts after it).
+        self._flush()
         codec = self._history.codec
         reader = _Reader()
         self._readers.add(reader)
