@@ -78,11 +78,12 @@ async def run(runs: int, consumers: int, first: float, period: float, code: str,
     try:
         tasks = [asyncio.ensure_future(consume(n)) for n in range(consumers)]
         await asyncio.sleep(max(0.0, start_at + first - time.time()))
-        cpu_before, window_start = cpu_seconds(server.pid), time.time()
+        cpu_before, window_start, client_before = cpu_seconds(server.pid), time.time(), time.process_time()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 2 * period + 30)
         cpu = cpu_seconds(server.pid) - cpu_before
         window = time.time() - window_start
+        client_cpu = time.process_time() - client_before
         for task in tasks:
             task.cancel()
         return {
@@ -98,6 +99,8 @@ async def run(runs: int, consumers: int, first: float, period: float, code: str,
             "delay_p99_s": round(percentile(delays, 99), 2),
             "cpu_us_per_change": round(cpu / max(1, changes) * 1e6, 1),
             "window_s": round(window, 1),
+            "server_cpu_s": round(cpu, 1),
+            "client_cpu_s": round(client_cpu, 1),  # this process: the consumers on the same cores
         }
     finally:
         for channel in channels:
