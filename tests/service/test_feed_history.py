@@ -3,6 +3,7 @@ one table (a cursor from one resumes on the other with nothing missed, and only 
 restart that resumes from a cursor, retention, and runs AWS forgot answered from the table."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -175,6 +176,37 @@ async def test_replicas_sharing_one_event_queue_each_see_every_change_within_abo
     assert gaps[-1] < 1.0, gaps[-5:]
     assert receives_after == receives_before  # only the writer takes messages off the queue
     assert watched[-1] == truth[run_ids[0]]
+
+
+async def test_when_the_writer_stops_the_other_replica_takes_the_shared_queue_over(emulator, table):
+    async with contextlib.AsyncExitStack() as stack_a, contextlib.AsyncExitStack() as stack_b:
+        a = await stack_a.enter_async_context(serve(replica(emulator, table, True)))
+        b = await stack_b.enter_async_context(serve(replica(emulator, table, True)))
+        await until(lambda: history_of(a).leader or history_of(b).leader)
+        (writer, stop_writer), other = ((a, stack_a), b) if history_of(a).leader else ((b, stack_b), a)
+        messages = []
+        task = asyncio.ensure_future(collect_into(other, messages))
+        await until(lambda: messages)
+        receives = other.platforms.get("demo").events.receives
+        assert history_of(writer).leader and not history_of(other).leader
+        await stop_writer.aclose()
+        # The writer gave its lease up on shutdown: the other takes it and receives.
+        await until(lambda: history_of(other).leader, 10)
+        run_ids = submit_outside(emulator, 3, "after-failover")
+
+        def finished():
+            last = {rid: states[-1][1] for rid, states in seen(messages).items()}
+            return all(last.get(r) in TERMINAL for r in run_ids)
+
+        await until(finished, 15)
+        task.cancel()
+        assert other.platforms.get("demo").events.receives > receives
+    assert {r: seen(messages)[r][-1][1] for r in run_ids} == final_states(emulator, run_ids)
+
+
+async def collect_into(served, messages):
+    async for message in served.stub.WatchRunChanges(pb.WatchRunChangesRequest()):
+        messages.append(message)
 
 
 async def test_a_restart_resumes_from_the_cursor_and_expired_changes_are_cursor_expired(emulator, table):
