@@ -287,7 +287,7 @@ def _event_consumer(
         prepare=prepare,
         receivers=settings.receivers,
         **(
-            {"consuming": lambda: history.leader, "relay_ok": lambda: history.tail_ok}
+            {"consuming": lambda: history.leader, "relay_ok": lambda: history.tail_ok and history.writer_alive}
             if isinstance(history, DynamoHistory)
             else {}
         ),

@@ -99,6 +99,7 @@ class DynamoHistory:
         self._unrecorded: OrderedDict[str, tuple[Run, datetime]] = OrderedDict()
         self._tailed: OrderedDict[str, Run] = OrderedDict()  # the latest tailed change of each run
         self.tail_ok = False  # the last read of the head succeeded
+        self.writer_alive = False  # and some replica held the lease then
         self._queue: list[list[tuple[Run, datetime]]] = []
         self.leader = False
         self._generation = 0
@@ -264,7 +265,9 @@ class DynamoHistory:
     async def _tail_once(self) -> None:
         assert self._tail_lock is not None
         async with self._tail_lock:
-            head = int((await self._read_head()).get("head", 0))
+            item = await self._read_head()
+            self.writer_alive = float(item.get("until") or 0) > time.time()
+            head = int(item.get("head", 0))
             while head > self._head:
                 changes = await self._read(self._head, min(head, self._head + READ_LIMIT), tailing=True)
                 self._recent.extend(changes)

@@ -107,7 +107,7 @@ class EventConsumer:
                 if self._relay_ok():
                     self._flowing()
                 else:
-                    self._failing(RuntimeError("the history table's tail is failing"))
+                    self._failing(RuntimeError("no replica holds the history table's lease, or its tail is failing"))
                 await self._clock.sleep(self._standby)
                 continue
             try:
