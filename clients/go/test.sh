@@ -20,6 +20,6 @@ if [[ "$GO_MIN_TOOLCHAIN" != none ]]; then
   echo "--- with $GO_MIN_TOOLCHAIN (the go directive's line): vet and unit tests"
   GOTOOLCHAIN="$GO_MIN_TOOLCHAIN" go version
   GOTOOLCHAIN="$GO_MIN_TOOLCHAIN" go vet ./...
-  GOTOOLCHAIN="$GO_MIN_TOOLCHAIN" go test ./platformclient -count=1 -run 'Test(Watch|Backoff|Execute|Each|Error|New)' \
+  GOTOOLCHAIN="$GO_MIN_TOOLCHAIN" go test ./platformclient -count=1 -run 'Test(Watch|Backoff|Execute|Each|Error|New|FeedPolicy|ExplainFailure)' \
     -skip 'TestWatchRunSurvivesServerRestart|TestExecuteGreetAndWatchToSuccess|TestExecuteWithoutRequiredParameter'
 fi

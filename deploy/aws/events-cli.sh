@@ -13,7 +13,7 @@ QUEUE_URL=$(aws sqs create-queue --region "$REGION" --queue-name "$QUEUE" \
 QUEUE_ARN="arn:aws:sqs:$REGION:$ACCOUNT:$QUEUE"
 
 RULE_ARN=$(aws events put-rule --region "$REGION" --name "$RULE" \
-  --event-pattern '{"source":["aws.batch"],"detail-type":["Batch Job State Change"]}' \
+  --event-pattern '{"source":["aws.batch"],"detail-type":["Batch Job State Change","Batch Job Queue Blocked"]}' \
   --query RuleArn --output text)
 aws events put-targets --region "$REGION" --rule "$RULE" --targets "Id=polysync-batch,Arn=$QUEUE_ARN"
 

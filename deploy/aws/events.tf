@@ -27,7 +27,7 @@ variable "service_role_name" {
 locals {
   fan_out = var.replicas > 1
   event_pattern = merge(
-    { source = ["aws.batch"], "detail-type" = ["Batch Job State Change"] },
+    { source = ["aws.batch"], "detail-type" = ["Batch Job State Change", "Batch Job Queue Blocked"] },
     length(var.job_queue_arns) > 0 ? { detail = { jobQueue = var.job_queue_arns } } : {},
   )
 }

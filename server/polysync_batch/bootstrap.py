@@ -34,6 +34,7 @@ from polysync_batch.feed.discovery import Discovery
 from polysync_batch.feed.feed import RunFeed
 from polysync_batch.feed.history import MemoryHistory
 from polysync_batch.observability.metrics import AwsCallMetrics
+from polysync_batch.service.blocked_queues import BlockedQueues
 from polysync_batch.service.budget import AdaptiveBudget, RateBudget
 from polysync_batch.service.logs import LogService
 from polysync_batch.service.pipelines import PipelineService
@@ -104,11 +105,12 @@ def attach_events(
     wait_time_seconds: float = 20.0,
     prepare: Callable[[], Awaitable[None]] | None = None,
     receivers: int = 1,
+    blocked: BlockedQueues | None = None,
     consuming: Callable[[], bool] = lambda: True,
     relay_ok: Callable[[], bool] = lambda: True,
 ) -> EventConsumer:
     """The event source of a platform's watch core: feeds the hub, tells the poller whether
-    events flow; stops when the hub closes."""
+    events flow, hands blocked queues to `blocked`; stops when the hub closes."""
     consumer = EventConsumer(
         watch.hub.platform,
         queue,
@@ -121,6 +123,7 @@ def attach_events(
         max_backoff_seconds=settings.max_backoff_seconds,
         prepare=prepare,
         receivers=receivers,
+        blocked=blocked.record if blocked is not None else None,
         consuming=consuming,
         relay_ok=relay_ok,
     )
@@ -165,9 +168,11 @@ def build_platform(
         history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
         # What a replica tails reaches its watchers, whichever replica saw the change.
         history.subscribe(lambda changes: [hub.observe(c.run, Source.EVENT, c.time) for c in changes])
-    events = None
-    if aws.events is not None:
-        events = _event_consumer(info, clients, aws.events, ctx, core, watch, history)
+    events = blocked = None
+    if aws.events is not None:  # "Batch Job Queue Blocked" events come with the job events (SPEC §13)
+        blocked = BlockedQueues(info.name, hub.get_many, hub.redeliver)
+        hub.on_change(blocked.on_change)
+        events = _event_consumer(info, clients, aws.events, ctx, core, watch, history, blocked)
     pipelines = PipelineService(info, batch)
     submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     ledger = None
@@ -187,6 +192,7 @@ def build_platform(
         claim_lease_seconds=lease,
         queues=QueueScope.of(info.name, info.default_job_queue, aws.job_queues),
         archive=history if isinstance(history, DynamoHistory) else None,
+        blocked_queues=blocked,
     )
     logs = LogService(
         runs, LogsAdapter(clients.logs, call), core.clock, watch.poll_interval_seconds, aws.get_log_events_per_second
@@ -255,6 +261,7 @@ def _event_consumer(
     core: Watch,
     watch: WatchConfig,
     history: MemoryHistory | DynamoHistory,
+    blocked: BlockedQueues | None = None,
 ) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
     daemon threads of its own (a long poll blocks a thread for up to 20 s). With a history
@@ -286,6 +293,7 @@ def _event_consumer(
         wait_time_seconds=settings.wait_time_seconds,
         prepare=prepare,
         receivers=settings.receivers,
+        blocked=blocked,
         **(
             {"consuming": lambda: history.leader, "relay_ok": lambda: history.tail_ok and history.writer_alive}
             if isinstance(history, DynamoHistory)

@@ -266,6 +266,12 @@ QUEUE = {
 }
 
 
+def add_section_13_reads(batch: Stubber) -> None:
+    """TestConnection's optional checks after ListJobs: DescribeComputeEnvironments, GetJobQueueSnapshot."""
+    batch.add_response("describe_compute_environments", {"computeEnvironments": []}, {"maxResults": 1})
+    batch.add_response("get_job_queue_snapshot", {"frontOfQueue": {"jobs": [], "lastUpdatedAt": 0}}, {"jobQueue": "q1"})
+
+
 async def test_test_connection_reports_denied_permissions_without_failing(stubbed_connection):
     served, stubbers = stubbed_connection
     stubbers["sts"].add_response("get_caller_identity", CALLER)
@@ -273,6 +279,7 @@ async def test_test_connection_reports_denied_permissions_without_failing(stubbe
     stubbers["batch"].add_client_error("describe_job_definitions", "AccessDeniedException", "no", 403)
     stubbers["batch"].add_response("describe_jobs", {"jobs": []})
     stubbers["batch"].add_response("list_jobs", {"jobSummaryList": []})
+    add_section_13_reads(stubbers["batch"])
     stubbers["iam"].add_response(
         "simulate_principal_policy",
         {
@@ -312,6 +319,7 @@ async def test_test_connection_without_iam_simulation_reports_unverified(stubbed
     stubbers["batch"].add_response("describe_job_definitions", {"jobDefinitions": []})
     stubbers["batch"].add_response("describe_jobs", {"jobs": []})
     stubbers["batch"].add_response("list_jobs", {"jobSummaryList": []})
+    add_section_13_reads(stubbers["batch"])
     stubbers["iam"].add_client_error("simulate_principal_policy", "AccessDenied", "no", 403)
     response = await served.stub.TestConnection(pb.TestConnectionRequest())
     results = {c.permission: c.result for c in response.checks}

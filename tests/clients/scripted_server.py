@@ -116,6 +116,7 @@ class ScriptedServer:
             "WatchPipelineRun": (pb.WatchPipelineRunRequest, pb.WatchPipelineRunResponse, True),
             "WatchPipelineRuns": (pb.WatchPipelineRunsRequest, pb.WatchPipelineRunsResponse, True),
             "StreamPipelineRunLogs": (pb.StreamPipelineRunLogsRequest, pb.StreamPipelineRunLogsResponse, True),
+            "WatchRunChanges": (pb.WatchRunChangesRequest, pb.WatchRunChangesResponse, True),
         }.items():
             make = grpc.unary_stream_rpc_method_handler if streaming else grpc.unary_unary_rpc_method_handler
             handler = self._stream(name) if streaming else self._unary(name)

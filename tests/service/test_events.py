@@ -151,7 +151,7 @@ async def test_duplicates_stale_and_malformed_messages_change_nothing_and_are_de
             envelope(emulator, {**detail, "status": "STARTING"}, now - 10),  # stale
             envelope(emulator, {**detail, "status": "RUNNABLE"}, now),  # same second, earlier status
             "this is not JSON",
-            envelope(emulator, detail, now, **{"detail-type": "Batch Job Queue Blocked"}),
+            envelope(emulator, detail, now, **{"detail-type": "Batch Service Job Queue Blocked"}),
             envelope(emulator, detail, now, account="999999999999"),
             envelope(emulator, detail, now, region="eu-west-3"),
             envelope(emulator, {"jobId": run.run_id}, now),  # no status

@@ -36,3 +36,5 @@ def test_readme_failure_causes_walkthrough_runs_as_written():
     assert '"attempt_details"' in out and '"queue_position"' in out
     assert "evaluateOnExit" in out and "memory_mib" in out  # advice in warnings
     assert out.count("JOB_CANNOT_BE_PLACED") >= 2 and '"largest_vcpus": "4"' in out
+    # The emulator's "Batch Job Queue Blocked" event reached the blocked run's warnings.
+    assert "Job queue polysync-demo is blocked by this run" in out

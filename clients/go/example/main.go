@@ -53,4 +53,6 @@ func main() {
 		log.Fatalf("watch: %v", err)
 	}
 	fmt.Println("final", final.GetStatus(), "exit code", final.GetExitCode())
+	// Why it failed, if it did: the cause, each attempt (exit code, reason, log stream), advice.
+	fmt.Print(platformclient.ExplainFailure(final))
 }

@@ -184,6 +184,11 @@ func (c *Client) WatchRuns(ctx context.Context, runIDs []string, fn func(WatchEv
 	return WatchRuns(ctx, c.PlatformServiceClient, runIDs, fn, c.withDefaults(opts)...)
 }
 
+// FollowChanges is [FollowChanges] on this client.
+func (c *Client) FollowChanges(ctx context.Context, fn func(FeedEvent) error, opts ...Option) error {
+	return FollowChanges(ctx, c.PlatformServiceClient, fn, c.withDefaults(opts)...)
+}
+
 // Execute is [Execute] on this client.
 func (c *Client) Execute(ctx context.Context, req *platformv1.ExecutePipelineRequest, opts ...Option) (*platformv1.PipelineRun, error) {
 	return Execute(ctx, c.PlatformServiceClient, req, c.withDefaults(opts)...)

@@ -87,6 +87,8 @@ type config struct {
 	attemptTimeout  time.Duration
 	onSubmitted     func(*platformv1.ExecutePipelineResponse)
 	platform        string
+	cursor          string            // FollowChanges: where to start
+	tags            map[string]string // FollowChanges: the tag filter
 }
 
 func newConfig(opts []Option) config {

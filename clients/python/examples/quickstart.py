@@ -5,7 +5,7 @@ import sys
 import grpc
 from polysync.platform.v1 import pipeline_run_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
-from polysync_platform_client import connect, reason
+from polysync_platform_client import connect, explain_failure, reason
 
 
 def main(address: str) -> None:
@@ -22,6 +22,8 @@ def main(address: str) -> None:
             if not event.heartbeat:
                 print(event.run.native_status + (" (stale)" if event.stale_since else ""))
         print("finished", pipeline_run_pb2.RunStatus.Name(event.run.status), event.run.message)
+        # Why it failed, if it did: the cause, each attempt (exit code, reason, log stream), advice.
+        print(explain_failure(event.run), end="")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import sys
 
 from polysync.platform.v1 import pipeline_run_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
-from polysync_platform_client import RunEvent
+from polysync_platform_client import RunEvent, explain_failure
 from polysync_platform_client.aio import connect
 
 
@@ -22,6 +22,7 @@ async def main(address: str) -> None:
             pb.ExecutePipelineRequest(pipeline="greet", parameters={"name": "Ada"}), timeout=300, on_event=show
         )
         print("finished", pipeline_run_pb2.RunStatus.Name(run.status), run.message)
+        print(explain_failure(run), end="")  # empty unless it failed: cause, attempts, advice
         async for line in client.stream_logs(run.run_id, start_from_head=True, timeout=60):
             print("log", line.message)
 

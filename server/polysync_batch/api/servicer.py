@@ -24,7 +24,9 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def TestConnection(self, request: pb.TestConnectionRequest, context: Context) -> pb.TestConnectionResponse:
         platform = self._platforms.get(request.platform)
-        report = await check_connection(platform.info, platform.batch, platform.identity, request.job_queue)
+        report = await check_connection(
+            platform.info, platform.batch, platform.identity, request.job_queue, platform.runs.queues
+        )
         return convert.connection_to_proto(report)
 
     async def ListPipelines(self, request: pb.ListPipelinesRequest, context: Context) -> pb.ListPipelinesResponse:

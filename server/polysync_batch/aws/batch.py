@@ -50,6 +50,9 @@ class BatchAdapter:
     async def sample_pipelines(self) -> None:
         await self._call("DescribeJobDefinitions", self._batch.describe_job_definitions, status="ACTIVE", maxResults=1)
 
+    async def sample_compute_environments(self) -> None:
+        await self._call("DescribeComputeEnvironments", self._batch.describe_compute_environments, maxResults=1)
+
     async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> str:
         response = await self._call(
             "SubmitJob",

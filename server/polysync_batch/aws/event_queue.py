@@ -13,6 +13,7 @@ from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
 from typing import Any
 
+from polysync_batch.aws import blocked_event
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_run
 from polysync_batch.domain.models import QueuedEvent
@@ -20,9 +21,9 @@ from polysync_batch.domain.models import QueuedEvent
 DETAIL_TYPE = "Batch Job State Change"
 SOURCE = "aws.batch"
 MAX_MESSAGES = 10  # ReceiveMessage and DeleteMessageBatch take at most 10
-# The EventBridge rule's pattern: every job state change of the account and region. Narrow it to
-# the platform's queues with "detail": {"jobQueue": [<queue ARNs>]}.
-EVENT_PATTERN = {"source": [SOURCE], "detail-type": [DETAIL_TYPE]}
+# The EventBridge rule's pattern: every job state change and blocked queue (SPEC §13) of the account
+# and region. Narrow it to the platform's queues with "detail": {"jobQueue": [<queue ARNs>]}.
+EVENT_PATTERN = {"source": [SOURCE], "detail-type": [DETAIL_TYPE, blocked_event.DETAIL_TYPE]}
 
 
 class DaemonThreads(Executor):
@@ -143,7 +144,8 @@ class SqsEventQueue:
         if not isinstance(envelope, dict):
             return QueuedEvent(receipt, rejected="malformed", problem="the message body is not a JSON object")
         kind = (envelope.get("source"), envelope.get("detail-type"))
-        if kind != (SOURCE, DETAIL_TYPE):
+        blocked = kind == (SOURCE, blocked_event.DETAIL_TYPE)  # its detail is the blocking job's state
+        if kind != (SOURCE, DETAIL_TYPE) and not blocked:
             return QueuedEvent(
                 receipt,
                 rejected="foreign",
@@ -160,9 +162,10 @@ class SqsEventQueue:
             time = _event_time(envelope["time"])
             detail = envelope["detail"]
             run = to_run(detail, self._ctx)
+            block = blocked_event.parse_blocked(envelope, time) if blocked else None
         except (KeyError, TypeError, ValueError) as error:
             return QueuedEvent(receipt, rejected="malformed", problem=f"not a job event: {error!r}")
-        return QueuedEvent(receipt, run=run, time=time)
+        return QueuedEvent(receipt, run=run, time=time, blocked=block)
 
 
 def _event_time(text: str) -> datetime:

@@ -365,11 +365,12 @@ def request_id_reused(request_id: str, platform: str) -> AlreadyExists:
     )
 
 
-def job_queue_not_allowed(queue: str, platform: str, allowed: list[str]) -> PermissionDenied:
+def job_queue_not_allowed(
+    queue: str, platform: str, allowed: list[str], done: str = "nothing was submitted or listed"
+) -> PermissionDenied:
     return PermissionDenied(
         Reason.JOB_QUEUE_NOT_ALLOWED,
-        f"job queue {queue!r} is not one of platform {platform!r}'s job queues ({', '.join(allowed)}); "
-        "nothing was submitted or listed",
+        f"job queue {queue!r} is not one of platform {platform!r}'s job queues ({', '.join(allowed)}); {done}",
         hint=f"Use one of the platform's queues, or add the queue to platforms.{platform}.job_queues.",
         metadata={"job_queue": queue, "platform": platform},
     )

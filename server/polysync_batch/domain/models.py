@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from polysync_batch.domain.diagnosis import FailureCause
+from polysync_batch.domain.queue_blocked import QueueBlocked
 from polysync_batch.domain.status import RunStatus
 
 
@@ -150,3 +151,4 @@ class QueuedEvent:
     time: datetime | None = None
     rejected: str = ""  # "malformed" (not a parseable job event) or "foreign" (another kind, account, region)
     problem: str = ""  # what was wrong, for the log
+    blocked: QueueBlocked | None = None  # a "Batch Job Queue Blocked" event: `run` is the job blocking the queue

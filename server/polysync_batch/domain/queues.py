@@ -34,10 +34,11 @@ class QueueScope:
     def allows(self, queue: str) -> bool:
         return self.names is None or queue_name(queue) in self.names
 
-    def check(self, queue: str) -> None:
-        """Refuses a queue outside the platform's (PERMISSION_DENIED JOB_QUEUE_NOT_ALLOWED)."""
+    def check(self, queue: str, done: str = "nothing was submitted or listed") -> None:
+        """Refuses a queue outside the platform's (PERMISSION_DENIED JOB_QUEUE_NOT_ALLOWED);
+        `done` says what the refused call did not do."""
         if not self.allows(queue):
-            raise errors.job_queue_not_allowed(queue, self.platform, sorted(self.names or ()))
+            raise errors.job_queue_not_allowed(queue, self.platform, sorted(self.names or ()), done)
 
     def visible(self, run: Run | None) -> Run | None:
         """The run, or None when it is in another platform's queue (a run not yet described may

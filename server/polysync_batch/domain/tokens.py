@@ -1,11 +1,13 @@
-"""Tamper-proof tokens handed to callers (SPEC §8.5): page tokens now, §12 feed cursors next.
+"""Tamper-proof tokens handed to callers (SPEC §8.5): page tokens and §12 feed cursors.
 
 A token is `<base64url JSON payload>.<base64url HMAC-SHA256>`, the MAC taken over a purpose
 string and the payload, so a token of one kind (a page of ListPipelineRuns, a feed cursor) is
 never accepted as another, and nothing a caller edits, forges or copies from elsewhere verifies.
 The key is the configured `server.token_key_file` (shared by replicas, so each accepts the
 others' tokens) or, without one, random per process (tokens then do not survive a restart).
-The key is never logged."""
+The key is never logged. Feed cursors (feed/cursor.py) are signed here too: with the configured
+key when there is one, else with their history's own key (kept in the history table, so every
+replica of it verifies them without a configured key)."""
 
 from __future__ import annotations
 
@@ -68,6 +70,18 @@ class TokenSigner:
             return None
 
 
+def unverified(token: str) -> Any | None:
+    """The payload of a well-formed token, NOT verified (None if it is not one): for a token
+    whose payload names what verifies it (a feed cursor's history). Verify before trusting it."""
+    body, dot, _ = token.partition(".")
+    if not dot:
+        return None
+    try:
+        return json.loads(_unb64(body))
+    except (binascii.Error, ValueError):
+        return None
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -77,6 +91,7 @@ def _unb64(text: str) -> bytes:
 
 
 _signer = TokenSigner.random()
+_configured: TokenSigner | None = None  # the signer of server.token_key_file, once use_key_file read it
 
 
 def signer() -> TokenSigner:
@@ -84,8 +99,13 @@ def signer() -> TokenSigner:
     return _signer
 
 
+def configured() -> TokenSigner | None:
+    """The signer of the configured `server.token_key_file`; None without one."""
+    return _configured
+
+
 def use_key_file(path: Path | None) -> None:
     """Signs and verifies with the key in `path` from now on (None: keep the per-process key)."""
-    global _signer
+    global _signer, _configured
     if path is not None:
-        _signer = TokenSigner.from_file(path)
+        _signer = _configured = TokenSigner.from_file(path)

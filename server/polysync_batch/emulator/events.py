@@ -1,4 +1,4 @@
-"""AWS Batch's "Batch Job State Change" events for the emulator's own jobs.
+"""AWS Batch's "Batch Job State Change" (and "Batch Job Queue Blocked") events for the emulator's own jobs.
 
 moto's Batch backend emits no events, and an emulated job's state is a pure function of time
 (nothing ticks), so a publisher thread looks at the jobs that have not finished every
@@ -8,6 +8,11 @@ emulator's EventBridge bus. moto's EventBridge delivers it to the SQS target of 
 rule that `seed_event_queue` created, like AWS does. As in AWS, SUBMITTED has no event, and
 every later status has one: the publisher looks back over the time since its last look (in
 steps of `resolution` seconds), so a status held for less than one interval is not skipped.
+
+A job that blocks its queue (`failure` blocked) also gets AWS's "Batch Job Queue Blocked" event
+when it becomes RUNNABLE: `detail` is the job as DescribeJobs returns it (RUNNABLE, the blocker
+reason in `statusReason`), `resources` its ARN and its queue's (the AWS Batch user guide, "Job
+queue blocked events"). AWS sends it once it has found the queue blocked; the emulator at once.
 """
 
 from __future__ import annotations
@@ -30,7 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 EVENTS_QUEUE = "polysync-demo-events"
 EVENTS_RULE = "polysync-demo-batch-events"
-EVENT_PATTERN = {"source": ["aws.batch"], "detail-type": ["Batch Job State Change"]}
+STATE_CHANGE = "Batch Job State Change"
+QUEUE_BLOCKED = "Batch Job Queue Blocked"
+EVENT_PATTERN = {"source": ["aws.batch"], "detail-type": [STATE_CHANGE, QUEUE_BLOCKED]}
 _PUT_EVENTS_LIMIT = 10
 # The envelope EventBridge delivers to a target without an input transformer, as AWS sends it.
 ENVELOPE_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
@@ -102,11 +109,15 @@ class EventPublisher:
         entries = []
         for job in jobs:
             for at in self._instants(since, now):
-                status = job.timeline.view(at).status
+                view = job.timeline.view(at)
+                status = view.status
                 if status == self._published.get(job.job_id, status):
                     continue
                 self._published[job.job_id] = status
-                entries.append(self._entry(job, job.describe(at), at))
+                detail = job.describe(at)
+                entries.append(self._entry(job, detail, at))
+                if view.blocks_queue:
+                    entries.append(self._entry(job, detail, at, QUEUE_BLOCKED, [job.arn, job.job_queue.arn]))
                 if status in TERMINAL_STATUSES:
                     with self._lock:
                         self._jobs.pop(job.job_id, None)
@@ -126,12 +137,19 @@ class EventPublisher:
             return [now]
         return [since + self._resolution * (i + 1) for i in range(steps)] + [now]
 
-    def _entry(self, job: EmulatedJob, detail: dict[str, Any], at: float) -> dict[str, Any]:
+    def _entry(
+        self,
+        job: EmulatedJob,
+        detail: dict[str, Any],
+        at: float,
+        detail_type: str = STATE_CHANGE,
+        resources: list[str] | None = None,
+    ) -> dict[str, Any]:
         return {
             "Source": "aws.batch",
-            "DetailType": "Batch Job State Change",
+            "DetailType": detail_type,
             "Detail": json.dumps(detail),
-            "Resources": [job.arn],
+            "Resources": resources or [job.arn],
             "Time": datetime.fromtimestamp(at, tz=UTC),
         }
 

@@ -88,6 +88,7 @@ class JobView:
     container_reason: str | None = None  # ECS's reason (container.reason), for a `failure` scenario
     attempts: tuple[AttemptView, ...] | None = None  # set by `failure` scenarios: every finished attempt
     attempt: int = 0  # the index of the attempt in progress (or the last one)
+    blocks_queue: bool = False  # RUNNABLE at the front of its queue, which it blocks (`failure` blocked)
 
     @property
     def terminal(self) -> bool:
@@ -208,7 +209,7 @@ class JobTimeline:
         """The job's state from RUNNABLE on, when it plays a failure cause."""
         failure, lifecycle = self._failure, self._lifecycle
         if failure == "blocked":  # at the head of a blocked queue until someone cancels it
-            return JobView(RUNNABLE, INSUFFICIENT_CAPACITY, attempts=())
+            return JobView(RUNNABLE, INSUFFICIENT_CAPACITY, attempts=(), blocks_queue=True)
         if failure == "unplaceable":  # then the queue's job state time limit action cancels it
             cancelled_at = runnable_at + self._time_limit
             if at < cancelled_at:

@@ -35,6 +35,10 @@ class BatchPort(Protocol):
         """One DescribeJobDefinitions call of one result (a permission probe)."""
         ...
 
+    async def sample_compute_environments(self) -> None:
+        """One DescribeComputeEnvironments call of one result (a permission probe)."""
+        ...
+
     async def submit(self, request: SubmitRequest, job_queue: str, job_name: str) -> str:
         """Submits one job (one SubmitJob call); returns its job id, which is the run id."""
         ...

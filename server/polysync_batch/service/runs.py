@@ -26,6 +26,7 @@ from polysync_batch.domain.submit import (
     job_name,
     with_fingerprint,
 )
+from polysync_batch.service.blocked_queues import BlockedQueues
 from polysync_batch.service.budget import AdaptiveBudget
 from polysync_batch.service.pipelines import PipelineService
 from polysync_batch.service.placement import PlacementCheck
@@ -67,8 +68,10 @@ class RunService:
         placement: PlacementCheck | None = None,
         queue_positions: QueuePositions | None = None,
         archive: RunArchive | None = None,
+        blocked_queues: BlockedQueues | None = None,
     ) -> None:
         self._info = info
+        self._blocked = blocked_queues  # SPEC §13: "Batch Job Queue Blocked" events, on RUNNABLE runs read
         self._archive = archive  # the feed's history table: runs AWS no longer returns
         self._queues = queues or QueueScope(info.name, None)  # job_queues: what the platform may reach
         self._placement = placement or PlacementCheck(info, batch)  # SPEC §13: queue and placement checks
@@ -84,6 +87,11 @@ class RunService:
         # Serialises submits of one request_id within this process; across processes the
         # ListJobs look-up before SubmitJob is the guard.
         self._submit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @property
+    def queues(self) -> QueueScope:
+        """The platform's job queues (SPEC §8.5 `job_queues`): what it may reach."""
+        return self._queues
 
     # -- submitting ----------------------------------------------------------------------------
 
@@ -280,7 +288,8 @@ class RunService:
             if archived is None:
                 raise
             run = archived
-        return await self._positions.annotate(self._queues.readable(run))
+        run = await self._positions.annotate(self._queues.readable(run))
+        return await self._blocked.annotate(run) if self._blocked is not None else run
 
     async def get_many(self, run_ids: list[str]) -> dict[str, Run | None]:
         """Each id's run, or None when neither AWS Batch nor the history table knows it."""
@@ -289,7 +298,8 @@ class RunService:
         if self._archive is not None:
             for run_id in [run_id for run_id, run in found.items() if run is None]:
                 found[run_id] = await self._archive.run(run_id)
-        return await self._positions.annotate_all({run_id: self._queues.visible(run) for run_id, run in found.items()})
+        runs = await self._positions.annotate_all({run_id: self._queues.visible(run) for run_id, run in found.items()})
+        return await self._blocked.annotate_all(runs) if self._blocked is not None else runs
 
     async def cancel(self, run_id: str, reason: str) -> tuple[Run, bool]:
         """TerminateJob works for queued and running jobs alike; a finished run is returned as is."""
@@ -352,4 +362,7 @@ class RunService:
         if self._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
             self._queues.check_readable((await self._states.get_many(run_ids)).values())
         async with self._states.watch(run_ids) as events:
-            yield self._positions.annotate_events(events)
+            if self._queues.confined:  # as subscribed: a run DescribeJobs showed only now is checked too
+                self._queues.check_readable((await self._states.get_many(run_ids)).values())
+            annotated = self._positions.annotate_events(events)
+            yield self._blocked.annotate_events(annotated) if self._blocked is not None else annotated

@@ -27,6 +27,7 @@ from datetime import datetime
 
 from polysync_batch.domain.backoff import backoff
 from polysync_batch.domain.models import QueuedEvent, Run
+from polysync_batch.domain.queue_blocked import QueueBlocked
 from polysync_batch.service.ports import Clock, EventQueuePort, Outcome, Source
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ class EventConsumer:
         consuming: Callable[[], bool] = lambda: True,
         relay_ok: Callable[[], bool] = lambda: True,
         standby_seconds: float = 0.5,
+        blocked: Callable[[QueueBlocked], None] | None = None,
     ) -> None:
         self.platform = platform
+        self._blocked = blocked  # a "Batch Job Queue Blocked" event's block (service/blocked_queues.py)
         self._queue = queue
         self._observe = observe
         self._flowing_to = flowing  # the poller's reconcile_every
@@ -164,6 +167,9 @@ class EventConsumer:
                 log.warning("platform %s: dropping an event message (%s): %s", self.platform, outcome, message.problem)
             else:
                 outcome = self._observe(message.run, Source.EVENT, message.time).value
+                # A blocked queue: unless the hub knows the blocker has moved on since.
+                if message.blocked is not None and self._blocked is not None and outcome != Outcome.STALE.value:
+                    self._blocked(message.blocked)
         except Exception:
             log.exception("platform %s: applying an event message failed", self.platform)
             outcome = "error"

@@ -203,6 +203,14 @@ class RunHub:
             and self.clock.monotonic() - entry.submitted_at < self._grace
         )
 
+    def redeliver(self, matches: Callable[[Run], bool]) -> None:
+        """Sends every watched run `matches` accepts to its watchers again, unchanged: what the
+        service adds to it on the way out changed (service/blocked_queues.py's warning)."""
+        for entry in list(self._subscribed.values()):
+            if entry.run is not None and matches(entry.run):
+                for subscription in list(entry.subscribers):
+                    subscription.deliver(entry.run, entry.stale_since, again=True)
+
     def mark_stale(self, run_ids: list[str]) -> None:
         """Refreshing these states failed: every message says so until one succeeds."""
         for run_id in run_ids:

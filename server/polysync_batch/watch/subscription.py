@@ -40,10 +40,11 @@ class Subscription:
         self._wakeup = Wakeup()
         self._sequence = 0
 
-    def deliver(self, run: Run, stale_since: datetime | None = None) -> None:
-        """Queues the run's state unless it is the one this stream last saw."""
+    def deliver(self, run: Run, stale_since: datetime | None = None, again: bool = False) -> None:
+        """Queues the run's state unless it is the one this stream last saw (`again`: even then,
+        when what the service adds to it changed, e.g. a blocked queue's warning)."""
         key = (run.change_key(), stale_since)
-        if self._delivered.get(run.run_id) == key or run.run_id in self._finished:
+        if (self._delivered.get(run.run_id) == key and not again) or run.run_id in self._finished:
             return
         self._delivered[run.run_id] = key
         self._pending[run.run_id] = WatchEvent(run, stale_since)

@@ -6,6 +6,7 @@ package livestack
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,7 +82,72 @@ func Start(t testing.TB, args ...string) *Stack {
 // Launch runs the live server with the given options and returns once it is ready;
 // [Stack.Stop] stops it. For a server shared by several tests (started from TestMain or a
 // sync.Once).
-func Launch(args ...string) (*Stack, error) {
+func Launch(args ...string) (*Stack, error) { return launch("tests.live_stack", args) }
+
+// StartFeed runs `python -m tests.live_feed_stack` (the emulator in that process, the server
+// as a child process of it, so [Stack.Kill] can kill the server for real while AWS goes on) for
+// the test and stops it when the test ends. With history, the demo platform keeps the feed's
+// history in the emulator's DynamoDB table.
+func StartFeed(t testing.TB, history bool) *Stack {
+	t.Helper()
+	var args []string
+	if history {
+		args = append(args, "--history")
+	}
+	s, err := launch("tests.live_feed_stack", args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+// Kill (a [StartFeed] stack only) kills the server process with SIGKILL and starts a new one on
+// the same port; it returns once that one is ready.
+func (s *Stack) Kill() error {
+	if _, err := io.WriteString(s.stdin, "kill\n"); err != nil {
+		return fmt.Errorf("livestack: kill: %w", err)
+	}
+	port, err := s.awaitReady()
+	if err != nil {
+		return err
+	}
+	if "127.0.0.1:"+port != s.Addr {
+		return fmt.Errorf("livestack: restarted on port %s, want %s", port, s.Addr)
+	}
+	return nil
+}
+
+// Jobs (a [StartFeed] stack only) returns every job of the emulator's demo queue: job id → status.
+func (s *Stack) Jobs() (map[string]string, error) {
+	if _, err := io.WriteString(s.stdin, "jobs\n"); err != nil {
+		return nil, fmt.Errorf("livestack: jobs: %w", err)
+	}
+	deadline := time.After(readyTimeout)
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				return nil, errors.New("livestack: the stack exited before it listed the jobs")
+			}
+			if rest, found := strings.CutPrefix(line, "jobs "); found {
+				jobs := map[string]string{}
+				if err := json.Unmarshal([]byte(rest), &jobs); err != nil {
+					return nil, fmt.Errorf("livestack: jobs: %w", err)
+				}
+				return jobs, nil
+			}
+		case <-deadline:
+			return nil, errors.New("livestack: no job list")
+		}
+	}
+}
+
+func launch(module string, args []string) (*Stack, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -90,7 +156,7 @@ func Launch(args ...string) (*Stack, error) {
 	if _, err := os.Stat(python); err != nil {
 		return nil, fmt.Errorf("livestack: %s missing (run `make setup` at the repository root): %w", python, err)
 	}
-	cmd := exec.Command(python, append([]string{"-m", "tests.live_stack"}, args...)...)
+	cmd := exec.Command(python, append([]string{"-m", module}, args...)...)
 	cmd.Dir = root
 	s := &Stack{cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr

@@ -5,13 +5,14 @@
 
 `connect()` gives a PlatformClient: `.stub` for every RPC, and helpers that follow one reconnect
 policy (polysync_platform_client.policy): watch_run, watch_runs, stream_logs, execute (submit
-and wait), list_pipelines, list_runs. Error helpers read the rich details of a failed call;
+and wait), follow_changes (the §12 feed), list_pipelines, list_runs. `explain_failure(run)` says
+why a run failed in words. Error helpers read the rich details of a failed call;
 `reasons` has every ErrorInfo reason the server sends.
 """
 
 from polysync_platform_client import reasons
 from polysync_platform_client._version import PROTO_SHA256, __version__
-from polysync_platform_client.client import PlatformClient, connect
+from polysync_platform_client.client import ChangeFeed, PlatformClient, connect
 from polysync_platform_client.errors import (
     ERROR_DOMAIN,
     bad_request,
@@ -25,6 +26,8 @@ from polysync_platform_client.errors import (
     retry_info,
     rpc_status,
 )
+from polysync_platform_client.explain import explain_failure
+from polysync_platform_client.feed import FeedEvent
 from polysync_platform_client.policy import (
     DEFAULT_POLICY,
     DeadlineExceeded,
@@ -38,7 +41,9 @@ __all__ = [
     "DEFAULT_POLICY",
     "ERROR_DOMAIN",
     "PROTO_SHA256",
+    "ChangeFeed",
     "DeadlineExceeded",
+    "FeedEvent",
     "PlatformClient",
     "ReconnectPolicy",
     "RunEvent",
@@ -49,6 +54,7 @@ __all__ = [
     "connect",
     "error_info",
     "error_reason",
+    "explain_failure",
     "field_violations",
     "help_links",
     "missing_parameters",

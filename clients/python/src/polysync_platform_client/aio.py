@@ -17,6 +17,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
 
 from polysync_platform_client import _credentials
+from polysync_platform_client.feed import FeedEvent, FeedState
 from polysync_platform_client.policy import (
     DEFAULT_POLICY,
     Deadline,
@@ -36,7 +37,7 @@ def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None
 OnReconnect = Callable[[int, float, BaseException], None]
 AsyncTokenSource = Callable[[], "str | Awaitable[str]"]
 
-__all__ = ["PlatformClient", "connect"]
+__all__ = ["ChangeFeed", "PlatformClient", "connect"]
 
 
 async def _token(source: AsyncTokenSource) -> str:
@@ -171,7 +172,7 @@ class PlatformClient:
         on_reconnect: OnReconnect | None,
         idle_timeout: float | None = None,
     ) -> AsyncIterator[RunEvent]:
-        state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
+        state = WatchState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, run_ids=run_ids)
         deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
@@ -187,7 +188,7 @@ class PlatformClient:
                     except StopAsyncIteration:
                         delay = state.on_clean_end()
                         break
-                    except TimeoutError:
+                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
                         delay = state.on_idle(idle_timeout or 0.0)
                         break
                     event = state.on_message(response)
@@ -200,6 +201,67 @@ class PlatformClient:
             finally:
                 call.cancel()
             deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
+            if on_reconnect is not None and state.last_error is not None:
+                on_reconnect(state.reconnects, delay, state.last_error)
+            await self._sleep(delay)
+
+    def follow_changes(
+        self,
+        *,
+        platform: str = "",
+        cursor: str = "",
+        tags: dict[str, str] | None = None,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
+    ) -> ChangeFeed:
+        """See polysync_platform_client.PlatformClient.follow_changes: `async for` its events."""
+        state = FeedState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, cursor=cursor)
+        return ChangeFeed(state, self._follow(state, platform, tags, metadata, timeout, on_reconnect, idle_timeout))
+
+    async def _follow(
+        self,
+        state: FeedState,
+        platform: str,
+        tags: dict[str, str] | None,
+        metadata: Metadata | None,
+        timeout: float | None,
+        on_reconnect: OnReconnect | None,
+        idle_timeout: float | None,
+    ) -> AsyncIterator[FeedEvent]:
+        deadline = Deadline(timeout, self._clock)
+        while True:
+            call = self.stub.WatchRunChanges(
+                state.request(platform, tags), timeout=deadline.remaining(), metadata=_md(metadata)
+            )
+            responses = call.__aiter__()
+            relist = None
+            try:
+                while True:
+                    try:
+                        following = responses.__anext__()
+                        if idle_timeout is None:
+                            response = await following
+                        else:
+                            response = await asyncio.wait_for(following, idle_timeout)
+                    except StopAsyncIteration:
+                        delay = state.on_clean_end()
+                        break
+                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
+                        delay = state.on_idle(idle_timeout or 0.0)
+                        break
+                    for event in state.on_message(response):
+                        yield event
+            except grpc.RpcError as error:
+                if (relist := state.on_expired(error)) is None:
+                    delay = state.on_error(error)
+            finally:
+                call.cancel()
+            if relist is not None:
+                yield relist  # and at once a snapshot: no backoff, not a reconnect
+                continue
+            deadline.allow(delay, state.last_error)
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
             await self._sleep(delay)
@@ -313,3 +375,25 @@ class PlatformClient:
             if not response.next_page_token:
                 return
             request.page_token = response.next_page_token
+
+
+class ChangeFeed:
+    """What `follow_changes` returns: an async iterator of FeedEvents. `cursor` is the latest
+    resume point received (the start cursor before any); `await close()` cancels the stream."""
+
+    def __init__(self, state: FeedState, events: AsyncIterator[FeedEvent]) -> None:
+        self._state = state
+        self._events = events
+
+    @property
+    def cursor(self) -> str:
+        return self._state.cursor
+
+    def __aiter__(self) -> ChangeFeed:
+        return self
+
+    async def __anext__(self) -> FeedEvent:
+        return await self._events.__anext__()
+
+    async def close(self) -> None:
+        await self._events.aclose()  # type: ignore[attr-defined]

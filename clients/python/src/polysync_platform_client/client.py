@@ -15,6 +15,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1.platform_service_pb2_grpc import PlatformServiceStub
 
 from polysync_platform_client import _credentials
+from polysync_platform_client.feed import FeedEvent, FeedState
 from polysync_platform_client.policy import (
     DEFAULT_POLICY,
     Deadline,
@@ -33,7 +34,7 @@ def _md(metadata: Metadata | None) -> tuple[tuple[str, str | bytes], ...] | None
 
 OnReconnect = Callable[[int, float, BaseException], None]
 
-__all__ = ["PlatformClient", "connect"]
+__all__ = ["ChangeFeed", "PlatformClient", "connect"]
 
 
 class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
@@ -199,7 +200,7 @@ class PlatformClient:
         on_reconnect: OnReconnect | None,
         idle_timeout: float | None = None,
     ) -> Iterator[RunEvent]:
-        state = WatchState(run_ids, self._policy, self._retry_unauthenticated)
+        state = WatchState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, run_ids=run_ids)
         deadline = Deadline(timeout, self._clock)
         while not state.done:
             call = open_stream(list(state.pending), deadline.remaining())
@@ -220,6 +221,73 @@ class PlatformClient:
                 idle.stop()
                 call.cancel()  # a no-op once the stream has ended; ends it when abandoned
             deadline.allow(delay, state.last_error)  # no reconnect that the deadline leaves no time for
+            if on_reconnect is not None and state.last_error is not None:
+                on_reconnect(state.reconnects, delay, state.last_error)
+            self._sleep(delay)
+
+    # -- the run changes feed (SPEC §12) -----------------------------------------------------
+
+    def follow_changes(
+        self,
+        *,
+        platform: str = "",
+        cursor: str = "",
+        tags: dict[str, str] | None = None,
+        metadata: Metadata | None = None,
+        timeout: float | None = None,
+        on_reconnect: OnReconnect | None = None,
+        idle_timeout: float | None = None,
+    ) -> ChangeFeed:
+        """Every change of every run of the platform (WatchRunChanges), as a Kubernetes informer
+        follows a resource: without a `cursor`, first a snapshot of the non-terminal runs; on
+        any disconnect it resumes from the last cursor; on CURSOR_EXPIRED it relists (a "relist"
+        event, then a fresh snapshot); a change it already handed out (same run, no newer
+        version) is dropped. `tags`: only runs whose tags include all of these.
+
+        Iterate the returned ChangeFeed for FeedEvents; store each event's `cursor` after
+        handling it, and pass it as `cursor` to follow on later (after a restart) without
+        missing anything. The feed has no end: it raises what the policy does not retry
+        (docs/clients.md, "The feed helper"; clients/feed-policy.json). Leaving the loop, or
+        `close()`, cancels the stream."""
+        state = FeedState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, cursor=cursor)
+        return ChangeFeed(state, self._follow(state, platform, tags, metadata, timeout, on_reconnect, idle_timeout))
+
+    def _follow(
+        self,
+        state: FeedState,
+        platform: str,
+        tags: dict[str, str] | None,
+        metadata: Metadata | None,
+        timeout: float | None,
+        on_reconnect: OnReconnect | None,
+        idle_timeout: float | None,
+    ) -> Iterator[FeedEvent]:
+        deadline = Deadline(timeout, self._clock)
+        while True:
+            call = self.stub.WatchRunChanges(
+                state.request(platform, tags), timeout=deadline.remaining(), metadata=_md(metadata)
+            )
+            idle = _IdleTimer(idle_timeout, call.cancel)
+            relist = None
+            try:
+                idle.arm()
+                for response in call:
+                    idle.stop()  # the caller's time with the events is not the stream's silence
+                    yield from state.on_message(response)
+                    idle.arm()
+                delay = state.on_clean_end()
+            except grpc.RpcError as error:
+                if idle.expired:
+                    delay = state.on_idle(idle_timeout or 0.0)
+                elif (relist := state.on_expired(error)) is None:
+                    delay = state.on_error(error)
+            finally:
+                idle.stop()
+                call.cancel()  # a no-op once the stream has ended; ends it when abandoned
+            if relist is not None:
+                yield relist  # and at once a snapshot: no backoff, not a reconnect
+                continue
+            deadline.allow(delay, state.last_error)
             if on_reconnect is not None and state.last_error is not None:
                 on_reconnect(state.reconnects, delay, state.last_error)
             self._sleep(delay)
@@ -340,3 +408,25 @@ class PlatformClient:
             if not response.next_page_token:
                 return
             request.page_token = response.next_page_token
+
+
+class ChangeFeed:
+    """What `follow_changes` returns: an iterator of FeedEvents. `cursor` is the latest resume
+    point received (the start cursor before any); `close()` cancels the stream."""
+
+    def __init__(self, state: FeedState, events: Iterator[FeedEvent]) -> None:
+        self._state = state
+        self._events = events
+
+    @property
+    def cursor(self) -> str:
+        return self._state.cursor
+
+    def __iter__(self) -> ChangeFeed:
+        return self
+
+    def __next__(self) -> FeedEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        self._events.close()  # type: ignore[attr-defined]

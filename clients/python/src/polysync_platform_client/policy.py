@@ -165,18 +165,52 @@ class Deadline:
 
 
 @dataclass
-class WatchState:
-    """Everything a watch helper decides, without I/O: what to yield, when it is done, whether
-    and how long to wait before reconnecting."""
+class Reconnects:
+    """The reconnect budget of a stream helper, without I/O: which errors are retried, the
+    backoff before each reconnect, and the count of consecutive reconnects without a message
+    (the watch helpers' WatchState and the feed helper's FeedState both use it)."""
 
-    run_ids: Iterable[str]
     policy: ReconnectPolicy = DEFAULT_POLICY
     retry_unauthenticated: bool = False
     uniform: Callable[[float, float], float] = random.uniform
-    pending: list[str] = field(init=False)
     reconnects: int = field(init=False, default=0)  # consecutive, without a message
     last_error: BaseException | None = field(init=False, default=None)
     _unauthenticated_retried: bool = field(init=False, default=False)
+
+    def received(self) -> None:
+        """A message arrived: the backoff and the one UNAUTHENTICATED retry start over."""
+        self.reconnects = 0
+        self._unauthenticated_retried = False
+
+    def on_idle(self, idle_timeout: float) -> float:
+        """The stream sent nothing for `idle_timeout` s: the delay before reconnecting."""
+        return self._reconnect(StreamIdle(f"the stream sent nothing for {idle_timeout:g} s"))
+
+    def on_error(self, error: grpc.RpcError) -> float:
+        """The delay before reconnecting after `error`; raises it when it is not retried."""
+        unauthenticated = error.code() == grpc.StatusCode.UNAUTHENTICATED
+        allowed = self.retry_unauthenticated and not self._unauthenticated_retried
+        if not is_reconnectable(error, unauthenticated_allowed=allowed):
+            raise error
+        if unauthenticated:
+            self._unauthenticated_retried = True
+        return self._reconnect(error)
+
+    def _reconnect(self, error: BaseException) -> float:
+        self.last_error = error
+        if self.reconnects >= self.policy.max_reconnects:
+            raise error
+        self.reconnects += 1
+        return self.policy.backoff(self.reconnects, self.uniform)
+
+
+@dataclass
+class WatchState(Reconnects):
+    """Everything a watch helper decides, without I/O: what to yield, when it is done, whether
+    and how long to wait before reconnecting."""
+
+    run_ids: Iterable[str] = ()
+    pending: list[str] = field(init=False)
     _last: dict[str, tuple[object, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -188,8 +222,7 @@ class WatchState:
 
     def on_message(self, response: WatchResponse) -> RunEvent | None:
         """The event to yield for a received message, or None to suppress it."""
-        self.reconnects = 0
-        self._unauthenticated_retried = False
+        self.received()
         run = response.run
         if run.terminal and run.run_id in self.pending:
             self.pending.remove(run.run_id)
@@ -211,27 +244,6 @@ class WatchState:
                 f"{', '.join(self.pending)} reached a terminal state"
             )
         )
-
-    def on_idle(self, idle_timeout: float) -> float:
-        """The stream sent nothing for `idle_timeout` s: the delay before reconnecting."""
-        return self._reconnect(StreamIdle(f"the watch stream sent nothing for {idle_timeout:g} s"))
-
-    def on_error(self, error: grpc.RpcError) -> float:
-        """The delay before reconnecting after `error`; raises it when it is not retried."""
-        unauthenticated = error.code() == grpc.StatusCode.UNAUTHENTICATED
-        allowed = self.retry_unauthenticated and not self._unauthenticated_retried
-        if not is_reconnectable(error, unauthenticated_allowed=allowed):
-            raise error
-        if unauthenticated:
-            self._unauthenticated_retried = True
-        return self._reconnect(error)
-
-    def _reconnect(self, error: BaseException) -> float:
-        self.last_error = error
-        if self.reconnects >= self.policy.max_reconnects:
-            raise error
-        self.reconnects += 1
-        return self.policy.backoff(self.reconnects, self.uniform)
 
 
 @dataclass

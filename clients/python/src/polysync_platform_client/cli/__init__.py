@@ -12,8 +12,8 @@ draws the tables and the live status line (spinner, elapsed time, status) and kn
 stdout is a terminal.
 
 Everything goes through the client's public API (connect, PlatformClient.watch_run with the
-shared reconnect policy, stream_logs, list_pipelines, list_runs, the error helpers); what the
-package lacks — a follower of the §12 changes feed — lives in `_changes`.
+shared reconnect policy, follow_changes for the §12 feed, stream_logs, list_pipelines,
+list_runs, explain_failure, the error helpers).
 """
 
 from polysync_platform_client.cli._app import cli, main

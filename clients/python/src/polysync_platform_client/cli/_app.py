@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,9 +19,11 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from rich.console import Console
 from rich.table import Table
 
-from polysync_platform_client.cli import _changes, _live, _render
+from polysync_platform_client.cli import _live, _render
 from polysync_platform_client.cli._exits import Exit, Refused, of_run, report
 from polysync_platform_client.client import PlatformClient, connect
+from polysync_platform_client.explain import explain_failure
+from polysync_platform_client.feed import FeedEvent
 
 CALL_TIMEOUT = 30.0  # seconds for each unary call; the watches and streams have none
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -349,6 +352,9 @@ def _follow(client: PlatformClient, s: Settings, run_id: str) -> Exit:
         run = _follow_live(client, s, run_id, console)
     if s.json:
         return of_run(run)  # the terminal state was the last line
+    # Why it failed, in words (cause, attempts, advice), on stderr before the final state, so
+    # the final state stays the last line, on a terminal as on stdout for scripts.
+    print(explain_failure(run), end="", file=sys.stderr, flush=True)
     console.print(_render.summary(run), highlight=False)
     return of_run(run)
 
@@ -449,12 +455,8 @@ def changes(s: Settings, cursor: str) -> Exit:
     """Follow every change of every run of the platform (WatchRunChanges, SPEC §12), one line per
     change, until Ctrl-C (exit 0; the last cursor is printed on stderr)."""
     with open_client(s) as client:
-        try:
-            method, request_type = _changes.feed_method(client.stub)
-        except _changes.NotInContract as missing:
-            raise Refused(str(missing)) from None
 
-        def emit(change: Any) -> None:
+        def emit(change: pb.RunChange) -> None:
             if s.json:
                 _print_json(change)
             else:
@@ -463,20 +465,71 @@ def changes(s: Settings, cursor: str) -> Exit:
         def note(text: str) -> None:
             print(f"polysync: {text}", file=sys.stderr, flush=True)
 
-        follower = _changes.ChangesFollower(
-            method, request_type, platform=s.platform, cursor=cursor, emit=emit, note=note
-        )
+        follower = ChangesFollower(client, platform=s.platform, cursor=cursor, emit=emit, note=note)
         try:
             follower.run()
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.UNIMPLEMENTED:
                 raise
-            raise Refused(f"the server at {s.address} does not offer {_changes.RPC} (SPEC §12) yet") from None
+            raise Refused(f"the server at {s.address} does not offer WatchRunChanges (SPEC §12) yet") from None
         except KeyboardInterrupt:
-            follower.cancel()
             print(f"polysync: last cursor {follower.cursor or '(none yet)'}", file=sys.stderr, flush=True)
             return Exit.DONE
     return Exit.DONE
+
+
+class ChangesFollower:
+    """What `polysync changes` shows of the client's follow_changes (the feed helper: snapshot,
+    resume, relist, duplicates dropped): each change through `emit` (a RunChange), what happens
+    to the feed through `note`; `cursor` is the resume point of the last event handled."""
+
+    def __init__(
+        self,
+        client: PlatformClient,
+        *,
+        platform: str,
+        cursor: str,
+        emit: Callable[[pb.RunChange], None],
+        note: Callable[[str], None],
+    ) -> None:
+        self._client = client
+        self._platform = platform
+        self.cursor = cursor
+        self._emit = emit
+        self._note = note
+        self._stale: datetime | None = None
+
+    def run(self) -> None:
+        """Follows until interrupted (the feed has no end); raises what the policy does not retry."""
+        feed = self._client.follow_changes(platform=self._platform, cursor=self.cursor, on_reconnect=self._reconnect)
+        try:
+            for event in feed:
+                self._on_event(event)
+                self.cursor = event.cursor
+        finally:
+            feed.close()
+
+    def _reconnect(self, attempt: int, delay: float, error: BaseException) -> None:
+        self._note(f"the feed broke ({error}); resuming from the last cursor in {delay:.1f} s")
+
+    def _on_event(self, event: FeedEvent) -> None:
+        if (event.stale_since is None) != (self._stale is None):
+            self._stale = event.stale_since
+            self._note(
+                f"the server cannot refresh the runs' state since {event.stale_since:%Y-%m-%dT%H:%M:%SZ}"
+                if event.stale_since is not None
+                else "the server refreshes the runs' state again"
+            )
+        if event.kind == FeedEvent.CHANGE and event.run is not None:
+            change = pb.RunChange(run=event.run, version=event.version)
+            if event.time is not None:
+                change.time.FromDatetime(event.time)
+            self._emit(change)
+        elif event.kind == FeedEvent.SNAPSHOT_COMPLETE:
+            self._note("snapshot complete: following changes")
+        elif event.kind == FeedEvent.RELIST:
+            why = event.error.details() if event.error is not None else "CURSOR_EXPIRED"
+            self._note(f"cursor expired ({why}): listing the current runs again")
 
 
 def main(argv: list[str] | None = None) -> None:

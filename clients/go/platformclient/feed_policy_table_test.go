@@ -1,0 +1,218 @@
+package platformclient_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/polysync/polysync-batch/clients/go/platformclient"
+	platformv1 "github.com/polysync/polysync-batch/clients/go/polysync/platform/v1"
+)
+
+// The scenarios of clients/feed-policy.json, the one feed-helper policy every client replays
+// (docs/clients.md, "The feed helper"), against FollowChanges over scripted streams. Backoff
+// times are scaled like the watch policy's replay.
+
+type feedItem struct {
+	Changes          [][3]any `json:"changes"`
+	Cursor           string   `json:"cursor"`
+	Heartbeat        bool     `json:"heartbeat"`
+	SnapshotComplete bool     `json:"snapshot_complete"`
+	StaleSince       string   `json:"stale_since"`
+	Error            string   `json:"error"`
+	Reason           string   `json:"reason"`
+}
+
+type feedRequest struct {
+	Cursor   string            `json:"cursor"`
+	Snapshot bool              `json:"snapshot"`
+	Tags     map[string]string `json:"tags"`
+}
+
+type feedTable struct {
+	Scenarios []struct {
+		Name  string `json:"name"`
+		Start struct {
+			Cursor string            `json:"cursor"`
+			Tags   map[string]string `json:"tags"`
+		} `json:"start"`
+		Streams [][]feedItem `json:"streams"`
+		Expect  struct {
+			Requests   []feedRequest `json:"requests"`
+			Events     []string      `json:"events"`
+			Reconnects []int         `json:"reconnects"`
+			Cursor     string        `json:"cursor"`
+			End        string        `json:"end"`
+			EndReason  string        `json:"end_reason"`
+		} `json:"expect"`
+	} `json:"scenarios"`
+}
+
+func loadFeedTable(t *testing.T) feedTable {
+	t.Helper()
+	data, err := os.ReadFile("../../feed-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table feedTable
+	if err := json.Unmarshal(data, &table); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
+func (it feedItem) response(t *testing.T) *platformv1.WatchRunChangesResponse {
+	m := &platformv1.WatchRunChangesResponse{Cursor: it.Cursor, Heartbeat: it.Heartbeat, SnapshotComplete: it.SnapshotComplete}
+	for _, c := range it.Changes {
+		m.Changes = append(m.Changes, &platformv1.RunChange{
+			Run:     &platformv1.PipelineRun{RunId: c[0].(string), NativeStatus: c[2].(string)},
+			Version: int64(c[1].(float64)),
+		})
+	}
+	if it.StaleSince != "" {
+		at, err := time.Parse(time.RFC3339, it.StaleSince)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.StaleSince = timestamppb.New(at)
+	}
+	return m
+}
+
+// feedClient plays one scripted stream per WatchRunChanges call and records the requests.
+type feedClient struct {
+	platformv1.PlatformServiceClient
+	t        *testing.T
+	mu       sync.Mutex
+	streams  [][]feedItem
+	requests []*platformv1.WatchRunChangesRequest
+}
+
+type feedStream struct {
+	grpc.ClientStream
+	t     *testing.T
+	items []feedItem
+}
+
+func (c *feedClient) WatchRunChanges(ctx context.Context, req *platformv1.WatchRunChangesRequest,
+	_ ...grpc.CallOption) (grpc.ServerStreamingClient[platformv1.WatchRunChangesResponse], error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.requests = append(c.requests, req)
+	if len(c.requests) > len(c.streams) {
+		c.t.Fatalf("stream %d opened, the scenario has %d", len(c.requests), len(c.streams))
+	}
+	return &feedStream{t: c.t, items: c.streams[len(c.requests)-1]}, nil
+}
+
+func (s *feedStream) Recv() (*platformv1.WatchRunChangesResponse, error) {
+	if len(s.items) == 0 {
+		return nil, errEOF
+	}
+	it := s.items[0]
+	s.items = s.items[1:]
+	if it.Error != "" {
+		st, err := status.New(codeOf(s.t, it.Error), "scripted "+it.Error).
+			WithDetails(&errdetails.ErrorInfo{Reason: it.Reason, Domain: platformclient.Domain})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		return nil, st.Err()
+	}
+	return it.response(s.t), nil
+}
+
+// describeFeedEvent writes an event as the table's expect.events does: "change r1 3 RUNNING stale @c1".
+func describeFeedEvent(ev platformclient.FeedEvent) string {
+	words := []string{string(ev.Kind)}
+	if ev.Kind == platformclient.FeedChange {
+		words = append(words, ev.Run.GetRunId(), strconv.FormatInt(ev.Version, 10), ev.Run.GetNativeStatus())
+	}
+	if ev.Stale() {
+		words = append(words, "stale")
+	}
+	return strings.Join(append(words, "@"+ev.Cursor), " ")
+}
+
+func TestFeedPolicyTableScenarios(t *testing.T) {
+	p := loadPolicyTable(t).Policy
+	backoff := platformclient.Backoff{Initial: seconds(p.InitialBackoff * tableScale), Max: seconds(p.MaxBackoff * tableScale),
+		Multiplier: p.Multiplier, Jitter: p.Jitter}
+	for _, sc := range loadFeedTable(t).Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			c := &feedClient{t: t, streams: sc.Streams}
+			attempts := []int{}
+			events := []string{}
+			cursor := sc.Start.Cursor
+			opts := []platformclient.Option{platformclient.WithBackoff(backoff), platformclient.WithCursor(sc.Start.Cursor),
+				platformclient.WithTags(sc.Start.Tags),
+				platformclient.WithOnReconnect(func(r platformclient.Reconnect) {
+					base := min(p.MaxBackoff, p.InitialBackoff*pow(p.Multiplier, r.Attempt-1)) * tableScale
+					if r.Delay < seconds(base*(1-p.Jitter)) || r.Delay > seconds(base*(1+p.Jitter)) {
+						t.Errorf("attempt %d waits %v, outside the backoff", r.Attempt, r.Delay)
+					}
+					attempts = append(attempts, r.Attempt)
+				})}
+			err := platformclient.FollowChanges(testContext(t), c, func(ev platformclient.FeedEvent) error {
+				events = append(events, describeFeedEvent(ev))
+				cursor = ev.Cursor
+				return nil
+			}, opts...)
+			want := sc.Expect
+			if want.Events == nil {
+				want.Events = []string{}
+			}
+			if strings.Join(events, "|") != strings.Join(want.Events, "|") {
+				t.Errorf("events %q, want %q", events, want.Events)
+			}
+			var got []string
+			for _, r := range c.requests {
+				got = append(got, r.GetCursor()+" "+strconv.FormatBool(r.GetSnapshot())+" "+tagsString(r.GetTags())+" "+r.GetPlatform())
+			}
+			var wantReqs []string
+			for _, r := range want.Requests {
+				wantReqs = append(wantReqs, r.Cursor+" "+strconv.FormatBool(r.Snapshot)+" "+tagsString(r.Tags)+" ")
+			}
+			if strings.Join(got, "|") != strings.Join(wantReqs, "|") {
+				t.Errorf("requests %q, want %q", got, wantReqs)
+			}
+			if !equalInts(attempts, want.Reconnects) {
+				t.Errorf("reconnects %v, want %v", attempts, want.Reconnects)
+			}
+			// The cursor to store is the last event's (the start cursor before any, "" after a relist).
+			if cursor != want.Cursor {
+				t.Errorf("cursor %q, want %q", cursor, want.Cursor)
+			}
+			if status.Code(err) != codeOf(t, want.End) || platformclient.Reason(err) != want.EndReason {
+				t.Errorf("err %v (reason %q), want %s %q", err, platformclient.Reason(err), want.End, want.EndReason)
+			}
+		})
+	}
+}
+
+func tagsString(tags map[string]string) string {
+	var parts []string
+	for k, v := range tags {
+		parts = append(parts, k+"="+v)
+	}
+	sortStrings(parts)
+	return strings.Join(parts, ",")
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
