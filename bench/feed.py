@@ -2,8 +2,13 @@
 times (RUNNABLE → STARTING → RUNNING → SUCCEEDED), the M changes of each step within one second,
 delivered by events (the fake endpoint's SQS queue) to K WatchRunChanges consumers. Prints, per
 K: change → consumer delay (p50, p99), messages per change, server CPU per delivered change.
+`--floor N` adds the bare grpc.aio floor (bench/grpc_floor.py, N streams) measured in the same
+run; `--quiet S` the AWS calls of a quiet platform of M runs over S seconds without and with a
+feed consumer; `--before DIR` runs every case a second time with the server's code taken from
+DIR (a checkout of the code before a change: DIR/server goes first on PYTHONPATH), so before
+and after come from one run.
 
-    python -m bench.feed --runs 10000 --consumers 1,100
+    python -m bench.feed --runs 10000 --consumers 1,100 --floor 1000 --quiet 60 --before /tmp/main
 """
 
 from __future__ import annotations
@@ -13,24 +18,37 @@ import asyncio
 import contextlib
 import json
 import time
+import urllib.request
 
 import grpc
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc
 
+from bench import grpc_floor
 from bench.fake_batch import STATES, change_time
 from bench.harness import cpu_seconds, percentile, start, stop
 
 CHANNELS = 10
 
 
-async def run(runs: int, consumers: int, first: float, period: float) -> dict:
+def fake_calls(port: int) -> dict[str, int]:
+    """The fake endpoint's call counts by operation."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/stats", data=b"{}", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())["calls"]
+
+
+async def run(runs: int, consumers: int, first: float, period: float, code: str, env: dict[str, str]) -> dict:
     start_at = time.time()
     fake, fake_port = start(
         "bench.fake_batch", "--jobs", str(runs), "--start", str(start_at), "--first", str(first),
         "--period", str(period), "--events",
     )  # fmt: skip
-    server, port = start("bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--events", "--interval", "5")
+    server, port = start(
+        "bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--events", "--interval", "5", env=env
+    )
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(CHANNELS)]
     delays: list[float] = []
     messages = changes = 0
@@ -60,15 +78,17 @@ async def run(runs: int, consumers: int, first: float, period: float) -> dict:
     try:
         tasks = [asyncio.ensure_future(consume(n)) for n in range(consumers)]
         await asyncio.sleep(max(0.0, start_at + first - time.time()))
-        cpu_before, window_start = cpu_seconds(server.pid), time.time()
+        cpu_before, window_start, client_before = cpu_seconds(server.pid), time.time(), time.process_time()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 2 * period + 30)
         cpu = cpu_seconds(server.pid) - cpu_before
         window = time.time() - window_start
+        client_cpu = time.process_time() - client_before
         for task in tasks:
             task.cancel()
         return {
             "bench": "feed",
+            "code": code,
             "runs": runs,
             "consumers": consumers,
             "changes_delivered": changes,
@@ -79,10 +99,60 @@ async def run(runs: int, consumers: int, first: float, period: float) -> dict:
             "delay_p99_s": round(percentile(delays, 99), 2),
             "cpu_us_per_change": round(cpu / max(1, changes) * 1e6, 1),
             "window_s": round(window, 1),
+            "server_cpu_s": round(cpu, 1),
+            "client_cpu_s": round(client_cpu, 1),  # this process: the consumers on the same cores
         }
     finally:
         for channel in channels:
             await channel.close()
+        stop(server)
+        stop(fake)
+
+
+async def quiet(runs: int, seconds: float, code: str, env: dict[str, str]) -> dict:
+    """A platform of `runs` non-terminal runs that do not change: the server's AWS calls over
+    `seconds` with no feed consumer, then over `seconds` after a consumer's snapshot (the
+    first discovery round) with one. Reconcile interval 60 s, events flowing."""
+    fake, fake_port = start("bench.fake_batch", "--jobs", str(runs), "--first", "1e9", "--events")
+    server, port = start(
+        "bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--events", "--interval", "5", env=env
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        await asyncio.sleep(5)
+        before = fake_calls(fake_port)
+        await asyncio.sleep(seconds)
+        without = fake_calls(fake_port)
+        stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+        stream = stub.WatchRunChanges(pb.WatchRunChangesRequest(platform="bench", snapshot=True))
+        snapshot = 0
+        async for message in stream:
+            snapshot += len(message.changes)
+            if message.snapshot_complete:
+                break
+        first_round = fake_calls(fake_port)
+        await asyncio.sleep(seconds)
+        with_feed = fake_calls(fake_port)
+        stream.cancel()
+
+        def grown(after: dict[str, int], earlier: dict[str, int]) -> dict[str, int]:
+            return {k: v - earlier.get(k, 0) for k, v in after.items() if k != "stats" and v > earlier.get(k, 0)}
+
+        def per_minute(after: dict[str, int], earlier: dict[str, int]) -> dict[str, float]:
+            return {k: round(v * 60 / seconds, 1) for k, v in grown(after, earlier).items()}
+
+        return {
+            "bench": "feed-quiet",
+            "code": code,
+            "runs": runs,
+            "snapshot_runs": snapshot,
+            "calls_per_min_without_feed": per_minute(without, before),
+            "calls_first_round": grown(first_round, without),
+            "calls_per_min_with_feed": per_minute(with_feed, first_round),
+            "window_s": seconds,
+        }
+    finally:
+        await channel.close()
         stop(server)
         stop(fake)
 
@@ -93,9 +163,21 @@ async def main() -> None:
     parser.add_argument("--consumers", default="1,100")
     parser.add_argument("--first", type=float, default=20.0, help="seconds before the first wave")
     parser.add_argument("--period", type=float, default=8.0, help="seconds between waves")
+    parser.add_argument("--floor", type=int, default=0, help="also the bare grpc.aio floor with this many streams")
+    parser.add_argument("--quiet", type=float, default=0, help="also a quiet platform's AWS calls over this window")
+    parser.add_argument("--before", default="", help="a checkout of the code before: its cases run too")
     args = parser.parse_args()
-    for consumers in [int(c) for c in args.consumers.split(",")]:
-        print(json.dumps(await run(args.runs, consumers, args.first, args.period)), flush=True)
+    codes = [("after", {})]
+    if args.before:
+        codes.insert(0, ("before", {"PYTHONPATH": f"{args.before}/server"}))
+    for consumers in [int(c) for c in args.consumers.split(",") if c]:
+        for code, env in codes:
+            print(json.dumps(await run(args.runs, consumers, args.first, args.period, code, env)), flush=True)
+    if args.quiet:
+        for code, env in codes:
+            print(json.dumps(await quiet(args.runs, args.quiet, code, env)), flush=True)
+    if args.floor:
+        print(json.dumps(await grpc_floor.drive(args.floor)), flush=True)
 
 
 if __name__ == "__main__":

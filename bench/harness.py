@@ -11,9 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start(module: str, *args: str) -> tuple[subprocess.Popen, int]:
-    """Starts `python -m module args` from the repository root; returns it and its port."""
-    process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+def start(module: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, int]:
+    """Starts `python -m module args` from the repository root (with `env` added to the
+    environment); returns it and its port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env} if env else None,
+    )
     line = process.stdout.readline()
     if not line.startswith("ready "):
         process.kill()

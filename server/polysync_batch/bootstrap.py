@@ -106,6 +106,8 @@ def attach_events(
     prepare: Callable[[], Awaitable[None]] | None = None,
     receivers: int = 1,
     blocked: BlockedQueues | None = None,
+    consuming: Callable[[], bool] = lambda: True,
+    relay_ok: Callable[[], bool] = lambda: True,
 ) -> EventConsumer:
     """The event source of a platform's watch core: feeds the hub, tells the poller whether
     events flow, hands blocked queues to `blocked`; stops when the hub closes."""
@@ -122,6 +124,8 @@ def attach_events(
         prepare=prepare,
         receivers=receivers,
         blocked=blocked.record if blocked is not None else None,
+        consuming=consuming,
+        relay_ok=relay_ok,
     )
     watch.hub.on_close(consumer.close)
     return consumer
@@ -158,17 +162,19 @@ def build_platform(
     batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
     core = build_watch(info.name, batch.describe_runs, watch, clock)
     hub = core.hub
-    events = blocked = None
-    if aws.events is not None:  # "Batch Job Queue Blocked" events come with the job events (SPEC §13)
-        blocked = BlockedQueues(info.name, hub.get_many, hub.redeliver)
-        hub.on_change(blocked.on_change)
-        events = _event_consumer(info, clients, aws.events, ctx, core, watch, blocked)
-    pipelines = PipelineService(info, batch)
-    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     # The feed's history (SPEC §12): in the table every replica shares, else in the process.
     history: MemoryHistory | DynamoHistory = MemoryHistory(info.name)
     if aws.history_table is not None:
         history = DynamoHistory(info.name, clients.dynamodb, aws.history_table, aws.history_retention_seconds, call)
+        # What a replica tails reaches its watchers, whichever replica saw the change.
+        history.subscribe(lambda changes: [hub.observe(c.run, Source.EVENT, c.time) for c in changes])
+    events = blocked = None
+    if aws.events is not None:  # "Batch Job Queue Blocked" events come with the job events (SPEC §13)
+        blocked = BlockedQueues(info.name, hub.get_many, hub.redeliver)
+        hub.on_change(blocked.on_change)
+        events = _event_consumer(info, clients, aws.events, ctx, core, watch, history, blocked)
+    pipelines = PipelineService(info, batch)
+    submit_budget = AdaptiveBudget(aws.submit_jobs_per_second, max(1, int(aws.submit_jobs_per_second)), core.clock)
     ledger = None
     if aws.idempotency_table is not None:
         ledger = DynamoDBLedger(clients.dynamodb, aws.idempotency_table, aws.idempotency_ttl_seconds, call)
@@ -254,10 +260,13 @@ def _event_consumer(
     ctx: RunContext,
     core: Watch,
     watch: WatchConfig,
+    history: MemoryHistory | DynamoHistory,
     blocked: BlockedQueues | None = None,
 ) -> EventConsumer:
     """The platform's event source: its SQS queue read through the platform's credentials, in
-    daemon threads of its own (a long poll blocks a thread for up to 20 s)."""
+    daemon threads of its own (a long poll blocks a thread for up to 20 s). With a history
+    table only its writer receives (replicas may share one queue): the others get every change
+    from the table's tail."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
     queue = SqsEventQueue(
         clients.sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds
@@ -285,6 +294,11 @@ def _event_consumer(
         prepare=prepare,
         receivers=settings.receivers,
         blocked=blocked,
+        **(
+            {"consuming": lambda: history.leader, "relay_ok": lambda: history.tail_ok and history.writer_alive}
+            if isinstance(history, DynamoHistory)
+            else {}
+        ),
     )
 
 

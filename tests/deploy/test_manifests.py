@@ -1,13 +1,18 @@
 """What the rendered manifests must agree on with each other, with the image and with the
 configuration they carry (deploy-test.sh validates them against the Kubernetes schemas)."""
 
+import json
 import re
 import tomllib
+import types
+import typing
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dockerfile
 import pytest
-from polysync_batch.config import load_config
+from polysync_batch.config import Config, load_config
+from pydantic import BaseModel
 
 ROOT = Path(__file__).parents[2]
 BUILDS = ["deploy/base", "deploy/overlays/production-tls"]
@@ -164,8 +169,23 @@ def test_network_policy_lets_dns_and_aws_out_and_callers_and_prometheus_in(build
 
 
 @pytest.mark.parametrize("path", ["deploy/base/config.toml", "deploy/overlays/production-tls/config.toml"])
-def test_the_configmaps_toml_is_a_configuration_the_server_accepts(path):
-    load_config(str(ROOT / path), {})
+def test_the_configmaps_toml_is_a_configuration_the_server_accepts(path, tmp_path):
+    load_config(str(with_local_token_key(ROOT / path, tmp_path)), {})
+
+
+def with_local_token_key(path: Path, tmp_path: Path) -> Path:
+    """The TOML with `server.token_key_file` (a Secret mounted in the pod, read at load time)
+    pointing at a key of the same shape here."""
+    text = path.read_text()
+    config = tomllib.loads(text)
+    mounted = config.get("server", {}).get("token_key_file")
+    if mounted is None:
+        return path
+    key = tmp_path / Path(mounted).name
+    key.write_bytes(b"k" * 32)
+    local = tmp_path / "config.toml"
+    local.write_text(text.replace(f'"{mounted}"', f'"{key}"'))
+    return local
 
 
 def test_config_keys_are_spec_names():
@@ -175,6 +195,98 @@ def test_config_keys_are_spec_names():
         assert set(config["server"]) <= {
             "address", "allow_insecure", "health_address", "tls", "shutdown_grace_seconds",
             "reflection", "max_message_bytes", "max_streams_per_caller", "max_pending_requests",
+            "token_key_file",
         }  # fmt: skip
         assert set(config["metrics"]) == {"address"}
         assert re.fullmatch(r"0\.0\.0\.0:\d+", config["metrics"]["address"])
+
+
+def unknown_keys(model: type[BaseModel], data: dict, where: str = "") -> list[str]:
+    """Keys of `data` that are not fields of `model` (recursively), by their dotted name."""
+    unknown = []
+    for key, value in data.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            unknown.append(f"{where}{key}")
+            continue
+        union = typing.get_origin(field.annotation) in (typing.Union, types.UnionType)
+        kinds = typing.get_args(field.annotation) if union else (field.annotation,)
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and isinstance(value, dict):
+                unknown += unknown_keys(kind, value, f"{where}{key}.")
+            elif typing.get_origin(kind) is dict and isinstance(value, dict):
+                (_, inner) = typing.get_args(kind)
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    for name, item in value.items():
+                        unknown += unknown_keys(inner, item, f"{where}{key}.{name}.")
+    return unknown
+
+
+def test_the_base_runs_with_the_ledger_events_and_history_on(build):
+    _, objects = build
+    *_, config = parts(objects)
+    assert unknown_keys(Config, config) == []  # every key is one config.py reads
+    for name, platform in config["platforms"].items():
+        assert platform.get("idempotency_table"), name
+        assert platform.get("history_table"), name
+        queue = platform["events"]["sqs_queue_url"]
+        host, (account, queue_name) = urlsplit(queue).netloc, urlsplit(queue).path.strip("/").split("/")
+        assert host == f"sqs.{platform['region']}.amazonaws.com" and account.isdigit() and queue_name, name
+        # One queue for every replica is right only with the history table (docs/events.md).
+        assert platform["history_table"]
+    deployment, *_ = parts(objects)
+    assert deployment["spec"]["replicas"] == 2
+
+
+def test_the_page_token_key_is_one_secret_mounted_where_the_config_points(build):
+    _, objects = build
+    _, pod, container, _, config = parts(objects)
+    directory, name = config["server"]["token_key_file"].rsplit("/", 1)
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == directory]
+    secret = volumes[mount["name"]]["secret"]
+    assert secret["secretName"] == "polysync-batch-token-key"
+    assert {"key": name, "path": name} in secret["items"]
+    assert not secret.get("optional", False)  # no pod starts with a key of its own
+    # Not in the manifests (no key shared through the repository): docs/operating.md makes it.
+    assert not [o for (kind, _), o in objects.items() if kind == "Secret"]
+    operating = (ROOT / "docs/operating.md").read_text()
+    assert f"kubectl create secret generic {secret['secretName']}" in operating
+    assert f"--from-file={name}=" in operating
+
+
+def readme_policy() -> dict:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### IAM policy for the caller", 1)[1]
+    return json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+
+
+def allowed(policy: dict, action: str, resource: str) -> bool:
+    for statement in policy["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if statement["Effect"] == "Allow" and action in actions and (resource in resources or "*" in resources):
+            return True
+    return False
+
+
+def test_the_readmes_iam_policy_covers_what_the_base_config_uses():
+    config = tomllib.loads((ROOT / "deploy/base/config.toml").read_text())
+    policy = readme_policy()
+    for name, platform in config["platforms"].items():
+        region = platform["region"]
+        account, queue = urlsplit(platform["events"]["sqs_queue_url"]).path.strip("/").split("/")
+        ledger = f"arn:aws:dynamodb:{region}:{account}:table/{platform['idempotency_table']}"
+        for action in ("GetItem", "PutItem", "UpdateItem"):
+            assert allowed(policy, f"dynamodb:{action}", ledger), (name, action)
+        history = f"arn:aws:dynamodb:{region}:{account}:table/{platform['history_table']}"
+        for action in ("GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"):
+            assert allowed(policy, f"dynamodb:{action}", history), (name, action)
+        queue_arn = f"arn:aws:sqs:{region}:{account}:{queue}"
+        for action in ("ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):
+            assert allowed(policy, f"sqs:{action}", queue_arn), (name, action)
+        job_queue = f"arn:aws:batch:{region}:{account}:job-queue/{platform['default_job_queue']}"
+        assert allowed(policy, "batch:DescribeComputeEnvironments", "*")  # §13
+        assert allowed(policy, "batch:GetJobQueueSnapshot", job_queue)  # §13
+        assert allowed(policy, "batch:ListJobs", "*")  # the feed's discovery
+        assert allowed(policy, "batch:SubmitJob", job_queue)

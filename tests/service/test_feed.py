@@ -264,3 +264,25 @@ async def test_array_children_are_runs_of_their_own_in_the_feed(served, emulator
     runs = seen(messages)
     assert set(children) <= set(runs)
     assert final_states(emulator, children) == {c: runs[c][-1][1] for c in children}
+
+
+async def test_a_snapshot_holds_every_run_the_first_discovery_round_found(emulator):
+    # Runs already there when the first feed stream opens, submitted outside the service.
+    batch = emulator.client("batch")
+    run_ids = [
+        batch.submit_job(
+            jobName=f"before-the-feed-{i}",
+            jobQueue=emulator.job_queue,
+            jobDefinition="hello",
+            parameters={"duration_seconds": "60"},
+        )["jobId"]
+        for i in range(5)
+    ]
+    async with serve(demo_platforms(emulator, None, FAST_WATCH, events=False)) as served:
+        stream = served.stub.WatchRunChanges(pb.WatchRunChangesRequest(snapshot=True))
+        snapshot = await collect(stream, lambda ms: ms[-1].snapshot_complete)
+        stream.cancel()
+    in_snapshot = {change.run.run_id for message in snapshot for change in message.changes}
+    assert set(run_ids) <= in_snapshot, f"{len(set(run_ids) - in_snapshot)} of 5 runs missing from the snapshot"
+    for run_id in run_ids:
+        batch.terminate_job(jobId=run_id, reason="test over")

@@ -3,6 +3,7 @@ one table (a cursor from one resumes on the other with nothing missed, and only 
 restart that resumes from a cursor, retention, and runs AWS forgot answered from the table."""
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -12,12 +13,13 @@ import pytest
 from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import PlatformConfig
+from polysync_batch.config import EventsConfig, PlatformConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.emulator import Lifecycle, start_emulator
 from polysync_batch.emulator.seed import seed_history_table
 from polysync_batch.service.registry import PlatformRegistry
 
+from tests.faults.test_feed_events import HELD_BACK, until
 from tests.service.test_feed import collect, final_states, seen, submit_outside
 from tests.support import FAST_WATCH, reason_of, serve
 
@@ -50,15 +52,19 @@ def table(emulator):
     return fresh
 
 
-def replica(emulator, table: str) -> PlatformRegistry:
+def replica(emulator, table: str, events: bool = False) -> PlatformRegistry:
+    """A replica on the table; with `events`, on the emulator's one event queue, which every
+    replica shares, with the watch core's own polling held back (only events move watches)."""
     session = boto3.Session(
         aws_access_key_id=emulator.access_key_id,
         aws_secret_access_key=emulator.secret_access_key,
         region_name=emulator.region,
     )
     info = PlatformInfo("demo", emulator.region, emulator.job_queue, None, 600.0)
-    aws = PlatformConfig(region=emulator.region, max_attempts=3, history_table=table)
-    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=FAST_WATCH, aws=aws)
+    queue = EventsConfig(sqs_queue_url=emulator.events_queue_url, reconcile_interval_seconds=60) if events else None
+    aws = PlatformConfig(region=emulator.region, max_attempts=3, history_table=table, events=queue)
+    watch = HELD_BACK if events else FAST_WATCH
+    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=watch, aws=aws)
     return PlatformRegistry({"demo": platform}, "demo")
 
 
@@ -116,6 +122,91 @@ async def test_a_cursor_from_one_replica_resumes_on_the_other_with_nothing_misse
     changes = [(i["sk"]["S"], i["version"]["N"]) for i in items if "#c#" in i["pk"]["S"]]
     positions = sorted(int(sk) for sk, _ in changes)
     assert positions == list(range(1, len(positions) + 1))
+
+
+async def test_replicas_sharing_one_event_queue_each_see_every_change_within_about_a_second(emulator, table):
+    # Two replicas on one configuration: one table, one SQS queue. Reconcile rounds every 60 s
+    # and polling held back at 30 s, so within the test only events move watches and the feed.
+    async with serve(replica(emulator, table, True)) as one, serve(replica(emulator, table, True)) as two:
+        await until(lambda: history_of(one).leader or history_of(two).leader)
+        writer, other = (one, two) if history_of(one).leader else (two, one)
+        consumers = [s.platforms.get("demo").events for s in (writer, other)]
+        await until(lambda: all(c.healthy for c in consumers))
+        arrivals: list[dict] = [{}, {}]  # (run id, status) → when it reached each replica's feed
+        feeds = [[], []]
+
+        async def follow(served, into, messages):
+            async for message in served.stub.WatchRunChanges(pb.WatchRunChangesRequest()):
+                messages.append(message)
+                for change in message.changes:
+                    into.setdefault((change.run.run_id, change.run.native_status), time.monotonic())
+
+        tasks = [
+            asyncio.ensure_future(follow(s, into, ms))
+            for s, into, ms in zip((writer, other), arrivals, feeds, strict=True)
+        ]
+        await until(lambda: all(feeds))
+        receives_before = consumers[1].receives
+        run_ids = submit_outside(emulator, 6, "shared-queue")
+        # A WatchPipelineRun on the replica that does not write sees the run finish too.
+        watched = []
+
+        async def watch_one():
+            async for message in other.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run_ids[0])):
+                watched.append(message.run.native_status)
+
+        tasks.append(asyncio.ensure_future(watch_one()))
+        truth = None
+
+        def finished():
+            return all(seen(ms).get(r) and seen(ms)[r][-1][1] in TERMINAL for ms in feeds for r in run_ids)
+
+        await until(finished, 15)
+        await until(lambda: watched and watched[-1] in TERMINAL, 5)
+        await asyncio.sleep(0.5)
+        for task in tasks:
+            task.cancel()
+        truth = final_states(emulator, run_ids)
+        receives_after = consumers[1].receives
+    for messages in feeds:
+        assert {r: seen(messages)[r][-1][1] for r in run_ids} == truth
+    mine = {key for key in arrivals[0] if key[0] in run_ids}
+    assert mine == {key for key in arrivals[1] if key[0] in run_ids}
+    gaps = sorted(arrivals[1][key] - arrivals[0][key] for key in mine)
+    assert gaps[-1] < 1.0, gaps[-5:]
+    assert receives_after == receives_before  # only the writer takes messages off the queue
+    assert watched[-1] == truth[run_ids[0]]
+
+
+async def test_when_the_writer_stops_the_other_replica_takes_the_shared_queue_over(emulator, table):
+    async with contextlib.AsyncExitStack() as stack_a, contextlib.AsyncExitStack() as stack_b:
+        a = await stack_a.enter_async_context(serve(replica(emulator, table, True)))
+        b = await stack_b.enter_async_context(serve(replica(emulator, table, True)))
+        await until(lambda: history_of(a).leader or history_of(b).leader)
+        (writer, stop_writer), other = ((a, stack_a), b) if history_of(a).leader else ((b, stack_b), a)
+        messages = []
+        task = asyncio.ensure_future(collect_into(other, messages))
+        await until(lambda: messages)
+        receives = other.platforms.get("demo").events.receives
+        assert history_of(writer).leader and not history_of(other).leader
+        await stop_writer.aclose()
+        # The writer gave its lease up on shutdown: the other takes it and receives.
+        await until(lambda: history_of(other).leader, 10)
+        run_ids = submit_outside(emulator, 3, "after-failover")
+
+        def finished():
+            last = {rid: states[-1][1] for rid, states in seen(messages).items()}
+            return all(last.get(r) in TERMINAL for r in run_ids)
+
+        await until(finished, 15)
+        task.cancel()
+        assert other.platforms.get("demo").events.receives > receives
+    assert {r: seen(messages)[r][-1][1] for r in run_ids} == final_states(emulator, run_ids)
+
+
+async def collect_into(served, messages):
+    async for message in served.stub.WatchRunChanges(pb.WatchRunChangesRequest()):
+        messages.append(message)
 
 
 async def test_a_restart_resumes_from_the_cursor_and_expired_changes_are_cursor_expired(emulator, table):

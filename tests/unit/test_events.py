@@ -359,3 +359,34 @@ async def test_an_event_during_the_first_read_of_a_new_watch_is_kept_and_not_und
     assert (await hub.get("a")).native_status == "RUNNING"
     task.cancel()
     hub.close(errors.server_shutting_down())
+
+
+async def test_a_replica_that_does_not_hold_the_history_lease_receives_nothing_until_it_does():
+    clock, batch = ManualClock(), FakeBatch()
+    core = build_watch("prod", batch.describe, SETTINGS, clock)
+    queue = FakeQueue(clock)
+    state = {"writer": False, "relay": True}
+    consumer = attach_events(
+        core,
+        queue,
+        SETTINGS,
+        reconcile_interval_seconds=RECONCILE,
+        consuming=lambda: state["writer"],
+        relay_ok=lambda: state["relay"],
+    )
+    consumer.start()
+    queue.send(envelope("a", "RUNNING", 10))
+    for _ in range(5):
+        await clock.advance(0.5)
+        await settle()
+    assert queue.receives == 0 and queue.in_flight == 1  # left for the writer
+    assert consumer.healthy  # the writer's changes arrive through the table: reconcile only
+    state["relay"] = False  # no writer, or the tail fails: poll
+    await clock.advance(0.5)
+    await settle()
+    assert not consumer.healthy and "lease" in consumer.failure
+    state.update(writer=True, relay=True)  # this replica took the lease: it receives
+    await clock.advance(0.5)
+    await settle()
+    assert queue.receives >= 1 and queue.in_flight == 0 and consumer.healthy
+    core.hub.close(errors.server_shutting_down())

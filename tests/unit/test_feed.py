@@ -77,3 +77,29 @@ async def test_changes_that_arrive_together_share_a_message_and_tags_filter():
     assert [(len(m.changes), m.snapshot_complete) for m in snap] == [(500, False), (100, True)]
     await stream.aclose()
     await snapshot.aclose()
+
+
+def test_an_encoded_feed_message_is_what_the_message_encodes_to_and_each_change_is_encoded_once(monkeypatch):
+    from polysync.platform.v1 import platform_service_pb2 as pb
+    from polysync_batch.api import convert
+    from polysync_batch.feed.feed import FeedMessage
+    from polysync_batch.feed.history import Change
+
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    changes = [Change(run(f"r{i}", tag="x"), i + 1, at, i + 1) for i in range(3)]
+    messages = [
+        FeedMessage(changes, "cursor-3"),
+        FeedMessage([], "cursor-3", heartbeat=True, stale_since=at),
+        FeedMessage(changes[:1], "cursor-1", snapshot_complete=True),
+    ]
+    for message in messages:
+        encoded = convert.feed_message_bytes(message)
+        assert encoded == convert.feed_message_to_proto(message).SerializeToString()
+        assert pb.WatchRunChangesResponse.FromString(encoded) == convert.feed_message_to_proto(message)
+    converted = []
+    original = convert._change_proto
+    monkeypatch.setattr(convert, "_change_proto", lambda c: converted.append(c) or original(c))
+    fresh = [Change(run(f"s{i}"), 1, at, 10 + i) for i in range(3)]
+    for _ in range(100):  # a hundred streams send the same changes
+        convert.feed_message_bytes(FeedMessage(fresh, "cursor-12"))
+    assert len(converted) == 3

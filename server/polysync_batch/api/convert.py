@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from datetime import datetime
 
 from google.protobuf import timestamp_pb2
@@ -243,6 +244,58 @@ def _change_proto(change: Change) -> pb.RunChange:
     proto = pb.RunChange(run=run_to_proto(change.run), version=change.version, time=timestamp(change.time))
     _shared_changes[key] = (weakref.ref(change, lambda _: _shared_changes.pop(key, None)), proto)
     return proto
+
+
+# Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once.
+_shared_change_fields: dict[int, tuple[weakref.ref, bytes]] = {}
+
+
+def _change_field(change: Change) -> bytes:
+    key = id(change)
+    entry = _shared_change_fields.get(key)
+    if entry is not None and entry[0]() is change:
+        return entry[1]
+    encoded = pb.WatchRunChangesResponse(changes=[_change_proto(change)]).SerializeToString()
+    _shared_change_fields[key] = (weakref.ref(change, lambda _: _shared_change_fields.pop(key, None)), encoded)
+    return encoded
+
+
+# The encoded changes of the latest messages: streams at the same position send the same run
+# of consecutive changes ((first, last, count) → (first, last, bytes); the entry holds both, so
+# their ids stay theirs while it is kept).
+_shared_change_runs: OrderedDict[tuple[int, int, int], tuple[Change, Change, bytes]] = OrderedDict()
+SHARED_CHANGE_RUNS = 64
+
+
+def _changes_field(changes: list[Change]) -> bytes:
+    if not changes:
+        return b""
+    first, last = changes[0], changes[-1]
+    if last.position - first.position + 1 != len(changes):  # filtered by tags: a subset of its own
+        return b"".join([_change_field(change) for change in changes])
+    key = (id(first), id(last), len(changes))
+    entry = _shared_change_runs.get(key)
+    if entry is not None and entry[0] is first and entry[1] is last:
+        return entry[2]
+    encoded = b"".join([_change_field(change) for change in changes])
+    _shared_change_runs[key] = (first, last, encoded)
+    if len(_shared_change_runs) > SHARED_CHANGE_RUNS:
+        _shared_change_runs.popitem(last=False)
+    return encoded
+
+
+def feed_message_bytes(message: FeedMessage) -> bytes:
+    """One message of WatchRunChanges, encoded: the same bytes as
+    `feed_message_to_proto(message).SerializeToString()`. Every stream of the feed sends the same
+    changes, so each is encoded once (entries of a repeated field may be encoded one by one);
+    a stream adds only its cursor and flags."""
+    rest = pb.WatchRunChangesResponse(
+        cursor=message.cursor,
+        heartbeat=message.heartbeat,
+        snapshot_complete=message.snapshot_complete,
+        stale_since=timestamp(message.stale_since),
+    ).SerializeToString()
+    return _changes_field(message.changes) + rest
 
 
 def feed_message_to_proto(message: FeedMessage) -> pb.WatchRunChangesResponse:

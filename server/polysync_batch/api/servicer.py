@@ -99,7 +99,7 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def WatchRunChanges(
         self, request: pb.WatchRunChangesRequest, context: Context
-    ) -> AsyncIterator[pb.WatchRunChangesResponse]:
+    ) -> AsyncIterator[bytes]:  # an encoded pb.WatchRunChangesResponse
         feed = self._platforms.get(request.platform).feed
         async for message in feed.stream(request.cursor, request.snapshot, dict(request.tags)):
-            yield convert.feed_message_to_proto(message)
+            yield convert.feed_message_bytes(message)  # encoded: see api/chain/runner.py

@@ -19,6 +19,10 @@ design and its reasoning).
 - A replica that is not the writer keeps the latest change it saw of each run until the table
   has it (or something newer); if it becomes the writer, it records those first, so a change
   only it saw is not lost with the old writer.
+- What a replica tails also reaches its watch core (bootstrap.py: the listener applies each
+  change as an event), so a change recorded by the writer reaches every replica's watchers; a
+  change that comes back from the watch core is not recorded again (`record` drops what is not
+  newer than the table's latest change of that run).
 """
 
 from __future__ import annotations
@@ -93,6 +97,9 @@ class DynamoHistory:
         self._head = 0  # what this replica has tailed
         self._listeners: list[BatchListener] = []
         self._unrecorded: OrderedDict[str, tuple[Run, datetime]] = OrderedDict()
+        self._tailed: OrderedDict[str, Run] = OrderedDict()  # the latest tailed change of each run
+        self.tail_ok = False  # the last read of the head succeeded
+        self.writer_alive = False  # and some replica held the lease then
         self._queue: list[list[tuple[Run, datetime]]] = []
         self.leader = False
         self._generation = 0
@@ -129,7 +136,11 @@ class DynamoHistory:
 
     def record(self, batch: list[tuple[Run, datetime]]) -> None:
         """Changes this replica saw: the writer writes them; any replica keeps them until the
-        table has them (or something newer), in case it becomes the writer."""
+        table has them (or something newer), in case it becomes the writer. A change the table
+        already has (it came from the tail, through the watch core) is dropped."""
+        batch = [(run, seen_at) for run, seen_at in batch if self._new(run)]
+        if not batch:
+            return
         for run, seen_at in batch:
             self._unrecorded[run.run_id] = (run, seen_at)
             self._unrecorded.move_to_end(run.run_id)
@@ -138,6 +149,17 @@ class DynamoHistory:
         if self.leader:
             self._queue.append(batch)
             self._wake(self._wake_writer)
+
+    def _new(self, run: Run) -> bool:
+        tailed = self._tailed.get(run.run_id)
+        return tailed is None or compare(run, None, tailed, None) is Verdict.NEWER
+
+    def _remember(self, changes: list[Change]) -> None:
+        for change in changes:
+            self._tailed[change.run.run_id] = change.run
+            self._tailed.move_to_end(change.run.run_id)
+        while len(self._tailed) > MAX_UNRECORDED:
+            self._tailed.popitem(last=False)
 
     async def start(self) -> None:
         """Reads (or creates) the cursors' key, the head and the runs not yet terminal, then
@@ -148,6 +170,7 @@ class DynamoHistory:
         head = await self._read_head()
         self._head = int(head.get("head", 0))
         active = await self._active_runs()
+        self._remember(active)
         if active:
             self._notify(active)
         loop = asyncio.get_running_loop()
@@ -228,9 +251,12 @@ class DynamoHistory:
         while True:
             try:
                 await self._tail_once()
+                self.tail_ok = True
             except errors.PlatformError as error:
+                self.tail_ok = False
                 log.warning("history table %s of platform %s: tail failed: %s", self._table, self.platform, error)
             except Exception:  # a bug must not stop the tail for good
+                self.tail_ok = False
                 log.exception("history table %s of platform %s: tail failed", self._table, self.platform)
             self._wake_tail.clear()
             with contextlib.suppress(TimeoutError):
@@ -239,12 +265,15 @@ class DynamoHistory:
     async def _tail_once(self) -> None:
         assert self._tail_lock is not None
         async with self._tail_lock:
-            head = int((await self._read_head()).get("head", 0))
+            item = await self._read_head()
+            self.writer_alive = float(item.get("until") or 0) > time.time()
+            head = int(item.get("head", 0))
             while head > self._head:
                 changes = await self._read(self._head, min(head, self._head + READ_LIMIT), tailing=True)
                 self._recent.extend(changes)
                 self._head = changes[-1].position if changes else min(head, self._head + READ_LIMIT)
                 self._forget_recorded(changes)
+                self._remember(changes)
                 if changes:
                     self._notify(changes)
 

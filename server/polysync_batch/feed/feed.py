@@ -27,6 +27,9 @@ MAX_CHANGES_PER_MESSAGE = 500
 # Changes that arrive within this long of the first one are recorded (and sent) together: the
 # event consumer applies each ReceiveMessage answer (10 events) in a turn of its own.
 BATCH_SECONDS = 0.05
+# A stream sends changes at most this often: what arrives meanwhile goes in its next message
+# (under a burst, more changes per message and far fewer messages to send, for ≤ 0.1 s).
+MESSAGE_GAP_SECONDS = 0.1
 
 
 class History(Protocol):
@@ -172,6 +175,9 @@ class RunFeed:
         await self._ready()
         if self._warm_up is not None:
             await self._warm_up(snapshot and not cursor)
+        # What discovery just read waits for the batch window: record it now, so the snapshot
+        # holds it (and a stream without a cursor starts after it).
+        self._flush()
         codec = self._history.codec
         reader = _Reader()
         self._readers.add(reader)
@@ -194,19 +200,23 @@ class RunFeed:
                     )
                 sent_any = True
             loop = asyncio.get_running_loop()
-            last_sent = loop.time()
+            last_sent, sent_changes = loop.time(), False
             while True:
                 if self._closed is not None:
                     raise self._closed
+                gap = MESSAGE_GAP_SECONDS - (loop.time() - last_sent)
+                if sent_changes and gap > 0:
+                    await asyncio.sleep(gap)
                 reader.wake.clear()
                 changes = await self._history.after(position)
                 head = changes[-1].position if changes else position
-                matching = [c for c in changes if _matches(c.run, tags)]
+                matching = [c for c in changes if _matches(c.run, tags)] if tags else changes
                 for start in range(0, len(matching), MAX_CHANGES_PER_MESSAGE):
                     chunk = matching[start : start + MAX_CHANGES_PER_MESSAGE]
                     last = head if start + MAX_CHANGES_PER_MESSAGE >= len(matching) else chunk[-1].position
                     yield FeedMessage(chunk, codec.encode(last, tags), stale_since=self.stale_since)
                     sent_any, last_sent = True, loop.time()
+                sent_changes = bool(matching)
                 position = head
                 if len(changes) >= READ_LIMIT:
                     continue  # far behind: read on before waiting

@@ -8,6 +8,12 @@ after its wait time plus `RECEIVE_SLACK_SECONDS`), `flowing(None)` sends polling
 `watch.poll_interval_seconds` at once and the consumer retries with backoff. Wired in
 bootstrap.py; it knows neither the hub nor the poller.
 
+With a history table shared by replicas that share one queue, only the table's writer receives
+(`consuming()`): it records every event at once and every other replica applies what it tails
+from the table (bootstrap.py), so no replica takes an event that only the writer's next
+reconcile round would record. A replica that does not receive makes no SQS call; its poller
+reconciles while `relay_ok()` (its tail of the table works) and polls otherwise.
+
 `counts` (outcome → messages) and `healthy` are what polysync_batch_events_total{outcome} and
 polysync_batch_events_healthy{platform} report."""
 
@@ -47,6 +53,9 @@ class EventConsumer:
         max_backoff_seconds: float = 60.0,
         prepare: Callable[[], Awaitable[None]] | None = None,
         receivers: int = 1,
+        consuming: Callable[[], bool] = lambda: True,
+        relay_ok: Callable[[], bool] = lambda: True,
+        standby_seconds: float = 0.5,
         blocked: Callable[[QueueBlocked], None] | None = None,
     ) -> None:
         self.platform = platform
@@ -67,6 +76,9 @@ class EventConsumer:
         self.failure = ""  # why the queue is failing, while it is
         self.receives = 0
         self._prepare = prepare  # events.create: makes the queue and its rule before the first receive
+        self._consuming = consuming  # False: another replica receives and relays (the history table)
+        self._relay_ok = relay_ok
+        self._standby = standby_seconds
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -93,6 +105,14 @@ class EventConsumer:
     async def _loop(self, first: bool = False) -> None:
         failures = 0
         while not self._closed and not (first and self.healthy):
+            if not self._consuming():
+                # Another replica receives; its changes arrive through the table's tail.
+                if self._relay_ok():
+                    self._flowing()
+                else:
+                    self._failing(RuntimeError("no replica holds the history table's lease, or its tail is failing"))
+                await self._clock.sleep(self._standby)
+                continue
             try:
                 if self._prepare is not None:
                     await self._prepare()
