@@ -19,8 +19,6 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Spliterator;
 import java.util.Spliterators;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
@@ -49,7 +47,6 @@ import java.util.stream.StreamSupport;
  * Not thread-safe: iterate from one thread; {@link #close()} may be called from any.
  */
 public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent>, AutoCloseable {
-  private static final ScheduledThreadPoolExecutor IDLE_TIMERS = idleTimers();
 
   private final Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> opener;
   private final WatchRunChangesRequest base;
@@ -57,15 +54,13 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
   private final RunWatch.Sleeper sleeper;
   private final RunWatch.ReconnectListener listener;
   private final Deadline deadline;
-  private final Duration idleTimeout;
+  private final IdleTimer idle;
   private final Context.CancellableContext context = Context.current().withCancellation();
   private final ArrayDeque<FeedEvent> ready = new ArrayDeque<>();
   private Map<String, Long> versions = new HashMap<>();
   private String cursor;
   private boolean relisted; // a relist happened and no message arrived since
   private Context.CancellableContext streamContext;
-  private ScheduledFuture<?> idleTimer;
-  private volatile boolean idleExpired;
   private Iterator<WatchRunChangesResponse> current;
   private volatile boolean finished;
 
@@ -79,17 +74,7 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     this.sleeper = sleeper;
     this.listener = listener;
     this.deadline = deadline;
-    this.idleTimeout = idleTimeout;
-  }
-
-  private static ScheduledThreadPoolExecutor idleTimers() {
-    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, task -> {
-      Thread thread = new Thread(task, "polysync-feed-idle");
-      thread.setDaemon(true);
-      return thread;
-    });
-    timers.setRemoveOnCancelPolicy(true);
-    return timers;
+    this.idle = new IdleTimer(idleTimeout);
   }
 
   /** The last cursor received ("" before the first, and right after a relist). */
@@ -134,27 +119,8 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
   @Override
   public void close() {
     finished = true;
-    stopIdleTimer();
+    idle.stop();
     context.cancel(null);
-  }
-
-  private void armIdleTimer() {
-    if (idleTimeout == null) {
-      return;
-    }
-    stopIdleTimer();
-    Context.CancellableContext stream = streamContext;
-    idleTimer = IDLE_TIMERS.schedule(() -> {
-      idleExpired = true;
-      stream.cancel(null);
-    }, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
-  }
-
-  private void stopIdleTimer() {
-    ScheduledFuture<?> timer = idleTimer;
-    if (timer != null) {
-      timer.cancel(false);
-    }
   }
 
   private static Instant instant(Timestamp t) {
@@ -199,28 +165,27 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
       if (current == null) {
         WatchRunChangesRequest request = base.toBuilder().setCursor(cursor)
             .setSnapshot(cursor.isEmpty()).build();
-        idleExpired = false;
         streamContext = context.withCancellation();
-        armIdleTimer();
+        idle.start(streamContext);
         current = streamContext.wrap(() -> opener.apply(request)).call();
       }
       if (current.hasNext()) {
         WatchRunChangesResponse message = current.next();
-        armIdleTimer();
+        idle.arm();
         onMessage(message);
         return;
       }
       current = null;
-      stopIdleTimer();
+      idle.stop();
       delay = state.reconnect(Status.UNAVAILABLE
           .withDescription("the feed stream ended (the feed has no end of its own)").asRuntimeException());
     } catch (StatusRuntimeException e) {
       current = null;
-      stopIdleTimer();
+      idle.stop();
       if (finished) { // closed from another thread: the cancellation is ours
         return;
       }
-      if (!idleExpired && e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
+      if (!idle.expired() && e.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
           && Reasons.CURSOR_EXPIRED.equals(Errors.reason(e))) {
         if (relisted) {
           throw e;
@@ -232,7 +197,7 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
         ready.add(new FeedEvent(FeedEvent.Kind.RELIST, null, 0, null, null, ""));
         return;
       }
-      delay = idleExpired ? state.onIdle(idleTimeout) : state.onError(e);
+      delay = idle.expired() ? state.onIdle(idle.timeout()) : state.onError(e);
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {

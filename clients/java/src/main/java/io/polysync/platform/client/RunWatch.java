@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.TimeUnit;
@@ -55,18 +53,15 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
   /** A received message, from WatchPipelineRunResponse or WatchPipelineRunsResponse. */
   record Message(PipelineRun run, boolean heartbeat, Timestamp staleSince, boolean stale) {}
 
-  private static final ScheduledThreadPoolExecutor IDLE_TIMERS = idleTimers();
 
   private final Function<List<String>, Iterator<Message>> opener;
   private final WatchState state;
   private final Sleeper sleeper;
   private final ReconnectListener listener;
   private final Deadline deadline;
-  private final Duration idleTimeout;
+  private final IdleTimer idle;
   private final Context.CancellableContext context = Context.current().withCancellation();
   private Context.CancellableContext streamContext;
-  private ScheduledFuture<?> idleTimer;
-  private volatile boolean idleExpired;
   private Iterator<Message> current;
   private RunEvent next;
   private volatile boolean finished;
@@ -83,17 +78,7 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
     this.sleeper = sleeper;
     this.listener = listener;
     this.deadline = deadline;
-    this.idleTimeout = idleTimeout;
-  }
-
-  private static ScheduledThreadPoolExecutor idleTimers() {
-    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, task -> {
-      Thread thread = new Thread(task, "polysync-watch-idle");
-      thread.setDaemon(true);
-      return thread;
-    });
-    timers.setRemoveOnCancelPolicy(true);
-    return timers;
+    this.idle = new IdleTimer(idleTimeout);
   }
 
   /** This watch itself: it can be iterated once (for-each), like a stream. */
@@ -135,27 +120,8 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
   @Override
   public void close() {
     finished = true;
-    stopIdleTimer();
+    idle.stop();
     context.cancel(null);
-  }
-
-  private void armIdleTimer() {
-    if (idleTimeout == null) {
-      return;
-    }
-    stopIdleTimer();
-    Context.CancellableContext stream = streamContext;
-    idleTimer = IDLE_TIMERS.schedule(() -> {
-      idleExpired = true;
-      stream.cancel(null);
-    }, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
-  }
-
-  private void stopIdleTimer() {
-    ScheduledFuture<?> timer = idleTimer;
-    if (timer != null) {
-      timer.cancel(false);
-    }
   }
 
   private void advance() {
@@ -163,14 +129,13 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
     try {
       if (current == null) {
         List<String> pending = state.pending();
-        idleExpired = false;
         streamContext = context.withCancellation();
-        armIdleTimer();
+        idle.start(streamContext);
         current = streamContext.wrap(() -> opener.apply(pending)).call();
       }
       if (current.hasNext()) {
         Message message = current.next();
-        armIdleTimer();
+        idle.arm();
         next = state.onMessage(message.run(), message.heartbeat(), message.staleSince(), message.stale());
         if (state.done()) {
           close();
@@ -178,7 +143,7 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
         return;
       }
       current = null;
-      stopIdleTimer();
+      idle.stop();
       if (state.done()) {
         close();
         return;
@@ -186,11 +151,11 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
       delay = state.onCleanEnd();
     } catch (StatusRuntimeException e) {
       current = null;
-      stopIdleTimer();
+      idle.stop();
       if (finished) { // closed from another thread: the cancellation is ours
         return;
       }
-      delay = idleExpired ? state.onIdle(idleTimeout) : state.onError(e);
+      delay = idle.expired() ? state.onIdle(idle.timeout()) : state.onError(e);
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
