@@ -7,7 +7,7 @@ import { hasTokenSource, type PlatformClient } from "./client.js";
 import { reason } from "./errors.js";
 import type { PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
 import type { WatchRunChangesResponse } from "./gen/polysync/platform/v1/platform_service_pb.js";
-import { fromTransport, reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
+import { fromTransport, reconnectable, Retrier, StreamAttempt, throwIfAborted, type RetryOptions } from "./policy.js";
 import { Reason } from "./reasons.js";
 
 /** What a feed event is: a run's change, the end of the snapshot, a bookmark, or a relist. */
@@ -114,31 +114,18 @@ export async function* followChanges(
   let relisted = false; // a relist happened and no message arrived since
   for (;;) {
     throwIfAborted(signal);
-    const stream = new AbortController();
-    const cancel = () => stream.abort(signal?.reason);
-    signal?.addEventListener("abort", cancel, { once: true });
-    let idleTimer: ReturnType<typeof setTimeout> | undefined;
-    let idleExpired = false;
-    const armIdleTimer = () => {
-      if (idleTimeoutMs <= 0) return;
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        idleExpired = true;
-        stream.abort();
-      }, idleTimeoutMs);
-    };
+    const stream = new StreamAttempt(signal, idleTimeoutMs);
     let error: ConnectError;
     try {
-      armIdleTimer();
       const timeoutMs = deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) };
       const request = { platform, cursor, snapshot: cursor === "", tags };
       const messages: AsyncIterable<WatchRunChangesResponse> = client.watchRunChanges(request, {
-        signal: stream.signal,
+        signal: stream.streamSignal,
         ...(headers ? { headers } : {}),
         ...timeoutMs,
       });
       for await (const message of messages) {
-        armIdleTimer();
+        stream.received();
         retrier.received();
         unauthRetried = false;
         relisted = false;
@@ -161,7 +148,7 @@ export async function* followChanges(
       error = new ConnectError("the feed stream ended (the feed has no end of its own)", Code.Unavailable);
     } catch (err) {
       throwIfAborted(signal);
-      if (idleExpired) {
+      if (stream.idleExpired) {
         error = new ConnectError(`no message on the feed stream for ${idleTimeoutMs} ms`, Code.DeadlineExceeded);
       } else {
         error = fromTransport(err);
@@ -178,9 +165,7 @@ export async function* followChanges(
         if (error.code === Code.Unauthenticated) unauthRetried = true;
       }
     } finally {
-      clearTimeout(idleTimer);
-      signal?.removeEventListener("abort", cancel);
-      stream.abort();
+      stream.close();
     }
     await retrier.wait(error);
   }

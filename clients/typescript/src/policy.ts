@@ -159,3 +159,45 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     signal?.addEventListener("abort", abort, { once: true });
   });
 }
+
+/**
+ * One stream of a watch or feed helper: aborted when the caller's signal aborts, when the idle
+ * timeout (off when 0) passes without a message, or when closed.
+ */
+export class StreamAttempt {
+  private readonly controller = new AbortController();
+  private readonly cancel: () => void;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the idle timeout, not the server, ended the stream. */
+  idleExpired = false;
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    private readonly idleTimeoutMs: number,
+  ) {
+    this.cancel = () => this.controller.abort(signal?.reason);
+    signal?.addEventListener("abort", this.cancel, { once: true });
+    this.received();
+  }
+
+  /** The signal to open the stream with. */
+  get streamSignal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The stream sent something: the idle clock starts over. */
+  received(): void {
+    if (this.idleTimeoutMs <= 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.idleExpired = true;
+      this.controller.abort();
+    }, this.idleTimeoutMs);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener("abort", this.cancel);
+    this.controller.abort();
+  }
+}

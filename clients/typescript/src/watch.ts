@@ -2,7 +2,7 @@ import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { hasTokenSource, type PlatformClient } from "./client.js";
 import type { PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
-import { fromTransport, reconnectable, Retrier, throwIfAborted, type RetryOptions } from "./policy.js";
+import { fromTransport, reconnectable, Retrier, StreamAttempt, throwIfAborted, type RetryOptions } from "./policy.js";
 
 /** One message a watch helper yields. */
 export interface WatchEvent {
@@ -107,25 +107,12 @@ async function* watch(
   let unauthRetried = false;
   for (;;) {
     throwIfAborted(signal);
-    const stream = new AbortController();
-    const cancel = () => stream.abort(signal?.reason);
-    signal?.addEventListener("abort", cancel, { once: true });
-    let idleTimer: ReturnType<typeof setTimeout> | undefined;
-    let idleExpired = false;
-    const armIdleTimer = () => {
-      if (idleTimeoutMs <= 0) return;
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        idleExpired = true;
-        stream.abort();
-      }, idleTimeoutMs);
-    };
+    const stream = new StreamAttempt(signal, idleTimeoutMs);
     let error: ConnectError;
     try {
-      armIdleTimer();
       const timeoutMs = deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) };
-      for await (const message of open(pending(), { signal: stream.signal, ...(headers ? { headers } : {}), ...timeoutMs })) {
-        armIdleTimer();
+      for await (const message of open(pending(), { signal: stream.streamSignal, ...(headers ? { headers } : {}), ...timeoutMs })) {
+        stream.received();
         retrier.received();
         unauthRetried = false;
         const run = message.run;
@@ -148,7 +135,7 @@ async function* watch(
       error = new ConnectError("the watch stream ended before every watched run was terminal", Code.Unavailable);
     } catch (err) {
       throwIfAborted(signal);
-      if (idleExpired) {
+      if (stream.idleExpired) {
         error = new ConnectError(`no message on the watch stream for ${idleTimeoutMs} ms`, Code.DeadlineExceeded);
       } else {
         error = fromTransport(err);
@@ -156,9 +143,7 @@ async function* watch(
         if (error.code === Code.Unauthenticated) unauthRetried = true;
       }
     } finally {
-      clearTimeout(idleTimer);
-      signal?.removeEventListener("abort", cancel);
-      stream.abort();
+      stream.close();
     }
     await retrier.wait(error);
   }
