@@ -40,6 +40,21 @@ AsyncTokenSource = Callable[[], "str | Awaitable[str]"]
 __all__ = ["ChangeFeed", "PlatformClient", "connect"]
 
 
+_ENDED = object()  # the stream ended cleanly
+_IDLE = object()  # the idle timeout passed without a message
+
+
+async def _next_message(responses: Any, idle_timeout: float | None) -> Any:
+    """The stream's next message, else _ENDED at its clean end or _IDLE after idle_timeout without one."""
+    try:
+        following = responses.__anext__()
+        return await (following if idle_timeout is None else asyncio.wait_for(following, idle_timeout))
+    except StopAsyncIteration:
+        return _ENDED
+    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
+        return _IDLE
+
+
 async def _token(source: AsyncTokenSource) -> str:
     token = source()
     return await token if inspect.isawaitable(token) else token
@@ -179,16 +194,11 @@ class PlatformClient:
             responses = call.__aiter__()
             try:
                 while True:
-                    try:
-                        following = responses.__anext__()
-                        if idle_timeout is None:
-                            response = await following
-                        else:
-                            response = await asyncio.wait_for(following, idle_timeout)
-                    except StopAsyncIteration:
+                    response = await _next_message(responses, idle_timeout)
+                    if response is _ENDED:
                         delay = state.on_clean_end()
                         break
-                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
+                    if response is _IDLE:
                         delay = state.on_idle(idle_timeout or 0.0)
                         break
                     event = state.on_message(response)
@@ -239,16 +249,11 @@ class PlatformClient:
             relist = None
             try:
                 while True:
-                    try:
-                        following = responses.__anext__()
-                        if idle_timeout is None:
-                            response = await following
-                        else:
-                            response = await asyncio.wait_for(following, idle_timeout)
-                    except StopAsyncIteration:
+                    response = await _next_message(responses, idle_timeout)
+                    if response is _ENDED:
                         delay = state.on_clean_end()
                         break
-                    except (TimeoutError, asyncio.TimeoutError):  # noqa: UP041 — on Python 3.10 wait_for raises the latter, not the builtin
+                    if response is _IDLE:
                         delay = state.on_idle(idle_timeout or 0.0)
                         break
                     for event in state.on_message(response):
