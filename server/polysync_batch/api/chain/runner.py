@@ -123,11 +123,20 @@ class CallChain(grpc.aio.ServerInterceptor):
                 if (wrap := _hook(step, "deserializer")) is not None:
                     deserializer = wrap(method, deserializer)
         run = _yielding if inspect.isasyncgenfunction(behavior) else _returning
-        return make(
-            run(bound, behavior),
-            request_deserializer=deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        serializer = handler.response_serializer
+        if kind == "server_stream" and serializer is not None:
+            serializer = _encoded_or(serializer)
+        return make(run(bound, behavior), request_deserializer=deserializer, response_serializer=serializer)
+
+
+def _encoded_or(serialize: Any) -> Any:
+    """A stream may yield its messages already encoded (bytes): the watch streams send one
+    state to many streams and encode it once (api/convert.py watch_event_bytes)."""
+
+    def serializer(message: Any) -> bytes:
+        return message if message.__class__ is bytes else serialize(message)
+
+    return serializer
 
 
 async def _enter(bound: _Bound, call: Call) -> None:
