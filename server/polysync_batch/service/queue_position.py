@@ -56,13 +56,10 @@ class QueuePositions:
     async def annotate_all(self, runs: dict[str, Run | None]) -> dict[str, Run | None]:
         return {run_id: (await self.annotate(run) if run is not None else None) for run_id, run in runs.items()}
 
-    async def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
+    def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
         """A watch's events, a RUNNABLE run's with its position (refreshed on each event and
         heartbeat that carries the run, from the same shared snapshot)."""
-        async for event in events:
-            if event.run is not None and event.run.native_status == "RUNNABLE":
-                event = dataclasses.replace(event, run=await self.annotate(event.run))
-            yield event
+        return _Annotated(self, events)
 
     async def _front(self, queue: str) -> Front:
         cached = self._snapshots.get(queue)
@@ -94,3 +91,28 @@ class QueuePositions:
             return
         self._said.add(key)
         log.warning(message, queue or self._platform, detail)
+
+
+class _Annotated:
+    """annotate_events' iterator: an object, not an async generator, because every open watch
+    stream holds one (no frame kept between messages, no registration with the loop)."""
+
+    __slots__ = ("_positions", "_events")
+
+    def __init__(self, positions: QueuePositions, events: AsyncIterator[WatchEvent]) -> None:
+        self._positions = positions
+        self._events = events
+
+    def __aiter__(self) -> _Annotated:
+        return self
+
+    async def __anext__(self) -> WatchEvent:
+        event = await self._events.__anext__()
+        if event.run is not None and event.run.native_status == "RUNNABLE":
+            event = dataclasses.replace(event, run=await self._positions.annotate(event.run))
+        return event
+
+    async def aclose(self) -> None:
+        close = getattr(self._events, "aclose", None)
+        if close is not None:
+            await close()
