@@ -135,6 +135,31 @@ def shared_run_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
     return proto
 
 
+# The `run` field (field 1 of both watch responses) of each Run object, encoded once while it lives.
+_shared_run_fields: dict[int, tuple[weakref.ref, bytes]] = {}
+
+
+def _run_field(run: Run) -> bytes:
+    key = id(run)
+    entry = _shared_run_fields.get(key)
+    if entry is not None and entry[0]() is run:
+        return entry[1]
+    encoded = pb.WatchPipelineRunResponse(run=shared_run_proto(run)).SerializeToString()
+    _shared_run_fields[key] = (weakref.ref(run, lambda _: _shared_run_fields.pop(key, None)), encoded)
+    return encoded
+
+
+def watch_event_bytes(event: WatchEvent) -> bytes:
+    """A WatchPipelineRunResponse or WatchPipelineRunsResponse (their fields are the same),
+    encoded: the same bytes as `Response(**watch_event_fields(event)).SerializeToString()`.
+    A state goes to every stream watching the run, so its run is encoded once, and each stream
+    adds only its own fields (a protobuf message may be encoded field by field, in order)."""
+    rest = pb.WatchPipelineRunResponse(
+        sequence=event.sequence, heartbeat=event.heartbeat, stale_since=timestamp(event.stale_since)
+    ).SerializeToString()
+    return rest if event.run is None else _run_field(event.run) + rest
+
+
 def submit_request_from_proto(request: pb.ExecutePipelineRequest) -> SubmitRequest:
     def optional(name: str):  # proto3 `optional` fields: None when the caller left them unset
         return getattr(request, name) if request.HasField(name) else None

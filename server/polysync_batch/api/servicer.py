@@ -73,19 +73,19 @@ class PlatformServicer(pb_grpc.PlatformServiceServicer):
 
     async def WatchPipelineRun(
         self, request: pb.WatchPipelineRunRequest, context: Context
-    ) -> AsyncIterator[pb.WatchPipelineRunResponse]:
+    ) -> AsyncIterator[bytes]:  # an encoded pb.WatchPipelineRunResponse
         runs = self._platforms.get(request.platform).runs
         async with runs.watch([request.run_id]) as events:
             async for event in events:
-                yield pb.WatchPipelineRunResponse(**convert.watch_event_fields(event))
+                yield convert.watch_event_bytes(event)  # encoded: see api/chain/runner.py
 
     async def WatchPipelineRuns(
         self, request: pb.WatchPipelineRunsRequest, context: Context
-    ) -> AsyncIterator[pb.WatchPipelineRunsResponse]:
+    ) -> AsyncIterator[bytes]:  # an encoded pb.WatchPipelineRunsResponse
         runs = self._platforms.get(request.platform).runs
         async with runs.watch(list(request.run_ids)) as events:
             async for event in events:
-                yield pb.WatchPipelineRunsResponse(**convert.watch_event_fields(event))
+                yield convert.watch_event_bytes(event)  # encoded: see api/chain/runner.py
 
     async def StreamPipelineRunLogs(
         self, request: pb.StreamPipelineRunLogsRequest, context: Context

@@ -25,6 +25,7 @@ from datetime import datetime
 from polysync_batch.domain import errors
 from polysync_batch.domain.models import Run
 from polysync_batch.domain.queue_blocked import QueueBlocked, queue_name, warning
+from polysync_batch.service.annotated_events import RunnableAnnotated
 from polysync_batch.service.ports import Source, WatchEvent
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,8 @@ class BlockedQueues:
     async def annotate_all(self, runs: dict[str, Run | None]) -> dict[str, Run | None]:
         return {run_id: (await self.annotate(run) if run is not None else None) for run_id, run in runs.items()}
 
-    async def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
-        async for event in events:
-            if event.run is not None and event.run.native_status == RUNNABLE:
-                event = dataclasses.replace(event, run=await self.annotate(event.run))
-            yield event
+    def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
+        return RunnableAnnotated(self.annotate, events)
 
     async def _recheck_blocks(self, queue: str, run: Run) -> None:
         """Reads the queue's blocking jobs not known RUNNABLE for `recheck_seconds`; ends the

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from polysync_batch.domain import errors
 from polysync_batch.domain.models import QueuePosition, Run
+from polysync_batch.service.annotated_events import RunnableAnnotated
 from polysync_batch.service.ports import BatchPort, WatchEvent
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,10 @@ class QueuePositions:
     async def annotate_all(self, runs: dict[str, Run | None]) -> dict[str, Run | None]:
         return {run_id: (await self.annotate(run) if run is not None else None) for run_id, run in runs.items()}
 
-    async def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
+    def annotate_events(self, events: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
         """A watch's events, a RUNNABLE run's with its position (refreshed on each event and
         heartbeat that carries the run, from the same shared snapshot)."""
-        async for event in events:
-            if event.run is not None and event.run.native_status == "RUNNABLE":
-                event = dataclasses.replace(event, run=await self.annotate(event.run))
-            yield event
+        return RunnableAnnotated(self.annotate, events)
 
     async def _front(self, queue: str) -> Front:
         cached = self._snapshots.get(queue)

@@ -6,11 +6,11 @@ DescribeJobs shares one budget."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from polysync_batch.domain import deadline, errors, links, paging, requests
 from polysync_batch.domain.backoff import backoff
@@ -354,15 +354,40 @@ class RunService:
 
     # -- watching ------------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def watch(self, run_ids: list[str]) -> AsyncIterator[AsyncIterator[WatchEvent]]:
+    def watch(self, run_ids: list[str]) -> AbstractAsyncContextManager[AsyncIterator[WatchEvent]]:
         """The events of a watch of these runs: their current states first, then each change,
         with heartbeats; the stream ends after every run's terminal state."""
+        return _Watching(self, run_ids)
+
+
+class _Watching:
+    """RunService.watch as an async context manager: a class, not an asynccontextmanager,
+    because every open watch stream holds one (see watch/hub.py _Watch)."""
+
+    __slots__ = ("_service", "_run_ids", "_inner")
+
+    def __init__(self, service: RunService, run_ids: list[str]) -> None:
+        self._service = service
+        self._run_ids = run_ids
+        self._inner: AbstractAsyncContextManager[AsyncIterator[WatchEvent]] | None = None
+
+    async def __aenter__(self) -> AsyncIterator[WatchEvent]:
+        service, run_ids = self._service, self._run_ids
         requests.check_run_ids(run_ids)
-        if self._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
-            self._queues.check_readable((await self._states.get_many(run_ids)).values())
-        async with self._states.watch(run_ids) as events:
-            if self._queues.confined:  # as subscribed: a run DescribeJobs showed only now is checked too
-                self._queues.check_readable((await self._states.get_many(run_ids)).values())
-            annotated = self._positions.annotate_events(events)
-            yield self._blocked.annotate_events(annotated) if self._blocked is not None else annotated
+        if service._queues.confined:  # another platform's runs are NOT_FOUND, like unknown ids
+            service._queues.check_readable((await service._states.get_many(run_ids)).values())
+        inner = service._states.watch(run_ids)
+        events = await inner.__aenter__()
+        self._inner = inner
+        if service._queues.confined:  # as subscribed: a run DescribeJobs showed only now is checked too
+            try:
+                service._queues.check_readable((await service._states.get_many(run_ids)).values())
+            except BaseException:
+                await self.__aexit__(None, None, None)
+                raise
+        annotated = service._positions.annotate_events(events)
+        return service._blocked.annotate_events(annotated) if service._blocked is not None else annotated
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        inner, self._inner = self._inner, None
+        return await inner.__aexit__(*exc_info) if inner is not None else None

@@ -37,6 +37,11 @@ class Wakeup:
     def __init__(self) -> None:
         self._waiter: asyncio.Future[bool] | None = None
 
+    @property
+    def waiting(self) -> bool:
+        """Whether someone waits now (a wake would reach it)."""
+        return self._waiter is not None and not self._waiter.done()
+
     def wake(self, woken: bool = True) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(woken)

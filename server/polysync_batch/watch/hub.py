@@ -15,7 +15,6 @@ ids AWS does not know are never kept; watched runs always are."""
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -233,13 +232,9 @@ class RunHub:
 
     # -- watching ------------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def watch(self, run_ids: list[str]) -> AsyncIterator[AsyncIterator[WatchEvent]]:
-        subscription = await self.subscribe(run_ids)
-        try:
-            yield subscription.events(self.clock, self._heartbeat)
-        finally:
-            self.unsubscribe(subscription)
+    def watch(self, run_ids: list[str]) -> _Watch:
+        """`async with hub.watch(ids) as events`: subscribes on entry, unsubscribes on exit."""
+        return _Watch(self, run_ids)
 
     async def subscribe(self, run_ids: list[str]) -> Subscription:
         """A subscription whose first events are the runs' current states. Unknown ids raise
@@ -345,3 +340,25 @@ class RunHub:
         if entry.run is not None:
             for subscription in list(entry.subscribers):
                 subscription.deliver(entry.run, entry.stale_since)
+
+
+class _Watch:
+    """One watch of the hub, as an async context manager. A class rather than an
+    asynccontextmanager: tens of thousands are open at once, and a generator (its frame, its
+    registration with the loop) costs several times this object (bench/README.md)."""
+
+    __slots__ = ("_hub", "_run_ids", "_subscription")
+
+    def __init__(self, hub: RunHub, run_ids: list[str]) -> None:
+        self._hub = hub
+        self._run_ids = run_ids
+        self._subscription: Subscription | None = None
+
+    async def __aenter__(self) -> AsyncIterator[WatchEvent]:
+        self._subscription = await self._hub.subscribe(self._run_ids)
+        return self._subscription.events(self._hub.clock, self._hub._heartbeat)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._subscription is not None:
+            self._hub.unsubscribe(self._subscription)
+            self._subscription = None

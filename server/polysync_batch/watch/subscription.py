@@ -5,12 +5,11 @@ always gets the terminal state (it is the last one)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import datetime
 
 from polysync_batch.domain.errors import PlatformError
 from polysync_batch.domain.models import Run
-from polysync_batch.service.ports import Clock, WatchEvent
+from polysync_batch.service.ports import Clock, Timer, WatchEvent
 from polysync_batch.watch.clock import Wakeup
 
 __all__ = ["Subscription", "WatchEvent"]
@@ -27,6 +26,10 @@ class Subscription:
         "_error",
         "_wakeup",
         "_sequence",
+        "_timer",
+        "_quiet_since",
+        "_clock",
+        "_every",
         "__weakref__",
     )
 
@@ -39,6 +42,12 @@ class Subscription:
         self._error: PlatformError | None = None
         self._wakeup = Wakeup()
         self._sequence = 0
+        # The heartbeat timer: armed once per quiet period and moved on (not re-made) when a
+        # message went out meanwhile, rather than one timer made and cancelled per message.
+        self._timer: Timer | None = None
+        self._quiet_since = 0.0  # when the current wait for a message began (clock.monotonic)
+        self._clock: Clock | None = None
+        self._every = 0.0  # heartbeat_seconds
 
     def deliver(self, run: Run, stale_since: datetime | None = None, again: bool = False) -> None:
         """Queues the run's state unless it is the one this stream last saw (`again`: even then,
@@ -62,23 +71,44 @@ class Subscription:
     async def events(self, clock: Clock, heartbeat_seconds: float) -> AsyncIterator[WatchEvent]:
         """Yields states as they come and a heartbeat after each quiet `heartbeat_seconds`;
         returns once every run's terminal state is out, raises the error that ended the watch."""
-        while not self.done:
-            if self._pending:
-                run_id = next(iter(self._pending))
-                event = self._pending.pop(run_id)
-                if event.run is not None and event.run.terminal:
-                    self._finished.add(run_id)
-                self._last = event
-                yield self._numbered(event)
-                continue
-            if self._error is not None:
-                raise self._error
-            if not await self._wakeup.wait(clock, heartbeat_seconds):
-                yield self._numbered(self._heartbeat())
+        self._clock, self._every = clock, heartbeat_seconds
+        try:
+            while not self.done:
+                if self._pending:
+                    run_id = next(iter(self._pending))
+                    event = self._pending.pop(run_id)
+                    if event.run is not None and event.run.terminal:
+                        self._finished.add(run_id)
+                    self._last = event
+                    yield self._numbered(event)
+                    continue
+                if self._error is not None:
+                    raise self._error
+                self._quiet_since = clock.monotonic()
+                if self._timer is None:
+                    self._timer = clock.call_later(heartbeat_seconds, self._quiet_for_long)
+                if not await self._wakeup.wait(clock):
+                    yield self._numbered(self._heartbeat())
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def _quiet_for_long(self) -> None:
+        """The heartbeat timer: a heartbeat is due once the current wait has lasted
+        heartbeat_seconds; a wait that began later moves the timer on."""
+        self._timer = None
+        if not self._wakeup.waiting or self._clock is None:
+            return  # the stream is busy: its next wait arms the timer again
+        left = self._quiet_since + self._every - self._clock.monotonic()
+        if left > 1e-6:
+            self._timer = self._clock.call_later(left, self._quiet_for_long)
+        else:
+            self._wakeup.wake(False)
 
     def _numbered(self, event: WatchEvent) -> WatchEvent:
         self._sequence += 1
-        return replace(event, sequence=self._sequence)
+        return WatchEvent(event.run, event.stale_since, event.heartbeat, self._sequence)
 
     def _heartbeat(self) -> WatchEvent:
         if len(self.run_ids) == 1 and self._last is not None:

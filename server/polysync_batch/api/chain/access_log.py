@@ -28,6 +28,8 @@ class AccessLog(Step):
         return None if method.service.startswith("grpc.") else self
 
     def exit(self, call: Call) -> None:
+        if not log.isEnabledFor(logging.INFO):  # the line would be dropped: build nothing
+            return
         fields = {
             "event": "rpc",
             "method": call.method.name,

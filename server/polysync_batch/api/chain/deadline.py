@@ -13,7 +13,11 @@ class Deadline(Step):
 
     @staticmethod
     def enter(call: Call) -> None:
-        call.deadline = deadline.set_remaining(call.context.time_remaining())
+        seconds = call.context.time_remaining()
+        # Without a deadline (most watch streams) there is nothing to set: the call's task
+        # starts without one, and a context change per stream costs memory for its lifetime.
+        if seconds is not None or deadline.remaining() is not None:
+            call.deadline = deadline.set_remaining(seconds)
 
     @staticmethod
     def exit(call: Call) -> None:
