@@ -41,6 +41,25 @@ def watch_config(**settings: object) -> WatchConfig:
     return WatchConfig.model_construct(**settings)
 
 
+def held_back_watch(**overrides: object) -> WatchConfig:
+    """The watch core's own polling held back (every 30 s), so only events (and the feed's rounds)
+    move runs within a test; everything else as fast as a test wants it."""
+    settings: dict[str, object] = {
+        "poll_interval_seconds": 30,
+        "max_poll_interval_seconds": 30,
+        "heartbeat_seconds": 30,
+        "not_found_after_polls": 3,
+        "describe_jobs_per_second": 1000,
+        "describe_jobs_burst": 1000,
+        "batch_gap_seconds": 0.02,
+        "max_backoff_seconds": 2,
+        "max_cached_runs": 10_000,
+        "interval_growth": 1.5,
+        "runnable_warning_seconds": 600,
+    }
+    return watch_config(**(settings | overrides))
+
+
 @contextlib.asynccontextmanager
 async def serve(
     platforms: PlatformRegistry,

@@ -15,24 +15,11 @@ from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.emulator import Lifecycle, start_emulator
 from polysync_batch.service.registry import PlatformRegistry
 
-from tests.support import serve, watch_config
+from tests.support import held_back_watch, serve
 
 LIFECYCLE = Lifecycle(submitted=0.2, pending=0.3, runnable=0.3, starting=0.3, running=0.6)
 # The watch core's own polling held back: only events (and the feed's rounds) move the feed.
-HELD_BACK = watch_config(
-    poll_interval_seconds=30,
-    max_poll_interval_seconds=30,
-    heartbeat_seconds=30,
-    not_found_after_polls=3,
-    describe_jobs_per_second=1000,
-    describe_jobs_burst=1000,
-    batch_gap_seconds=0.02,
-    max_backoff_seconds=2,
-    max_cached_runs=10_000,
-    interval_growth=1.5,
-    runnable_warning_seconds=600,
-    submit_grace_seconds=30,
-)
+HELD_BACK = held_back_watch(submit_grace_seconds=30)
 TERMINAL = {"SUCCEEDED", "FAILED"}
 
 

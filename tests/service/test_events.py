@@ -13,22 +13,10 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 
-from tests.support import serve, watch_config
+from tests.support import held_back_watch, serve, watch_config
 
 LIFECYCLE = Lifecycle(submitted=0.3, pending=0.6, runnable=0.6, starting=0.6, running=1.0)
-HELD_BACK = watch_config(
-    poll_interval_seconds=30,
-    max_poll_interval_seconds=30,
-    heartbeat_seconds=30,
-    not_found_after_polls=3,
-    describe_jobs_per_second=1000,
-    describe_jobs_burst=1000,
-    batch_gap_seconds=0.02,
-    max_backoff_seconds=2,
-    max_cached_runs=10_000,
-    interval_growth=1.5,
-    runnable_warning_seconds=600,
-)
+HELD_BACK = held_back_watch()
 
 
 @pytest.fixture(scope="module")

@@ -11,22 +11,9 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 
-from tests.support import serve, watch_config
+from tests.support import held_back_watch, serve
 
-HELD_BACK = watch_config(
-    poll_interval_seconds=30,
-    max_poll_interval_seconds=30,
-    heartbeat_seconds=30,
-    not_found_after_polls=3,
-    describe_jobs_per_second=1000,
-    describe_jobs_burst=1000,
-    batch_gap_seconds=0.02,
-    max_backoff_seconds=2,
-    max_cached_runs=10_000,
-    interval_growth=1.5,
-    runnable_warning_seconds=600,
-    submit_grace_seconds=10,
-)
+HELD_BACK = held_back_watch(submit_grace_seconds=10)
 
 
 @pytest.fixture(scope="module")
