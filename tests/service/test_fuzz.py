@@ -20,6 +20,9 @@ def demo_target():
         yield target
 
 
+# 300 random calls may submit arrays of up to 10,000 children: the emulator (moto) then works
+# through tens of thousands of job events, which took 60 s of the call on a quiet machine.
+@pytest.mark.timeout(300)
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(rng=st.randoms(use_true_random=False))
 def test_any_request_gets_a_deliberate_status(demo_target, rng: random.Random):

@@ -39,6 +39,7 @@ STATE_CHANGE = "Batch Job State Change"
 QUEUE_BLOCKED = "Batch Job Queue Blocked"
 EVENT_PATTERN = {"source": ["aws.batch"], "detail-type": [STATE_CHANGE, QUEUE_BLOCKED]}
 _PUT_EVENTS_LIMIT = 10
+STOP_WAIT_SECONDS = 5.0
 # The envelope EventBridge delivers to a target without an input transformer, as AWS sends it.
 ENVELOPE_KEYS = ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
 
@@ -91,7 +92,9 @@ class EventPublisher:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join()
+            # One PutEvents may take seconds behind a backlog (moto's SQS send is linear in the
+            # queue's length, e.g. after arrays of 10,000 children); the thread is a daemon.
+            self._thread.join(STOP_WAIT_SECONDS)
 
     def track(self, job: EmulatedJob) -> None:
         """A job just submitted: its changes from SUBMITTED on will be published."""
@@ -124,10 +127,15 @@ class EventPublisher:
                         self._published.pop(job.job_id, None)
                     break
         entries.sort(key=lambda entry: entry["Time"])
+        put = 0
         for start in range(0, len(entries), _PUT_EVENTS_LIMIT):
-            self._events.put_events(Entries=entries[start : start + _PUT_EVENTS_LIMIT])
-        self.published += len(entries)
-        return len(entries)
+            if self._stop.is_set():  # stopping: the rest would only delay the emulator's stop
+                break
+            batch = entries[start : start + _PUT_EVENTS_LIMIT]
+            self._events.put_events(Entries=batch)
+            put += len(batch)
+        self.published += put
+        return put
 
     def _instants(self, since: float, now: float) -> list[float]:
         """The instants looked at, from just after `since` to `now`: every `resolution` seconds,
