@@ -158,7 +158,12 @@ def serving_demo() -> Iterator[str]:
         yield f"127.0.0.1:{wait_for_port(process)}"
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # a server left running would slow every later test
+            process.wait(5)
+            raise
 
 
 def wait_for_port(process, timeout=60.0):
