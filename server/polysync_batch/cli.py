@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
+from typing import NoReturn
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import ValidationError
@@ -48,13 +49,25 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.config, os.environ)
         if args.address:
             config = with_address(config, args.address)
-        return asyncio.run(serve(config, os.environ))
+        code = asyncio.run(serve(config, os.environ))
     except ConfigError as error:
         print(f"polysync-batch: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"polysync-batch: {error}", file=sys.stderr)
         return 1
+    exit_without_teardown(code)
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """Exit once `serve` has stopped in order (calls finished, streams ended, spans flushed),
+    skipping the interpreter's teardown: it frees every cached run and, on the demo, every
+    emulated job one object at a time, which took 5 s on a quiet machine after 300 random
+    calls and over 20 s on a loaded one, past a pod's termination grace period."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def with_address(config: Config, address: str) -> Config:
