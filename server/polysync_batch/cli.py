@@ -11,8 +11,8 @@ import os
 import signal
 import sys
 from collections.abc import Mapping
-from typing import NoReturn
 from concurrent.futures import ThreadPoolExecutor
+from typing import NoReturn
 
 from pydantic import ValidationError
 
