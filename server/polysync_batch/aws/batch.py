@@ -12,7 +12,7 @@ from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.errors import PermissionDenied
-from polysync_batch.domain.models import Pipeline, QueueFront, Run
+from polysync_batch.domain.models import ListedRun, Pipeline, QueueFront, Run
 from polysync_batch.domain.pipelines import latest_revisions
 from polysync_batch.domain.placement import ComputeEnvironment, QueueCapacity
 from polysync_batch.domain.submit import SubmitRequest
@@ -105,23 +105,27 @@ class BatchAdapter:
         runs = [self._to_run(summary, job_queue) for summary in response.get("jobSummaryList", [])]
         return runs, response.get("nextToken") or ""
 
-    async def list_run_ids(
+    async def list_runs(
         self, job_queue: str, *, native_status: str | None = None, created_after: datetime | None = None
-    ) -> list[str]:
-        """Every job id of the queue (following nextToken): in `native_status`, or created after
-        `created_after` (the AFTER_CREATED_AT filter lists every status). The feed's discovery."""
+    ) -> list[ListedRun]:
+        """Every job of the queue (following nextToken, 1,000 per page): in `native_status`, or
+        created after `created_after` (the AFTER_CREATED_AT filter lists every status), with the
+        status and reason its summary gives. The feed's discovery."""
         request: dict[str, Any] = {"jobQueue": job_queue, "maxResults": 1000}
         if created_after is not None:
             millis = str(int(created_after.timestamp() * 1000))
             request["filters"] = [{"name": "AFTER_CREATED_AT", "values": [millis]}]
         elif native_status:
             request["jobStatus"] = native_status
-        ids: list[str] = []
+        listed: list[ListedRun] = []
         while True:
             response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, **request)
-            ids += [summary["jobId"] for summary in response.get("jobSummaryList", [])]
+            listed += [
+                ListedRun(summary["jobId"], summary.get("status", ""), summary.get("statusReason", ""))
+                for summary in response.get("jobSummaryList", [])
+            ]
             if not response.get("nextToken"):
-                return ids
+                return listed
             request["nextToken"] = response["nextToken"]
 
     async def terminate(self, run_id: str, reason: str) -> None:

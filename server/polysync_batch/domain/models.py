@@ -152,3 +152,12 @@ class QueuedEvent:
     rejected: str = ""  # "malformed" (not a parseable job event) or "foreign" (another kind, account, region)
     problem: str = ""  # what was wrong, for the log
     blocked: QueueBlocked | None = None  # a "Batch Job Queue Blocked" event: `run` is the job blocking the queue
+
+
+@dataclass(frozen=True)
+class ListedRun:
+    """A job as ListJobs summarizes it: enough to tell whether a known run changed."""
+
+    run_id: str
+    native_status: str
+    status_reason: str = ""

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from polysync_batch.domain import errors, requests
-from polysync_batch.domain.models import Run
+from polysync_batch.domain.models import ListedRun, Run
 from polysync_batch.feed.cursor import CursorCodec
 from polysync_batch.feed.history import READ_LIMIT, BatchListener, Change
 
@@ -116,9 +116,13 @@ class RunFeed:
         for reader in self._readers:
             reader.wake.set()
 
-    def known_active(self) -> list[str]:
-        """Ids of the non-terminal runs the feed knows (for the refresh source)."""
-        return list(self._active)
+    def known_active(self) -> dict[str, ListedRun]:
+        """The non-terminal runs the feed knows, by id, as ListJobs would summarize them (for the
+        refresh source: a listed run whose summary matches has not changed)."""
+        return {
+            run_id: ListedRun(run_id, change.run.native_status, change.run.status_reason)
+            for run_id, change in self._active.items()
+        }
 
     def array_children(self) -> list[str]:
         """Ids (`<jobId>:<index>`) of every child of the non-terminal array runs the feed knows:
