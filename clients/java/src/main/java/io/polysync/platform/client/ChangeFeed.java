@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Spliterator;
 import java.util.Spliterators;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -203,21 +202,6 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-    if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos()) {
-      RuntimeException last = state.lastError();
-      throw Status.DEADLINE_EXCEEDED.withDescription("the feed's timeout passes before the next "
-          + "reconnect (last error: " + (last == null ? "none" : last.getMessage()) + ")")
-          .withCause(last).asRuntimeException();
-    }
-    if (listener != null) {
-      listener.onReconnect(state.reconnects(), delay, state.lastError());
-    }
-    try {
-      sleeper.sleep(delay);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw Status.CANCELLED.withDescription("interrupted while waiting to reconnect")
-          .withCause(e).asRuntimeException();
-    }
+    state.waitToReconnect("the feed's", delay, deadline, listener, sleeper);
   }
 }

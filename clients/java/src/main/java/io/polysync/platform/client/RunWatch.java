@@ -3,7 +3,6 @@ package io.polysync.platform.client;
 import com.google.protobuf.Timestamp;
 import io.grpc.Context;
 import io.grpc.Deadline;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.polysync.platform.v1.PipelineRun;
 import java.time.Duration;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Spliterator;
 import java.util.Spliterators;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
@@ -161,21 +159,6 @@ public final class RunWatch implements Iterator<RunEvent>, Iterable<RunEvent>, A
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
-    if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos()) {
-      RuntimeException last = state.lastError();
-      throw Status.DEADLINE_EXCEEDED.withDescription("the watch's timeout passes before the next "
-          + "reconnect (last error: " + (last == null ? "none" : last.getMessage()) + ")")
-          .withCause(last).asRuntimeException();
-    }
-    if (listener != null) {
-      listener.onReconnect(state.reconnects(), delay, state.lastError());
-    }
-    try {
-      sleeper.sleep(delay);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw Status.CANCELLED.withDescription("interrupted while waiting to reconnect")
-          .withCause(e).asRuntimeException();
-    }
+    state.waitToReconnect("the watch's", delay, deadline, listener, sleeper);
   }
 }

@@ -1,6 +1,7 @@
 package io.polysync.platform.client;
 
 import com.google.protobuf.Timestamp;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.polysync.platform.v1.PipelineRun;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 /** What a watch decides, without I/O: what to deliver, when it is done, when to reconnect. */
@@ -125,5 +127,29 @@ final class WatchState {
     }
     reconnects++;
     return policy.backoff(reconnects, random);
+  }
+
+  /**
+   * Waits `delay` before the next stream, after telling the listener; DEADLINE_EXCEEDED when
+   * the deadline leaves no time for it, CANCELLED when interrupted. `what` names the helper.
+   */
+  void waitToReconnect(String what, Duration delay, Deadline deadline,
+      RunWatch.ReconnectListener listener, RunWatch.Sleeper sleeper) {
+    if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= delay.toNanos()) {
+      RuntimeException last = lastError();
+      throw Status.DEADLINE_EXCEEDED.withDescription(what + " timeout passes before the next "
+          + "reconnect (last error: " + (last == null ? "none" : last.getMessage()) + ")")
+          .withCause(last).asRuntimeException();
+    }
+    if (listener != null) {
+      listener.onReconnect(reconnects(), delay, lastError());
+    }
+    try {
+      sleeper.sleep(delay);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED.withDescription("interrupted while waiting to reconnect")
+          .withCause(e).asRuntimeException();
+    }
   }
 }
