@@ -98,10 +98,7 @@ func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 		})
 		var fe errFn
 		if errors.As(err, &fe) {
-			if errors.Is(fe.err, ErrStop) {
-				return nil
-			}
-			return fe.err
+			return callerResult(fe.err)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -113,10 +110,7 @@ func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 			relisting = true
 			f.cursor, f.versions = "", map[string]int64{} // a new history numbers versions anew
 			if err := fn(FeedEvent{Kind: FeedRelist, Err: err}); err != nil {
-				if errors.Is(err, ErrStop) {
-					return nil
-				}
-				return err
+				return callerResult(err)
 			}
 			continue // at once: no backoff, not a reconnect
 		}
@@ -183,11 +177,8 @@ func followOnce(ctx context.Context, cfg *config, client platformv1.PlatformServ
 	req *platformv1.WatchRunChangesRequest, handle func(*platformv1.WatchRunChangesResponse) error) error {
 	streamCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var idleTimer *time.Timer
-	if cfg.idleTimeout > 0 {
-		idleTimer = time.AfterFunc(cfg.idleTimeout, func() { cancel(ErrIdle) })
-		defer idleTimer.Stop()
-	}
+	idle := startIdleGuard(cfg.idleTimeout, cancel)
+	defer idle.stop()
 	stream, err := client.WatchRunChanges(streamCtx, req)
 	if err != nil {
 		return streamErr(streamCtx, err)
@@ -200,14 +191,10 @@ func followOnce(ctx context.Context, cfg *config, client platformv1.PlatformServ
 		if err != nil {
 			return streamErr(streamCtx, err)
 		}
-		if idleTimer != nil {
-			idleTimer.Stop() // the callback's time is not the stream's silence
-		}
+		idle.pause()
 		if err := handle(m); err != nil {
 			return err
 		}
-		if idleTimer != nil {
-			idleTimer.Reset(cfg.idleTimeout)
-		}
+		idle.resume()
 	}
 }

@@ -180,10 +180,7 @@ func watch(ctx context.Context, runIDs []string,
 		}
 		var fe errFn
 		if errors.As(err, &fe) {
-			if errors.Is(fe.err, ErrStop) {
-				return nil
-			}
-			return fe.err
+			return callerResult(fe.err)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -205,10 +202,47 @@ func watch(ctx context.Context, runIDs []string,
 
 var errAllTerminal = errors.New("all terminal")
 
-// errFn carries an error returned by the caller's callback out of watchOnce, unretried.
+// errFn carries an error returned by the caller's callback out of a stream, unretried.
 type errFn struct{ err error }
 
 func (e errFn) Error() string { return e.err.Error() }
+
+// callerResult is what Watch and FollowChanges return for an error of the caller's callback:
+// nil for ErrStop, else the error itself.
+func callerResult(err error) error {
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
+}
+
+// idleGuard cancels a stream (cause ErrIdle) when no message arrives for its timeout (0: never).
+// It is paused while the caller's callback runs: the callback's time is not the stream's silence.
+type idleGuard struct {
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func startIdleGuard(timeout time.Duration, cancel context.CancelCauseFunc) idleGuard {
+	if timeout <= 0 {
+		return idleGuard{}
+	}
+	return idleGuard{timer: time.AfterFunc(timeout, func() { cancel(ErrIdle) }), timeout: timeout}
+}
+
+func (g idleGuard) pause() {
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+}
+
+func (g idleGuard) resume() {
+	if g.timer != nil {
+		g.timer.Reset(g.timeout)
+	}
+}
+
+func (g idleGuard) stop() { g.pause() }
 
 // watchOnce runs one stream until it ends, every run is terminal, or handle fails. It returns
 // nil for a clean end of the stream.
@@ -217,11 +251,8 @@ func watchOnce(ctx context.Context, cfg *config, ids []string,
 	handle func(message) error) error {
 	streamCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var idleTimer *time.Timer
-	if cfg.idleTimeout > 0 {
-		idleTimer = time.AfterFunc(cfg.idleTimeout, func() { cancel(ErrIdle) })
-		defer idleTimer.Stop()
-	}
+	idle := startIdleGuard(cfg.idleTimeout, cancel)
+	defer idle.stop()
 	recv, err := open(streamCtx, ids)
 	if err != nil {
 		return streamErr(streamCtx, err)
@@ -238,12 +269,11 @@ func watchOnce(ctx context.Context, cfg *config, ids []string,
 		if err != nil {
 			return streamErr(streamCtx, err)
 		}
-		if idleTimer != nil {
-			idleTimer.Reset(cfg.idleTimeout)
-		}
+		idle.pause()
 		if err := handle(m); err != nil {
 			return err
 		}
+		idle.resume()
 		if m.run.GetTerminal() {
 			delete(want, m.run.GetRunId())
 			if len(want) == 0 {
