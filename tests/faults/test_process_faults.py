@@ -96,11 +96,13 @@ async def test_a_rolling_restart_under_200_watchers_loses_no_stream(tmp_path, em
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+            # Runs that outlast opening 200 streams and starting the second server on a loaded
+            # machine (4 s did not in CI: a run ended first, and its watchers never moved).
             runs = [
                 (
                     await stub.ExecutePipeline(
                         pb.ExecutePipelineRequest(
-                            pipeline="hello", request_id=f"rolling-{uuid.uuid4()}", parameters={"duration_seconds": "4"}
+                            pipeline="hello", request_id=f"rolling-{uuid.uuid4()}", parameters={"duration_seconds": "20"}
                         ),
                         timeout=20,
                     )
