@@ -102,7 +102,9 @@ async def test_a_rolling_restart_under_200_watchers_loses_no_stream(tmp_path, em
                 (
                     await stub.ExecutePipeline(
                         pb.ExecutePipelineRequest(
-                            pipeline="hello", request_id=f"rolling-{uuid.uuid4()}", parameters={"duration_seconds": "20"}
+                            pipeline="hello",
+                            request_id=f"rolling-{uuid.uuid4()}",
+                            parameters={"duration_seconds": "20"},
                         ),
                         timeout=20,
                     )
