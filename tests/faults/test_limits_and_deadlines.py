@@ -32,8 +32,10 @@ async def test_callers_over_the_submit_rate_wait_and_are_not_refused(emulator, p
     assert all(jobs_for(emulator, r) == [a.run.run_id] for r, a in zip(request_ids, answers, strict=False))
     submits = sorted(e.at for e in proxy.of("SubmitJob"))
     assert len(submits) == 30
-    # A burst of 10, then 10 per second: the last 20 spread over about 2 s.
-    assert submits[-1] - submits[0] >= 1.7 and elapsed >= 1.7
+    # A burst of 10, then 10 per second: the last of the 20 after it reaches AWS about 2 s after
+    # the calls began (measured from then, not from the first submit, which a loaded machine may
+    # delay while the tokens of the burst and the next ones are already there).
+    assert submits[-1] - started >= 1.7 and elapsed >= 1.7
 
 
 async def test_aws_throttling_slows_the_submit_rate_and_success_wins_it_back():
