@@ -1,7 +1,9 @@
 """Why a run failed, through gRPC (SPEC §13): the emulator plays each cause, and AWS's exact
 wording replayed through a fake DescribeJobs answer gives the cause, the attempts and the advice."""
 
+import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -206,6 +208,17 @@ async def runnable(stub, run_id):
             return
 
 
+async def both_runnable_at_aws(emulator, run_ids, timeout=20.0):
+    batch = emulator.client("batch")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = (await asyncio.to_thread(batch.describe_jobs, jobs=run_ids))["jobs"]
+        if len(jobs) == len(run_ids) and all(job["status"] == "RUNNABLE" for job in jobs):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{run_ids} not all RUNNABLE within {timeout} s")
+
+
 async def test_runnable_runs_read_get_their_queue_position_from_one_snapshot(served, emulator):
     queue = emulator.seed_small_queue()
     client = served.platforms.get("demo").clients.batch
@@ -218,10 +231,11 @@ async def test_runnable_runs_read_get_their_queue_position_from_one_snapshot(ser
     for _ in range(2):
         request = pb.ExecutePipelineRequest(pipeline="hello", job_queue=queue, parameters={"failure": "blocked"})
         ids.append((await served.stub.ExecutePipeline(request)).run.run_id)
+    # Both RUNNABLE at AWS before the service reads either: a snapshot taken while the second
+    # was still on its way (through a watch of the first) would be shared for the interval.
+    await both_runnable_at_aws(emulator, ids)
     client.meta.events.register("before-call.batch.GetJobQueueSnapshot", count)
     try:
-        for run_id in ids:
-            await runnable(served.stub, run_id)
         first = (await served.stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id=ids[0]))).run
         both = (await served.stub.BatchGetPipelineRuns(pb.BatchGetPipelineRunsRequest(run_ids=ids))).runs
         assert first.HasField("queue_position") and first.queue_position.position == 1
