@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2
@@ -32,9 +32,20 @@ FAILURE_CAUSE_TO_PROTO = {
 }
 
 
+# date(1970, 1, 1).toordinal(): the day number of the Unix epoch.
+_EPOCH_ORDINAL = 719_163
+
+
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """The Timestamp `Timestamp.FromDatetime` makes, built directly: FromDatetime goes through
+    `calendar.timegm(value.utctimetuple())` and range checks, a quarter of a run's conversion.
+    Every datetime of the service is naive-UTC or in UTC, and any such datetime (years 1–9999)
+    is inside Timestamp's range; another time zone takes FromDatetime's way."""
     if value is None:
         return None
+    if value.tzinfo is UTC or value.tzinfo is None:
+        seconds = (value.toordinal() - _EPOCH_ORDINAL) * 86_400 + value.hour * 3_600 + value.minute * 60 + value.second
+        return timestamp_pb2.Timestamp(seconds=seconds, nanos=value.microsecond * 1_000)
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
     return stamp
@@ -135,7 +146,21 @@ def shared_run_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
     return proto
 
 
-# The `run` field (field 1 of both watch responses) of each Run object, encoded once while it lives.
+def _varint(value: int) -> bytes:
+    """A non-negative integer as protobuf's base-128 varint."""
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# The `run` field of each Run object, encoded once while it lives: field 1 of both watch
+# responses and of RunChange (the feed's), so a state both watched and in the feed is converted
+# once for both. Only the bytes are kept, not the message.
 _shared_run_fields: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
@@ -144,9 +169,21 @@ def _run_field(run: Run) -> bytes:
     entry = _shared_run_fields.get(key)
     if entry is not None and entry[0]() is run:
         return entry[1]
-    encoded = pb.WatchPipelineRunResponse(run=shared_run_proto(run)).SerializeToString()
+    message = run_to_proto(run).SerializeToString()
+    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
     _shared_run_fields[key] = (weakref.ref(run, lambda _: _shared_run_fields.pop(key, None)), encoded)
     return encoded
+
+
+def _watch_rest(event: WatchEvent) -> bytes:
+    """A watch response's own fields (2 sequence, 3 heartbeat, 4 stale_since), encoded: by hand
+    when there is no stale_since (every message while AWS answers), else by protobuf."""
+    if event.stale_since is None and event.sequence >= 0:
+        rest = b"\x10" + _varint(event.sequence) if event.sequence else b""  # field 2, varint
+        return rest + b"\x18\x01" if event.heartbeat else rest  # field 3, varint true
+    return pb.WatchPipelineRunResponse(
+        sequence=event.sequence, heartbeat=event.heartbeat, stale_since=timestamp(event.stale_since)
+    ).SerializeToString()
 
 
 def watch_event_bytes(event: WatchEvent) -> bytes:
@@ -154,9 +191,7 @@ def watch_event_bytes(event: WatchEvent) -> bytes:
     encoded: the same bytes as `Response(**watch_event_fields(event)).SerializeToString()`.
     A state goes to every stream watching the run, so its run is encoded once, and each stream
     adds only its own fields (a protobuf message may be encoded field by field, in order)."""
-    rest = pb.WatchPipelineRunResponse(
-        sequence=event.sequence, heartbeat=event.heartbeat, stale_since=timestamp(event.stale_since)
-    ).SerializeToString()
+    rest = _watch_rest(event)
     return rest if event.run is None else _run_field(event.run) + rest
 
 
@@ -257,21 +292,15 @@ def watch_event_fields(event: WatchEvent) -> dict:
     }
 
 
-# Every feed stream sends the same changes: each is converted once, whoever sends it.
-_shared_changes: dict[int, tuple[weakref.ref, pb.RunChange]] = {}
-
-
 def _change_proto(change: Change) -> pb.RunChange:
-    key = id(change)
-    entry = _shared_changes.get(key)
-    if entry is not None and entry[0]() is change:
-        return entry[1]
-    proto = pb.RunChange(run=run_to_proto(change.run), version=change.version, time=timestamp(change.time))
-    _shared_changes[key] = (weakref.ref(change, lambda _: _shared_changes.pop(key, None)), proto)
-    return proto
+    """One change as a RunChange; its run from the run's shared encoding (_run_field)."""
+    return pb.RunChange.FromString(
+        _run_field(change.run) + pb.RunChange(version=change.version, time=timestamp(change.time)).SerializeToString()
+    )
 
 
-# Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once.
+# Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once:
+# every feed stream sends the same changes.
 _shared_change_fields: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
@@ -280,7 +309,8 @@ def _change_field(change: Change) -> bytes:
     entry = _shared_change_fields.get(key)
     if entry is not None and entry[0]() is change:
         return entry[1]
-    encoded = pb.WatchRunChangesResponse(changes=[_change_proto(change)]).SerializeToString()
+    message = _change_proto(change).SerializeToString()
+    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
     _shared_change_fields[key] = (weakref.ref(change, lambda _: _shared_change_fields.pop(key, None)), encoded)
     return encoded
 

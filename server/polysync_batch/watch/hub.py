@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -178,7 +178,7 @@ class RunHub:
             ):
                 change = StatusChange(run.native_status, run.status_reason, event_time or self.clock.wall())
                 entry.history = (entry.history + (change,))[-MAX_HISTORY:]
-            entry.run = replace(run, history=entry.history)
+            entry.run = run.with_history(entry.history)
             # Only an event's own time orders later events; after any other source the job's
             # progress does (a poll's clock is not AWS's).
             entry.event_time = event_time if source is Source.EVENT else None
