@@ -13,9 +13,10 @@ event loop, 10 messages per ReceiveMessage answer:
 - `feed`: every 100 messages (the feed's 50 ms batch), the history records the batch and one
   feed consumer's message is encoded (`convert.feed_message_bytes`).
 
-Prints one JSON line per code tree: µs per ingested event per stage (best of `--repeat`).
-`--before DIR` runs the same events a second time with the server's code from DIR (DIR/server
-first on PYTHONPATH), side by side; `--profile FILE` writes a cProfile of one pass.
+Prints one JSON line per code tree: µs of CPU per ingested event per stage (best of
+`--repeat` passes). `--before DIR` runs the same events with the server's code from DIR
+(DIR/server first on PYTHONPATH) and with this tree, alternating, one pass each per round,
+`--repeat` rounds; `--profile FILE` writes a cProfile of one more pass.
 
     git archive main server | tar -x -C /tmp/eventpath-before
     python -m bench.event_path --runs 2000 --streams 2000 --before /tmp/eventpath-before
@@ -254,17 +255,33 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="write a cProfile of one more pass here")
     parser.add_argument("--code", default="after", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.before:
-        path = [f"{args.before}/server", os.environ.get("PYTHONPATH", "")]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
-        command = [sys.executable, "-m", "bench.event_path", "--runs", str(args.runs), "--streams", str(args.streams)]
-        command += ["--duplicates", str(args.duplicates), "--repeat", str(args.repeat), "--code", "before"]
-        subprocess.run(command, env=env, check=True)
-    import polysync_batch
+    if not args.before:
+        import polysync_batch
 
-    result = measure(args.runs, args.streams, args.duplicates, max(1, args.repeat), args.profile)
-    where = os.path.dirname(polysync_batch.__file__)
-    print(json.dumps({"bench": "event_path", "code": args.code, "from": where, **result}), flush=True)
+        result = measure(args.runs, args.streams, args.duplicates, max(1, args.repeat), args.profile)
+        where = os.path.dirname(polysync_batch.__file__)
+        print(json.dumps({"bench": "event_path", "code": args.code, "from": where, **result}), flush=True)
+        return
+    # Before and after alternate, one pass each per round (the machine's load moves between
+    # rounds, not within one), and each stage's best round is kept.
+    path = [f"{args.before}/server", os.environ.get("PYTHONPATH", "")]
+    codes = {"before": dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path))), "after": dict(os.environ)}
+    best: dict[str, dict] = {}
+    for _ in range(max(1, args.repeat)):
+        for code, env in codes.items():
+            command = [sys.executable, "-m", "bench.event_path", "--runs", str(args.runs)]
+            command += ["--streams", str(args.streams), "--duplicates", str(args.duplicates), "--repeat", "1"]
+            line = subprocess.run(command + ["--code", code], env=env, check=True, capture_output=True, text=True)
+            result = json.loads(line.stdout.strip().splitlines()[-1])
+            if code in best:
+                stages = best[code]["us_per_event"]
+                result["us_per_event"] = {s: min(stages[s], result["us_per_event"][s]) for s in STAGES}
+                result["us_per_event_total"] = round(sum(result["us_per_event"].values()), 1)
+            best[code] = result
+    for code in codes:
+        print(json.dumps({**best[code], "rounds": max(1, args.repeat)}), flush=True)
+    ratio = best["after"]["us_per_event_total"] / best["before"]["us_per_event_total"]
+    print(json.dumps({"bench": "event_path", "after_over_before": round(ratio, 3)}), flush=True)
 
 
 if __name__ == "__main__":
