@@ -37,18 +37,26 @@ _EPOCH_ORDINAL = 719_163
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    """The Timestamp `Timestamp.FromDatetime` makes, built directly: FromDatetime goes through
-    `calendar.timegm(value.utctimetuple())` and range checks, a quarter of a run's conversion.
-    Every datetime of the service is naive-UTC or in UTC, and any such datetime (years 1–9999)
-    is inside Timestamp's range; another time zone takes FromDatetime's way."""
+    """The Timestamp `Timestamp.FromDatetime` makes (see _set_time)."""
     if value is None:
         return None
-    if value.tzinfo is UTC or value.tzinfo is None:
-        seconds = (value.toordinal() - _EPOCH_ORDINAL) * 86_400 + value.hour * 3_600 + value.minute * 60 + value.second
-        return timestamp_pb2.Timestamp(seconds=seconds, nanos=value.microsecond * 1_000)
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
+    _set_time(stamp, value)
     return stamp
+
+
+def _set_time(stamp: timestamp_pb2.Timestamp, value: datetime) -> None:
+    """Sets a Timestamp (a message's field, in place: no copy) as `FromDatetime(value)` does,
+    without its way through `calendar.timegm(value.utctimetuple())`, a quarter of a run's
+    conversion. Every datetime of the service is naive-UTC or in UTC, and any such datetime
+    (years 1–9999) is inside Timestamp's range; another time zone takes FromDatetime's way.
+    Setting a field of a Timestamp field makes it present, as assigning a Timestamp does."""
+    if value.tzinfo is UTC or value.tzinfo is None:
+        days = value.toordinal() - _EPOCH_ORDINAL
+        stamp.seconds = days * 86_400 + value.hour * 3_600 + value.minute * 60 + value.second
+        stamp.nanos = value.microsecond * 1_000
+    else:
+        stamp.FromDatetime(value)
 
 
 def pipeline_to_proto(pipeline: Pipeline) -> pipeline_pb2.Pipeline:
@@ -84,9 +92,6 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         logs_url=run.logs_url,
         log_stream_name=run.log_stream_name,
         log_group_name=run.log_group_name,
-        create_time=timestamp(run.create_time),
-        start_time=timestamp(run.start_time),
-        stop_time=timestamp(run.stop_time),
         parameters=run.parameters,
         share_identifier=run.share_identifier,
         scheduling_priority=run.scheduling_priority,
@@ -94,22 +99,28 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         warnings=run.warnings,
         terminal=run.terminal,
         failure_cause=FAILURE_CAUSE_TO_PROTO[run.failure_cause],
-        attempt_details=[attempt_to_proto(a) for a in run.attempt_details],
-        history=[
-            pipeline_run_pb2.StatusChange(
-                native_status=change.native_status, status_reason=change.status_reason, time=timestamp(change.time)
-            )
-            for change in run.history
-        ],
     )
+    # Times, attempts and history are set in place: a sub-message passed to the constructor
+    # (or appended) is copied, and a run carries up to 64 history entries.
+    if run.create_time is not None:
+        _set_time(message.create_time, run.create_time)
+    if run.start_time is not None:
+        _set_time(message.start_time, run.start_time)
+    if run.stop_time is not None:
+        _set_time(message.stop_time, run.stop_time)
+    for attempt in run.attempt_details:
+        _fill_attempt(message.attempt_details.add(), attempt)
+    add_change = message.history.add
+    for change in run.history:
+        entry = add_change(native_status=change.native_status, status_reason=change.status_reason)
+        if change.time is not None:
+            _set_time(entry.time, change.time)
     if run.queue_position is not None:
         message.queue_position.SetInParent()
         if run.queue_position.position is not None:
             message.queue_position.position = run.queue_position.position
         if run.queue_position.earliest_time_at_position is not None:
-            message.queue_position.earliest_time_at_position.CopyFrom(
-                timestamp(run.queue_position.earliest_time_at_position)
-            )
+            _set_time(message.queue_position.earliest_time_at_position, run.queue_position.earliest_time_at_position)
     if run.array is not None:
         message.array.size = run.array.size
         message.array.status_counts.update(run.array.status_counts)
@@ -119,16 +130,23 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
 
 
 def attempt_to_proto(attempt: RunAttempt) -> pipeline_run_pb2.RunAttempt:
-    return pipeline_run_pb2.RunAttempt(
-        index=attempt.index,
-        start_time=timestamp(attempt.start_time),
-        stop_time=timestamp(attempt.stop_time),
-        exit_code=attempt.exit_code,
-        status_reason=attempt.status_reason,
-        container_reason=attempt.container_reason,
-        failure_cause=FAILURE_CAUSE_TO_PROTO[attempt.failure_cause],
-        log_stream_name=attempt.log_stream_name,
-    )
+    message = pipeline_run_pb2.RunAttempt()
+    _fill_attempt(message, attempt)
+    return message
+
+
+def _fill_attempt(message: pipeline_run_pb2.RunAttempt, attempt: RunAttempt) -> None:
+    message.index = attempt.index
+    if attempt.start_time is not None:
+        _set_time(message.start_time, attempt.start_time)
+    if attempt.stop_time is not None:
+        _set_time(message.stop_time, attempt.stop_time)
+    if attempt.exit_code is not None:  # optional: unset when unknown
+        message.exit_code = attempt.exit_code
+    message.status_reason = attempt.status_reason
+    message.container_reason = attempt.container_reason
+    message.failure_cause = FAILURE_CAUSE_TO_PROTO[attempt.failure_cause]
+    message.log_stream_name = attempt.log_stream_name
 
 
 # Many streams watch the same run: its state is converted once, whoever sends it.
