@@ -337,9 +337,10 @@ class RunHub:
                 follower.dropped(run_id)
 
     def _notify(self, entry: Entry) -> None:
-        if entry.run is not None:
+        if entry.run is not None and entry.subscribers:
+            key = entry.run.change_key()
             for subscription in list(entry.subscribers):
-                subscription.deliver(entry.run, entry.stale_since)
+                subscription.deliver(entry.run, entry.stale_since, change_key=key)
 
 
 class _Watch:
