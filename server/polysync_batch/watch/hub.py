@@ -34,6 +34,7 @@ MAX_HISTORY = 64
 ReadRuns = Callable[[list[str]], Awaitable[dict[str, Run | None]]]
 # Kept for callers of the old name.
 HubStats = WatchStats
+_OUTCOMES = {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}
 
 
 class Follower(Protocol):
@@ -189,7 +190,7 @@ class RunHub:
                 listener(entry.run, source, event_time or self.clock.wall())
         if verdict is Verdict.NEWER or (was_stale and entry.stale_since is None):
             self._notify(entry)
-        return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}[verdict]
+        return _OUTCOMES[verdict]
 
     def in_submit_grace(self, run_id: str) -> bool:
         """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
