@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 from polysync.platform.v1 import connection_pb2, pipeline_pb2, pipeline_run_pb2
@@ -32,12 +32,31 @@ FAILURE_CAUSE_TO_PROTO = {
 }
 
 
+# date(1970, 1, 1).toordinal(): the day number of the Unix epoch.
+_EPOCH_ORDINAL = 719_163
+
+
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    """The Timestamp `Timestamp.FromDatetime` makes (see _set_time)."""
     if value is None:
         return None
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
+    _set_time(stamp, value)
     return stamp
+
+
+def _set_time(stamp: timestamp_pb2.Timestamp, value: datetime) -> None:
+    """Sets a Timestamp (a message's field, in place: no copy) as `FromDatetime(value)` does,
+    without its way through `calendar.timegm(value.utctimetuple())`, a quarter of a run's
+    conversion. Every datetime of the service is naive-UTC or in UTC, and any such datetime
+    (years 1–9999) is inside Timestamp's range; another time zone takes FromDatetime's way.
+    Setting a field of a Timestamp field makes it present, as assigning a Timestamp does."""
+    if value.tzinfo is UTC or value.tzinfo is None:
+        days = value.toordinal() - _EPOCH_ORDINAL
+        stamp.seconds = days * 86_400 + value.hour * 3_600 + value.minute * 60 + value.second
+        stamp.nanos = value.microsecond * 1_000
+    else:
+        stamp.FromDatetime(value)
 
 
 def pipeline_to_proto(pipeline: Pipeline) -> pipeline_pb2.Pipeline:
@@ -73,9 +92,6 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         logs_url=run.logs_url,
         log_stream_name=run.log_stream_name,
         log_group_name=run.log_group_name,
-        create_time=timestamp(run.create_time),
-        start_time=timestamp(run.start_time),
-        stop_time=timestamp(run.stop_time),
         parameters=run.parameters,
         share_identifier=run.share_identifier,
         scheduling_priority=run.scheduling_priority,
@@ -83,22 +99,28 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
         warnings=run.warnings,
         terminal=run.terminal,
         failure_cause=FAILURE_CAUSE_TO_PROTO[run.failure_cause],
-        attempt_details=[attempt_to_proto(a) for a in run.attempt_details],
-        history=[
-            pipeline_run_pb2.StatusChange(
-                native_status=change.native_status, status_reason=change.status_reason, time=timestamp(change.time)
-            )
-            for change in run.history
-        ],
     )
+    # Times, attempts and history are set in place: a sub-message passed to the constructor
+    # (or appended) is copied, and a run carries up to 64 history entries.
+    if run.create_time is not None:
+        _set_time(message.create_time, run.create_time)
+    if run.start_time is not None:
+        _set_time(message.start_time, run.start_time)
+    if run.stop_time is not None:
+        _set_time(message.stop_time, run.stop_time)
+    for attempt in run.attempt_details:
+        _fill_attempt(message.attempt_details.add(), attempt)
+    add_change = message.history.add
+    for change in run.history:
+        entry = add_change(native_status=change.native_status, status_reason=change.status_reason)
+        if change.time is not None:
+            _set_time(entry.time, change.time)
     if run.queue_position is not None:
         message.queue_position.SetInParent()
         if run.queue_position.position is not None:
             message.queue_position.position = run.queue_position.position
         if run.queue_position.earliest_time_at_position is not None:
-            message.queue_position.earliest_time_at_position.CopyFrom(
-                timestamp(run.queue_position.earliest_time_at_position)
-            )
+            _set_time(message.queue_position.earliest_time_at_position, run.queue_position.earliest_time_at_position)
     if run.array is not None:
         message.array.size = run.array.size
         message.array.status_counts.update(run.array.status_counts)
@@ -108,16 +130,23 @@ def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
 
 
 def attempt_to_proto(attempt: RunAttempt) -> pipeline_run_pb2.RunAttempt:
-    return pipeline_run_pb2.RunAttempt(
-        index=attempt.index,
-        start_time=timestamp(attempt.start_time),
-        stop_time=timestamp(attempt.stop_time),
-        exit_code=attempt.exit_code,
-        status_reason=attempt.status_reason,
-        container_reason=attempt.container_reason,
-        failure_cause=FAILURE_CAUSE_TO_PROTO[attempt.failure_cause],
-        log_stream_name=attempt.log_stream_name,
-    )
+    message = pipeline_run_pb2.RunAttempt()
+    _fill_attempt(message, attempt)
+    return message
+
+
+def _fill_attempt(message: pipeline_run_pb2.RunAttempt, attempt: RunAttempt) -> None:
+    message.index = attempt.index
+    if attempt.start_time is not None:
+        _set_time(message.start_time, attempt.start_time)
+    if attempt.stop_time is not None:
+        _set_time(message.stop_time, attempt.stop_time)
+    if attempt.exit_code is not None:  # optional: unset when unknown
+        message.exit_code = attempt.exit_code
+    message.status_reason = attempt.status_reason
+    message.container_reason = attempt.container_reason
+    message.failure_cause = FAILURE_CAUSE_TO_PROTO[attempt.failure_cause]
+    message.log_stream_name = attempt.log_stream_name
 
 
 # Many streams watch the same run: its state is converted once, whoever sends it.
@@ -135,7 +164,21 @@ def shared_run_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
     return proto
 
 
-# The `run` field (field 1 of both watch responses) of each Run object, encoded once while it lives.
+def _varint(value: int) -> bytes:
+    """A non-negative integer as protobuf's base-128 varint."""
+    if value < 0x80:
+        return bytes((value,))
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# The `run` field of each Run object, encoded once while it lives: field 1 of both watch
+# responses and of RunChange (the feed's), so a state both watched and in the feed is converted
+# once for both. Only the bytes are kept, not the message.
 _shared_run_fields: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
@@ -144,9 +187,21 @@ def _run_field(run: Run) -> bytes:
     entry = _shared_run_fields.get(key)
     if entry is not None and entry[0]() is run:
         return entry[1]
-    encoded = pb.WatchPipelineRunResponse(run=shared_run_proto(run)).SerializeToString()
+    message = run_to_proto(run).SerializeToString()
+    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
     _shared_run_fields[key] = (weakref.ref(run, lambda _: _shared_run_fields.pop(key, None)), encoded)
     return encoded
+
+
+def _watch_rest(event: WatchEvent) -> bytes:
+    """A watch response's own fields (2 sequence, 3 heartbeat, 4 stale_since), encoded: by hand
+    when there is no stale_since (every message while AWS answers), else by protobuf."""
+    if event.stale_since is None and event.sequence >= 0:
+        rest = b"\x10" + _varint(event.sequence) if event.sequence else b""  # field 2, varint
+        return rest + b"\x18\x01" if event.heartbeat else rest  # field 3, varint true
+    return pb.WatchPipelineRunResponse(
+        sequence=event.sequence, heartbeat=event.heartbeat, stale_since=timestamp(event.stale_since)
+    ).SerializeToString()
 
 
 def watch_event_bytes(event: WatchEvent) -> bytes:
@@ -154,9 +209,7 @@ def watch_event_bytes(event: WatchEvent) -> bytes:
     encoded: the same bytes as `Response(**watch_event_fields(event)).SerializeToString()`.
     A state goes to every stream watching the run, so its run is encoded once, and each stream
     adds only its own fields (a protobuf message may be encoded field by field, in order)."""
-    rest = pb.WatchPipelineRunResponse(
-        sequence=event.sequence, heartbeat=event.heartbeat, stale_since=timestamp(event.stale_since)
-    ).SerializeToString()
+    rest = _watch_rest(event)
     return rest if event.run is None else _run_field(event.run) + rest
 
 
@@ -257,21 +310,15 @@ def watch_event_fields(event: WatchEvent) -> dict:
     }
 
 
-# Every feed stream sends the same changes: each is converted once, whoever sends it.
-_shared_changes: dict[int, tuple[weakref.ref, pb.RunChange]] = {}
-
-
 def _change_proto(change: Change) -> pb.RunChange:
-    key = id(change)
-    entry = _shared_changes.get(key)
-    if entry is not None and entry[0]() is change:
-        return entry[1]
-    proto = pb.RunChange(run=run_to_proto(change.run), version=change.version, time=timestamp(change.time))
-    _shared_changes[key] = (weakref.ref(change, lambda _: _shared_changes.pop(key, None)), proto)
-    return proto
+    """One change as a RunChange; its run from the run's shared encoding (_run_field)."""
+    return pb.RunChange.FromString(
+        _run_field(change.run) + pb.RunChange(version=change.version, time=timestamp(change.time)).SerializeToString()
+    )
 
 
-# Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once.
+# Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once:
+# every feed stream sends the same changes.
 _shared_change_fields: dict[int, tuple[weakref.ref, bytes]] = {}
 
 
@@ -280,7 +327,8 @@ def _change_field(change: Change) -> bytes:
     entry = _shared_change_fields.get(key)
     if entry is not None and entry[0]() is change:
         return entry[1]
-    encoded = pb.WatchRunChangesResponse(changes=[_change_proto(change)]).SerializeToString()
+    message = _change_proto(change).SerializeToString()
+    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
     _shared_change_fields[key] = (weakref.ref(change, lambda _: _shared_change_fields.pop(key, None)), encoded)
     return encoded
 

@@ -123,6 +123,14 @@ class Run:
         counts = tuple(sorted(self.array.status_counts.items())) if self.array else ()
         return (self.native_status, self.status_reason, self.exit_code, counts)
 
+    def with_history(self, history: tuple[StatusChange, ...]) -> Run:
+        """`dataclasses.replace(self, history=history)` without running the 32 fields through
+        `__init__` again (the watch core does it for every state it applies)."""
+        run = object.__new__(type(self))
+        run.__dict__.update(self.__dict__)
+        run.__dict__["history"] = history
+        return run
+
 
 @dataclass(frozen=True)
 class LogEvent:

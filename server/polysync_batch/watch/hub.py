@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -34,6 +34,7 @@ MAX_HISTORY = 64
 ReadRuns = Callable[[list[str]], Awaitable[dict[str, Run | None]]]
 # Kept for callers of the old name.
 HubStats = WatchStats
+_OUTCOMES = {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}
 
 
 class Follower(Protocol):
@@ -178,7 +179,7 @@ class RunHub:
             ):
                 change = StatusChange(run.native_status, run.status_reason, event_time or self.clock.wall())
                 entry.history = (entry.history + (change,))[-MAX_HISTORY:]
-            entry.run = replace(run, history=entry.history)
+            entry.run = run.with_history(entry.history)
             # Only an event's own time orders later events; after any other source the job's
             # progress does (a poll's clock is not AWS's).
             entry.event_time = event_time if source is Source.EVENT else None
@@ -189,7 +190,7 @@ class RunHub:
                 listener(entry.run, source, event_time or self.clock.wall())
         if verdict is Verdict.NEWER or (was_stale and entry.stale_since is None):
             self._notify(entry)
-        return {Verdict.NEWER: Outcome.APPLIED, Verdict.SAME: Outcome.DUPLICATE, Verdict.OLDER: Outcome.STALE}[verdict]
+        return _OUTCOMES[verdict]
 
     def in_submit_grace(self, run_id: str) -> bool:
         """Whether this server submitted the run within `submit_grace_seconds`: while AWS does
@@ -337,9 +338,10 @@ class RunHub:
                 follower.dropped(run_id)
 
     def _notify(self, entry: Entry) -> None:
-        if entry.run is not None:
+        if entry.run is not None and entry.subscribers:
+            key = entry.run.change_key()
             for subscription in list(entry.subscribers):
-                subscription.deliver(entry.run, entry.stale_since)
+                subscription.deliver(entry.run, entry.stale_since, change_key=key)
 
 
 class _Watch:

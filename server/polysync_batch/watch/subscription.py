@@ -35,9 +35,10 @@ class Subscription:
 
     def __init__(self, run_ids: list[str]) -> None:
         self.run_ids = list(dict.fromkeys(run_ids))
-        self._pending: dict[str, WatchEvent] = {}
+        # Each run's latest undelivered state: (run, stale_since), made a WatchEvent once yielded.
+        self._pending: dict[str, tuple[Run, datetime | None]] = {}
         self._delivered: dict[str, tuple] = {}
-        self._last: WatchEvent | None = None  # the last event yielded, repeated by heartbeats
+        self._last: tuple[Run, datetime | None] | None = None  # the last state yielded, repeated by heartbeats
         self._finished: set[str] = set()  # runs whose terminal state was yielded
         self._error: PlatformError | None = None
         self._wakeup = Wakeup()
@@ -49,14 +50,17 @@ class Subscription:
         self._clock: Clock | None = None
         self._every = 0.0  # heartbeat_seconds
 
-    def deliver(self, run: Run, stale_since: datetime | None = None, again: bool = False) -> None:
+    def deliver(
+        self, run: Run, stale_since: datetime | None = None, again: bool = False, change_key: tuple | None = None
+    ) -> None:
         """Queues the run's state unless it is the one this stream last saw (`again`: even then,
-        when what the service adds to it changed, e.g. a blocked queue's warning)."""
-        key = (run.change_key(), stale_since)
+        when what the service adds to it changed, e.g. a blocked queue's warning). `change_key`:
+        `run.change_key()`, when the caller has it (the hub, once for every stream of the run)."""
+        key = (run.change_key() if change_key is None else change_key, stale_since)
         if (self._delivered.get(run.run_id) == key and not again) or run.run_id in self._finished:
             return
         self._delivered[run.run_id] = key
-        self._pending[run.run_id] = WatchEvent(run, stale_since)
+        self._pending[run.run_id] = (run, stale_since)
         self._wakeup.wake()
 
     def fail(self, error: PlatformError) -> None:
@@ -76,11 +80,12 @@ class Subscription:
             while not self.done:
                 if self._pending:
                     run_id = next(iter(self._pending))
-                    event = self._pending.pop(run_id)
-                    if event.run is not None and event.run.terminal:
+                    state = self._pending.pop(run_id)
+                    if state[0].terminal:
                         self._finished.add(run_id)
-                    self._last = event
-                    yield self._numbered(event)
+                    self._last = state
+                    self._sequence += 1
+                    yield WatchEvent(state[0], state[1], False, self._sequence)
                     continue
                 if self._error is not None:
                     raise self._error
@@ -112,5 +117,5 @@ class Subscription:
 
     def _heartbeat(self) -> WatchEvent:
         if len(self.run_ids) == 1 and self._last is not None:
-            return WatchEvent(self._last.run, self._last.stale_since, heartbeat=True)
+            return WatchEvent(self._last[0], self._last[1], heartbeat=True)
         return WatchEvent(None, heartbeat=True)
