@@ -22,6 +22,8 @@ from polysync_batch.feed.feed import FeedMessage
 from polysync_batch.feed.history import Change
 from polysync_batch.service.ports import WatchEvent
 
+from tests.encoding_reference import feed_message_to_proto
+
 CTX = RunContext("prod", "us-east-1", None, 600.0)
 MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
@@ -289,7 +291,7 @@ def test_feed_messages_are_the_bytes_protobuf_makes_of_them():
         )
         maps = several_entries([c.run for c in message.changes])
         assert_same_encoding(convert.feed_message_bytes(message), expected, maps)
-        assert_same_encoding(convert.feed_message_to_proto(message).SerializeToString(), expected, maps)
+        assert_same_encoding(feed_message_to_proto(message).SerializeToString(), expected, maps)
 
 
 def test_a_state_both_watched_and_in_the_feed_is_converted_once(monkeypatch):

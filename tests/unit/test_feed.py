@@ -11,6 +11,8 @@ from polysync_batch.feed.cursor import CursorCodec
 from polysync_batch.feed.feed import RunFeed
 from polysync_batch.feed.history import MemoryHistory
 
+from tests.encoding_reference import feed_message_to_proto
+
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -94,11 +96,11 @@ def test_an_encoded_feed_message_is_what_the_message_encodes_to_and_each_change_
     ]
     for message in messages:
         encoded = convert.feed_message_bytes(message)
-        assert encoded == convert.feed_message_to_proto(message).SerializeToString()
-        assert pb.WatchRunChangesResponse.FromString(encoded) == convert.feed_message_to_proto(message)
+        assert encoded == feed_message_to_proto(message).SerializeToString()
+        assert pb.WatchRunChangesResponse.FromString(encoded) == feed_message_to_proto(message)
     converted = []
-    original = convert._change_proto
-    monkeypatch.setattr(convert, "_change_proto", lambda c: converted.append(c) or original(c))
+    original = convert.run_to_proto
+    monkeypatch.setattr(convert, "run_to_proto", lambda r: converted.append(r) or original(r))
     fresh = [Change(run(f"s{i}"), 1, at, 10 + i) for i in range(3)]
     for _ in range(100):  # a hundred streams send the same changes
         convert.feed_message_bytes(FeedMessage(fresh, "cursor-12"))

@@ -11,6 +11,8 @@ from polysync_batch.aws.translate import RunContext, to_run
 from polysync_batch.domain.models import StatusChange
 from polysync_batch.service.ports import WatchEvent
 
+from tests.encoding_reference import watch_event_fields
+
 RUN = replace(
     to_run(
         {
@@ -40,7 +42,7 @@ STALE = datetime(2026, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)
 )
 def test_encoded_watch_messages_are_the_messages_bytes(response, event):
     encoded = convert.watch_event_bytes(event)
-    assert encoded == response(**convert.watch_event_fields(event)).SerializeToString()
+    assert encoded == response(**watch_event_fields(event)).SerializeToString()
     assert convert.watch_event_bytes(event) == encoded  # from the shared encoding of the run
 
 

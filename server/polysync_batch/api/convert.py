@@ -149,21 +149,6 @@ def _fill_attempt(message: pipeline_run_pb2.RunAttempt, attempt: RunAttempt) -> 
     message.log_stream_name = attempt.log_stream_name
 
 
-# Many streams watch the same run: its state is converted once, whoever sends it.
-_shared_protos: dict[int, tuple[weakref.ref, pipeline_run_pb2.PipelineRun]] = {}
-
-
-def shared_run_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
-    """run_to_proto, computed once per Run object while the object lives."""
-    key = id(run)
-    entry = _shared_protos.get(key)
-    if entry is not None and entry[0]() is run:
-        return entry[1]
-    proto = run_to_proto(run)
-    _shared_protos[key] = (weakref.ref(run, lambda _: _shared_protos.pop(key, None)), proto)
-    return proto
-
-
 def _varint(value: int) -> bytes:
     """A non-negative integer as protobuf's base-128 varint."""
     if value < 0x80:
@@ -206,7 +191,7 @@ def _watch_rest(event: WatchEvent) -> bytes:
 
 def watch_event_bytes(event: WatchEvent) -> bytes:
     """A WatchPipelineRunResponse or WatchPipelineRunsResponse (their fields are the same),
-    encoded: the same bytes as `Response(**watch_event_fields(event)).SerializeToString()`.
+    encoded: the same bytes as the response built from the run's message and these fields.
     A state goes to every stream watching the run, so its run is encoded once, and each stream
     adds only its own fields (a protobuf message may be encoded field by field, in order)."""
     rest = _watch_rest(event)
@@ -300,23 +285,6 @@ def logs_request_from_proto(request: pb.StreamPipelineRunLogsRequest) -> LogsReq
     )
 
 
-def watch_event_fields(event: WatchEvent) -> dict:
-    """The fields both watch responses share."""
-    return {
-        "run": shared_run_proto(event.run) if event.run is not None else None,
-        "sequence": event.sequence,
-        "heartbeat": event.heartbeat,
-        "stale_since": timestamp(event.stale_since),
-    }
-
-
-def _change_proto(change: Change) -> pb.RunChange:
-    """One change as a RunChange; its run from the run's shared encoding (_run_field)."""
-    return pb.RunChange.FromString(
-        _run_field(change.run) + pb.RunChange(version=change.version, time=timestamp(change.time)).SerializeToString()
-    )
-
-
 # Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once:
 # every feed stream sends the same changes.
 _shared_change_fields: dict[int, tuple[weakref.ref, bytes]] = {}
@@ -327,8 +295,11 @@ def _change_field(change: Change) -> bytes:
     entry = _shared_change_fields.get(key)
     if entry is not None and entry[0]() is change:
         return entry[1]
-    message = _change_proto(change).SerializeToString()
-    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
+    # A RunChange: its run (field 1) from the run's shared encoding, then version and time.
+    message = (
+        _run_field(change.run) + pb.RunChange(version=change.version, time=timestamp(change.time)).SerializeToString()
+    )
+    encoded = b"\n" + _varint(len(message)) + message  # field 1 of the response, length-delimited
     _shared_change_fields[key] = (weakref.ref(change, lambda _: _shared_change_fields.pop(key, None)), encoded)
     return encoded
 
@@ -359,7 +330,7 @@ def _changes_field(changes: list[Change]) -> bytes:
 
 def feed_message_bytes(message: FeedMessage) -> bytes:
     """One message of WatchRunChanges, encoded: the same bytes as
-    `feed_message_to_proto(message).SerializeToString()`. Every stream of the feed sends the same
+    the response built from RunChange messages. Every stream of the feed sends the same
     changes, so each is encoded once (entries of a repeated field may be encoded one by one);
     a stream adds only its cursor and flags."""
     rest = pb.WatchRunChangesResponse(
@@ -369,14 +340,3 @@ def feed_message_bytes(message: FeedMessage) -> bytes:
         stale_since=timestamp(message.stale_since),
     ).SerializeToString()
     return _changes_field(message.changes) + rest
-
-
-def feed_message_to_proto(message: FeedMessage) -> pb.WatchRunChangesResponse:
-    """One message of WatchRunChanges (SPEC §12)."""
-    return pb.WatchRunChangesResponse(
-        changes=[_change_proto(change) for change in message.changes],
-        cursor=message.cursor,
-        heartbeat=message.heartbeat,
-        snapshot_complete=message.snapshot_complete,
-        stale_since=timestamp(message.stale_since),
-    )
