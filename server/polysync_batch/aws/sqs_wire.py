@@ -185,7 +185,8 @@ class SqsWire:
             if not self._retry.should_retry(context):
                 if failure is not None:
                     raise failure
-                parsed["ResponseMetadata"]["RetryAttempts"] = attempt - 1
+                # As botocore's retry handler leaves it (MaxAttemptsReached when retries ran out).
+                parsed["ResponseMetadata"].update(context.get_retry_metadata(), RetryAttempts=attempt - 1)
                 error_info = parsed.get("Error", {})
                 # SQS's modeled errors are named by their shape (botocore's SQS compatibility hook).
                 code = error_info.get("QueryErrorCode") or error_info.get("Code")
