@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from polysync_batch.aws.errors import THROTTLED
+from polysync_batch.aws.sqs_wire import SqsWire
 from polysync_batch.domain import deadline
 from polysync_batch.observability.metrics import AwsCallMetrics
 
@@ -29,6 +31,9 @@ class AwsClients:
     logs: Any
     dynamodb: Any = None  # only with an idempotency table
     sqs: Any = None  # only for a platform with an event queue (events.sqs_queue_url)
+    # The event queue's receive path over the same endpoint and credentials without botocore's
+    # per-call pipeline (aws/sqs_wire.py); None where it cannot send as `sqs` would (a proxy).
+    sqs_wire: Any = None
     events: Any = None  # EventBridge, only for events.create
     metrics: AwsCallMetrics | None = None  # every attempt any of these clients sent
 
@@ -72,6 +77,11 @@ def make_clients(
     once = config.merge(BotoConfig(retries={"mode": retry_mode, "total_max_attempts": 1}))
     # A ReceiveMessage long poll answers after up to 20 s: its read timeout must be longer.
     sqs_config = config.merge(BotoConfig(read_timeout=max(read_timeout, SQS_LONG_POLL_READ_TIMEOUT)))
+    sqs = client("sqs", sqs_config) if event_queue else None
+    sqs_wire = None
+    if sqs is not None:
+        record = functools.partial(record_attempt, metrics) if metrics is not None else None
+        sqs_wire = SqsWire.of(sqs, session.get_credentials(), max_attempts=max_attempts, record_attempt=record)
     return AwsClients(
         batch=client("batch"),
         batch_submit=client("batch", once),
@@ -79,7 +89,8 @@ def make_clients(
         iam=client("iam"),
         logs=client("logs"),
         dynamodb=client("dynamodb") if dynamodb else None,
-        sqs=client("sqs", sqs_config) if event_queue else None,
+        sqs=sqs,
+        sqs_wire=sqs_wire,
         events=client("events") if create_event_rule else None,
         metrics=metrics,
     )
@@ -125,31 +136,48 @@ def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
         _attempt.started = None
         if started is None:  # answered without sending (e.g. botocore's Stubber)
             return
-        operation = event_name.rsplit(".", 1)[-1]
+        operation, seconds = event_name.rsplit(".", 1)[-1], time.perf_counter() - started
         if exception is not None:
-            outcome = "timeout" if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)) else "network"
+            record_attempt(metrics, operation, seconds, exception=exception)
         else:
             status = (response_dict or {}).get("status_code", 200)
             code = ((parsed_response or {}).get("Error") or {}).get("Code")
-            outcome = str(code) if code else ("ok" if status < 300 else f"HTTP{status}")
-            if code in THROTTLED or status == 429:
-                log.warning(
-                    "AWS throttled %s on platform %s",
-                    operation,
-                    metrics.platform,
-                    extra={
-                        "fields": {
-                            "event": "aws_throttled",
-                            "platform": metrics.platform,
-                            "operation": operation,
-                            "aws_error_code": outcome,
-                        }
-                    },
-                )
-        metrics.record(operation, outcome, time.perf_counter() - started)
+            record_attempt(metrics, operation, seconds, status=status, code=code)
 
     client.meta.events.register("before-send", before_send)
     client.meta.events.register("response-received", response_received)
+
+
+def record_attempt(
+    metrics: AwsCallMetrics,
+    operation: str,
+    seconds: float,
+    *,
+    status: int = 200,
+    code: str | None = None,
+    exception: Exception | None = None,
+) -> None:
+    """One attempt's outcome: ok, the AWS error code, HTTP<status> for an error answer without
+    one, or network / timeout when no answer came; a throttled attempt is logged too."""
+    if exception is not None:
+        outcome = "timeout" if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)) else "network"
+    else:
+        outcome = str(code) if code else ("ok" if status < 300 else f"HTTP{status}")
+        if code in THROTTLED or status == 429:
+            log.warning(
+                "AWS throttled %s on platform %s",
+                operation,
+                metrics.platform,
+                extra={
+                    "fields": {
+                        "event": "aws_throttled",
+                        "platform": metrics.platform,
+                        "operation": operation,
+                        "aws_error_code": outcome,
+                    }
+                },
+            )
+    metrics.record(operation, outcome, seconds)
 
 
 SQS_LONG_POLL_READ_TIMEOUT = 30.0
