@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from polysync_batch.api.server import build_server
 from polysync_batch.bootstrap import DEMO_PLATFORM, demo_platforms, demo_watch, platforms_from_config
+from polysync_batch.collector import collect_less_often
 from polysync_batch.config import Config, ConfigError, ServerConfig, exposure_error, load_config
 from polysync_batch.malloc import return_large_blocks_to_os
 from polysync_batch.observability.logging import LOG_FORMATS, configure_logging
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     return_large_blocks_to_os()
+    collect_less_often()
     configure_logging(log_format=args.log_format)
     try:
         config = load_config(args.config, os.environ)
