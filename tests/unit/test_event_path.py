@@ -9,33 +9,28 @@ import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from google.protobuf import timestamp_pb2
 from hypothesis import given
 from hypothesis import strategies as st
-from polysync.platform.v1 import pipeline_run_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.api import convert
 from polysync_batch.aws import translate
 from polysync_batch.aws.translate import RunContext, to_run
-from polysync_batch.domain.models import QueuePosition, Run, RunAttempt, StatusChange
+from polysync_batch.domain.models import QueuePosition, StatusChange
 from polysync_batch.feed.feed import FeedMessage
 from polysync_batch.feed.history import Change
 from polysync_batch.service.ports import WatchEvent
 
-from tests.encoding_reference import feed_message_to_proto
+from tests.encoding_reference import (
+    feed_message_to_proto,
+    old_attempt_to_proto,
+    old_run_to_proto,
+    reference,
+    watch_event_fields,
+)
 
 CTX = RunContext("prod", "us-east-1", None, 600.0)
 MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-
-
-def reference(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    """The conversion before: Timestamp.FromDatetime."""
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 zones = st.sampled_from(
@@ -170,73 +165,6 @@ def assert_same_encoding(actual: bytes, expected, maps: bool) -> None:
     assert parsed.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
 
 
-def old_run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
-    """api/convert.run_to_proto before (main at bad5ec9): every field through the constructors,
-    every time through Timestamp.FromDatetime."""
-    message = pipeline_run_pb2.PipelineRun(
-        run_id=run.run_id,
-        platform=run.platform,
-        pipeline=run.pipeline,
-        pipeline_revision=run.pipeline_revision,
-        pipeline_arn=run.pipeline_arn,
-        job_name=run.job_name,
-        job_queue=run.job_queue,
-        status=convert.RUN_STATUS_TO_PROTO[run.status],
-        native_status=run.native_status,
-        status_reason=run.status_reason,
-        exit_code=run.exit_code,
-        message=run.message,
-        console_url=run.console_url,
-        logs_url=run.logs_url,
-        log_stream_name=run.log_stream_name,
-        log_group_name=run.log_group_name,
-        create_time=reference(run.create_time),
-        start_time=reference(run.start_time),
-        stop_time=reference(run.stop_time),
-        parameters=run.parameters,
-        share_identifier=run.share_identifier,
-        scheduling_priority=run.scheduling_priority,
-        attempts=run.attempts,
-        warnings=run.warnings,
-        terminal=run.terminal,
-        failure_cause=convert.FAILURE_CAUSE_TO_PROTO[run.failure_cause],
-        attempt_details=[old_attempt_to_proto(a) for a in run.attempt_details],
-        history=[
-            pipeline_run_pb2.StatusChange(
-                native_status=change.native_status, status_reason=change.status_reason, time=reference(change.time)
-            )
-            for change in run.history
-        ],
-    )
-    if run.queue_position is not None:
-        message.queue_position.SetInParent()
-        if run.queue_position.position is not None:
-            message.queue_position.position = run.queue_position.position
-        if run.queue_position.earliest_time_at_position is not None:
-            message.queue_position.earliest_time_at_position.CopyFrom(
-                reference(run.queue_position.earliest_time_at_position)
-            )
-    if run.array is not None:
-        message.array.size = run.array.size
-        message.array.status_counts.update(run.array.status_counts)
-        if run.array.index is not None:
-            message.array.index = run.array.index
-    return message
-
-
-def old_attempt_to_proto(attempt: RunAttempt) -> pipeline_run_pb2.RunAttempt:
-    return pipeline_run_pb2.RunAttempt(
-        index=attempt.index,
-        start_time=reference(attempt.start_time),
-        stop_time=reference(attempt.stop_time),
-        exit_code=attempt.exit_code,
-        status_reason=attempt.status_reason,
-        container_reason=attempt.container_reason,
-        failure_cause=convert.FAILURE_CAUSE_TO_PROTO[attempt.failure_cause],
-        log_stream_name=attempt.log_stream_name,
-    )
-
-
 @pytest.mark.parametrize("run", RUNS, ids=lambda run: run.native_status)
 def test_a_runs_bytes_are_those_of_the_conversion_before(run):
     assert_same_encoding(convert.run_to_proto(run).SerializeToString(), old_run_to_proto(run), several_entries([run]))
@@ -261,12 +189,7 @@ def test_the_sample_runs_cover_every_time_and_optional_field():
 def test_watch_messages_are_the_bytes_protobuf_makes_of_them(run, sequence, heartbeat, stale_since):
     event = WatchEvent(run, stale_since, heartbeat, sequence)
     for response in (pb.WatchPipelineRunResponse, pb.WatchPipelineRunsResponse):
-        expected = response(
-            run=old_run_to_proto(run) if run is not None else None,
-            sequence=sequence,
-            heartbeat=heartbeat,
-            stale_since=reference(stale_since),
-        )
+        expected = response(**watch_event_fields(event))
         assert_same_encoding(convert.watch_event_bytes(event), expected, several_entries([run]))
 
 
@@ -279,19 +202,8 @@ def test_feed_messages_are_the_bytes_protobuf_makes_of_them():
         FeedMessage([changes[0], changes[3]], "c-45", heartbeat=True),  # filtered by tags: not consecutive
     ]
     for message in messages:
-        expected = pb.WatchRunChangesResponse(
-            changes=[
-                pb.RunChange(run=old_run_to_proto(c.run), version=c.version, time=reference(c.time))
-                for c in message.changes
-            ],
-            cursor=message.cursor,
-            heartbeat=message.heartbeat,
-            snapshot_complete=message.snapshot_complete,
-            stale_since=reference(message.stale_since),
-        )
         maps = several_entries([c.run for c in message.changes])
-        assert_same_encoding(convert.feed_message_bytes(message), expected, maps)
-        assert_same_encoding(feed_message_to_proto(message).SerializeToString(), expected, maps)
+        assert_same_encoding(convert.feed_message_bytes(message), feed_message_to_proto(message), maps)
 
 
 def test_a_state_both_watched_and_in_the_feed_is_converted_once(monkeypatch):
