@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -196,3 +197,20 @@ class CallCounter:
 
     def _count(self, **_: object) -> None:
         self.calls += 1
+
+
+async def until(predicate, seconds: float = 10.0) -> None:
+    """Waits until `predicate()` is true, checking every 20 ms; fails after `seconds`."""
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+def queue_depth(emulator) -> int:
+    """The messages on the emulator's event queue, visible or not (in flight)."""
+    attributes = emulator.client("sqs").get_queue_attributes(
+        QueueUrl=emulator.events_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])

@@ -15,7 +15,7 @@ from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.emulator import Lifecycle, start_emulator
 from polysync_batch.service.registry import PlatformRegistry
 
-from tests.support import held_back_watch, serve
+from tests.support import held_back_watch, serve, until
 
 LIFECYCLE = Lifecycle(submitted=0.2, pending=0.3, runnable=0.3, starting=0.3, running=0.6)
 # The watch core's own polling held back: only events (and the feed's rounds) move the feed.
@@ -48,13 +48,6 @@ def submit_outside(emulator, count, prefix, **extra):
         batch.submit_job(jobName=f"{prefix}-{i}", jobQueue=emulator.job_queue, jobDefinition="hello", **extra)["jobId"]
         for i in range(count)
     ]
-
-
-async def until(predicate, seconds=10.0):
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 def reader(stream, into):

@@ -3,16 +3,13 @@
 while the platform's boto3 SQS client sends nothing, every attempt is still counted in the AWS
 call metrics, and the queue is empty afterwards."""
 
-import asyncio
-import time
-
 import pytest
 from polysync.platform.v1 import pipeline_run_pb2 as runs_pb
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 
-from tests.support import held_back_watch, serve
+from tests.support import held_back_watch, queue_depth, serve, until
 
 LIFECYCLE = Lifecycle(submitted=0.2, pending=0.2, runnable=0.2, starting=0.2, running=0.5)
 
@@ -21,21 +18,6 @@ LIFECYCLE = Lifecycle(submitted=0.2, pending=0.2, runnable=0.2, starting=0.2, ru
 def emulator():
     with start_emulator(LIFECYCLE) as running:
         yield running
-
-
-async def until(predicate, seconds=10.0):
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
-def queue_depth(emulator) -> int:
-    attributes = emulator.client("sqs").get_queue_attributes(
-        QueueUrl=emulator.events_queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 async def test_events_flow_with_no_botocore_sqs_call_and_every_attempt_is_counted(emulator):

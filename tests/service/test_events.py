@@ -13,7 +13,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 
-from tests.support import held_back_watch, serve, watch_config
+from tests.support import held_back_watch, queue_depth, serve, until, watch_config
 
 LIFECYCLE = Lifecycle(submitted=0.3, pending=0.6, runnable=0.6, starting=0.6, running=1.0)
 HELD_BACK = held_back_watch()
@@ -41,27 +41,12 @@ def describe_calls(emulator):
     del backend.describe_jobs
 
 
-def queue_depth(emulator) -> int:
-    attributes = emulator.client("sqs").get_queue_attributes(
-        QueueUrl=emulator.events_queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
 async def read_until_end(stream, into: list, deadline: float):
     async def loop():
         async for event in stream:
             into.append((time.time(), event))
 
     await asyncio.wait_for(loop(), deadline)
-
-
-async def until(predicate, seconds=5.0):
-    end = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_watchers_see_each_change_within_a_second_while_describe_jobs_drops_to_reconciliation(
