@@ -84,8 +84,7 @@ class Subscription:
                     if state[0].terminal:
                         self._finished.add(run_id)
                     self._last = state
-                    self._sequence += 1
-                    yield WatchEvent(state[0], state[1], False, self._sequence)
+                    yield self._numbered(state[0], state[1], heartbeat=False)
                     continue
                 if self._error is not None:
                     raise self._error
@@ -93,7 +92,7 @@ class Subscription:
                 if self._timer is None:
                     self._timer = clock.call_later(heartbeat_seconds, self._quiet_for_long)
                 if not await self._wakeup.wait(clock):
-                    yield self._numbered(self._heartbeat())
+                    yield self._heartbeat()
         finally:
             if self._timer is not None:
                 self._timer.cancel()
@@ -111,11 +110,13 @@ class Subscription:
         else:
             self._wakeup.wake(False)
 
-    def _numbered(self, event: WatchEvent) -> WatchEvent:
+    def _numbered(self, run: Run | None, stale_since: datetime | None, heartbeat: bool) -> WatchEvent:
+        """The stream's next message: one WatchEvent with the next sequence number."""
         self._sequence += 1
-        return WatchEvent(event.run, event.stale_since, event.heartbeat, self._sequence)
+        return WatchEvent(run, stale_since, heartbeat, self._sequence)
 
     def _heartbeat(self) -> WatchEvent:
+        """A stream of one run repeats the last state it yielded; others send a bare heartbeat."""
         if len(self.run_ids) == 1 and self._last is not None:
-            return WatchEvent(self._last[0], self._last[1], heartbeat=True)
-        return WatchEvent(None, heartbeat=True)
+            return self._numbered(self._last[0], self._last[1], heartbeat=True)
+        return self._numbered(None, None, heartbeat=True)
