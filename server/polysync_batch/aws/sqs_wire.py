@@ -249,7 +249,7 @@ class SqsWire:
 
     def _signed(self, operation: str, body: bytes) -> dict[str, str]:
         """The request's headers with AWS Signature Version 4 (what botocore.auth.SigV4Auth
-        computes for the same request; tests/unit/test_sqs_wire.py compares them)."""
+        computes for the same request; tests/adapters/test_sqs_wire.py compares them)."""
         if self._credentials is None:
             raise NoCredentialsError()
         credentials = self._credentials.get_frozen_credentials()  # refreshes when due
