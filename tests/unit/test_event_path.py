@@ -15,7 +15,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.api import convert
 from polysync_batch.aws import translate
 from polysync_batch.aws.translate import RunContext, to_run
-from polysync_batch.domain.models import QueuePosition, StatusChange
+from polysync_batch.domain.models import QueuePosition, Run, StatusChange
 from polysync_batch.feed.feed import FeedMessage
 from polysync_batch.feed.history import Change
 from polysync_batch.service.ports import WatchEvent
@@ -227,3 +227,16 @@ def test_a_run_with_another_history_is_what_replace_makes():
         assert dataclasses.replace(swapped, history=run.history) == run
         with pytest.raises(dataclasses.FrozenInstanceError):
             swapped.history = ()  # type: ignore[misc]
+
+
+def test_a_translated_run_is_what_the_dataclass_makes_of_its_fields():
+    """to_run builds its Run without the frozen dataclass's __init__ (Run.made): the same object
+    the constructor makes of the same fields, every field set, frozen, defaults where not given."""
+    for run in RUNS:
+        values = {f.name: getattr(run, f.name) for f in dataclasses.fields(run)}
+        assert vars(run) == values  # no attribute of its own beyond the fields
+        assert run == Run(**values)
+        given_values = {k: v for k, v in values.items() if k not in ("history", "queue_position")}
+        assert Run.made(**given_values) == Run(**given_values)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            run.status_reason = ""  # type: ignore[misc]

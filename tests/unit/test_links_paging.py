@@ -1,4 +1,8 @@
+from urllib.parse import quote
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from polysync_batch.domain import links, paging, requests
 from polysync_batch.domain.errors import InvalidArgument
 
@@ -41,3 +45,11 @@ def test_page_size_bounds():
         requests.check_page_size(1001)
     with pytest.raises(InvalidArgument):
         requests.check_page_size(-1)
+
+
+@given(st.text())
+def test_a_log_name_escapes_as_quote_does_whatever_it_holds(value):
+    """The plain-name shortcut gives what quote(safe="") with '%' as '$25' gives, for any text."""
+    url = links.log_stream_console_url("us-east-1", value, value)
+    escaped = quote(value, safe="").replace("%", "$25")
+    assert url.endswith(f"/log-group/{escaped}/log-events/{escaped}")

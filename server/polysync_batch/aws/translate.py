@@ -3,7 +3,6 @@ Pipeline. The one place where AWS words become Polysync words."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,7 +79,7 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
     name, revision = _definition_name_revision(definition_arn)
     log_stream = _log_stream(job)
     log_group = _log_group(job)
-    logs_url = _logs_url(ctx.region, log_group, log_stream, ctx.console_domain) if log_stream else ""
+    logs_url = links.log_stream_console_url(ctx.region, log_group, log_stream, ctx.console_domain) if log_stream else ""
     create_time = _time(job.get("createdAt"))
     attempts = _attempts(job)
     last = attempts[-1] if attempts and attempts[-1].stop_time is not None else None
@@ -91,7 +90,7 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
         exit_code,
         (last.status_reason, last.container_reason, last.exit_code) if last else None,
     )
-    return Run(
+    return Run.made(
         run_id=job["jobId"],
         platform=ctx.platform,
         pipeline=name,
@@ -131,10 +130,6 @@ def to_run(job: Mapping[str, Any], ctx: RunContext, now: datetime | None = None,
         failure_cause=cause,
         attempt_details=attempts,
     )
-
-
-# A run's log stream link is the same in each of its states: escaping it is a fifth of to_run.
-_logs_url = functools.lru_cache(maxsize=4096)(links.log_stream_console_url)
 
 
 def _attempts(job: Mapping[str, Any]) -> tuple[RunAttempt, ...]:

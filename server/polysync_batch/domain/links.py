@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+# Characters quote(safe="") leaves alone, and "/": what log groups and streams are made of.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def console_base(region: str, console_domain: str | None = None) -> str:
@@ -22,6 +26,10 @@ def job_console_url(region: str, job_id: str, console_domain: str | None = None)
 
 def _console_escape(value: str) -> str:
     # The CloudWatch console reads its fragment URL-encoded twice, with '%' written as '$25'.
+    # A plain name only needs its slashes escaped: a tenth of quote()'s time (each event's run
+    # links its log stream).
+    if _PLAIN.fullmatch(value):
+        return value.replace("/", "$252F")
     return quote(value, safe="").replace("%", "$25")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 
 from polysync_batch.domain.diagnosis import FailureCause
@@ -123,6 +123,16 @@ class Run:
         counts = tuple(sorted(self.array.status_counts.items())) if self.array else ()
         return (self.native_status, self.status_reason, self.exit_code, counts)
 
+    @classmethod
+    def made(cls, **values: object) -> Run:
+        """`Run(**values)` without the frozen dataclass's `object.__setattr__` per field, a quarter
+        of translating a job (aws/translate.to_run makes one per event). Fields with a factory
+        default (dicts, lists) must be given; the others default as in `Run(...)`."""
+        run = object.__new__(cls)
+        run.__dict__.update(_RUN_DEFAULTS)
+        run.__dict__.update(values)
+        return run
+
     def with_history(self, history: tuple[StatusChange, ...]) -> Run:
         """`dataclasses.replace(self, history=history)` without running the 32 fields through
         `__init__` again (the watch core does it for every state it applies)."""
@@ -130,6 +140,9 @@ class Run:
         run.__dict__.update(self.__dict__)
         run.__dict__["history"] = history
         return run
+
+
+_RUN_DEFAULTS = {f.name: f.default for f in fields(Run) if f.default is not MISSING}
 
 
 @dataclass(frozen=True)
