@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -152,8 +154,35 @@ def process_settings() -> None:
     return_large_blocks_to_os()
 
 
+def gc_stats(path: str) -> None:
+    """Writes to `path`, at exit, each collector generation's collections and seconds."""
+    import atexit
+    import gc
+
+    spent = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+    began = [0.0]
+
+    def timed(phase: str, info: dict) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            entry = spent[info["generation"]]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - began[0]
+
+    gc.callbacks.append(timed)
+
+    def write() -> None:
+        with open(path, "w") as out:
+            json.dump({f"gen{g}": {"collections": n, "seconds": round(s, 3)} for g, (n, s) in spent.items()}, out)
+
+    atexit.register(write)
+
+
 if __name__ == "__main__":
     process_settings()
+    if os.environ.get("BENCH_GC_STATS"):  # where to write the collector's collections and time
+        gc_stats(os.environ["BENCH_GC_STATS"])
     if os.environ.get("BENCH_PROFILE"):  # where to write a cProfile of the server
         import cProfile
 
