@@ -240,20 +240,3 @@ def test_a_translated_run_is_what_the_dataclass_makes_of_its_fields():
         assert Run.made(**given_values) == Run(**given_values)
         with pytest.raises(dataclasses.FrozenInstanceError):
             run.status_reason = ""  # type: ignore[misc]
-
-
-def test_each_history_entry_is_encoded_once_and_every_state_is_the_bytes_protobuf_makes(monkeypatch):
-    """A run's states share their history entries (the watch core appends one per change): the
-    `run` field reuses each entry's encoding, and is what the whole conversion makes."""
-    encoded = []
-    original = convert._fill_change
-    monkeypatch.setattr(convert, "_fill_change", lambda m, c: encoded.append(c) or original(m, c))
-    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-    history: tuple[StatusChange, ...] = ()
-    for step, status in enumerate(["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]):
-        history += (StatusChange(status, "reason" if step % 2 else "", at + timedelta(seconds=step)),)
-        run = to_run(job(status), CTX).with_history(history)
-        field = convert.watch_event_bytes(WatchEvent(run, None, False, 0))
-        expected = pb.WatchPipelineRunResponse(run=old_run_to_proto(run))
-        assert_same_encoding(field, expected, several_entries([run]))
-    assert encoded == list(history)  # each once, in order

@@ -12,7 +12,7 @@ from polysync.platform.v1 import platform_service_pb2 as pb
 
 from polysync_batch.domain.connection import ConnectionReport
 from polysync_batch.domain.diagnosis import FailureCause
-from polysync_batch.domain.models import Pipeline, Run, RunAttempt, StatusChange
+from polysync_batch.domain.models import Pipeline, Run, RunAttempt
 from polysync_batch.domain.requests import LogsRequest, RunQuery
 from polysync_batch.domain.status import RunStatus
 from polysync_batch.domain.submit import SubmitRequest, Submitted
@@ -75,10 +75,6 @@ def pipeline_to_proto(pipeline: Pipeline) -> pipeline_pb2.Pipeline:
 
 
 def run_to_proto(run: Run) -> pipeline_run_pb2.PipelineRun:
-    return _run_message(run, with_history=True)
-
-
-def _run_message(run: Run, with_history: bool) -> pipeline_run_pb2.PipelineRun:
     message = pipeline_run_pb2.PipelineRun(
         run_id=run.run_id,
         platform=run.platform,
@@ -114,10 +110,11 @@ def _run_message(run: Run, with_history: bool) -> pipeline_run_pb2.PipelineRun:
         _set_time(message.stop_time, run.stop_time)
     for attempt in run.attempt_details:
         _fill_attempt(message.attempt_details.add(), attempt)
-    if with_history:
-        add_change = message.history.add
-        for change in run.history:
-            _fill_change(add_change(), change)
+    add_change = message.history.add
+    for change in run.history:
+        entry = add_change(native_status=change.native_status, status_reason=change.status_reason)
+        if change.time is not None:
+            _set_time(entry.time, change.time)
     if run.queue_position is not None:
         message.queue_position.SetInParent()
         if run.queue_position.position is not None:
@@ -130,13 +127,6 @@ def _run_message(run: Run, with_history: bool) -> pipeline_run_pb2.PipelineRun:
         if run.array.index is not None:
             message.array.index = run.array.index
     return message
-
-
-def _fill_change(entry: pipeline_run_pb2.StatusChange, change: StatusChange) -> None:
-    entry.native_status = change.native_status
-    entry.status_reason = change.status_reason
-    if change.time is not None:
-        _set_time(entry.time, change.time)
 
 
 def attempt_to_proto(attempt: RunAttempt) -> pipeline_run_pb2.RunAttempt:
@@ -182,34 +172,9 @@ def _run_field(run: Run) -> bytes:
     entry = _shared_run_fields.get(key)
     if entry is not None and entry[0]() is run:
         return entry[1]
-    if run.history and run.queue_position is None:
-        # History (field 29) is the last field set: each entry's encoding is kept and shared by
-        # every later state of the run, which carries the same entry objects (the watch core
-        # appends to a run's history), so a state encodes only its new entries.
-        message = _run_message(run, with_history=False).SerializeToString()
-        message += b"".join([_history_entry(change) for change in run.history])
-    else:
-        message = run_to_proto(run).SerializeToString()
+    message = run_to_proto(run).SerializeToString()
     encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
     _shared_run_fields[key] = (weakref.ref(run, lambda _: _shared_run_fields.pop(key, None)), encoded)
-    return encoded
-
-
-# Each history entry's encoding as field 29 of PipelineRun, kept while the entry lives.
-_shared_history_entries: dict[int, tuple[weakref.ref, bytes]] = {}
-_HISTORY_TAG = b"\xea\x01"  # field 29, length-delimited
-
-
-def _history_entry(change: StatusChange) -> bytes:
-    key = id(change)
-    entry = _shared_history_entries.get(key)
-    if entry is not None and entry[0]() is change:
-        return entry[1]
-    message = pipeline_run_pb2.StatusChange()
-    _fill_change(message, change)
-    body = message.SerializeToString()
-    encoded = _HISTORY_TAG + _varint(len(body)) + body
-    _shared_history_entries[key] = (weakref.ref(change, lambda _: _shared_history_entries.pop(key, None)), encoded)
     return encoded
 
 
