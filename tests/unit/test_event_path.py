@@ -240,3 +240,19 @@ def test_a_translated_run_is_what_the_dataclass_makes_of_its_fields():
         assert Run.made(**given_values) == Run(**given_values)
         with pytest.raises(dataclasses.FrozenInstanceError):
             run.status_reason = ""  # type: ignore[misc]
+
+
+def test_the_encodings_kept_are_bounded_however_many_objects_live():
+    """The feed's history keeps its changes (and their runs) alive; their encodings are kept for
+    the streams sending them now, at most ENCODINGS_KEPT of each kind, and stay right past that."""
+    at = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    changes = [
+        Change(to_run(job("RUNNING", jobId=f"j-{i}"), CTX), 1, at, i) for i in range(convert.ENCODINGS_KEPT + 3_000)
+    ]
+    for change in changes:
+        convert.feed_message_bytes(FeedMessage([change], "c"))
+    assert len(convert._shared_change_fields) <= convert.ENCODINGS_KEPT
+    assert len(convert._shared_run_fields) <= convert.ENCODINGS_KEPT
+    for change in (changes[0], changes[-1]):  # forgotten, then kept
+        message = FeedMessage([change], "c")
+        assert_same_encoding(convert.feed_message_bytes(message), feed_message_to_proto(message), False)

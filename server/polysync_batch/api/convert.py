@@ -161,21 +161,47 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-# The `run` field of each Run object, encoded once while it lives: field 1 of both watch
-# responses and of RunChange (the feed's), so a state both watched and in the feed is converted
-# once for both. Only the bytes are kept, not the message.
-_shared_run_fields: dict[int, tuple[weakref.ref, bytes]] = {}
+class _Encodings:
+    """The encodings of objects being sent, so an object sent to many streams is encoded once:
+    each kept while its object lives, and at most `bound` of them — past it every entry is
+    forgotten at once (a stream that sends an object later encodes it again). Unbounded, the
+    feed's in-process history (100,000 changes, each alive until it leaves the history) kept
+    ~2 KB of encodings per change."""
+
+    def __init__(self, bound: int) -> None:
+        self._bound = bound
+        self._kept: dict[int, tuple[weakref.ref, bytes]] = {}
+
+    def get(self, obj: object) -> bytes | None:
+        entry = self._kept.get(id(obj))
+        return entry[1] if entry is not None and entry[0]() is obj else None
+
+    def keep(self, obj: object, encoded: bytes) -> bytes:
+        kept = self._kept
+        if len(kept) >= self._bound:
+            kept.clear()  # their weakrefs go with them: no callback of theirs fires later
+        key = id(obj)
+        kept[key] = (weakref.ref(obj, lambda _: kept.pop(key, None)), encoded)
+        return encoded
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+# Encodings kept: a wave of 10,000 runs, each sent to its watchers and feeds within seconds.
+ENCODINGS_KEPT = 16_384
+
+# The `run` field of each Run object: field 1 of both watch responses and of RunChange (the
+# feed's), so a state both watched and in the feed is converted once for both.
+_shared_run_fields = _Encodings(ENCODINGS_KEPT)
 
 
 def _run_field(run: Run) -> bytes:
-    key = id(run)
-    entry = _shared_run_fields.get(key)
-    if entry is not None and entry[0]() is run:
-        return entry[1]
+    encoded = _shared_run_fields.get(run)
+    if encoded is not None:
+        return encoded
     message = run_to_proto(run).SerializeToString()
-    encoded = b"\n" + _varint(len(message)) + message  # field 1, length-delimited
-    _shared_run_fields[key] = (weakref.ref(run, lambda _: _shared_run_fields.pop(key, None)), encoded)
-    return encoded
+    return _shared_run_fields.keep(run, b"\n" + _varint(len(message)) + message)  # field 1, length-delimited
 
 
 def _watch_rest(event: WatchEvent) -> bytes:
@@ -287,21 +313,18 @@ def logs_request_from_proto(request: pb.StreamPipelineRunLogsRequest) -> LogsReq
 
 # Each change as entry of the `changes` field (field 1) of WatchRunChangesResponse, encoded once:
 # every feed stream sends the same changes.
-_shared_change_fields: dict[int, tuple[weakref.ref, bytes]] = {}
+_shared_change_fields = _Encodings(ENCODINGS_KEPT)
 
 
 def _change_field(change: Change) -> bytes:
-    key = id(change)
-    entry = _shared_change_fields.get(key)
-    if entry is not None and entry[0]() is change:
-        return entry[1]
+    encoded = _shared_change_fields.get(change)
+    if encoded is not None:
+        return encoded
     # A RunChange: its run (field 1) from the run's shared encoding, then version and time.
     message = (
         _run_field(change.run) + pb.RunChange(version=change.version, time=timestamp(change.time)).SerializeToString()
     )
-    encoded = b"\n" + _varint(len(message)) + message  # field 1 of the response, length-delimited
-    _shared_change_fields[key] = (weakref.ref(change, lambda _: _shared_change_fields.pop(key, None)), encoded)
-    return encoded
+    return _shared_change_fields.keep(change, b"\n" + _varint(len(message)) + message)  # field 1 of the response
 
 
 # The encoded changes of the latest messages: streams at the same position send the same run
