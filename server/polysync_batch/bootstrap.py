@@ -159,7 +159,7 @@ def build_platform(
     )
     call = AwsCaller(executor, info.name, info.region)
     ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
-    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx, clients.batch_wire)
     core = build_watch(info.name, batch.describe_runs, watch, clock)
     hub = core.hub
     # The feed's history (SPEC §12): in the table every replica shares, else in the process.

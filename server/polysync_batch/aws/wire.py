@@ -397,7 +397,8 @@ class BatchWire(AwsWire):
 def botocore_traced() -> bool:
     """Whether botocore's calls are instrumented (tracing on: observability/tracing.py patches
     BaseClient._make_api_call); a call that must make its span then goes through boto3."""
-    return not isinstance(BaseClient.__dict__.get("_make_api_call"), FunctionType)
+    # type(), not isinstance(): a wrapt wrapper passes itself off as the function it wraps.
+    return type(BaseClient.__dict__.get("_make_api_call")) is not FunctionType
 
 
 @dataclass(frozen=True)
