@@ -342,3 +342,9 @@ def test_with_a_proxy_the_boto3_client_is_kept(monkeypatch):
     assert clients_at(None).batch_wire is None  # the regional https endpoint goes through the proxy
     monkeypatch.delenv("HTTPS_PROXY")
     assert isinstance(clients_at(None).batch_wire, BatchWire)
+
+
+def test_with_the_adaptive_retry_mode_the_boto3_client_is_kept():
+    # Its client-side rate limiter is botocore's: the wire retries as the standard mode does.
+    assert clients_at("http://127.0.0.1:4566", retry_mode="adaptive").batch_wire is None
+    assert isinstance(clients_at("http://127.0.0.1:4566", retry_mode="standard").batch_wire, BatchWire)

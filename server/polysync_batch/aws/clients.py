@@ -35,7 +35,8 @@ class AwsClients:
     # per-call pipeline (aws/wire.py); None where it cannot send as `sqs` would (a proxy).
     sqs_wire: Any = None
     # `batch`'s DescribeJobs and ListJobs over the same endpoint and credentials without botocore's
-    # per-call pipeline (aws/wire.py); None where it cannot send as `batch` would (a proxy).
+    # per-call pipeline (aws/wire.py); None where it cannot send as `batch` would (a proxy, a
+    # client certificate, the adaptive retry mode).
     batch_wire: Any = None
     events: Any = None  # EventBridge, only for events.create
     metrics: AwsCallMetrics | None = None  # every attempt any of these clients sent
@@ -96,7 +97,10 @@ def make_clients(
         dynamodb=client("dynamodb") if dynamodb else None,
         sqs=sqs,
         sqs_wire=sqs_wire,
-        batch_wire=BatchWire.of(batch, credentials, max_attempts=max_attempts, record_attempt=record),
+        # The wire retries as the standard mode does: with `adaptive` (a client-side rate limiter) boto3 reads.
+        batch_wire=BatchWire.of(batch, credentials, max_attempts=max_attempts, record_attempt=record)
+        if retry_mode == "standard"
+        else None,
         events=client("events") if create_event_rule else None,
         metrics=metrics,
     )

@@ -38,13 +38,15 @@ What stays botocore's, so the rest of the service sees what a boto3 client would
 Not covered: an HTTP(S) proxy or a client certificate for the endpoint (`AwsWire.of` answers None
 then, and the boto3 client is used); botocore's client-side parameter validation (the service
 builds these requests itself); botocore's retry quota (a client-wide budget of retries) and the
-legacy / adaptive retry modes (the standard mode's conditions are used whatever `retry_mode`
-says). Tracing: this path makes no span. The SQS calls are made for no RPC (background polls);
-Batch's calls are, so while botocore is instrumented (tracing on, observability/tracing.py)
-aws/batch.py sends them through the boto3 client, whose instrumentation makes the
-`Batch.DescribeJobs` CLIENT span under the RPC's span (`botocore_traced()`). Emitting that span
-here instead would copy the instrumentation's attributes by hand, for a configuration where a
-span exporter already costs more per call than botocore's pipeline.
+legacy / adaptive retry modes (the standard mode's conditions are used; aws/clients.py gives Batch
+no wire unless `retry_mode` is standard, the event queue's SQS calls use it whatever it says).
+
+Tracing: this path makes no span. The SQS calls are made for no RPC (background polls). Batch's
+calls are, so while botocore is instrumented (tracing on, observability/tracing.py) aws/batch.py
+sends them through the boto3 client, whose instrumentation makes the `Batch.DescribeJobs` CLIENT
+span under the RPC's span, and the poller's root spans (`botocore_traced()`). Kept rather than
+emitting that span here: a copy of the instrumentation's span (its name, attributes, error
+status) made by hand would drift from it; with tracing on the CPU saving is given up instead.
 """
 
 from __future__ import annotations
