@@ -1,6 +1,6 @@
 """SPEC §8.1/§8.2 from outside, through real TLS on 127.0.0.1: certificates made at test time,
 static tokens, JWTs good and bad, client certificates, per-platform access. Every refusal is
-checked to have made no AWS call (botocore's own before-call event counts them), and the last
+checked to have made no AWS call (botocore's before-call event and aws/wire.py's calls count them), and the last
 test greps every log record of this module for the secrets used."""
 
 from __future__ import annotations
