@@ -28,6 +28,7 @@ from polysync_batch.config import ServerConfig, WatchConfig
 from polysync_batch.emulator import Lifecycle, start_emulator
 
 from tests.security_support import AUDIENCE, ISSUER, SCHEDULER_TOKEN, Pki, Signer, auth_config, bearer, write_jwks
+from tests.support import on_wire_call
 
 WATCH = WatchConfig(poll_interval_seconds=3600, max_poll_interval_seconds=3600)  # reads stay cached
 
@@ -69,6 +70,10 @@ async def main() -> None:
         describes = []  # the cached state answers every read: no AWS call is timed
         platforms.get("demo").clients.batch.meta.events.register(
             "before-call.batch.DescribeJobs", lambda **_: describes.append(1)
+        )
+        on_wire_call(  # and over aws/wire.py, where DescribeJobs goes when it can
+            platforms.get("demo").clients.batch_wire,
+            lambda operation, params: describes.append(1) if operation == "DescribeJobs" else None,
         )
         request = pb.GetPipelineRunRequest(run_id=run.run_id)
         fresh = iter([bearer(signer.token(lifetime=3600, jti=str(i))) for i in range(options.calls + 50)])

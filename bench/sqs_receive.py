@@ -21,7 +21,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
 from polysync_batch.aws.clients import bound_by_deadline, count_attempts, make_clients
-from polysync_batch.aws.sqs_wire import CONTENT_TYPE, SqsWire
+from polysync_batch.aws.wire import CONTENT_TYPE, SqsWire
 from polysync_batch.observability.metrics import AwsCallMetrics
 
 from bench.fake_batch import QUEUE_URL

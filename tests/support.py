@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,15 +188,49 @@ def wait_for_port(process, timeout=60.0):
 
 class CallCounter:
     """Counts the calls of one operation a boto3 client makes (what AWS is asked, for tests'
-    cost assertions)."""
+    cost assertions), and those its `wire` (aws/wire.py, the same calls without botocore's
+    events) makes."""
 
-    def __init__(self, client, operation: str) -> None:
+    def __init__(self, client, operation: str, wire=None) -> None:
         self.calls = 0
         service = client.meta.service_model.service_id.hyphenize()
         client.meta.events.register(f"before-call.{service}.{operation}", self._count)
+        on_wire_call(wire, lambda sent, params: self._count() if sent == operation else None)
 
     def _count(self, **_: object) -> None:
         self.calls += 1
+
+
+def aws_attempts(clients, operation: str) -> dict[str, float]:
+    """The attempts of `operation` the platform's AWS call metrics counted, by outcome (ok, the
+    AWS error code, network, timeout): boto3's and aws/wire.py's alike."""
+    samples = clients.metrics.calls.collect()[0].samples
+    return {
+        s.labels["outcome"]: s.value
+        for s in samples
+        if s.name.endswith("_total") and s.labels["operation"] == operation
+    }
+
+
+def on_wire_call(wire, hook) -> Callable[[], None]:
+    """`hook(operation, params)` before each call `wire` (aws/wire.py) sends, as botocore's
+    `before-call` event is for a boto3 client: a hook's answer other than None is the call's
+    answer (nothing is sent). Answers the undo. A `wire` of None (no wire) hooks nothing."""
+    if wire is None:
+        return lambda: None
+    sent = wire.call
+
+    def call(operation, params):
+        answer = hook(operation, params)
+        return sent(operation, params) if answer is None else answer
+
+    wire.call = call
+
+    def undo() -> None:
+        if wire.__dict__.get("call") is call:
+            wire.call = sent
+
+    return undo
 
 
 async def until(predicate, seconds: float = 10.0) -> None:

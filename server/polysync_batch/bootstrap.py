@@ -159,7 +159,7 @@ def build_platform(
     )
     call = AwsCaller(executor, info.name, info.region)
     ctx = RunContext(info.name, info.region, info.console_domain, info.runnable_warning_seconds)
-    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx)
+    batch = BatchAdapter(clients.batch, clients.batch_submit, call, ctx, clients.batch_wire)
     core = build_watch(info.name, batch.describe_runs, watch, clock)
     hub = core.hub
     # The feed's history (SPEC §12): in the table every replica shares, else in the process.
@@ -268,7 +268,7 @@ def _event_consumer(
     table only its writer receives (replicas may share one queue): the others get every change
     from the table's tail."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
-    sqs = clients.sqs_wire or clients.sqs  # aws/sqs_wire.py where it can send as the boto3 client would
+    sqs = clients.sqs_wire or clients.sqs  # aws/wire.py where it can send as the boto3 client would
     queue = SqsEventQueue(sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds)
     prepare = None
     if settings.create:

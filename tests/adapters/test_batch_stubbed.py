@@ -3,12 +3,13 @@ what is sent to AWS, and how AWS's answers and errors come back."""
 
 import grpc
 import pytest
+from botocore import xform_name
 from botocore.stub import ANY, Stubber
 from polysync.platform.v1 import connection_pb2, pipeline_run_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.service.registry import PlatformRegistry
 
-from tests.support import error_details, fake_aws_runtime, reason_of, serve
+from tests.support import error_details, fake_aws_runtime, on_wire_call, reason_of, serve
 
 ARN = "arn:aws:batch:eu-west-1:111122223333:job-definition/hello:{}"
 HELLO = {
@@ -34,12 +35,22 @@ def job(job_id="j-1", status="RUNNABLE", **extra):
     }
 
 
+def to_the_stubbed_client(clients):
+    """DescribeJobs and ListJobs go over aws/wire.py where they can: to the (stubbed) boto3 client
+    instead, so the Stubber sees and answers them. Answers the undo."""
+    return on_wire_call(
+        clients.batch_wire, lambda operation, params: getattr(clients.batch, xform_name(operation))(**params)
+    )
+
+
 class BatchStubber:
     """Stubs both Batch clients of a platform: SubmitJob has a client of its own (never retried
     by botocore), every other operation the shared one."""
 
     def __init__(self, clients) -> None:
         self._shared, self._submit = Stubber(clients.batch), Stubber(clients.batch_submit)
+        self._clients = clients
+        self._undo = lambda: None
 
     def _for(self, operation: str) -> Stubber:
         return self._submit if operation == "submit_job" else self._shared
@@ -52,9 +63,11 @@ class BatchStubber:
 
     def __enter__(self):
         self._shared.__enter__(), self._submit.__enter__()
+        self._undo = to_the_stubbed_client(self._clients)
         return self
 
     def __exit__(self, *exc):
+        self._undo()
         self._shared.__exit__(*exc), self._submit.__exit__(*exc)
 
     def assert_no_pending_responses(self):
@@ -245,10 +258,12 @@ async def stubbed_connection():
     stubbers = {name: Stubber(getattr(clients, name)) for name in ("batch", "sts", "iam")}
     for stubber in stubbers.values():
         stubber.activate()
+    undo = to_the_stubbed_client(clients)
     try:
         async with serve(PlatformRegistry({"prod": runtime}, "prod")) as served:
             yield served, stubbers
     finally:
+        undo()
         for stubber in stubbers.values():
             stubber.deactivate()
     for stubber in stubbers.values():

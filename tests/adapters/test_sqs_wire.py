@@ -22,8 +22,8 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.event_queue import SqsEventQueue
-from polysync_batch.aws.sqs_wire import SqsWire
 from polysync_batch.aws.translate import RunContext
+from polysync_batch.aws.wire import SqsWire
 from polysync_batch.emulator import start_emulator
 from polysync_batch.observability.metrics import AwsCallMetrics
 

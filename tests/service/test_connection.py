@@ -8,7 +8,7 @@ from polysync.platform.v1 import connection_pb2
 from polysync.platform.v1 import platform_service_pb2 as pb
 
 from tests.faults.conftest import platforms_via
-from tests.support import FAST_WATCH, error_details, reason_of, serve
+from tests.support import FAST_WATCH, error_details, on_wire_call, reason_of, serve
 
 ALLOWED, DENIED = connection_pb2.CHECK_RESULT_ALLOWED, connection_pb2.CHECK_RESULT_DENIED
 OPTIONAL = ("batch:DescribeComputeEnvironments", "batch:GetJobQueueSnapshot")
@@ -72,6 +72,7 @@ async def test_a_queue_outside_the_platforms_job_queues_is_refused_before_any_aw
         calls.append(1)
 
     client.meta.events.register("before-call.batch", count)
+    undo = on_wire_call(confined.get("demo").clients.batch_wire, lambda operation, params: count())  # aws/wire.py
     try:
         async with serve(confined) as served:
             with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -88,3 +89,4 @@ async def test_a_queue_outside_the_platforms_job_queues_is_refused_before_any_aw
                 assert response.ok and response.job_queue.exists, list(response.problems)
     finally:
         client.meta.events.unregister("before-call.batch", count)
+        undo()

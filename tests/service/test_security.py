@@ -1,6 +1,6 @@
 """SPEC §8.1/§8.2 from outside, through real TLS on 127.0.0.1: certificates made at test time,
 static tokens, JWTs good and bad, client certificates, per-platform access. Every refusal is
-checked to have made no AWS call (botocore's own before-call event counts them), and the last
+checked to have made no AWS call (botocore's before-call event and aws/wire.py's calls count them), and the last
 test greps every log record of this module for the secrets used."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.security_support import (
     unsigned_token,
     write_jwks,
 )
-from tests.support import FAST_WATCH, error_details
+from tests.support import FAST_WATCH, error_details, on_wire_call
 
 SECRETS: list[str] = []  # every token and JWT this module sends; none may reach a log line
 RECORDS: list[logging.LogRecord] = []
@@ -80,15 +80,16 @@ def jwks_file(tmp_path_factory, signer):
 
 
 class AwsCalls:
-    """Counts every AWS request the platforms' botocore clients are about to send."""
+    """Counts every AWS request the platforms' botocore clients (and their aws/wire.py paths) are about to send."""
 
     def __init__(self, platforms: PlatformRegistry) -> None:
         self.count = 0
         for platform in platforms.all():
             for client in (platform.clients.batch, platform.clients.sts, platform.clients.iam, platform.clients.logs):
                 client.meta.events.register("before-call", self._count)
+            on_wire_call(platform.clients.batch_wire, self._count)  # DescribeJobs, ListJobs: aws/wire.py
 
-    def _count(self, **_: object) -> None:
+    def _count(self, *_: object, **__: object) -> None:
         self.count += 1
 
 

@@ -77,7 +77,8 @@ async def test_heartbeats_keep_a_quiet_stream_alive(emulator):
 async def test_many_streams_on_one_run_cost_one_poll(emulator):
     async with serve(demo_platforms(emulator, None, FAST_WATCH)) as served:
         run = (await served.stub.ExecutePipeline(pb.ExecutePipelineRequest(pipeline="hello"))).run
-        poller = CallCounter(served.platforms.get("demo").clients.batch, "DescribeJobs")
+        clients = served.platforms.get("demo").clients
+        poller = CallCounter(clients.batch, "DescribeJobs", wire=clients.batch_wire)
 
         async def follow():
             return [e async for e in served.stub.WatchPipelineRun(pb.WatchPipelineRunRequest(run_id=run.run_id))]

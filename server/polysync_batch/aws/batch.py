@@ -1,5 +1,8 @@
 """The BatchPort over boto3's AWS Batch client: builds each AWS request from Polysync's
-request and translates each answer back (aws/translate.py)."""
+request and translates each answer back (aws/translate.py). The read calls on the hot paths,
+DescribeJobs and ListJobs, go over aws/wire.BatchWire where the platform has one (the same
+answers and errors without botocore's per-call pipeline), except while botocore is traced: then
+through the boto3 client, whose instrumentation makes each call's span."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws import translate
 from polysync_batch.aws.calls import AwsCaller
 from polysync_batch.aws.translate import RunContext, to_pipeline, to_run
+from polysync_batch.aws.wire import botocore_traced
 from polysync_batch.domain.connection import QueueStatus
 from polysync_batch.domain.errors import PermissionDenied
 from polysync_batch.domain.models import ListedRun, Pipeline, QueueFront, Run
@@ -20,11 +24,18 @@ from polysync_batch.service.ports import DESCRIBE_LIMIT
 
 
 class BatchAdapter:
-    def __init__(self, batch_client: Any, submit_client: Any, call: AwsCaller, run_context: RunContext) -> None:
+    def __init__(
+        self, batch_client: Any, submit_client: Any, call: AwsCaller, run_context: RunContext, wire: Any = None
+    ) -> None:
         self._batch = batch_client
         self._submit_client = submit_client
         self._call = call
         self._run_context = run_context
+        self._wire = wire  # aws/wire.BatchWire, or None: `batch_client` for every call
+
+    def _reader(self) -> Any:
+        """What sends DescribeJobs and ListJobs: the wire, or the boto3 client while tracing is on."""
+        return self._wire if self._wire is not None and not botocore_traced() else self._batch
 
     def _to_run(self, job: dict, job_queue: str = "") -> Run:
         return to_run(job, self._run_context, job_queue=job_queue)
@@ -66,7 +77,7 @@ class BatchAdapter:
     async def runs_named(self, job_queue: str, job_name: str) -> list[Run]:
         response = await self._call(
             "ListJobs",
-            self._batch.list_jobs,
+            self._reader().list_jobs,
             {"job_queue": job_queue},
             jobQueue=job_queue,
             filters=[{"name": "JOB_NAME", "values": [job_name]}],
@@ -77,7 +88,7 @@ class BatchAdapter:
     async def describe_runs(self, run_ids: list[str]) -> list[Run]:
         if len(run_ids) > DESCRIBE_LIMIT:
             raise ValueError(f"DescribeJobs takes at most {DESCRIBE_LIMIT} ids")
-        response = await self._call("DescribeJobs", self._batch.describe_jobs, jobs=run_ids)
+        response = await self._call("DescribeJobs", self._reader().describe_jobs, jobs=run_ids)
         return [self._to_run(job) for job in response.get("jobs", [])]
 
     async def list_runs_page(
@@ -101,7 +112,7 @@ class BatchAdapter:
             request["jobStatus"] = native_status
         if next_token:
             request["nextToken"] = next_token
-        response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, **request)
+        response = await self._call("ListJobs", self._reader().list_jobs, {"job_queue": job_queue}, **request)
         runs = [self._to_run(summary, job_queue) for summary in response.get("jobSummaryList", [])]
         return runs, response.get("nextToken") or ""
 
@@ -119,7 +130,7 @@ class BatchAdapter:
             request["jobStatus"] = native_status
         listed: list[ListedRun] = []
         while True:
-            response = await self._call("ListJobs", self._batch.list_jobs, {"job_queue": job_queue}, **request)
+            response = await self._call("ListJobs", self._reader().list_jobs, {"job_queue": job_queue}, **request)
             listed += [
                 ListedRun(summary["jobId"], summary.get("status", ""), summary.get("statusReason", ""))
                 for summary in response.get("jobSummaryList", [])

@@ -15,7 +15,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from polysync_batch.aws.errors import THROTTLED
-from polysync_batch.aws.sqs_wire import SqsWire
+from polysync_batch.aws.wire import BatchWire, SqsWire
 from polysync_batch.domain import deadline
 from polysync_batch.observability.metrics import AwsCallMetrics
 
@@ -32,8 +32,12 @@ class AwsClients:
     dynamodb: Any = None  # only with an idempotency table
     sqs: Any = None  # only for a platform with an event queue (events.sqs_queue_url)
     # The event queue's receive path over the same endpoint and credentials without botocore's
-    # per-call pipeline (aws/sqs_wire.py); None where it cannot send as `sqs` would (a proxy).
+    # per-call pipeline (aws/wire.py); None where it cannot send as `sqs` would (a proxy).
     sqs_wire: Any = None
+    # `batch`'s DescribeJobs and ListJobs over the same endpoint and credentials without botocore's
+    # per-call pipeline (aws/wire.py); None where it cannot send as `batch` would (a proxy, a
+    # client certificate, the adaptive retry mode).
+    batch_wire: Any = None
     events: Any = None  # EventBridge, only for events.create
     metrics: AwsCallMetrics | None = None  # every attempt any of these clients sent
 
@@ -78,12 +82,14 @@ def make_clients(
     # A ReceiveMessage long poll answers after up to 20 s: its read timeout must be longer.
     sqs_config = config.merge(BotoConfig(read_timeout=max(read_timeout, SQS_LONG_POLL_READ_TIMEOUT)))
     sqs = client("sqs", sqs_config) if event_queue else None
+    record = functools.partial(record_attempt, metrics) if metrics is not None else None
+    credentials = session.get_credentials()
     sqs_wire = None
     if sqs is not None:
-        record = functools.partial(record_attempt, metrics) if metrics is not None else None
-        sqs_wire = SqsWire.of(sqs, session.get_credentials(), max_attempts=max_attempts, record_attempt=record)
+        sqs_wire = SqsWire.of(sqs, credentials, max_attempts=max_attempts, record_attempt=record)
+    batch = client("batch")
     return AwsClients(
-        batch=client("batch"),
+        batch=batch,
         batch_submit=client("batch", once),
         sts=client("sts"),
         iam=client("iam"),
@@ -91,6 +97,10 @@ def make_clients(
         dynamodb=client("dynamodb") if dynamodb else None,
         sqs=sqs,
         sqs_wire=sqs_wire,
+        # The wire retries as the standard mode does: with `adaptive` (a client-side rate limiter) boto3 reads.
+        batch_wire=BatchWire.of(batch, credentials, max_attempts=max_attempts, record_attempt=record)
+        if retry_mode == "standard"
+        else None,
         events=client("events") if create_event_rule else None,
         metrics=metrics,
     )

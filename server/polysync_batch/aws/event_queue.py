@@ -1,6 +1,6 @@
 """The platform's event queue over SQS: ReceiveMessage long polls, EventBridge "Batch Job
 State Change" envelopes → runs (aws/translate.to_run of `detail`, which is the job as
-DescribeJobs returns it), DeleteMessageBatch. Its `sqs` is aws/sqs_wire.SqsWire where it can
+DescribeJobs returns it), DeleteMessageBatch. Its `sqs` is aws/wire.SqsWire where it can
 send as the platform's boto3 SQS client would (~5× less CPU per call), else that client: both
 answer and fail alike. Also, for `events.create = true`, the queue, its
 policy and the EventBridge rule (docs/events.md shows the same set-up by hand)."""
