@@ -50,6 +50,34 @@ async def test_reads_arriving_one_by_one_under_load_share_calls_after_a_pause():
     assert len(batch.calls) <= 11, [len(call) for call in batch.calls]
 
 
+async def test_a_burst_whose_first_groups_arrive_between_quick_calls_still_shares_calls():
+    """gRPC hands the start of 1,000 concurrent gets over in small groups a few milliseconds
+    apart; with DescribeJobs answering within those milliseconds no id ever arrives while a call
+    is out. Several reads sent together are a burst all the same: later groups wait for a pause."""
+    batch, clock, reader = make()
+    ids = [f"r{i}" for i in range(1000)]
+    batch.add(*ids)
+    reads = []
+    for start in range(0, 1000, 5):  # groups of 5, 2 ms apart; each call answers at once
+        reads += [asyncio.ensure_future(reader.read([run_id])) for run_id in ids[start : start + 5]]
+        await clock.advance(0.002)
+    await clock.advance(1.0)
+    await asyncio.gather(*reads)
+    assert len(batch.calls) <= 11, [len(call) for call in batch.calls]
+
+
+async def test_reads_made_one_after_another_each_go_at_once():
+    """One caller's gets in sequence are no burst: none waits for a pause."""
+    batch, clock, reader = make()
+    batch.add("a", "b", "c")
+    for run_id in ("a", "b", "c"):
+        read = asyncio.ensure_future(reader.read([run_id]))
+        await settle()
+        assert read.done(), run_id
+        await clock.advance(0.002)
+    assert batch.calls == [["a"], ["b"], ["c"]]
+
+
 async def test_a_cancelled_caller_costs_no_call_when_its_batch_has_not_started():
     batch, clock, reader = make(per_second=1, burst=1)
     batch.add("a", "b")

@@ -4,10 +4,11 @@ between concurrent readers, spends the platform's DescribeJobs budget, and share
 
 - **Micro-batching.** Full batches of 100 ids go at once. A partial batch goes on the next loop
   iteration when the reader is quiet (a lone get never waits for a batch that is not coming).
-  Under load (an id arrived while a call was in flight, within the last `max_wait`) it waits
-  for the calls in flight, then until arrivals pause for `gap` seconds (a wake-up that comes
-  late because the loop was busy is no pause), so ids arriving one by one (as gRPC delivers
-  1,000 concurrent gets) share calls. No id waits more than `max_wait` (25 gaps) for its batch.
+  Under load (an id arrived while a call was in flight, or one call took several callers' reads,
+  within the last `max_wait`) it waits for the calls in flight, then until arrivals pause for
+  `gap` seconds (a wake-up that comes late because the loop was busy is no pause), so ids
+  arriving one by one (as gRPC delivers 1,000 concurrent gets) share calls. No id waits more
+  than `max_wait` (25 gaps) for its batch.
 - **Nothing for callers that left.** An id is taken into a call only once the budget allows
   that call; an id whose every caller was cancelled is dropped before that, and one whose every
   caller's deadline passed fails with DEADLINE_EXCEEDED instead of costing a call.
@@ -185,6 +186,11 @@ class DescribeReader:
             if not batch:
                 self._budget.refund()
                 continue
+            if len({slot.key for slot in batch}) > 1:
+                # Several callers' reads in one call: a burst is arriving (gRPC hands its start
+                # over in small groups, which a quick call can answer before the next one
+                # comes, so none arrives while a call is out). Later groups wait for a pause.
+                self._loaded_until = max(self._loaded_until, self._clock.monotonic() + self._max_wait)
             self._in_flight += 1
             # The call serves every id in it: run it in the first caller's context (its trace
             # span) without that caller's deadline.
