@@ -15,9 +15,8 @@ import boto3
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config as BotoConfig
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from polysync_batch.aws import errors as aws_errors
 from polysync_batch.aws.clients import make_clients
 from polysync_batch.aws.wire import BatchWire
@@ -25,7 +24,7 @@ from polysync_batch.domain import deadline, errors
 from polysync_batch.emulator import start_emulator
 from polysync_batch.observability.metrics import AwsCallMetrics
 
-from tests.adapters.test_sqs_wire import RawServer
+from tests.adapters.test_sqs_wire import NETWORK_FAILURES, RawServer, assert_network_failure_as_botocores
 from tests.fake_aws import FakeAws
 
 ATTEMPTS = 2
@@ -267,39 +266,11 @@ def test_a_throttled_attempt_that_clears_is_invisible():
     assert json.loads(aws.requests[1].body) == {"jobs": [JOB_ID]}
 
 
-@pytest.mark.parametrize(
-    ("mode", "expected"), [("reset", ConnectionClosedError), ("hang", ReadTimeoutError), ("refused", None)]
-)
+@pytest.mark.parametrize(("mode", "expected"), NETWORK_FAILURES)
 def test_network_failures_raise_botocores_exception_after_as_many_attempts(mode, expected):
-    server = RawServer("reset" if mode == "refused" else mode)
-    url = server.endpoint_url
-    if mode == "refused":
-        server.close()
-        time.sleep(0.3)  # the listening socket is gone: connections are refused
-        expected = EndpointConnectionError
-    try:
-        config = BotoConfig(read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
-        session = boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret")
-        batch = session.client("batch", region_name="eu-west-1", endpoint_url=url, config=config)
-        wire = BatchWire.of(batch, session.get_credentials(), max_attempts=ATTEMPTS)
-        with pytest.raises(expected) as botos:
-            batch.describe_jobs(jobs=[JOB_ID])
-        boto_attempts = server.requests
-        started = time.monotonic()
-        with pytest.raises(expected) as ours:
-            wire.describe_jobs(jobs=[JOB_ID])
-        took = time.monotonic() - started
-        our_attempts = server.requests - boto_attempts
-    finally:
-        server.close()
-    assert type(ours.value) is type(botos.value)
-    assert our_attempts == boto_attempts == (0 if mode == "refused" else ATTEMPTS)
-    if mode == "hang":
-        assert took < ATTEMPTS * 0.5 + 1.5  # the read timeout, per attempt
-    context = {"platform": "prod", "region": "eu-west-1"}
-    mine = aws_errors.translate(ours.value, "DescribeJobs", context)
-    theirs = aws_errors.translate(botos.value, "DescribeJobs", context)
-    assert (type(mine), mine.reason) == (type(theirs), theirs.reason)
+    assert_network_failure_as_botocores(
+        mode, expected, "batch", BatchWire, "DescribeJobs", lambda batch: batch.describe_jobs(jobs=[JOB_ID]), {}
+    )
 
 
 def test_the_callers_deadline_bounds_each_attempt_and_none_is_sent_after_it():

@@ -291,28 +291,30 @@ class RawServer:
             conn.close()
 
 
-@pytest.mark.parametrize(
-    ("mode", "expected"), [("reset", ConnectionClosedError), ("hang", ReadTimeoutError), ("refused", None)]
-)
-def test_network_failures_raise_botocores_exception_after_as_many_attempts(mode, expected):
+NETWORK_FAILURES = [("reset", ConnectionClosedError), ("hang", ReadTimeoutError), ("refused", EndpointConnectionError)]
+
+
+def assert_network_failure_as_botocores(mode, expected, service, wire_class, operation, call, context) -> None:
+    """A reset, a hang or a refused connection: the wire raises the exception class botocore
+    raises, after as many attempts, within the read timeout per attempt, and aws/errors.py maps
+    both alike. `call(client_or_wire)` makes the operation (test_batch_wire.py uses this too)."""
     server = RawServer("reset" if mode == "refused" else mode)
     url = server.endpoint_url
     if mode == "refused":
         server.close()
         time.sleep(0.3)  # the listening socket is gone: connections are refused
-        expected = EndpointConnectionError
     try:
         # The client's own read timeout (make_clients gives SQS at least 30 s, for the long poll).
         config = BotoConfig(read_timeout=0.5, retries={"mode": "standard", "total_max_attempts": ATTEMPTS})
         session = boto3.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret")
-        sqs = session.client("sqs", region_name="eu-west-1", endpoint_url=url, config=config)
-        wire = SqsWire.of(sqs, session.get_credentials(), max_attempts=ATTEMPTS)
+        client = session.client(service, region_name="eu-west-1", endpoint_url=url, config=config)
+        wire = wire_class.of(client, session.get_credentials(), max_attempts=ATTEMPTS)
         with pytest.raises(expected) as botos:
-            sqs.receive_message(QueueUrl=QUEUE, WaitTimeSeconds=0)
+            call(client)
         boto_attempts = server.requests
         started = time.monotonic()
         with pytest.raises(expected) as ours:
-            wire.receive_message(QueueUrl=QUEUE, WaitTimeSeconds=0)
+            call(wire)
         took = time.monotonic() - started
         our_attempts = server.requests - boto_attempts
     finally:
@@ -321,10 +323,23 @@ def test_network_failures_raise_botocores_exception_after_as_many_attempts(mode,
     assert our_attempts == boto_attempts == (0 if mode == "refused" else ATTEMPTS)
     if mode == "hang":
         assert took < ATTEMPTS * 0.5 + 1.5  # the read timeout, per attempt
-    context = {"platform": "prod", "region": "eu-west-1", "queue": QUEUE}
-    mine = aws_errors.translate(ours.value, "ReceiveMessage", context)
-    theirs = aws_errors.translate(botos.value, "ReceiveMessage", context)
+    context = {"platform": "prod", "region": "eu-west-1", **context}
+    mine = aws_errors.translate(ours.value, operation, context)
+    theirs = aws_errors.translate(botos.value, operation, context)
     assert (type(mine), mine.reason) == (type(theirs), theirs.reason)
+
+
+@pytest.mark.parametrize(("mode", "expected"), NETWORK_FAILURES)
+def test_network_failures_raise_botocores_exception_after_as_many_attempts(mode, expected):
+    assert_network_failure_as_botocores(
+        mode,
+        expected,
+        "sqs",
+        SqsWire,
+        "ReceiveMessage",
+        lambda sqs: sqs.receive_message(QueueUrl=QUEUE, WaitTimeSeconds=0),
+        {"queue": QUEUE},
+    )
 
 
 def test_a_connection_the_server_closed_while_idle_is_not_reused():
