@@ -13,8 +13,6 @@ import time
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ReadTimeoutError
 from polysync_batch.aws import errors as aws_errors
@@ -24,7 +22,12 @@ from polysync_batch.domain import deadline, errors
 from polysync_batch.emulator import start_emulator
 from polysync_batch.observability.metrics import AwsCallMetrics
 
-from tests.adapters.test_sqs_wire import NETWORK_FAILURES, RawServer, assert_network_failure_as_botocores
+from tests.adapters.test_sqs_wire import (
+    NETWORK_FAILURES,
+    RawServer,
+    assert_network_failure_as_botocores,
+    botocores_authorization,
+)
 from tests.fake_aws import FakeAws
 
 ATTEMPTS = 2
@@ -54,18 +57,7 @@ def test_the_signature_is_the_one_botocore_computes_for_the_same_request(monkeyp
 
     ours = wire._signed(operation, body)
 
-    request = AWSRequest(
-        "POST",
-        endpoint + path,
-        data=body,
-        headers={
-            k: v
-            for k, v in ours.items()
-            if k not in ("authorization", "x-amz-date", "x-amz-security-token", "content-length")
-        },
-    )
-    SigV4Auth(Credentials("AKIDTEST", "wJalr/K7MDENG+bPxRfiCY", token), "batch", "eu-west-1").add_auth(request)
-    assert ours["authorization"] == request.headers["Authorization"]
+    assert ours["authorization"] == botocores_authorization(ours, endpoint + path, body, token, "batch")
     assert ours["host"] == endpoint.split("//")[1].removesuffix(":80")
     assert ours["content-type"] == "application/json"
     assert "x-amz-target" not in ours

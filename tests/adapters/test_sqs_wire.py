@@ -49,6 +49,24 @@ def clients_at(endpoint_url: str, session: boto3.Session | None = None, read_tim
 # -- the signature ---------------------------------------------------------------------------
 
 
+def botocores_authorization(ours: dict[str, str], url: str, body: bytes, token: str | None, service: str) -> str:
+    """The Authorization header botocore.auth.SigV4Auth computes for the request the wire signed
+    (test_batch_wire.py uses this too)."""
+    request = AWSRequest(
+        "POST",
+        url,
+        data=body,
+        # What botocore signs: the request's headers before its HTTP layer adds Content-Length.
+        headers={
+            k: v
+            for k, v in ours.items()
+            if k not in ("authorization", "x-amz-date", "x-amz-security-token", "content-length")
+        },
+    )
+    SigV4Auth(Credentials("AKIDTEST", "wJalr/K7MDENG+bPxRfiCY", token), service, "eu-west-1").add_auth(request)
+    return request.headers["Authorization"]
+
+
 @pytest.mark.parametrize("token", [None, "session-token/with+odd=chars"])
 @pytest.mark.parametrize("endpoint", ["https://sqs.eu-west-1.amazonaws.com", "http://127.0.0.1:4566", "http://h:80"])
 def test_the_signature_is_the_one_botocore_computes_for_the_same_request(monkeypatch, endpoint, token):
@@ -63,19 +81,7 @@ def test_the_signature_is_the_one_botocore_computes_for_the_same_request(monkeyp
 
     ours = wire._signed("ReceiveMessage", body)
 
-    request = AWSRequest(
-        "POST",
-        endpoint + "/",
-        data=body,
-        # What botocore signs: the request's headers before its HTTP layer adds Content-Length.
-        headers={
-            k: v
-            for k, v in ours.items()
-            if k not in ("authorization", "x-amz-date", "x-amz-security-token", "content-length")
-        },
-    )
-    SigV4Auth(Credentials("AKIDTEST", "wJalr/K7MDENG+bPxRfiCY", token), "sqs", "eu-west-1").add_auth(request)
-    assert ours["authorization"] == request.headers["Authorization"]
+    assert ours["authorization"] == botocores_authorization(ours, endpoint + "/", body, token, "sqs")
     assert ours["host"] == endpoint.split("//")[1].removesuffix(":80")
     assert ours["x-amz-target"] == "AmazonSQS.ReceiveMessage"
     assert ours["content-type"] == "application/x-amz-json-1.0"
