@@ -112,6 +112,7 @@ class ScriptedServer:
         for name, (request_type, response_type, streaming) in {
             "ListPipelines": (pb.ListPipelinesRequest, pb.ListPipelinesResponse, False),
             "ListPipelineRuns": (pb.ListPipelineRunsRequest, pb.ListPipelineRunsResponse, False),
+            "BatchGetPipelineRuns": (pb.BatchGetPipelineRunsRequest, pb.BatchGetPipelineRunsResponse, False),
             "ExecutePipeline": (pb.ExecutePipelineRequest, pb.ExecutePipelineResponse, False),
             "WatchPipelineRun": (pb.WatchPipelineRunRequest, pb.WatchPipelineRunResponse, True),
             "WatchPipelineRuns": (pb.WatchPipelineRunsRequest, pb.WatchPipelineRunsResponse, True),

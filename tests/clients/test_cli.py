@@ -452,11 +452,14 @@ def _message(*changes: Any, cursor: str, snapshot_complete: bool = False, stale:
     return message
 
 
-def _feed_client(method: Any, **settings: Any) -> PlatformClient:
-    """A PlatformClient whose WatchRunChanges is `method` (request → call): the CLI follows the
-    feed through the client's follow_changes, so that is where a scripted feed goes in."""
+def _feed_client(method: Any, read: Any = None, **settings: Any) -> PlatformClient:
+    """A PlatformClient whose WatchRunChanges is `method` (request → call) and whose
+    BatchGetPipelineRuns is `read` (request → answer): the CLI follows the feed through the
+    client's follow_changes, so that is where a scripted feed goes in."""
     client = PlatformClient(grpc.insecure_channel("127.0.0.1:9"), **settings)  # never connected
-    client.stub = types.SimpleNamespace(WatchRunChanges=lambda request, **_: method(request))
+    client.stub = types.SimpleNamespace(
+        WatchRunChanges=lambda request, **_: method(request), BatchGetPipelineRuns=lambda request, **_: read(request)
+    )
     return client
 
 
@@ -478,9 +481,16 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
             ]
         ),
         # After a relist the versions seen are forgotten (clients/feed-policy.json: a new server
-        # process numbers them anew), so the relisted snapshot here holds only a run not yet shown.
-        _Call([_message(_change("r3", 1), cursor="c3"), KeyboardInterrupt()]),
+        # process numbers them anew); r1 and r2, which the new snapshot does not list, are read.
+        _Call([_message(_change("r3", 1), cursor="c3", snapshot_complete=True), KeyboardInterrupt()]),
     ]
+    reads: list[list[str]] = []
+
+    def read(request: Any) -> Any:
+        reads.append(list(request.run_ids))
+        ended = runs_pb.PipelineRun(run_id="r1", native_status="SUCCEEDED", terminal=True)
+        return pb.BatchGetPipelineRunsResponse(runs=[ended], missing_run_ids=["r2"])
+
     requests: list[dict[str, Any]] = []
     opened = iter(calls)
 
@@ -492,7 +502,7 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
     notes: list[str] = []
     sleeps: list[float] = []
     follower = ChangesFollower(
-        _feed_client(method, policy=ReconnectPolicy(jitter=0), sleep=sleeps.append),
+        _feed_client(method, read, policy=ReconnectPolicy(jitter=0), sleep=sleeps.append),
         platform="demo",
         cursor="",
         emit=lambda change: shown.append((change.run.run_id, change.version)),
@@ -505,7 +515,9 @@ def test_the_changes_follower_resumes_relists_and_drops_what_it_has_shown():
         {"platform": "demo", "cursor": "c1", "snapshot": False},
         {"platform": "demo", "cursor": "", "snapshot": True},
     ]
-    assert shown == [("r1", 1), ("r2", 1), ("r1", 2), ("r3", 1)]
+    assert shown == [("r1", 1), ("r2", 1), ("r1", 2), ("r3", 1), ("r1", 0)]
+    assert reads == [["r1", "r2"]]
+    assert any("run r2 is gone" in note for note in notes)
     assert follower.cursor == "c3" and sleeps == [0.5]
     assert all(call.cancelled for call in calls)
     assert any("cursor expired" in note for note in notes) and any("snapshot complete" in note for note in notes)

@@ -25,6 +25,23 @@ SCENARIOS = {s["name"]: s for s in TABLE["scenarios"]}
 WATCH = WATCH_TABLE["policy"]
 
 
+TERMINAL = {"SUCCEEDED", "FAILED"}  # the table's rule for the runs of its messages and answers
+
+
+def scripted_run(run_id: str, native: str) -> pipeline_run_pb2.PipelineRun:
+    return pipeline_run_pb2.PipelineRun(run_id=run_id, native_status=native, terminal=native in TERMINAL)
+
+
+def batch_get(spec: dict[str, Any]) -> Any:
+    """One scripted BatchGetPipelineRuns answer (or its error)."""
+    if "error" in spec:
+        return Fail(getattr(grpc.StatusCode, spec["error"]), spec.get("reason", ""))
+    return pb.BatchGetPipelineRunsResponse(
+        runs=[scripted_run(run_id, native) for run_id, native in spec["runs"]],
+        missing_run_ids=spec["missing_run_ids"],
+    )
+
+
 def step(spec: dict[str, Any]) -> Any:
     """One item of a scripted stream: a WatchRunChangesResponse, or the error that ends it."""
     if "error" in spec:
@@ -35,7 +52,7 @@ def step(spec: dict[str, Any]) -> Any:
         snapshot_complete=spec.get("snapshot_complete", False),
     )
     for run_id, version, native in spec.get("changes", []):
-        message.changes.add(run=pipeline_run_pb2.PipelineRun(run_id=run_id, native_status=native), version=version)
+        message.changes.add(run=scripted_run(run_id, native), version=version)
     if "stale_since" in spec:
         message.stale_since.FromJsonString(spec["stale_since"])
     return message
@@ -46,6 +63,8 @@ def describe(event: client.FeedEvent) -> str:
     words = [event.kind]
     if event.kind == client.FeedEvent.CHANGE:
         words += [event.run.run_id, str(event.version), event.run.native_status]
+    elif event.kind == client.FeedEvent.GONE:
+        words.append(event.run.run_id)
     if event.stale:
         words.append("stale")
     return " ".join([*words, f"@{event.cursor}"])
@@ -111,14 +130,19 @@ def test_scenario(name, flavour):
     with ScriptedServer() as server:
         for stream in scenario["streams"]:
             server.script("WatchRunChanges", *[step(s) for s in stream])
+        for answer in scenario.get("batch_gets", []):
+            server.script("BatchGetPipelineRuns", batch_get(answer))
         out = replay(flavour, scenario, server.target)
         opened = server.calls_of("WatchRunChanges")
+        reads = server.calls_of("BatchGetPipelineRuns")
     assert out.events == expect["events"]
     requests = [
         {"cursor": c.request.cursor, "snapshot": c.request.snapshot, "tags": dict(c.request.tags)} for c in opened
     ]
     assert requests == [{"tags": {}, **r} for r in expect["requests"]]
     assert all(c.request.platform == "" for c in opened)
+    assert [list(c.request.run_ids) for c in reads] == [b["run_ids"] for b in scenario.get("batch_gets", [])]
+    assert all(c.request.platform == "" for c in reads)
     assert out.reconnects == expect["reconnects"]
     assert len(out.delays) == len(out.reconnects)  # a relist is not waited for, every reconnect is
     for attempt, delay in zip(out.reconnects, out.delays, strict=True):

@@ -258,6 +258,16 @@ class PlatformClient:
                         break
                     for event in state.on_message(response):
                         yield event
+                    if state.completing:
+                        for run_ids in state.to_read():
+                            request = pb.BatchGetPipelineRunsRequest(platform=platform, run_ids=run_ids)
+                            answer = await self.stub.BatchGetPipelineRuns(
+                                request, timeout=deadline.remaining(), metadata=_md(metadata)
+                            )
+                            for event in state.on_read(answer):
+                                yield event
+                        for event in state.complete_snapshot():
+                            yield event
             except grpc.RpcError as error:
                 if (relist := state.on_expired(error)) is None:
                     delay = state.on_error(error)

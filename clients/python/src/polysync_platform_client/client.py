@@ -274,6 +274,14 @@ class PlatformClient:
                 for response in call:
                     idle.stop()  # the caller's time with the events is not the stream's silence
                     yield from state.on_message(response)
+                    if state.completing:
+                        for run_ids in state.to_read():
+                            request = pb.BatchGetPipelineRunsRequest(platform=platform, run_ids=run_ids)
+                            answer = self.stub.BatchGetPipelineRuns(
+                                request, timeout=deadline.remaining(), metadata=_md(metadata)
+                            )
+                            yield from state.on_read(answer)
+                        yield from state.complete_snapshot()
                     idle.arm()
                 delay = state.on_clean_end()
             except grpc.RpcError as error:

@@ -527,6 +527,8 @@ class ChangesFollower:
             self._emit(change)
         elif event.kind == FeedEvent.SNAPSHOT_COMPLETE:
             self._note("snapshot complete: following changes")
+        elif event.kind == FeedEvent.GONE and event.run is not None:
+            self._note(f"run {event.run.run_id} is gone: AWS Batch no longer knows it, how it ended is unknown")
         elif event.kind == FeedEvent.RELIST:
             why = event.error.details() if event.error is not None else "CURSOR_EXPIRED"
             self._note(f"cursor expired ({why}): listing the current runs again")
