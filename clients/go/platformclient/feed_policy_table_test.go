@@ -276,3 +276,48 @@ func sortStrings(s []string) {
 		}
 	}
 }
+
+// Beyond the table: a relist's reads ask for at most 1000 run ids a call (BatchGetPipelineRuns'
+// limit), in the order the runs were first handed out.
+func TestFollowChangesReadsAtMost1000RunsACall(t *testing.T) {
+	var snapshot [][3]any
+	var ids []string
+	for i := range 1001 {
+		id := "r" + strconv.Itoa(i)
+		ids = append(ids, id)
+		snapshot = append(snapshot, [3]any{id, float64(1), "RUNNING"})
+	}
+	c := &feedClient{t: t, streams: [][]feedItem{
+		{{Changes: snapshot, Cursor: "c1", SnapshotComplete: true}, {Error: "UNAVAILABLE", Reason: "SERVER_SHUTTING_DOWN"}},
+		{{Error: "FAILED_PRECONDITION", Reason: "CURSOR_EXPIRED"}},
+		{{Cursor: "k1", SnapshotComplete: true}, {Error: "PERMISSION_DENIED", Reason: "CALLER_NOT_ALLOWED"}},
+	}, batchGets: []feedBatchGet{
+		{RunIDs: ids[:1000], MissingRunIDs: ids[:1000]},
+		{RunIDs: ids[1000:], Runs: [][2]string{{ids[1000], "FAILED"}}},
+	}}
+	var after []string // what follows the relist
+	relisted := false
+	err := platformclient.FollowChanges(testContext(t), c, func(ev platformclient.FeedEvent) error {
+		if relisted {
+			after = append(after, describeFeedEvent(ev))
+		}
+		relisted = relisted || ev.Kind == platformclient.FeedRelist
+		return nil
+	}, platformclient.WithBackoff(platformclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1}))
+	if platformclient.Reason(err) != "CALLER_NOT_ALLOWED" {
+		t.Fatalf("err %v, want the scripted PERMISSION_DENIED", err)
+	}
+	if len(c.reads) != 2 || strings.Join(c.reads[0].GetRunIds(), ",") != strings.Join(ids[:1000], ",") ||
+		strings.Join(c.reads[1].GetRunIds(), ",") != ids[1000] {
+		t.Fatalf("%d BatchGetPipelineRuns calls, want 2: the first 1000 in-flight ids, then the last", len(c.reads))
+	}
+	var want []string
+	for _, id := range ids[:1000] {
+		want = append(want, "gone "+id+" @")
+	}
+	want = append(want, "change r1000 0 FAILED @", "snapshot_complete @k1")
+	if strings.Join(after, "|") != strings.Join(want, "|") {
+		t.Errorf("after the relist %d events ending %q, want %d ending %q", len(after), after[max(0, len(after)-2):],
+			len(want), want[len(want)-2:])
+	}
+}

@@ -185,3 +185,36 @@ for (const scenario of feed.scenarios) {
     assert.equal(reason(error), expect.end_reason);
   });
 }
+
+// Beyond the table: a relist's reads ask for at most 1000 run ids a call (BatchGetPipelineRuns'
+// limit), in the order the runs were first handed out.
+test("feed: a relist's reads ask for at most 1000 run ids a call", async () => {
+  const ids = Array.from({ length: 1001 }, (_, i) => `r${i}`);
+  const { client, reads } = scripted(
+    [
+      [
+        { changes: ids.map((id): [string, number, string] => [id, 1, "RUNNING"]), cursor: "c1", snapshot_complete: true },
+        { error: "UNAVAILABLE", reason: "SERVER_SHUTTING_DOWN" },
+      ],
+      [{ error: "FAILED_PRECONDITION", reason: "CURSOR_EXPIRED" }],
+      [{ cursor: "k1", snapshot_complete: true }, { error: "PERMISSION_DENIED", reason: "CALLER_NOT_ALLOWED" }],
+    ],
+    [
+      { run_ids: ids.slice(0, 1000), missing_run_ids: ids.slice(0, 1000) },
+      { run_ids: ids.slice(1000), runs: [[ids[1000]!, "FAILED"]] },
+    ],
+  );
+  const after: string[] = []; // what follows the relist
+  let relisted = false;
+  await assert.rejects(async () => {
+    for await (const event of followChanges(client, { backoff: { initialMs: 1, maxMs: 1 } })) {
+      if (relisted) after.push(describe(event));
+      relisted ||= event.kind === "relist";
+    }
+  }, (err: unknown) => err instanceof ConnectError && reason(err) === "CALLER_NOT_ALLOWED");
+  assert.deepEqual(
+    reads.map((r) => r.runIds),
+    [ids.slice(0, 1000), ids.slice(1000)],
+  );
+  assert.deepEqual(after, [...ids.slice(0, 1000).map((id) => `gone ${id} @`), "change r1000 0 FAILED @", "snapshot_complete @k1"]);
+});
