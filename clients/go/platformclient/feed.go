@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sort"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -16,21 +17,30 @@ import (
 type FeedEventKind string
 
 const (
-	// FeedChange: Run changed (Version and Time are the change's).
+	// FeedChange: Run changed (Version and Time are the change's). Version 0 marks a run read
+	// with BatchGetPipelineRuns at the end of a relist's snapshot (see FeedRelist): its version
+	// in the new history is unknown, any later change of it has a higher one.
 	FeedChange FeedEventKind = "change"
+	// FeedGone: a run handed out earlier, not terminal then, that neither AWS Batch nor the
+	// server's history knows any more (read at the end of a relist's snapshot): how it ended is
+	// unknown. Run carries only its RunId.
+	FeedGone FeedEventKind = "gone"
 	// FeedSnapshotComplete: every non-terminal run has been handed out; changes follow.
 	FeedSnapshotComplete FeedEventKind = "snapshot_complete"
 	// FeedHeartbeat: nothing changed; Cursor is a fresh bookmark.
 	FeedHeartbeat FeedEventKind = "heartbeat"
-	// FeedRelist: the cursor expired (Err says why): forget what you know of the runs, a fresh
-	// snapshot follows.
+	// FeedRelist: the cursor expired (Err says why): a fresh snapshot follows, with versions
+	// numbered anew, so reconcile what you derived from earlier changes against it. Before its
+	// FeedSnapshotComplete the helper re-reads the runs it handed out in flight that the snapshot
+	// does not list (they ended, or AWS forgot them, while it could not follow): each comes as a
+	// FeedChange of version 0 (how it is now, e.g. how it ended) or as FeedGone.
 	FeedRelist FeedEventKind = "relist"
 )
 
 // FeedEvent is one thing [FollowChanges] hands its callback.
 type FeedEvent struct {
 	Kind FeedEventKind
-	// Run is the run's state after the change (FeedChange only).
+	// Run is the run's state after the change (FeedChange; FeedGone: only its RunId).
 	Run *platformv1.PipelineRun
 	// Version increases with every change of the run (FeedChange only).
 	Version int64
@@ -64,7 +74,14 @@ func WithTags(tags map[string]string) Option { return func(c *config) { c.tags =
 // resource, and calls fn with each [FeedEvent] in order. It returns only with an error: the
 // feed has no end.
 //
-// Without [WithCursor] it asks first for a snapshot of the non-terminal runs. On any disconnect
+// Without [WithCursor] it asks first for a snapshot of the non-terminal runs; the snapshot's
+// events carry no cursor ("") until its FeedSnapshotComplete, and a stream that ends before it
+// is followed by a new snapshot (a cursor cannot resume the rest of a snapshot). At the end of a
+// snapshot, the runs handed out earlier and not yet terminal that it does not list (after a
+// relist: runs that ended, or that AWS forgot, meanwhile) are read with BatchGetPipelineRuns
+// (at most 1000 a call; an error is handled as the stream's error, and the next snapshot reads
+// them again) and handed out as FeedChange of version 0 or FeedGone, before
+// FeedSnapshotComplete. On any disconnect after the snapshot
 // it resumes from the last cursor received, following the watch helpers' reconnect policy
 // (docs/clients.md: UNAVAILABLE, AWS_THROTTLED, [WithFreshTokenRetry]'s one UNAUTHENTICATED,
 // [WithIdleTimeout], [WithBackoff], [WithMaxReconnects], [WithOnReconnect]), except that a clean
@@ -79,22 +96,37 @@ func WithTags(tags map[string]string) Option { return func(c *config) { c.tags =
 func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 	fn func(FeedEvent) error, opts ...Option) error {
 	cfg := newConfig(opts)
-	f := feedState{cursor: cfg.cursor, versions: map[string]int64{}}
+	f := feedState{cursor: cfg.cursor, versions: map[string]int64{}, inFlight: map[string]uint64{}}
 	r := retrier{cfg: &cfg}
 	unauthRetried := false
 	relisting := false
+	handOut := func(events []FeedEvent) error {
+		for _, ev := range events {
+			if err := fn(ev); err != nil {
+				return errFn{err}
+			}
+		}
+		return nil
+	}
 	for {
-		req := &platformv1.WatchRunChangesRequest{Platform: cfg.platform, Cursor: f.cursor, Snapshot: f.cursor == "",
-			Tags: cfg.tags}
-		err := followOnce(ctx, &cfg, client, req, func(m *platformv1.WatchRunChangesResponse) error {
+		err := followOnce(ctx, &cfg, client, f.request(&cfg), func(m *platformv1.WatchRunChangesResponse) error {
 			r.received()
 			unauthRetried, relisting = false, false
-			for _, ev := range f.events(m) {
-				if err := fn(ev); err != nil {
-					return errFn{err}
+			events, completes := f.events(m)
+			if err := handOut(events); err != nil || !completes {
+				return err
+			}
+			for _, ids := range f.toRead() {
+				answer, err := client.BatchGetPipelineRuns(ctx,
+					&platformv1.BatchGetPipelineRunsRequest{Platform: cfg.platform, RunIds: ids})
+				if err != nil {
+					return err // as the stream's error: the snapshot is not complete
+				}
+				if err := handOut(f.read(answer)); err != nil {
+					return err
 				}
 			}
-			return nil
+			return handOut(f.complete())
 		})
 		var fe errFn
 		if errors.As(err, &fe) {
@@ -108,7 +140,7 @@ func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 				return err
 			}
 			relisting = true
-			f.cursor, f.versions = "", map[string]int64{} // a new history numbers versions anew
+			f.cursor = "" // a snapshot, which forgets the versions seen: a new history numbers them anew
 			if err := fn(FeedEvent{Kind: FeedRelist, Err: err}); err != nil {
 				return callerResult(err)
 			}
@@ -126,16 +158,133 @@ func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 	}
 }
 
+// feedBatchMax is the most run ids one BatchGetPipelineRuns call takes (SPEC §2).
+const feedBatchMax = 1000
+
 // feedState is what FollowChanges remembers between messages and streams.
 type feedState struct {
-	cursor   string
-	versions map[string]int64
+	cursor   string           // the last cursor received ("" until a snapshot completes)
+	versions map[string]int64 // run id → the last version handed out
+	// inFlight: the runs handed out whose latest state is not terminal, each with the order it
+	// was first handed out in.
+	inFlight map[string]uint64
+	nextSeq  uint64
+	listed   map[string]bool // during a snapshot: the runs it listed; nil otherwise
+	// completing is the message that completes a snapshot, while its reads are made.
+	completing *platformv1.WatchRunChangesResponse
+}
+
+// request is the next stream's request: from the last cursor, or, without one, a snapshot,
+// which forgets the versions seen (those of another history mean nothing to it).
+func (f *feedState) request(cfg *config) *platformv1.WatchRunChangesRequest {
+	snapshot := f.cursor == ""
+	f.listed, f.completing = nil, nil
+	if snapshot {
+		f.listed, f.versions = map[string]bool{}, map[string]int64{}
+	}
+	return &platformv1.WatchRunChangesRequest{Platform: cfg.platform, Cursor: f.cursor, Snapshot: snapshot, Tags: cfg.tags}
 }
 
 // events are the events to hand out for a message: changes not handed out before, then
 // snapshot_complete or heartbeat; the last carries the message's cursor, the earlier ones the
 // cursor before the message (resuming from the message's own would skip the rest of it).
-func (f *feedState) events(m *platformv1.WatchRunChangesResponse) []FeedEvent {
+// During a snapshot every event carries the cursor before it (""): its cursors count only
+// from its end. For a message that completes a snapshot (completes), only its changes: the
+// caller then reads [feedState.toRead] ([feedState.read]) and hands out [feedState.complete].
+func (f *feedState) events(m *platformv1.WatchRunChangesResponse) (out []FeedEvent, completes bool) {
+	before := f.cursor
+	var stale time.Time
+	if m.GetStaleSince() != nil {
+		stale = m.GetStaleSince().AsTime()
+	}
+	for _, c := range m.GetChanges() {
+		id := c.GetRun().GetRunId()
+		if f.listed != nil {
+			f.listed[id] = true
+		}
+		if last, seen := f.versions[id]; seen && c.GetVersion() <= last {
+			continue // delivered again after a resume (at least once): already handed out
+		}
+		f.handOut(c.GetRun(), c.GetVersion())
+		ev := FeedEvent{Kind: FeedChange, Run: c.GetRun(), Version: c.GetVersion(), StaleSince: stale, Cursor: before}
+		if c.GetTime() != nil {
+			ev.Time = c.GetTime().AsTime()
+		}
+		out = append(out, ev)
+	}
+	if f.listed != nil {
+		if m.GetSnapshotComplete() {
+			f.completing = m
+			return out, true
+		}
+		return append(out, rest(m, before, stale)...), false
+	}
+	if m.GetCursor() != "" {
+		f.cursor = m.GetCursor()
+	}
+	out = append(out, rest(m, before, stale)...)
+	if len(out) > 0 {
+		out[len(out)-1].Cursor = f.cursor
+	}
+	return out, false
+}
+
+// rest are a message's snapshot_complete and heartbeat events, with the cursor before it.
+func rest(m *platformv1.WatchRunChangesResponse, before string, stale time.Time) []FeedEvent {
+	var out []FeedEvent
+	if m.GetSnapshotComplete() {
+		out = append(out, FeedEvent{Kind: FeedSnapshotComplete, StaleSince: stale, Cursor: before})
+	}
+	if m.GetHeartbeat() {
+		out = append(out, FeedEvent{Kind: FeedHeartbeat, StaleSince: stale, Cursor: before})
+	}
+	return out
+}
+
+// toRead are the runs in flight that the completing snapshot did not list, in the order first
+// handed out, in calls of BatchGetPipelineRuns.
+func (f *feedState) toRead() [][]string {
+	var ids []string
+	for id := range f.inFlight {
+		if !f.listed[id] {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return f.inFlight[ids[i]] < f.inFlight[ids[j]] })
+	var calls [][]string
+	for len(ids) > 0 {
+		n := min(len(ids), feedBatchMax)
+		calls, ids = append(calls, ids[:n]), ids[n:]
+	}
+	return calls
+}
+
+// read hands out one answer of BatchGetPipelineRuns: each run as a change of version 0 (its
+// version in this history is unknown: any later change has a higher one), each missing run as
+// gone.
+func (f *feedState) read(answer *platformv1.BatchGetPipelineRunsResponse) []FeedEvent {
+	var stale time.Time
+	if f.completing.GetStaleSince() != nil {
+		stale = f.completing.GetStaleSince().AsTime()
+	}
+	var out []FeedEvent
+	for _, run := range answer.GetRuns() {
+		f.handOut(run, 0)
+		out = append(out, FeedEvent{Kind: FeedChange, Run: run, StaleSince: stale, Cursor: f.cursor})
+	}
+	for _, id := range answer.GetMissingRunIds() {
+		delete(f.inFlight, id)
+		out = append(out, FeedEvent{Kind: FeedGone, Run: &platformv1.PipelineRun{RunId: id}, StaleSince: stale,
+			Cursor: f.cursor})
+	}
+	return out
+}
+
+// complete ends the snapshot: the completing message's snapshot_complete (and heartbeat) event,
+// which carries its cursor, now the one to resume from.
+func (f *feedState) complete() []FeedEvent {
+	m := f.completing
+	f.completing, f.listed = nil, nil
 	before := f.cursor
 	if m.GetCursor() != "" {
 		f.cursor = m.GetCursor()
@@ -144,32 +293,21 @@ func (f *feedState) events(m *platformv1.WatchRunChangesResponse) []FeedEvent {
 	if m.GetStaleSince() != nil {
 		stale = m.GetStaleSince().AsTime()
 	}
-	var out []FeedEvent
-	for _, c := range m.GetChanges() {
-		id := c.GetRun().GetRunId()
-		if last, seen := f.versions[id]; seen && c.GetVersion() <= last {
-			continue // delivered again after a resume (at least once): already handed out
-		}
-		f.versions[id] = c.GetVersion()
-		ev := FeedEvent{Kind: FeedChange, Run: c.GetRun(), Version: c.GetVersion(), StaleSince: stale}
-		if c.GetTime() != nil {
-			ev.Time = c.GetTime().AsTime()
-		}
-		out = append(out, ev)
-	}
-	if m.GetSnapshotComplete() {
-		out = append(out, FeedEvent{Kind: FeedSnapshotComplete, StaleSince: stale})
-	}
-	if m.GetHeartbeat() {
-		out = append(out, FeedEvent{Kind: FeedHeartbeat, StaleSince: stale})
-	}
-	for i := range out {
-		out[i].Cursor = before
-		if i == len(out)-1 {
-			out[i].Cursor = f.cursor
-		}
-	}
+	out := rest(m, before, stale)
+	out[len(out)-1].Cursor = f.cursor
 	return out
+}
+
+// handOut records a run handed out: its version, and whether it is still in flight.
+func (f *feedState) handOut(run *platformv1.PipelineRun, version int64) {
+	id := run.GetRunId()
+	f.versions[id] = version
+	if run.GetTerminal() {
+		delete(f.inFlight, id)
+	} else if _, ok := f.inFlight[id]; !ok {
+		f.inFlight[id] = f.nextSeq
+		f.nextSeq++
+	}
 }
 
 // followOnce runs one WatchRunChanges stream until it ends or handle fails; nil for a clean end.

@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -39,6 +40,16 @@ type feedRequest struct {
 	Tags     map[string]string `json:"tags"`
 }
 
+// feedBatchGet is one BatchGetPipelineRuns call a scenario expects: the run ids asked for, and
+// the answer (runs as [run_id, native_status], missing_run_ids) or the error.
+type feedBatchGet struct {
+	RunIDs        []string    `json:"run_ids"`
+	Runs          [][2]string `json:"runs"`
+	MissingRunIDs []string    `json:"missing_run_ids"`
+	Error         string      `json:"error"`
+	Reason        string      `json:"reason"`
+}
+
 type feedTable struct {
 	Scenarios []struct {
 		Name  string `json:"name"`
@@ -46,8 +57,9 @@ type feedTable struct {
 			Cursor string            `json:"cursor"`
 			Tags   map[string]string `json:"tags"`
 		} `json:"start"`
-		Streams [][]feedItem `json:"streams"`
-		Expect  struct {
+		Streams   [][]feedItem   `json:"streams"`
+		BatchGets []feedBatchGet `json:"batch_gets"`
+		Expect    struct {
 			Requests   []feedRequest `json:"requests"`
 			Events     []string      `json:"events"`
 			Reconnects []int         `json:"reconnects"`
@@ -71,11 +83,26 @@ func loadFeedTable(t *testing.T) feedTable {
 	return table
 }
 
+// scriptedRun is a run of the table: terminal when its native status is SUCCEEDED or FAILED.
+func scriptedRun(runID, native string) *platformv1.PipelineRun {
+	return &platformv1.PipelineRun{RunId: runID, NativeStatus: native, Terminal: native == "SUCCEEDED" || native == "FAILED"}
+}
+
+// scriptedErr is the status error of a scripted item, with its ErrorInfo reason.
+func scriptedErr(t *testing.T, code, reason string) error {
+	st, err := status.New(codeOf(t, code), "scripted "+code).
+		WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: platformclient.Domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
+}
+
 func (it feedItem) response(t *testing.T) *platformv1.WatchRunChangesResponse {
 	m := &platformv1.WatchRunChangesResponse{Cursor: it.Cursor, Heartbeat: it.Heartbeat, SnapshotComplete: it.SnapshotComplete}
 	for _, c := range it.Changes {
 		m.Changes = append(m.Changes, &platformv1.RunChange{
-			Run:     &platformv1.PipelineRun{RunId: c[0].(string), NativeStatus: c[2].(string)},
+			Run:     scriptedRun(c[0].(string), c[2].(string)),
 			Version: int64(c[1].(float64)),
 		})
 	}
@@ -89,13 +116,36 @@ func (it feedItem) response(t *testing.T) *platformv1.WatchRunChangesResponse {
 	return m
 }
 
-// feedClient plays one scripted stream per WatchRunChanges call and records the requests.
+// feedClient plays one scripted stream per WatchRunChanges call, and one scripted answer per
+// BatchGetPipelineRuns call, and records the requests of both.
 type feedClient struct {
 	platformv1.PlatformServiceClient
-	t        *testing.T
-	mu       sync.Mutex
-	streams  [][]feedItem
-	requests []*platformv1.WatchRunChangesRequest
+	t         *testing.T
+	mu        sync.Mutex
+	streams   [][]feedItem
+	requests  []*platformv1.WatchRunChangesRequest
+	batchGets []feedBatchGet
+	reads     []*platformv1.BatchGetPipelineRunsRequest
+}
+
+func (c *feedClient) BatchGetPipelineRuns(_ context.Context, req *platformv1.BatchGetPipelineRunsRequest,
+	_ ...grpc.CallOption) (*platformv1.BatchGetPipelineRunsResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads = append(c.reads, req)
+	if len(c.reads) > len(c.batchGets) {
+		c.t.Errorf("BatchGetPipelineRuns call %d (%v), the scenario has %d", len(c.reads), req.GetRunIds(), len(c.batchGets))
+		return nil, status.Error(codes.Internal, "unscripted BatchGetPipelineRuns")
+	}
+	answer := c.batchGets[len(c.reads)-1]
+	if answer.Error != "" {
+		return nil, scriptedErr(c.t, answer.Error, answer.Reason)
+	}
+	resp := &platformv1.BatchGetPipelineRunsResponse{MissingRunIds: answer.MissingRunIDs}
+	for _, r := range answer.Runs {
+		resp.Runs = append(resp.Runs, scriptedRun(r[0], r[1]))
+	}
+	return resp, nil
 }
 
 type feedStream struct {
@@ -122,21 +172,20 @@ func (s *feedStream) Recv() (*platformv1.WatchRunChangesResponse, error) {
 	it := s.items[0]
 	s.items = s.items[1:]
 	if it.Error != "" {
-		st, err := status.New(codeOf(s.t, it.Error), "scripted "+it.Error).
-			WithDetails(&errdetails.ErrorInfo{Reason: it.Reason, Domain: platformclient.Domain})
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		return nil, st.Err()
+		return nil, scriptedErr(s.t, it.Error, it.Reason)
 	}
 	return it.response(s.t), nil
 }
 
-// describeFeedEvent writes an event as the table's expect.events does: "change r1 3 RUNNING stale @c1".
+// describeFeedEvent writes an event as the table's expect.events does: "change r1 3 RUNNING stale @c1",
+// "gone r4 @".
 func describeFeedEvent(ev platformclient.FeedEvent) string {
 	words := []string{string(ev.Kind)}
-	if ev.Kind == platformclient.FeedChange {
+	switch ev.Kind {
+	case platformclient.FeedChange:
 		words = append(words, ev.Run.GetRunId(), strconv.FormatInt(ev.Version, 10), ev.Run.GetNativeStatus())
+	case platformclient.FeedGone:
+		words = append(words, ev.Run.GetRunId())
 	}
 	if ev.Stale() {
 		words = append(words, "stale")
@@ -150,7 +199,7 @@ func TestFeedPolicyTableScenarios(t *testing.T) {
 		Multiplier: p.Multiplier, Jitter: p.Jitter}
 	for _, sc := range loadFeedTable(t).Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
-			c := &feedClient{t: t, streams: sc.Streams}
+			c := &feedClient{t: t, streams: sc.Streams, batchGets: sc.BatchGets}
 			attempts := []int{}
 			events := []string{}
 			cursor := sc.Start.Cursor
@@ -186,6 +235,17 @@ func TestFeedPolicyTableScenarios(t *testing.T) {
 			if strings.Join(got, "|") != strings.Join(wantReqs, "|") {
 				t.Errorf("requests %q, want %q", got, wantReqs)
 			}
+			// The reads the helper made, call by call: the run ids in in-flight order, none unscripted.
+			var gotReads, wantReads []string
+			for _, r := range c.reads {
+				gotReads = append(gotReads, strings.Join(r.GetRunIds(), ",")+" "+r.GetPlatform())
+			}
+			for _, b := range sc.BatchGets {
+				wantReads = append(wantReads, strings.Join(b.RunIDs, ",")+" ")
+			}
+			if strings.Join(gotReads, "|") != strings.Join(wantReads, "|") {
+				t.Errorf("BatchGetPipelineRuns calls %q, want %q", gotReads, wantReads)
+			}
 			if !equalInts(attempts, want.Reconnects) {
 				t.Errorf("reconnects %v, want %v", attempts, want.Reconnects)
 			}
@@ -214,5 +274,50 @@ func sortStrings(s []string) {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
+	}
+}
+
+// Beyond the table: a relist's reads ask for at most 1000 run ids a call (BatchGetPipelineRuns'
+// limit), in the order the runs were first handed out.
+func TestFollowChangesReadsAtMost1000RunsACall(t *testing.T) {
+	var snapshot [][3]any
+	var ids []string
+	for i := range 1001 {
+		id := "r" + strconv.Itoa(i)
+		ids = append(ids, id)
+		snapshot = append(snapshot, [3]any{id, float64(1), "RUNNING"})
+	}
+	c := &feedClient{t: t, streams: [][]feedItem{
+		{{Changes: snapshot, Cursor: "c1", SnapshotComplete: true}, {Error: "UNAVAILABLE", Reason: "SERVER_SHUTTING_DOWN"}},
+		{{Error: "FAILED_PRECONDITION", Reason: "CURSOR_EXPIRED"}},
+		{{Cursor: "k1", SnapshotComplete: true}, {Error: "PERMISSION_DENIED", Reason: "CALLER_NOT_ALLOWED"}},
+	}, batchGets: []feedBatchGet{
+		{RunIDs: ids[:1000], MissingRunIDs: ids[:1000]},
+		{RunIDs: ids[1000:], Runs: [][2]string{{ids[1000], "FAILED"}}},
+	}}
+	var after []string // what follows the relist
+	relisted := false
+	err := platformclient.FollowChanges(testContext(t), c, func(ev platformclient.FeedEvent) error {
+		if relisted {
+			after = append(after, describeFeedEvent(ev))
+		}
+		relisted = relisted || ev.Kind == platformclient.FeedRelist
+		return nil
+	}, platformclient.WithBackoff(platformclient.Backoff{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 1}))
+	if platformclient.Reason(err) != "CALLER_NOT_ALLOWED" {
+		t.Fatalf("err %v, want the scripted PERMISSION_DENIED", err)
+	}
+	if len(c.reads) != 2 || strings.Join(c.reads[0].GetRunIds(), ",") != strings.Join(ids[:1000], ",") ||
+		strings.Join(c.reads[1].GetRunIds(), ",") != ids[1000] {
+		t.Fatalf("%d BatchGetPipelineRuns calls, want 2: the first 1000 in-flight ids, then the last", len(c.reads))
+	}
+	var want []string
+	for _, id := range ids[:1000] {
+		want = append(want, "gone "+id+" @")
+	}
+	want = append(want, "change r1000 0 FAILED @", "snapshot_complete @k1")
+	if strings.Join(after, "|") != strings.Join(want, "|") {
+		t.Errorf("after the relist %d events ending %q, want %d ending %q", len(after), after[max(0, len(after)-2):],
+			len(want), want[len(want)-2:])
 	}
 }

@@ -1,30 +1,41 @@
 // The feed helper (docs/clients.md "The feed helper", SPEC §12): follows WatchRunChanges the way
 // a Kubernetes informer lists and watches. Its behaviour is fixed, as data, by
 // clients/feed-policy.json, which test/feed-policy.test.ts replays.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { hasTokenSource, type PlatformClient } from "./client.js";
 import { reason } from "./errors.js";
-import type { PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
-import type { WatchRunChangesResponse } from "./gen/polysync/platform/v1/platform_service_pb.js";
+import { PipelineRunSchema, type PipelineRun } from "./gen/polysync/platform/v1/pipeline_run_pb.js";
+import type {
+  BatchGetPipelineRunsResponse,
+  WatchRunChangesRequestSchema,
+  WatchRunChangesResponse,
+} from "./gen/polysync/platform/v1/platform_service_pb.js";
 import { fromTransport, reconnectable, Retrier, StreamAttempt, throwIfAborted, type RetryOptions } from "./policy.js";
 import { Reason } from "./reasons.js";
 
-/** What a feed event is: a run's change, the end of the snapshot, a bookmark, or a relist. */
-export type FeedEventKind = "change" | "snapshot_complete" | "heartbeat" | "relist";
+/** What a feed event is: a run's change, a run gone, the end of the snapshot, a bookmark, or a relist. */
+export type FeedEventKind = "change" | "gone" | "snapshot_complete" | "heartbeat" | "relist";
 
 /** One event followChanges hands its caller. */
 export interface FeedEvent {
   /**
-   * "change": a run changed (`run`, `version`, `time`). "snapshot_complete": every non-terminal
-   * run was handed out (after a start or a relist without a cursor). "heartbeat": nothing
-   * changed; `cursor` is a fresher bookmark. "relist": the server no longer knows the cursor
-   * (CURSOR_EXPIRED: it restarted without a history table, or the cursor is older than what it
-   * keeps); a fresh snapshot follows, so forget what you derived from earlier changes or
-   * reconcile it against the snapshot.
+   * "change": a run changed (`run`, `version`, `time`); version 0n marks a run read with
+   * BatchGetPipelineRuns at the end of a relist's snapshot (below). "gone": a run handed out
+   * earlier, not terminal then, that neither AWS Batch nor the server's history knows any more
+   * (`run` carries only its `runId`; how it ended is unknown). "snapshot_complete": every
+   * non-terminal run was handed out (after a start or a relist without a cursor). "heartbeat":
+   * nothing changed; `cursor` is a fresher bookmark. "relist": the server no longer knows the
+   * cursor (CURSOR_EXPIRED: it restarted without a history table, or the cursor is older than
+   * what it keeps); a fresh snapshot follows, with versions numbered anew: reconcile what you
+   * derived from earlier changes against it. Before its "snapshot_complete" the helper re-reads
+   * the runs it handed you in flight that the snapshot does not list (they ended, or AWS forgot
+   * them, while the feed could not be followed): each comes as a "change" of version 0n (how it
+   * is now, e.g. how it ended; a later change of it has a higher version) or as "gone".
    */
   readonly kind: FeedEventKind;
-  /** The run's state after the change ("change" only). */
+  /** The run's state after the change ("change"; "gone": only its `runId`). */
   readonly run: PipelineRun | undefined;
   /** The run's version ("change" only; 0n otherwise): increases with every change of that run. */
   readonly version: bigint;
@@ -79,6 +90,126 @@ function event(
   };
 }
 
+/** BatchGetPipelineRuns takes at most this many run ids (SPEC §2). */
+const READ_AT_MOST = 1000;
+
+/**
+ * What followChanges remembers between messages and streams, and decides for each message
+ * (clients/feed-policy.json). A message that completes a snapshot is handed out in three steps:
+ * `events` (its changes), `read` for each answer to the calls `toRead` names, then `complete`.
+ */
+class FeedState {
+  /** The last cursor received ("" until a snapshot completes). */
+  cursor: string;
+  /** Run id → the last version handed out. */
+  private versions = new Map<string, bigint>();
+  /** The runs handed out whose latest state is not terminal, in the order first handed out. */
+  private readonly inFlight = new Set<string>();
+  /** During a snapshot: the runs it listed; undefined otherwise. */
+  private listed: Set<string> | undefined;
+  /** The message that completes a snapshot, while its reads are made. */
+  private completing: WatchRunChangesResponse | undefined;
+
+  constructor(cursor: string) {
+    this.cursor = cursor;
+  }
+
+  /** The next stream's request: from the last cursor, or without one a snapshot, which forgets the versions seen. */
+  request(platform: string, tags: Record<string, string>): MessageInitShape<typeof WatchRunChangesRequestSchema> {
+    const snapshot = this.cursor === "";
+    this.listed = snapshot ? new Set() : undefined;
+    this.completing = undefined;
+    if (snapshot) this.versions = new Map(); // those of another history mean nothing to it
+    return { platform, cursor: this.cursor, snapshot, tags };
+  }
+
+  /**
+   * The events of a message: its changes not handed out before, then snapshot_complete or
+   * heartbeat; the last carries the message's cursor, the earlier ones the cursor before it.
+   * During a snapshot every event carries the cursor before it (""), and for the message that
+   * completes it only its changes are returned (`completes`: read `toRead`, then `complete`).
+   */
+  events(message: WatchRunChangesResponse): { events: FeedEvent[]; completes: boolean } {
+    const before = this.cursor;
+    const out: FeedEvent[] = [];
+    for (const change of message.changes) {
+      const runId = change.run?.runId ?? "";
+      this.listed?.add(runId);
+      const last = this.versions.get(runId);
+      if (last !== undefined && change.version <= last) continue; // already handed out (at least once)
+      this.handOut(runId, change.run?.terminal ?? false, change.version);
+      out.push(event("change", before, message.staleSince, change));
+    }
+    if (this.listed !== undefined && message.snapshotComplete) {
+      this.completing = message;
+      return { events: out, completes: true };
+    }
+    out.push(...rest(message, before));
+    if (this.listed === undefined) {
+      if (message.cursor !== "") this.cursor = message.cursor;
+      // Only the message's last event carries its cursor: resuming from it skips nothing.
+      if (out.length > 0) out[out.length - 1] = { ...out[out.length - 1]!, cursor: this.cursor };
+    }
+    return { events: out, completes: false };
+  }
+
+  /** The runs in flight that the completing snapshot did not list, in calls of BatchGetPipelineRuns. */
+  toRead(): string[][] {
+    const ids = [...this.inFlight].filter((runId) => !this.listed?.has(runId));
+    const calls: string[][] = [];
+    for (let i = 0; i < ids.length; i += READ_AT_MOST) calls.push(ids.slice(i, i + READ_AT_MOST));
+    return calls;
+  }
+
+  /**
+   * An answer of BatchGetPipelineRuns: each run as a change of version 0n (its version in this
+   * history is unknown: any later change has a higher one), each missing run as "gone".
+   */
+  read(answer: BatchGetPipelineRunsResponse): FeedEvent[] {
+    const staleSince = this.completing?.staleSince;
+    const out: FeedEvent[] = [];
+    for (const run of answer.runs) {
+      this.handOut(run.runId, run.terminal, 0n);
+      out.push(event("change", this.cursor, staleSince, { run, version: 0n }));
+    }
+    for (const runId of answer.missingRunIds) {
+      this.inFlight.delete(runId);
+      out.push(event("gone", this.cursor, staleSince, { run: create(PipelineRunSchema, { runId }), version: 0n }));
+    }
+    return out;
+  }
+
+  /** The end of the snapshot: the completing message's snapshot_complete (and heartbeat), with its cursor. */
+  complete(): FeedEvent[] {
+    const message = this.completing!;
+    this.completing = undefined;
+    this.listed = undefined;
+    const out = rest(message, this.cursor);
+    if (message.cursor !== "") this.cursor = message.cursor;
+    out[out.length - 1] = { ...out[out.length - 1]!, cursor: this.cursor };
+    return out;
+  }
+
+  /** CURSOR_EXPIRED: the next stream is a snapshot. */
+  relist(): void {
+    this.cursor = "";
+  }
+
+  private handOut(runId: string, terminal: boolean, version: bigint): void {
+    this.versions.set(runId, version);
+    if (terminal) this.inFlight.delete(runId);
+    else if (!this.inFlight.has(runId)) this.inFlight.add(runId);
+  }
+}
+
+/** A message's snapshot_complete and heartbeat events, with the cursor before it. */
+function rest(message: WatchRunChangesResponse, before: string): FeedEvent[] {
+  const out: FeedEvent[] = [];
+  if (message.snapshotComplete) out.push(event("snapshot_complete", before, message.staleSince));
+  if (message.heartbeat) out.push(event("heartbeat", before, message.staleSince));
+  return out;
+}
+
 /** The cursor is unknown to the server: relist. */
 function cursorExpired(error: ConnectError): boolean {
   return error.code === Code.FailedPrecondition && reason(error) === Reason.CURSOR_EXPIRED;
@@ -90,7 +221,13 @@ function cursorExpired(error: ConnectError): boolean {
  * breaks out of the loop.
  *
  * Without a cursor it starts with a snapshot of every non-terminal run ("change" events, then
- * "snapshot_complete"). On any disconnect (UNAVAILABLE, RESOURCE_EXHAUSTED / AWS_THROTTLED, a
+ * "snapshot_complete"); the snapshot's events carry the cursor "" until its "snapshot_complete",
+ * and a stream that ends before it is followed by a new snapshot (a cursor cannot resume the
+ * rest of one). At a snapshot's end, the runs handed out earlier and not yet terminal that it
+ * does not list (after a relist: runs that ended, or that AWS forgot, meanwhile) are read with
+ * BatchGetPipelineRuns (at most 1000 a call, with the stream's platform and headers) and handed
+ * out as a "change" of version 0n or as "gone", before "snapshot_complete"; a failed read is
+ * handled as the stream's error, and the next snapshot reads them again. On any disconnect (UNAVAILABLE, RESOURCE_EXHAUSTED / AWS_THROTTLED, a
  * clean end, the idle timeout, and once on UNAUTHENTICATED with a token source) it resumes from
  * the last cursor received, after the watch helpers' backoff (min(15 s, 0.5 s × 2^(n−1)) ±20 %,
  * at most 10 reconnects in a row without a message). On FAILED_PRECONDITION / CURSOR_EXPIRED it
@@ -100,7 +237,7 @@ function cursorExpired(error: ConnectError): boolean {
  * pass it back as `cursor` to resume after a restart of your own.
  */
 export async function* followChanges(
-  client: Pick<PlatformClient, "watchRunChanges">,
+  client: Pick<PlatformClient, "watchRunChanges" | "batchGetPipelineRuns">,
   options: FollowChangesOptions = {},
 ): AsyncGenerator<FeedEvent, void, undefined> {
   const { signal, idleTimeoutMs = 0, headers, freshTokenRetry = hasTokenSource(client) } = options;
@@ -108,8 +245,7 @@ export async function* followChanges(
   const tags = { ...(options.tags ?? {}) };
   const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   const retrier = new Retrier(options, deadline);
-  let cursor = options.cursor ?? "";
-  let versions = new Map<string, bigint>();
+  const state = new FeedState(options.cursor ?? "");
   let unauthRetried = false;
   let relisted = false; // a relist happened and no message arrived since
   for (;;) {
@@ -117,33 +253,29 @@ export async function* followChanges(
     const stream = new StreamAttempt(signal, idleTimeoutMs);
     let error: ConnectError;
     try {
-      const timeoutMs = deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) };
-      const request = { platform, cursor, snapshot: cursor === "", tags };
-      const messages: AsyncIterable<WatchRunChangesResponse> = client.watchRunChanges(request, {
+      const callOptions = () => ({
         signal: stream.streamSignal,
         ...(headers ? { headers } : {}),
-        ...timeoutMs,
+        ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) }),
       });
+      const messages: AsyncIterable<WatchRunChangesResponse> = client.watchRunChanges(
+        state.request(platform, tags),
+        callOptions(),
+      );
       for await (const message of messages) {
         stream.received();
         retrier.received();
         unauthRetried = false;
         relisted = false;
-        const before = cursor;
-        cursor = message.cursor;
-        const out: FeedEvent[] = [];
-        for (const change of message.changes) {
-          const runId = change.run?.runId ?? "";
-          const last = versions.get(runId);
-          if (last !== undefined && change.version <= last) continue;
-          versions.set(runId, change.version);
-          out.push(event("change", before, message.staleSince, change));
+        const { events, completes } = state.events(message);
+        for (const e of events) yield e;
+        if (!completes) continue;
+        for (const runIds of state.toRead()) {
+          // An error is the stream's: the snapshot is not complete, the next stream is a new one.
+          const answer = await client.batchGetPipelineRuns({ platform, runIds }, callOptions());
+          for (const e of state.read(answer)) yield e;
         }
-        if (message.snapshotComplete) out.push(event("snapshot_complete", before, message.staleSince));
-        if (message.heartbeat) out.push(event("heartbeat", before, message.staleSince));
-        // Only the message's last event carries its cursor: resuming from it skips nothing.
-        if (out.length > 0) out[out.length - 1] = { ...out[out.length - 1]!, cursor };
-        for (const e of out) yield e;
+        for (const e of state.complete()) yield e;
       }
       error = new ConnectError("the feed stream ended (the feed has no end of its own)", Code.Unavailable);
     } catch (err) {
@@ -156,8 +288,7 @@ export async function* followChanges(
           if (relisted) throw error;
           // Relist: at once, not counted as a reconnect; versions restart with a new history.
           relisted = true;
-          cursor = "";
-          versions = new Map();
+          state.relist(); // the next stream is a snapshot, which forgets the versions seen
           yield event("relist", "", undefined);
           continue;
         }

@@ -37,6 +37,8 @@ func main() {
 		case platformclient.FeedChange:
 			fmt.Println(ev.Run.GetRunId(), fmt.Sprintf("v%d", ev.Version), ev.Run.GetNativeStatus(), "cursor", ev.Cursor)
 			fmt.Print(platformclient.ExplainFailure(ev.Run))
+		case platformclient.FeedGone: // after a relist: a run you had in flight that AWS forgot
+			fmt.Println(ev.Run.GetRunId(), "gone", "cursor", ev.Cursor)
 		case platformclient.FeedHeartbeat:
 		default: // snapshot_complete, relist
 			fmt.Println(ev.Kind, "cursor", ev.Cursor)
