@@ -375,8 +375,15 @@ public sealed class PlatformClient : IDisposable
                     }
                     // At a snapshot's end: the runs in flight that it did not list, read on the feed's
                     // platform with the stream's headers, deadline and token, before its end event.
+                    // The reads are not the stream's silence: the idle clock waits for them.
+                    var reading = false;
                     for (var ids = state.NextRead(); ids is not null; ids = state.NextRead())
                     {
+                        if (!reading && _idleTimeout is not null)
+                        {
+                            stream.CancelAfter(Timeout.InfiniteTimeSpan);
+                        }
+                        reading = true;
                         BatchGetPipelineRunsResponse answer;
                         try
                         {
@@ -394,6 +401,10 @@ public sealed class PlatformClient : IDisposable
                         {
                             yield return feedEvent;
                         }
+                    }
+                    if (reading && readFailure is null && _idleTimeout is not null)
+                    {
+                        stream.CancelAfter(_idleTimeout.Value);
                     }
                     if (readFailure is null && state.Completing)
                     {

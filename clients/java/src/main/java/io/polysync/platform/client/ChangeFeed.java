@@ -228,6 +228,10 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
         unlisted.add(runId);
       }
     }
+    if (unlisted.isEmpty()) {
+      return true;
+    }
+    idle.stop(); // the reads are not the stream's silence (the feed's deadline still bounds them)
     for (int from = 0; from < unlisted.size(); from += BATCH_GET_LIMIT) {
       BatchGetPipelineRunsRequest request = BatchGetPipelineRunsRequest.newBuilder()
           .setPlatform(base.getPlatform())
@@ -253,6 +257,7 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
             before));
       }
     }
+    idle.arm();
     return true;
   }
 
