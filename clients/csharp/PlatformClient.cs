@@ -277,11 +277,17 @@ public sealed class PlatformClient : IDisposable
     /// disconnect (Unavailable, ResourceExhausted / AWS_THROTTLED, a clean end, the idle timeout,
     /// once on Unauthenticated with a token source) it resumes from the last cursor received, with
     /// the policy's backoff and budget; <paramref name="onReconnect"/> (attempt, delay, cause) sees
-    /// each reconnect. On FailedPrecondition / CURSOR_EXPIRED it relists at once (a
+    /// each reconnect. A snapshot is complete only at its SnapshotComplete event: its events before
+    /// that carry no cursor (""), and a stream that ends in the middle of it is followed by a new
+    /// snapshot. On FailedPrecondition / CURSOR_EXPIRED it relists at once (a
     /// <see cref="FeedEventKind.Relist"/> event, then a new snapshot; a second CURSOR_EXPIRED before
-    /// any message is thrown). A change whose version is not above the last one handed out for its
-    /// run is dropped. Every other error is thrown. It never ends by itself: leave the
-    /// <c>await foreach</c> or cancel. Store each event's Cursor once handled to resume later.
+    /// any message is thrown). At a snapshot's end, the runs it had handed out, not terminal yet,
+    /// that the snapshot does not list are read with BatchGetPipelineRuns (at most 1000 a call):
+    /// each is handed out as a Change of version 0, or as <see cref="FeedEventKind.Gone"/>; a failed
+    /// read is handled as the stream's error (the next stream is a new snapshot). A change whose
+    /// version is not above the last one handed out for its run is dropped. Every other error is
+    /// thrown. It never ends by itself: leave the <c>await foreach</c> or cancel. Store each event's
+    /// Cursor once handled to resume later.
     /// </summary>
     public async IAsyncEnumerable<FeedEvent> FollowChangesAsync(string cursor = "", string platform = "",
         IReadOnlyDictionary<string, string>? tags = null, Metadata? headers = null, TimeSpan? timeout = null,
@@ -295,6 +301,7 @@ public sealed class PlatformClient : IDisposable
             TimeSpan? delay = null;
             Exception? lastError = null;
             var relisted = false;
+            Exception? readFailure = null; // a failed read at a snapshot's end: this stream's error
             // One token per stream: the caller's, cancelled also by the idle timeout.
             using var stream = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (_idleTimeout is not null)
@@ -306,18 +313,21 @@ public sealed class PlatformClient : IDisposable
                 while (true)
                 {
                     WatchRunChangesResponse? message = null;
-                    Exception? failure = null;
-                    try
+                    Exception? failure = readFailure;
+                    if (failure is null)
                     {
-                        if (await call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
+                        try
                         {
-                            message = call.ResponseStream.Current;
+                            if (await call.ResponseStream.MoveNext(stream.Token).ConfigureAwait(false))
+                            {
+                                message = call.ResponseStream.Current;
+                            }
                         }
-                    }
-                    catch (Exception e) when ((e is RpcException || e is OperationCanceledException)
-                        && !cancellationToken.IsCancellationRequested)
-                    {
-                        failure = e;
+                        catch (Exception e) when ((e is RpcException || e is OperationCanceledException)
+                            && !cancellationToken.IsCancellationRequested)
+                        {
+                            failure = e;
+                        }
                     }
                     if (failure is not null)
                     {
@@ -362,6 +372,46 @@ public sealed class PlatformClient : IDisposable
                     foreach (var feedEvent in state.OnMessage(message))
                     {
                         yield return feedEvent;
+                    }
+                    // At a snapshot's end: the runs in flight that it did not list, read on the feed's
+                    // platform with the stream's headers, deadline and token, before its end event.
+                    // The reads are not the stream's silence: the idle clock waits for them.
+                    var reading = false;
+                    for (var ids = state.NextRead(); ids is not null; ids = state.NextRead())
+                    {
+                        if (!reading && _idleTimeout is not null)
+                        {
+                            stream.CancelAfter(Timeout.InfiniteTimeSpan);
+                        }
+                        reading = true;
+                        BatchGetPipelineRunsResponse answer;
+                        try
+                        {
+                            answer = await Stub.BatchGetPipelineRunsAsync(
+                                new BatchGetPipelineRunsRequest { Platform = platform, RunIds = { ids } },
+                                headers, deadline, stream.Token).ConfigureAwait(false);
+                        }
+                        catch (Exception e) when ((e is RpcException || e is OperationCanceledException)
+                            && !cancellationToken.IsCancellationRequested)
+                        {
+                            readFailure = e; // handled as the stream's error, at the top of the loop
+                            break;
+                        }
+                        foreach (var feedEvent in state.OnRead(answer))
+                        {
+                            yield return feedEvent;
+                        }
+                    }
+                    if (reading && readFailure is null && _idleTimeout is not null)
+                    {
+                        stream.CancelAfter(_idleTimeout.Value);
+                    }
+                    if (readFailure is null && state.Completing)
+                    {
+                        foreach (var feedEvent in state.Complete())
+                        {
+                            yield return feedEvent;
+                        }
                     }
                 }
             }

@@ -72,7 +72,8 @@ quickstart_names_exist() {
     'public bool SnapshotComplete {' 'public string Cursor {' 'public bool Snapshot {' \
     'Timestamp Time {' 'Failed = 3' 'Cancelled = 7' 'FailureCause FailureCause {' \
     'RepeatedField<global::Polysync.Platform.V1.RunAttempt> AttemptDetails {' \
-    'public string ContainerReason {' 'public int Attempts {' 'RepeatedField<string> Warnings {'; do
+    'public string ContainerReason {' 'public int Attempts {' 'RepeatedField<string> Warnings {' \
+    'class BatchGetPipelineRunsRequest ' 'class BatchGetPipelineRunsResponse ' 'RepeatedField<string> MissingRunIds {'; do
     # shellcheck disable=SC2086  # the glob is meant
     grep -qF -- "$name" $all || { echo "  not generated: $name"; bad=1; }
   done
@@ -303,6 +304,63 @@ need(expected <= kinds, f"FeedEventKind lacks {sorted(expected - kinds)}")
 need(on_message.index("message.Changes") < on_message.index("message.SnapshotComplete") < on_message.index("message.Heartbeat"),
      "a message's events are not changes, then the snapshot's end, then the heartbeat")
 need("public bool Stale => StaleSince is not null;" in state and "At(message.StaleSince)" in on_message, "no stale flag")
+def between(text, start, end):
+    if start not in text or end not in text[text.index(start):]:
+        return ""
+    text = text[text.index(start):]
+    return text[:text.index(end)]
+# snapshot: a stream without a cursor asks for a snapshot and forgets the versions seen; none of the
+# snapshot's cursors is taken before its snapshot_complete message, so its events before that one
+# carry "" and a stream that ends in the middle of it is followed by a new snapshot
+need("snapshot_complete" in policy.get("snapshot", "") and "snapshot_complete" in policy["event_cursor"], "the table's snapshot rule is not the one checked here")
+request = between(state, "public WatchRunChangesRequest Request", "private static DateTimeOffset? At")
+need("_snapshotting = request.Snapshot;" in request
+     and re.search(r"if \(request\.Snapshot\)\s*\{\s*_versions = new", request) is not None,
+     "a stream that asks for a snapshot does not forget the versions seen")
+need("_reads.Clear();" in request and "_completing = null;" in request, "a new stream keeps the reads of the last one's snapshot")
+finish = between(state, "private List<FeedEvent> Finish", "private void HandedOut")
+need("var taken = !_snapshotting || message.SnapshotComplete;" in finish
+     and re.search(r"if \(taken\)\s*\{\s*Cursor = message\.Cursor;\s*_snapshotting = false;", finish) is not None
+     and "if (taken && events.Count > 0)" in finish,
+     "a cursor from the middle of a snapshot is taken, or carried by an event")
+need("Cursor = message.Cursor;" not in on_message.replace(finish, ""), "OnMessage takes the message's cursor outside Finish")
+# in_flight: the runs handed out whose latest run is not terminal, in the order first handed out
+need("terminal" in policy.get("in_flight", ""), "the table's in_flight rule is not the one checked here")
+handed = between(state, "private void HandedOut", "/// <summary>")
+need("run.Terminal" in handed and "_inFlight.Remove(runId);" in handed and "_inFlight[runId] = _handedOut++;" in handed
+     and "!_inFlight.ContainsKey(runId)" in handed,
+     "HandedOut does not keep the non-terminal runs in the order first handed out")
+need(on_message.count("HandedOut(") >= 3, "the changes handed out and the runs read do not update the runs in flight")
+# reread: at a snapshot's snapshot_complete, the in-flight runs it did not list, read with
+# BatchGetPipelineRuns (at most N a call, in in-flight order), then a change of version 0 for each
+# run answered and a 'gone' event for each missing id, before the snapshot's end event
+limit = re.search(r"at most (\d+) run_ids", policy.get("reread", ""))
+need(limit is not None and f"public const int BatchGetLimit = {limit.group(1)};" in state,
+     "BatchGetLimit is not the table's run_ids a call")
+need("_listed.Add(runId);" in on_message and "if (_snapshotting && message.SnapshotComplete && ScheduleReads())" in on_message,
+     "the runs a snapshot lists are not noted, or its snapshot_complete message does not read the others")
+schedule = between(state, "private bool ScheduleReads", "/// <summary>")
+need("!_listed.Contains(run.Key)" in schedule and "OrderBy(run => run.Value)" in schedule
+     and "GetRange(from, Math.Min(BatchGetLimit, unlisted.Count - from))" in schedule,
+     "the reads are not the unlisted runs in flight, in in-flight order, BatchGetLimit a call")
+on_read = between(state, "public List<FeedEvent> OnRead", "/// <summary>")
+need("_versions[run.RunId] = 0;" in on_read and "new FeedEvent(FeedEventKind.Change, run, 0, null, stale, Cursor)" in on_read,
+     "a run read is not handed out as a change of version 0 (recorded for the duplicate rule)")
+need("new FeedEvent(FeedEventKind.Gone, new PipelineRun { RunId = runId }, 0, null, stale, Cursor)" in on_read
+     and "_inFlight.Remove(runId);" in on_read
+     and on_read.index("answer.Runs") < on_read.index("answer.MissingRunIds"),
+     "a missing run is not a Gone event carrying only its run id, after the runs answered, out of the runs in flight")
+complete = between(state, "public List<FeedEvent> Complete", "/// <summary>")
+need("return Finish(message, Cursor, new List<FeedEvent>());" in complete, "Complete does not end the snapshot_complete message")
+need(all(s in follow for s in ["state.OnMessage(message)", "state.NextRead()", "state.OnRead(answer)", "state.Complete()"])
+     and follow.index("state.OnMessage(message)") < follow.index("state.OnRead(answer)") < follow.index("state.Complete()"),
+     "FollowChangesAsync does not read the runs between the message's changes and the snapshot's end")
+need("Stub.BatchGetPipelineRunsAsync(" in follow and "new BatchGetPipelineRunsRequest { Platform = platform, RunIds = { ids } }" in follow
+     and "headers, deadline, stream.Token)" in follow[follow.index("Stub.BatchGetPipelineRunsAsync("):],
+     "BatchGetPipelineRuns is not called on the feed's platform with the stream's headers, deadline and token")
+need("readFailure = e;" in follow and "Exception? failure = readFailure;" in follow
+     and "if (readFailure is null && state.Completing)" in follow,
+     "a failed read is not handled as the stream's error (and the snapshot completed anyway)")
 sys.exit(0 if ok else 1)
 PY
 }

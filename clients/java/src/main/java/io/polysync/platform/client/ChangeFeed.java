@@ -5,6 +5,9 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.polysync.platform.v1.BatchGetPipelineRunsRequest;
+import io.polysync.platform.v1.BatchGetPipelineRunsResponse;
+import io.polysync.platform.v1.PipelineRun;
 import io.polysync.platform.v1.RunChange;
 import io.polysync.platform.v1.WatchRunChangesRequest;
 import io.polysync.platform.v1.WatchRunChangesResponse;
@@ -13,10 +16,13 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.function.Function;
@@ -30,13 +36,20 @@ import java.util.stream.StreamSupport;
  *
  * <ul>
  *   <li>Without a cursor the feed starts with a snapshot of every non-terminal run, then a
- *       {@link FeedEvent.Kind#SNAPSHOT_COMPLETE} event.
+ *       {@link FeedEvent.Kind#SNAPSHOT_COMPLETE} event. A snapshot is complete only there: its
+ *       events before that one carry no cursor (""), and a stream that ends in the middle of it is
+ *       followed by a new snapshot, not a resume.
  *   <li>On any disconnect (UNAVAILABLE, RESOURCE_EXHAUSTED / AWS_THROTTLED, a clean end, the idle
  *       timeout, once on UNAUTHENTICATED with a token supplier) it resumes from the last cursor
  *       received, after the {@link ReconnectPolicy}'s backoff and within its budget.
  *   <li>On FAILED_PRECONDITION / CURSOR_EXPIRED it relists at once (a {@link
  *       FeedEvent.Kind#RELIST} event, then a new snapshot); a second CURSOR_EXPIRED before any
  *       message is thrown.
+ *   <li>At a snapshot's end, the runs it had handed out that were not terminal yet and that the
+ *       snapshot does not list (they ended, or AWS forgot them, while it could not follow) are read
+ *       with BatchGetPipelineRuns: each is handed out as a {@link FeedEvent.Kind#CHANGE} of version
+ *       0, or as {@link FeedEvent.Kind#GONE} when the server no longer knows it; before the
+ *       snapshot's end event. A failed read is handled as the stream's error.
  *   <li>A change whose version is not above the last one handed out for its run is dropped.
  *   <li>Every other error is thrown.
  * </ul>
@@ -47,7 +60,11 @@ import java.util.stream.StreamSupport;
  */
 public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent>, AutoCloseable {
 
+  /** At most this many run ids in one BatchGetPipelineRuns call (its limit). */
+  static final int BATCH_GET_LIMIT = 1000;
+
   private final Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> opener;
+  private final Function<BatchGetPipelineRunsRequest, BatchGetPipelineRunsResponse> reader;
   private final WatchRunChangesRequest base;
   private final WatchState state;
   private final RunWatch.Sleeper sleeper;
@@ -59,14 +76,21 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
   private Map<String, Long> versions = new HashMap<>();
   private String cursor;
   private boolean relisted; // a relist happened and no message arrived since
+  // The runs handed out whose latest state is not terminal, in the order first handed out.
+  private final Set<String> inFlight = new LinkedHashSet<>();
+  private boolean snapshotting; // the open stream asked for a snapshot, not complete yet
+  private Set<String> listed = new HashSet<>(); // the run ids that snapshot listed
+  private StatusRuntimeException failed; // a failed read, to handle as the stream's error
   private Context.CancellableContext streamContext;
   private Iterator<WatchRunChangesResponse> current;
   private volatile boolean finished;
 
   ChangeFeed(Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> opener,
+      Function<BatchGetPipelineRunsRequest, BatchGetPipelineRunsResponse> reader,
       WatchRunChangesRequest base, WatchState state, RunWatch.Sleeper sleeper,
       RunWatch.ReconnectListener listener, Deadline deadline, Duration idleTimeout) {
     this.opener = opener;
+    this.reader = reader;
     this.base = base;
     this.cursor = base.getCursor();
     this.state = state;
@@ -76,7 +100,10 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     this.idle = new IdleTimer(idleTimeout);
   }
 
-  /** The last cursor received ("" before the first, and right after a relist). */
+  /**
+   * The last cursor received ("" before the first, right after a relist, and during a snapshot: a
+   * snapshot's cursors count only from its snapshot_complete message).
+   */
   public String cursor() {
     return cursor;
   }
@@ -126,23 +153,52 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
   }
 
-  /** The events of one message: changes not seen yet, then the snapshot's end or the heartbeat. */
+  /** A run handed out: in flight until its latest state is terminal. */
+  private void handedOut(PipelineRun run) {
+    if (run.getTerminal()) {
+      inFlight.remove(run.getRunId());
+    } else {
+      inFlight.add(run.getRunId());
+    }
+  }
+
+  /**
+   * The events of one message: changes not seen yet, then (at a snapshot's end) the runs in flight
+   * it did not list, read again, then the snapshot's end or the heartbeat.
+   */
   private void onMessage(WatchRunChangesResponse message) {
     state.received();
     relisted = false;
-    String before = cursor;
-    cursor = message.getCursor();
+    String before = cursor; // "" during a snapshot
+    boolean completes = snapshotting && message.getSnapshotComplete();
     Instant stale = message.hasStaleSince() ? instant(message.getStaleSince()) : null;
     List<FeedEvent> out = new ArrayList<>();
     for (RunChange change : message.getChangesList()) {
       String runId = change.getRun().getRunId();
+      if (snapshotting) {
+        listed.add(runId);
+      }
       Long last = versions.get(runId);
       if (last != null && change.getVersion() <= last) {
         continue;
       }
       versions.put(runId, change.getVersion());
+      handedOut(change.getRun());
       out.add(new FeedEvent(FeedEvent.Kind.CHANGE, change.getRun(), change.getVersion(),
           change.hasTime() ? instant(change.getTime()) : null, stale, before));
+    }
+    if (completes && !reread(out, stale, before)) {
+      // A failed read: the snapshot is not complete, nor is its cursor taken; the stream ends here.
+      idle.stop();
+      streamContext.cancel(null);
+      ready.addAll(out);
+      return;
+    }
+    // A snapshot's cursors are taken only from its snapshot_complete message: one from the middle
+    // of it names a point among the changes, and resuming there would skip the rest of the snapshot.
+    if (!snapshotting || completes) {
+      cursor = message.getCursor();
+      snapshotting = false;
     }
     if (message.getSnapshotComplete()) {
       out.add(new FeedEvent(FeedEvent.Kind.SNAPSHOT_COMPLETE, null, 0, null, stale, before));
@@ -158,12 +214,69 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     ready.addAll(out);
   }
 
+  /**
+   * At a snapshot's end: reads the runs in flight that it did not list (at most {@link
+   * #BATCH_GET_LIMIT} a call, in the order first handed out) and adds what became of each to
+   * {@code out}: a change of version 0 (its version in this history is unknown; any later change
+   * has a higher one), or a GONE event when the server no longer knows the run. False when a read
+   * failed ({@link #failed} is set; the runs not read stay in flight, for the next snapshot).
+   */
+  private boolean reread(List<FeedEvent> out, Instant stale, String before) {
+    List<String> unlisted = new ArrayList<>();
+    for (String runId : inFlight) {
+      if (!listed.contains(runId)) {
+        unlisted.add(runId);
+      }
+    }
+    if (unlisted.isEmpty()) {
+      return true;
+    }
+    idle.stop(); // the reads are not the stream's silence (the feed's deadline still bounds them)
+    for (int from = 0; from < unlisted.size(); from += BATCH_GET_LIMIT) {
+      BatchGetPipelineRunsRequest request = BatchGetPipelineRunsRequest.newBuilder()
+          .setPlatform(base.getPlatform())
+          .addAllRunIds(unlisted.subList(from, Math.min(unlisted.size(), from + BATCH_GET_LIMIT)))
+          .build();
+      BatchGetPipelineRunsResponse answer;
+      try {
+        answer = streamContext.wrap(() -> reader.apply(request)).call();
+      } catch (StatusRuntimeException e) {
+        failed = e;
+        return false;
+      } catch (Exception e) {
+        throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+      }
+      for (PipelineRun run : answer.getRunsList()) {
+        versions.put(run.getRunId(), 0L);
+        handedOut(run);
+        out.add(new FeedEvent(FeedEvent.Kind.CHANGE, run, 0, null, stale, before));
+      }
+      for (String runId : answer.getMissingRunIdsList()) {
+        inFlight.remove(runId);
+        out.add(new FeedEvent(FeedEvent.Kind.GONE, PipelineRun.newBuilder().setRunId(runId).build(), 0, null, stale,
+            before));
+      }
+    }
+    idle.arm();
+    return true;
+  }
+
   private void advance() {
     Duration delay;
     try {
+      if (failed != null) { // a read at the snapshot's end failed: that stream's error
+        StatusRuntimeException error = failed;
+        failed = null;
+        throw error;
+      }
       if (current == null) {
         WatchRunChangesRequest request = base.toBuilder().setCursor(cursor)
             .setSnapshot(cursor.isEmpty()).build();
+        if (request.getSnapshot()) { // a new snapshot: versions are numbered anew, as after a relist
+          snapshotting = true;
+          versions = new HashMap<>();
+          listed = new HashSet<>();
+        }
         streamContext = context.withCancellation();
         idle.start(streamContext);
         current = streamContext.wrap(() -> opener.apply(request)).call();
@@ -181,6 +294,9 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     } catch (StatusRuntimeException e) {
       current = null;
       idle.stop();
+      if (streamContext != null) {
+        streamContext.cancel(null); // the stream may still be open when a read failed
+      }
       if (finished) { // closed from another thread: the cancellation is ours
         return;
       }

@@ -277,7 +277,8 @@ public final class PlatformClient implements AutoCloseable {
       }
       return stub.watchRunChanges(request);
     };
-    return new ChangeFeed(open, base,
+    // At a snapshot's end, the runs in flight that it does not list: same stub (deadline, headers).
+    return new ChangeFeed(open, stub::batchGetPipelineRuns, base,
         new WatchState(List.of(), policy, retryUnauthenticated, random), sleeper, listener, overall,
         idleTimeout);
   }

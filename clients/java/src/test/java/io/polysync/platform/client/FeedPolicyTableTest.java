@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.protobuf.Timestamp;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.polysync.platform.v1.BatchGetPipelineRunsRequest;
+import io.polysync.platform.v1.BatchGetPipelineRunsResponse;
 import io.polysync.platform.v1.PipelineRun;
 import io.polysync.platform.v1.RunChange;
 import io.polysync.platform.v1.WatchRunChangesRequest;
@@ -59,10 +61,35 @@ class FeedPolicyTableTest {
     return ((Number) get(object, key)).doubleValue();
   }
 
+  /** In the scenarios, a run whose native status is SUCCEEDED or FAILED is terminal (the policy's in_flight). */
+  private static PipelineRun run(String runId, String nativeStatus) {
+    return PipelineRun.newBuilder().setRunId(runId).setNativeStatus(nativeStatus)
+        .setTerminal(nativeStatus.equals("SUCCEEDED") || nativeStatus.equals("FAILED")).build();
+  }
+
+  private static Object fail(Map<String, Object> item) {
+    return new ScriptedServer.Fail(Status.Code.valueOf((String) item.get("error")),
+        (String) item.getOrDefault("reason", ""));
+  }
+
+  /** One of the scenario's batch_gets as the scripted BatchGetPipelineRuns answer: the runs and missing ids, or the error. */
+  private static Object batchGet(Map<String, Object> call) {
+    if (call.containsKey("error")) {
+      return fail(call);
+    }
+    BatchGetPipelineRunsResponse.Builder answer = BatchGetPipelineRunsResponse.newBuilder();
+    List<List<String>> runs = get(call, "runs");
+    for (List<String> run : runs == null ? List.<List<String>>of() : runs) {
+      answer.addRuns(run(run.get(0), run.get(1)));
+    }
+    List<String> missing = get(call, "missing_run_ids");
+    answer.addAllMissingRunIds(missing == null ? List.of() : missing);
+    return answer.build();
+  }
+
   private static Object item(Map<String, Object> item) {
     if (item.containsKey("error")) {
-      return new ScriptedServer.Fail(Status.Code.valueOf((String) item.get("error")),
-          (String) item.getOrDefault("reason", ""));
+      return fail(item);
     }
     WatchRunChangesResponse.Builder message = WatchRunChangesResponse.newBuilder()
         .setCursor((String) item.getOrDefault("cursor", ""))
@@ -71,7 +98,7 @@ class FeedPolicyTableTest {
     List<List<Object>> changes = get(item, "changes");
     for (List<Object> change : changes == null ? List.<List<Object>>of() : changes) {
       message.addChanges(RunChange.newBuilder()
-          .setRun(PipelineRun.newBuilder().setRunId((String) change.get(0)).setNativeStatus((String) change.get(2)))
+          .setRun(run((String) change.get(0), (String) change.get(2)))
           .setVersion(((Number) change.get(1)).longValue()));
     }
     if (item.containsKey("stale_since")) {
@@ -92,6 +119,9 @@ class FeedPolicyTableTest {
     List<String> words = new ArrayList<>(List.of(event.kind().name().toLowerCase()));
     if (event.kind() == FeedEvent.Kind.CHANGE) {
       words.addAll(List.of(event.run().getRunId(), Long.toString(event.version()), event.run().getNativeStatus()));
+    }
+    if (event.kind() == FeedEvent.Kind.GONE) {
+      words.add(event.run().getRunId());
     }
     if (event.stale()) {
       words.add("stale");
@@ -114,6 +144,11 @@ class FeedPolicyTableTest {
       List<List<Map<String, Object>>> streams = get(scenario, "streams");
       for (List<Map<String, Object>> stream : streams) {
         server.script("WatchRunChanges", stream.stream().map(FeedPolicyTableTest::item).toArray());
+      }
+      List<Map<String, Object>> batchGets = get(scenario, "batch_gets");
+      batchGets = batchGets == null ? List.of() : batchGets;
+      for (Map<String, Object> call : batchGets) {
+        server.script("BatchGetPipelineRuns", batchGet(call));
       }
       ReconnectPolicy policy = scaled();
       PlatformClient client = PlatformClient.wrap(server.channel, false).withPolicy(policy);
@@ -148,6 +183,12 @@ class FeedPolicyTableTest {
       assertEquals(wanted.stream().map(r -> Map.<String, Object>of("cursor", r.get("cursor"), "snapshot", r.get("snapshot"),
           "tags", r.getOrDefault("tags", Map.of()))).collect(Collectors.toList()), requests);
       assertEquals(get(expect, "events"), events);
+      // The runs read, call by call, on the feed's platform; no call more than the scenario lists.
+      assertEquals(batchGets.stream().map(c -> get(c, "run_ids")).collect(Collectors.toList()),
+          server.requests(BatchGetPipelineRunsRequest.class).stream().map(r -> List.copyOf(r.getRunIdsList()))
+              .collect(Collectors.toList()), "the run_ids of each BatchGetPipelineRuns call");
+      assertTrue(server.requests(BatchGetPipelineRunsRequest.class).stream().allMatch(r -> r.getPlatform().isEmpty()),
+          "BatchGetPipelineRuns asked another platform than the feed's");
       List<Number> reconnects = get(expect, "reconnects");
       assertEquals(reconnects.stream().map(Number::intValue).collect(Collectors.toList()), attempts);
       assertEquals(expect.get("cursor"), cursor);

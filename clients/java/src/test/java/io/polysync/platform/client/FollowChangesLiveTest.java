@@ -9,15 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.polysync.platform.v1.ExecutePipelineRequest;
+import io.polysync.platform.v1.GetPipelineRunRequest;
 import io.polysync.platform.v1.ListPipelineRunsRequest;
 import io.polysync.platform.v1.PipelineRun;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Tag;
@@ -37,15 +38,29 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class FollowChangesLiveTest {
   @RegisterExtension static final LiveStack STACK = LiveStack.serverProcess(false);
 
-  /** Without a history table: the kill makes the cursor CURSOR_EXPIRED, the helper relists. */
+  /**
+   * Without a history table: the kill makes the cursor CURSOR_EXPIRED, the helper relists; the run
+   * that ended while the feed could not follow (not in the relist's snapshot of non-terminal runs)
+   * is read again at the snapshot's end and handed out with its terminal state, as version 0.
+   */
   @Test
   void relistsAfterTheServerIsKilled() throws Exception {
-    List<FeedEvent> events = killInTheMiddle(STACK);
+    Followed followed = follow(STACK);
+    List<FeedEvent> events = followed.events();
     List<FeedEvent> relists = events.stream().filter(e -> e.kind() == FeedEvent.Kind.RELIST).toList();
     assertEquals(1, relists.size(), "one relist after the kill");
     assertEquals("", relists.get(0).cursor());
-    assertTrue(events.subList(events.indexOf(relists.get(0)), events.size()).stream()
-        .anyMatch(e -> e.kind() == FeedEvent.Kind.SNAPSHOT_COMPLETE), "no new snapshot after the relist");
+    List<FeedEvent> after = events.subList(events.indexOf(relists.get(0)), events.size());
+    assertTrue(after.stream().anyMatch(e -> e.kind() == FeedEvent.Kind.SNAPSHOT_COMPLETE), "no new snapshot after the relist");
+    List<FeedEvent> ended = after.stream().filter(e -> e.kind() == FeedEvent.Kind.CHANGE
+        && e.run().getRunId().equals(followed.endedWhileDown())).toList();
+    assertFalse(ended.isEmpty(), "run " + followed.endedWhileDown() + ", which ended while the feed could not follow,"
+        + " is not handed out after the relist");
+    assertEquals("SUCCEEDED", ended.get(0).run().getNativeStatus());
+    assertEquals(0, ended.get(0).version(), "a run read again after a relist has version 0");
+    assertTrue(after.indexOf(ended.get(0)) < after.indexOf(after.stream()
+        .filter(e -> e.kind() == FeedEvent.Kind.SNAPSHOT_COMPLETE).findFirst().orElseThrow()),
+        "the run read again is handed out before the snapshot's end");
   }
 
   private static void until(String what, BooleanSupplier condition, Duration timeout) throws InterruptedException {
@@ -71,8 +86,20 @@ class FollowChangesLiveTest {
         .getRun().getRunId();
   }
 
+  /** What {@link #follow} saw: every event handed out, and the id of the run that ended while the feed was held. */
+  record Followed(List<FeedEvent> events, String endedWhileDown) {}
+
   /** Follows the feed while runs are submitted and the server is killed; returns what it handed out. */
   static List<FeedEvent> killInTheMiddle(LiveStack stack) throws Exception {
+    return follow(stack).events();
+  }
+
+  /**
+   * {@link #killInTheMiddle}, and which run ended while the feed could not follow: a short run,
+   * handed out not terminal yet; the follower is held right after that event (so the feed reads
+   * nothing more) while the server is killed and restarted and until the run has ended, then let go.
+   */
+  static Followed follow(LiveStack stack) throws Exception {
     try (PlatformClient client = stack.connect().policy(
         new ReconnectPolicy(Duration.ofMillis(100), Duration.ofSeconds(1), 0.2, 30)).build()) {
       Instant started = Instant.now();
@@ -81,13 +108,29 @@ class FollowChangesLiveTest {
       RuntimeException[] failure = new RuntimeException[1];
       ChangeFeed feed = client.followChanges("", Map.of(), "", null,
           (attempt, delay, cause) -> reconnects.add(Status.fromThrowable(cause).getCode()));
+      List<String> submitted = new CopyOnWriteArrayList<>();
+      boolean[] holding = new boolean[1]; // hold at the next change of a run not submitted yet (set under lock)
+      CountDownLatch parked = new CountDownLatch(1);
+      CountDownLatch letGo = new CountDownLatch(1);
       Thread follower = new Thread(() -> {
         try {
           for (FeedEvent event : feed) {
             events.add(event);
+            boolean hold;
+            synchronized (holding) {
+              hold = holding[0] && event.kind() == FeedEvent.Kind.CHANGE && !event.run().getTerminal()
+                  && !submitted.contains(event.run().getRunId());
+              holding[0] &= !hold;
+            }
+            if (hold) {
+              parked.countDown();
+              letGo.await();
+            }
           }
         } catch (RuntimeException e) {
           failure[0] = e;
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
       }, "feed-follower");
       follower.start();
@@ -95,14 +138,22 @@ class FollowChangesLiveTest {
         until("the snapshot is complete", () -> events.stream().anyMatch(e -> e.kind() == FeedEvent.Kind.SNAPSHOT_COMPLETE),
             Duration.ofSeconds(45));
         // Long enough to be running across the restart (a killed server takes seconds to come back
-        // on this shared machine): a relist's snapshot has only non-terminal runs, so a run that
-        // ends while no server runs is not handed out again after a relist (SPEC §12).
-        List<String> submitted = new ArrayList<>();
+        // on this shared machine): a relist's snapshot lists them again. (A run that ends while no
+        // server runs is not in a relist's snapshot of non-terminal runs, SPEC §12: the helper reads
+        // it again at the snapshot's end; the short run below is one.)
         for (int i = 0; i < 3; i++) {
           submitted.add(submit(client, 30));
         }
         until("every run is seen RUNNING", () -> submitted.stream()
             .allMatch(id -> seen(events, id, r -> r.getNativeStatus().equals("RUNNING"))), Duration.ofSeconds(45));
+        // A short run, handed out not terminal yet: the follower is held right after it, so the feed
+        // reads nothing more until the run has ended and the server was killed and started again.
+        synchronized (holding) {
+          holding[0] = true;
+        }
+        String endedWhileDown = submit(client, 1);
+        assertTrue(parked.await(45, TimeUnit.SECONDS), "the short run was never handed out");
+        assertTrue(seen(events, endedWhileDown, r -> !r.getTerminal()), "the feed held at another run than the short one");
         String pid = stack.printed("server-pid");
         int beforeKill = events.size();
         long killed = System.nanoTime();
@@ -110,6 +161,11 @@ class FollowChangesLiveTest {
         System.err.printf("FollowChangesLiveTest: the killed server served again after %.1f s%n",
             (System.nanoTime() - killed) / 1e9);
         assertNotEquals(pid, stack.printed("server-pid"), "the server process was not replaced");
+        until("the short run has ended", () -> client.blockingStub().withDeadlineAfter(30, TimeUnit.SECONDS)
+            .withWaitForReady().getPipelineRun(GetPipelineRunRequest.newBuilder().setRunId(endedWhileDown).build())
+            .getRun().getTerminal(), Duration.ofSeconds(45));
+        submitted.add(endedWhileDown);
+        letGo.countDown();
         for (int i = 0; i < 2; i++) {
           submitted.add(submit(client, 2));
         }
@@ -166,8 +222,9 @@ class FollowChangesLiveTest {
         assertEquals(Status.Code.UNAVAILABLE, reconnects.get(0));
         assertTrue(events.size() > beforeKill);
         assertNull(failure[0]);
-        return List.copyOf(events);
+        return new Followed(List.copyOf(events), endedWhileDown);
       } finally {
+        letGo.countDown();
         feed.close();
         follower.join(10_000);
       }

@@ -17,6 +17,8 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.polysync.platform.v1.BatchGetPipelineRunsRequest;
+import io.polysync.platform.v1.BatchGetPipelineRunsResponse;
 import io.polysync.platform.v1.ExecutePipelineRequest;
 import io.polysync.platform.v1.ExecutePipelineResponse;
 import io.polysync.platform.v1.ListPipelineRunsRequest;
@@ -166,6 +168,12 @@ final class ScriptedServer implements AutoCloseable {
     public void executePipeline(ExecutePipelineRequest request,
         StreamObserver<ExecutePipelineResponse> out) {
       play("ExecutePipeline", request, out);
+    }
+
+    @Override
+    public void batchGetPipelineRuns(BatchGetPipelineRunsRequest request,
+        StreamObserver<BatchGetPipelineRunsResponse> out) {
+      play("BatchGetPipelineRuns", request, out);
     }
 
     @Override
