@@ -28,7 +28,7 @@ from polysync.platform.v1 import platform_service_pb2_grpc
 
 from bench import grpc_floor
 from bench.fake_batch import STATES, change_time
-from bench.harness import cpu_seconds, percentile, start, stop
+from bench.harness import children_cpu_seconds, cpu_seconds, percentile, start, stop
 
 CHANNELS = 10
 
@@ -100,10 +100,13 @@ async def run(
         tasks = [asyncio.ensure_future(consume(n)) for n in range(consumers)]
         await asyncio.sleep(max(0.0, start_at + first - time.time()))
         cpu_before, window_start, client_before = cpu_seconds(server.pid), time.time(), time.process_time()
+        ingest_before, fake_before = children_cpu_seconds(server.pid), cpu_seconds(fake.pid)
         base[:] = counted
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(done.wait(), 2 * period + 30)
         cpu = cpu_seconds(server.pid) - cpu_before
+        ingest_cpu = children_cpu_seconds(server.pid) - ingest_before
+        fake_cpu = cpu_seconds(fake.pid) - fake_before
         window = time.time() - window_start
         client_cpu = time.process_time() - client_before
         for task in tasks:
@@ -125,6 +128,8 @@ async def run(
             "cpu_us_per_change": round(cpu / max(1, delivered) * 1e6, 1),
             "window_s": round(window, 1),
             "server_cpu_s": round(cpu, 1),
+            "ingest_processes_cpu_s": round(ingest_cpu, 1),  # events.ingest_processes', not in the above
+            "fake_endpoint_cpu_s": round(fake_cpu, 1),
             "client_cpu_s": round(client_cpu, 1),  # this process: the consumers on the same cores
         }
     finally:
@@ -191,9 +196,12 @@ async def main() -> None:
     parser.add_argument("--floor", type=int, default=0, help="also the bare grpc.aio floor with this many streams")
     parser.add_argument("--quiet", type=float, default=0, help="also a quiet platform's AWS calls over this window")
     parser.add_argument("--before", default="", help="a checkout of the code before: its cases run too")
+    parser.add_argument("--ingest-processes", default="", help="also each case with these events.ingest_processes")
     parser.add_argument("--sample", type=int, default=10, help="time the changes of every Nth consumer only")
     args = parser.parse_args()
     codes = [("after", {})]
+    for processes in [int(n) for n in args.ingest_processes.split(",") if n]:  # events.ingest_processes
+        codes.append((f"after-ingest-processes-{processes}", {"BENCH_INGEST_PROCESSES": str(processes)}))
     if args.before:
         codes.insert(0, ("before", {"PYTHONPATH": f"{args.before}/server"}))
     for consumers in [int(c) for c in args.consumers.split(",") if c]:

@@ -78,7 +78,13 @@ async def main() -> None:
         name="bench", region="us-east-1", default_job_queue="q", console_domain=None, runnable_warning_seconds=600
     )
     executor = ThreadPoolExecutor(max_workers=32)
-    events = EventsConfig(sqs_queue_url=QUEUE_URL, reconcile_interval_seconds=args.reconcile) if args.events else None
+    processes = os.environ.get("BENCH_INGEST_PROCESSES")  # set: events.ingest_processes
+    ingest = {"ingest_processes": int(processes)} if processes else {}
+    events = (
+        EventsConfig(sqs_queue_url=QUEUE_URL, reconcile_interval_seconds=args.reconcile, **ingest)
+        if args.events
+        else None
+    )
 
     def platforms() -> PlatformRegistry:
         platform = build_platform(

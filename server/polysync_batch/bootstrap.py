@@ -10,6 +10,9 @@ reconciliation. None of them constructs or reaches into another."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -18,8 +21,9 @@ import boto3
 
 from polysync_batch.aws.batch import BatchAdapter
 from polysync_batch.aws.calls import AwsCaller
-from polysync_batch.aws.clients import make_clients
+from polysync_batch.aws.clients import make_clients, record_attempt
 from polysync_batch.aws.credentials import build_session
+from polysync_batch.aws.event_process import ProcessEventQueue
 from polysync_batch.aws.event_queue import DaemonThreads, SqsEventQueue, ensure_event_queue
 from polysync_batch.aws.history import DynamoHistory
 from polysync_batch.aws.idempotency import DynamoDBLedger
@@ -49,6 +53,7 @@ from polysync_batch.watch.reader import DescribeReader
 
 DEMO_PLATFORM = "demo"
 # The poller's own fair share of the DescribeJobs budget (watch/reader.py).
+log = logging.getLogger(__name__)
 POLL_SHARE = "poll"
 FEED_SHARE = "feed"  # the feed's discovery reads
 # Demo jobs take seconds, so the demo polls faster than the production default.
@@ -269,7 +274,25 @@ def _event_consumer(
     from the table's tail."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
     sqs = clients.sqs_wire or clients.sqs  # aws/wire.py where it can send as the boto3 client would
-    queue = SqsEventQueue(sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds)
+    queue: SqsEventQueue | ProcessEventQueue
+    if settings.ingest_processes and clients.sqs_wire is not None:
+        queue = ProcessEventQueue(
+            {
+                **clients.sqs_wire.settings(),
+                "queue_url": settings.sqs_queue_url,
+                "account_id": settings.account_id,
+                "wait_seconds": settings.wait_time_seconds,
+                "receivers": settings.receivers,
+                "ctx": dataclasses.asdict(ctx),
+            },
+            clients.sqs_wire.credentials,
+            functools.partial(record_attempt, clients.metrics) if clients.metrics is not None else None,
+            processes=settings.ingest_processes,
+        )
+    else:
+        if settings.ingest_processes:
+            log.warning("platform %s: events.ingest_processes needs no proxy or client certificate; off", info.name)
+        queue = SqsEventQueue(sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds)
     prepare = None
     if settings.create:
 
@@ -342,6 +365,8 @@ def demo_platforms(
     max_attempts: int = 3,
     events: bool = True,
     history: bool = False,
+    ingest_processes: int = 0,
+    events_wait_seconds: int = 20,
 ) -> PlatformRegistry:
     """The `demo` platform on the embedded emulator, signed with its dummy credentials; event-driven
     (the emulator's own event queue) unless `events` is false or the emulator publishes none;
@@ -370,7 +395,11 @@ def demo_platforms(
         aws=PlatformConfig(
             region=emulator.region,
             max_attempts=max_attempts,
-            events=EventsConfig(sqs_queue_url=queue_url) if queue_url else None,
+            events=EventsConfig(
+                sqs_queue_url=queue_url, ingest_processes=ingest_processes, wait_time_seconds=events_wait_seconds
+            )
+            if queue_url
+            else None,
             history_table=getattr(emulator, "history_table", None) if history else None,
         ),
     )

@@ -135,6 +135,8 @@ class EventsConfig(_Model):
     wait_time_seconds: int = Field(default=20, ge=1, le=20)  # ReceiveMessage long poll
     receivers: int = Field(default=4, ge=1, le=32)  # ReceiveMessage calls in flight at once
     create: bool = False  # create the queue, its policy and the EventBridge rule at start-up
+    # > 0: receive and parse in this many processes of their own (aws/event_ingest.py)
+    ingest_processes: int = Field(default=0, ge=0, le=8)
 
     @field_validator("sqs_queue_url")
     @classmethod

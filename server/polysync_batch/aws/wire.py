@@ -156,6 +156,7 @@ class AwsWire:
         )
         self._record_attempt = record_attempt  # (operation, seconds, status=, code=, exception=)
         self._sleep = sleep
+        self._verify, self._max_attempts = verify, max_attempts
         self._signing_key: tuple[str, str, bytes] = ("", "", b"")  # (secret, day, key): one a day
         self._user_agent = f"polysync-batch {type(self).__name__} Botocore/{botocore.__version__}"
 
@@ -175,6 +176,22 @@ class AwsWire:
         if proxy or cert or urlsplit(client.meta.endpoint_url).scheme not in _DEFAULT_PORTS:
             return None
         return cls(client, credentials, verify=verify, max_attempts=max_attempts, record_attempt=record_attempt)
+
+    @property
+    def credentials(self) -> Any:
+        return self._credentials
+
+    def settings(self) -> dict[str, Any]:
+        """What another process needs to send as this wire does (aws/event_ingest.py), less
+        the credentials."""
+        return {
+            "endpoint_url": self._url,
+            "region": self._region,
+            "verify": self._verify,
+            "max_attempts": self._max_attempts,
+            "connect_timeout": self._connect_timeout,
+            "read_timeout": self._read_timeout,
+        }
 
     def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """One operation: its answer as botocore parses it (with ResponseMetadata), or the
