@@ -52,8 +52,8 @@ from polysync_batch.watch.poller import RunPoller
 from polysync_batch.watch.reader import DescribeReader
 
 DEMO_PLATFORM = "demo"
-# The poller's own fair share of the DescribeJobs budget (watch/reader.py).
 log = logging.getLogger(__name__)
+# The poller's own fair share of the DescribeJobs budget (watch/reader.py).
 POLL_SHARE = "poll"
 FEED_SHARE = "feed"  # the feed's discovery reads
 # Demo jobs take seconds, so the demo polls faster than the production default.
@@ -273,7 +273,6 @@ def _event_consumer(
     table only its writer receives (replicas may share one queue): the others get every change
     from the table's tail."""
     call = AwsCaller(DaemonThreads(), info.name, info.region)
-    sqs = clients.sqs_wire or clients.sqs  # aws/wire.py where it can send as the boto3 client would
     queue: SqsEventQueue | ProcessEventQueue
     if settings.ingest_processes and clients.sqs_wire is not None:
         queue = ProcessEventQueue(
@@ -292,6 +291,7 @@ def _event_consumer(
     else:
         if settings.ingest_processes:
             log.warning("platform %s: events.ingest_processes needs no proxy or client certificate; off", info.name)
+        sqs = clients.sqs_wire or clients.sqs  # aws/wire.py where it can send as the boto3 client would
         queue = SqsEventQueue(sqs, call, settings.sqs_queue_url, ctx, settings.account_id, settings.wait_time_seconds)
     prepare = None
     if settings.create:

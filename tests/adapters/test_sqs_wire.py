@@ -173,7 +173,7 @@ def test_a_long_poll_answered_after_close_hands_its_messages_back_at_once(emulat
     wire = wire_at(emulator).sqs_wire
     queue = SqsEventQueue(wire, None, url, RunContext("demo", emulator.region, None, 600), emulator.account_id)
     answered: list[dict] = []
-    polling = threading.Thread(target=lambda: answered.append(queue._receive(wait_seconds=5)))
+    polling = threading.Thread(target=lambda: answered.append(queue.receive_now(wait_seconds=5)))
     polling.start()
     time.sleep(0.5)  # the long poll is in flight
     queue.close()  # shutdown

@@ -158,6 +158,11 @@ def count_attempts(client: Any, metrics: AwsCallMetrics) -> None:
     client.meta.events.register("response-received", response_received)
 
 
+def no_answer_outcome(exception: Exception) -> str:
+    """An attempt that got no answer: `timeout`, or `network` for any other failure."""
+    return "timeout" if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)) else "network"
+
+
 def record_attempt(
     metrics: AwsCallMetrics,
     operation: str,
@@ -170,7 +175,7 @@ def record_attempt(
     """One attempt's outcome: ok, the AWS error code, HTTP<status> for an error answer without
     one, or network / timeout when no answer came; a throttled attempt is logged too."""
     if exception is not None:
-        outcome = "timeout" if isinstance(exception, (ConnectTimeoutError, ReadTimeoutError)) else "network"
+        outcome = no_answer_outcome(exception)
     else:
         outcome = str(code) if code else ("ok" if status < 300 else f"HTTP{status}")
         if code in THROTTLED or status == 429:

@@ -28,7 +28,8 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.credentials import ReadOnlyCredentials
 
-from polysync_batch.aws.event_queue import MAX_MESSAGES, SqsEventQueue
+from polysync_batch.aws.clients import no_answer_outcome
+from polysync_batch.aws.event_queue import SqsEventQueue
 from polysync_batch.aws.translate import RunContext
 from polysync_batch.aws.wire import SqsWire
 
@@ -90,16 +91,15 @@ class Ingest:
             record_attempt=self._record,
         )
         ctx = RunContext(**start["ctx"])
+        # Only its blocking calls and its parsing are used here: no AwsCaller (the server's loop).
         self.queue = SqsEventQueue(wire, None, start["queue_url"], ctx, start["account_id"], start["wait_seconds"])
-        self._wire = wire
-        self._queue_url = start["queue_url"]
         self._wait_seconds = start["wait_seconds"]
         self._receivers = start["receivers"]
         self._deletes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqs-delete")
         self._asked: queue.SimpleQueue[bool] = queue.SimpleQueue()  # receives asked for: long poll?
 
     def _record(self, operation: str, seconds: float, *, status: int = 200, code=None, exception=None) -> None:
-        kind = None if exception is None else ("timeout" if "Timeout" in type(exception).__name__ else "network")
+        kind = None if exception is None else no_answer_outcome(exception)
         with self._attempts_lock:
             self._attempts.append((operation, seconds, status, code, kind))
 
@@ -124,17 +124,11 @@ class Ingest:
         while True:
             long_poll = self._asked.get()
             try:
-                answer = self._wire.receive_message(
-                    QueueUrl=self._queue_url,
-                    MaxNumberOfMessages=MAX_MESSAGES,
-                    WaitTimeSeconds=self._wait_seconds if long_poll else 0,
-                )
+                answer = self.queue.receive_now(self._wait_seconds if long_poll else 0)
             except Exception as error:
                 self._send({"error": f"{type(error).__name__}: {error}"})
                 continue
-            messages = answer.get("Messages") or []
-            events = [self.queue.parse(m.get("ReceiptHandle", ""), m.get("Body", "")) for m in messages]
-            self._send({"events": events})
+            self._send({"events": self.queue.parse_answer(answer)})
 
     def close(self) -> None:
         self._deletes.shutdown(wait=True)
@@ -144,10 +138,7 @@ class Ingest:
 
     def _delete(self, receipts: list[str]) -> None:
         try:
-            self._wire.delete_message_batch(
-                QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)],
-            )
+            self.queue.delete_now(receipts)
         except Exception as error:  # they come back after the visibility timeout
             print(f"event ingest: deleting {len(receipts)} messages failed: {error}", file=sys.stderr, flush=True)
 

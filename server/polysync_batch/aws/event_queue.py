@@ -95,17 +95,21 @@ class SqsEventQueue:
     async def receive(self, long_poll: bool = True) -> list[QueuedEvent]:
         answer = await self._call(
             "ReceiveMessage",
-            self._receive,
+            self.receive_now,
             {"queue": self._queue_url},
             wait_seconds=self._wait_seconds if long_poll else 0,
         )
+        return self.parse_answer(answer)
+
+    def parse_answer(self, answer: dict[str, Any]) -> list[QueuedEvent]:
+        """A ReceiveMessage answer's messages, parsed."""
         return [
             self.parse(message.get("ReceiptHandle", ""), message.get("Body", ""))
             for message in answer.get("Messages") or []
         ]
 
-    def _receive(self, wait_seconds: int) -> dict[str, Any]:
-        """ReceiveMessage. A long poll cannot be interrupted: when it answers after close()
+    def receive_now(self, wait_seconds: int) -> dict[str, Any]:
+        """ReceiveMessage, blocking. A long poll cannot be interrupted: when it answers after close()
         (shutdown), its messages are made visible again at once for the next consumer instead of
         after the visibility timeout (best effort; needs sqs:ChangeMessageVisibility)."""
         answer = self._sqs.receive_message(
@@ -126,13 +130,13 @@ class SqsEventQueue:
 
     async def delete(self, receipts: list[str]) -> None:
         if receipts:
-            await self._call(
-                "DeleteMessageBatch",
-                self._sqs.delete_message_batch,
-                {"queue": self._queue_url},
-                QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)],
-            )
+            await self._call("DeleteMessageBatch", self.delete_now, {"queue": self._queue_url}, receipts=receipts)
+
+    def delete_now(self, receipts: list[str]) -> None:
+        """DeleteMessageBatch of `receipts` (at most 10), blocking."""
+        self._sqs.delete_message_batch(
+            QueueUrl=self._queue_url, Entries=[{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(receipts)]
+        )
 
     def parse(self, receipt: str, body: str) -> QueuedEvent:
         """One message body: an EventBridge envelope (or one wrapped in an SNS notification,
