@@ -72,7 +72,9 @@ async def failing(call) -> grpc.aio.AioRpcError:
     return raised.value
 
 
-async def from_fake_aws(status: int, code: str, message: str = "refused", delay: float = 0.0):
+async def from_fake_aws(status: int, code: str, message: str = "refused", delay: float = 0.0, timeout: float = 10.0):
+    # the generous default deadline keeps a loaded CI machine from turning an AWS answer into
+    # DEADLINE_EXCEEDED; the DEADLINE_EXCEEDED probe sets its own short one
     def answer(request):
         time.sleep(delay)
         return json_error(status, code, message)
@@ -80,7 +82,7 @@ async def from_fake_aws(status: int, code: str, message: str = "refused", delay:
     with FakeAws(answer) as fake:
         registry = PlatformRegistry({"prod": fake_aws_runtime(endpoint_url=fake.endpoint_url)}, "prod")
         async with stub_for(registry) as (stub, _):
-            return await failing(lambda: stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"), timeout=1))
+            return await failing(lambda: stub.GetPipelineRun(pb.GetPipelineRunRequest(run_id="j-1"), timeout=timeout))
 
 
 async def simply(emulator, call):
@@ -213,7 +215,7 @@ PROBES = {
     Reason.CALLER_NOT_ALLOWED: not_allowed,
     Reason.TOO_MANY_STREAMS: too_many_streams,
     Reason.SERVER_SHUTTING_DOWN: shutting_down,
-    Reason.DEADLINE_EXCEEDED: lambda e: from_fake_aws(500, "ServerException", delay=2.0),
+    Reason.DEADLINE_EXCEEDED: lambda e: from_fake_aws(500, "ServerException", delay=2.0, timeout=1),
     Reason.SUBMIT_IN_PROGRESS: submit_in_progress,
     Reason.INTERNAL: internal,
     Reason.REQUEST_ID_REUSED: request_id_reused,
