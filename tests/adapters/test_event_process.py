@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 from botocore.credentials import Credentials
@@ -130,3 +131,26 @@ async def test_an_error_answer_fails_the_receive_with_its_code_and_is_counted():
         finally:
             queue.close()
     assert [(a[0], k["status"], k["code"]) for a, k in attempts] == [("ReceiveMessage", 403, "AccessDenied")]
+
+
+async def test_what_a_process_writes_to_stderr_reaches_the_servers_log(caplog):
+    def deletes_denied(request):
+        if header(request, "x-amz-target").endswith("DeleteMessageBatch"):
+            body = {"__type": "com.amazonaws.sqs#AccessDenied", "message": "no deletes for you"}
+            return 403, {**JSON, "x-amzn-query-error": "AccessDenied;Sender"}, json.dumps(body)
+        return sqs(request)
+
+    caplog.set_level(logging.WARNING, logger=event_process.__name__)
+    with FakeAws(deletes_denied) as aws:
+        queue = ProcessEventQueue(start(aws.endpoint_url), Rotating(), processes=1)
+        try:
+            [event] = await asyncio.wait_for(queue.receive(long_poll=False), 30)
+            [pid] = queue.pids
+            await queue.delete([event.receipt])
+            await until(lambda: any("no deletes for you" in r.getMessage() for r in caplog.records))
+        finally:
+            queue.close()
+    [record] = [r for r in caplog.records if "no deletes for you" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.fields == {"event": "ingest_process_output", "pid": pid}
+    assert f"event ingest process {pid}: event ingest: deleting 1 messages failed" in record.getMessage()

@@ -3,8 +3,9 @@ aws/event_ingest.py is that process): the same EventQueuePort as aws/event_queue
 so the event consumer (watch/event_source.py) cannot tell them apart. The process receives
 and parses; this side hands its answers out one `receive` at a time, asks it to delete what the
 consumer handled, sends it the platform's credentials whenever botocore's providers refresh
-them, and records its SQS attempts in this process's metrics. When it dies, the next `receive`
-fails (the consumer backs off, as for any failing queue) and the one after starts it again."""
+them, records its SQS attempts in this process's metrics and logs what it writes to stderr.
+When it dies, the next `receive` fails (the consumer backs off, as for any failing queue) and
+the one after starts it again."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class _Ingest:
 
     process: asyncio.subprocess.Process
     reader: asyncio.Task | None = None
+    stderr: asyncio.Task | None = None
     asked: int = 0
 
     def send(self, value: dict[str, Any]) -> None:
@@ -110,8 +112,9 @@ class ProcessEventQueue:
             transport = getattr(ingest.process, "_transport", None)
             if transport is not None:
                 transport.close()
-            if ingest.reader is not None:
-                ingest.reader.cancel()
+            for task in (ingest.reader, ingest.stderr):
+                if task is not None:
+                    task.cancel()
 
     async def _spawn(self) -> _Ingest:
         if self._closed:
@@ -123,6 +126,7 @@ class ProcessEventQueue:
             "polysync_batch.aws.event_ingest",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             limit=1 << 24,
         )
         self.starts += 1
@@ -130,6 +134,7 @@ class ProcessEventQueue:
         ingest.send({"start": {**self._start, "credentials": frozen}})
         self._sent_credentials = frozen
         ingest.reader = asyncio.ensure_future(self._read(ingest))
+        ingest.stderr = asyncio.ensure_future(self._relay_stderr(process))
         log.info("event ingest process %d started", process.pid)
         return ingest
 
@@ -144,6 +149,22 @@ class ProcessEventQueue:
         except (asyncio.IncompleteReadError, ConnectionError):
             code = await ingest.process.wait()
             self._answers.put_nowait((ingest, {"ended": f"the event ingest process ended (exit code {code})"}))
+
+    @staticmethod
+    async def _relay_stderr(process: asyncio.subprocess.Process) -> None:
+        """What the process writes to stderr (a failed delete, a crash's traceback) goes to this
+        process's log, one record per line, so it is formatted (JSON) like every other."""
+        stderr = process.stderr
+        assert stderr is not None
+        while line := await stderr.readline():
+            text = line.decode(errors="replace").rstrip()
+            if text:
+                log.warning(
+                    "event ingest process %d: %s",
+                    process.pid,
+                    text,
+                    extra={"fields": {"event": "ingest_process_output", "pid": process.pid}},
+                )
 
     async def _frozen(self) -> tuple[str, str, str | None]:
         frozen = await asyncio.get_running_loop().run_in_executor(None, self._credentials.get_frozen_credentials)
