@@ -166,7 +166,10 @@ internal sealed class FeedState
         var taken = !_snapshotting || message.SnapshotComplete;
         if (taken)
         {
-            Cursor = message.Cursor;
+            if (message.Cursor.Length > 0) // a message without one keeps the last cursor
+            {
+                Cursor = message.Cursor;
+            }
             _snapshotting = false;
         }
         if (message.SnapshotComplete)
@@ -179,7 +182,7 @@ internal sealed class FeedState
         }
         if (taken && events.Count > 0)
         {
-            events[^1] = events[^1] with { Cursor = message.Cursor };
+            events[^1] = events[^1] with { Cursor = Cursor };
         }
         return events;
     }

@@ -294,7 +294,7 @@ need(re.search(r"_versions\.TryGetValue\(runId, out var last\) && change\.Versio
 # event_cursor: the cursor before the message on all but the last event, which carries the message's
 on_message = state[state.index("public List<FeedEvent> OnMessage"):state.index("public static bool IsCursorExpired")]
 need("var before = Cursor;" in on_message and on_message.count(", before)") == 3
-     and "events[^1] = events[^1] with { Cursor = message.Cursor };" in on_message,
+     and "events[^1] = events[^1] with { Cursor = Cursor };" in on_message,
      "events do not carry the cursor before the message, the last one the message's")
 # the event kinds the scenarios expect, in their order of handling, and the stale flag
 kinds = set(re.findall(r"enum FeedEventKind\s*\{(.*?)\}", state, re.S)[0].split())
@@ -320,10 +320,12 @@ need("_snapshotting = request.Snapshot;" in request
 need("_reads.Clear();" in request and "_completing = null;" in request, "a new stream keeps the reads of the last one's snapshot")
 finish = between(state, "private List<FeedEvent> Finish", "private void HandedOut")
 need("var taken = !_snapshotting || message.SnapshotComplete;" in finish
-     and re.search(r"if \(taken\)\s*\{\s*Cursor = message\.Cursor;\s*_snapshotting = false;", finish) is not None
+     and re.search(r"if \(taken\)\s*\{\s*if \(message\.Cursor\.Length > 0\)[^{]*\{\s*Cursor = message\.Cursor;\s*\}\s*_snapshotting = false;", finish) is not None
      and "if (taken && events.Count > 0)" in finish,
      "a cursor from the middle of a snapshot is taken, or carried by an event")
 need("Cursor = message.Cursor;" not in on_message.replace(finish, ""), "OnMessage takes the message's cursor outside Finish")
+# resume: a message without a cursor keeps the last one (the regex above: taken only when not empty)
+need("without a cursor" in policy["resume"] and "keeps the last cursor" in finish, "the table's empty-cursor rule is not the one checked here")
 # in_flight: the runs handed out whose latest run is not terminal, in the order first handed out
 need("terminal" in policy.get("in_flight", ""), "the table's in_flight rule is not the one checked here")
 handed = between(state, "private void HandedOut", "/// <summary>")

@@ -197,7 +197,9 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     // A snapshot's cursors are taken only from its snapshot_complete message: one from the middle
     // of it names a point among the changes, and resuming there would skip the rest of the snapshot.
     if (!snapshotting || completes) {
-      cursor = message.getCursor();
+      if (!message.getCursor().isEmpty()) { // a message without one keeps the last cursor
+        cursor = message.getCursor();
+      }
       snapshotting = false;
     }
     if (message.getSnapshotComplete()) {
