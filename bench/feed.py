@@ -6,9 +6,9 @@ Every `--sample`-th consumer (default 10) times each change it gets; the others 
 they get, so this process's own decoding does not hold the streams back (`--sample 1` times all).
 `--floor N` adds the bare grpc.aio floor (bench/grpc_floor.py, N streams) measured in the same
 run; `--quiet S` the AWS calls of a quiet platform of M runs over S seconds without and with a
-feed consumer; `--before DIR` runs every case a second time with the server's code taken from
-DIR (a checkout of the code before a change: DIR/server goes first on PYTHONPATH), so before
-and after come from one run.
+feed consumer (`--watched`: every run also watched by WatchPipelineRuns streams); `--before DIR`
+runs every case a second time with the server's code taken from DIR (a checkout of the code
+before a change: DIR/server goes first on PYTHONPATH), so before and after come from one run.
 
     python -m bench.feed --runs 10000 --consumers 1,100 --floor 1000 --quiet 60 --before /tmp/main
 """
@@ -139,16 +139,24 @@ async def run(
         stop(fake)
 
 
-async def quiet(runs: int, seconds: float, code: str, env: dict[str, str]) -> dict:
+async def quiet(runs: int, seconds: float, code: str, env: dict[str, str], watched: bool = False) -> dict:
     """A platform of `runs` non-terminal runs that do not change: the server's AWS calls over
     `seconds` with no feed consumer, then over `seconds` after a consumer's snapshot (the
-    first discovery round) with one. Reconcile interval 60 s, events flowing."""
+    first discovery round) with one. Reconcile interval 60 s, events flowing. `watched`: every
+    run is also watched (WatchPipelineRuns, 1,000 ids a stream) from the start, so the watch
+    core's own reconcile reads them."""
     fake, fake_port = start("bench.fake_batch", "--jobs", str(runs), "--first", "1e9", "--events")
     server, port = start(
         "bench.server", "--endpoint", f"http://127.0.0.1:{fake_port}", "--events", "--interval", "5", env=env
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    watches: list[asyncio.Task] = []
     try:
+        if watched:
+            watches = [
+                asyncio.ensure_future(drain_watch(channel, [f"job-{i}" for i in range(start, min(start + 1000, runs))]))
+                for start in range(0, runs, 1000)
+            ]
         await asyncio.sleep(5)
         before = fake_calls(fake_port)
         await asyncio.sleep(seconds)
@@ -175,6 +183,7 @@ async def quiet(runs: int, seconds: float, code: str, env: dict[str, str]) -> di
             "bench": "feed-quiet",
             "code": code,
             "runs": runs,
+            "watched": runs if watched else 0,
             "snapshot_runs": snapshot,
             "calls_per_min_without_feed": per_minute(without, before),
             "calls_first_round": grown(first_round, without),
@@ -182,9 +191,17 @@ async def quiet(runs: int, seconds: float, code: str, env: dict[str, str]) -> di
             "window_s": seconds,
         }
     finally:
+        for task in watches:
+            task.cancel()
         await channel.close()
         stop(server)
         stop(fake)
+
+
+async def drain_watch(channel: grpc.aio.Channel, run_ids: list[str]) -> None:
+    stub = platform_service_pb2_grpc.PlatformServiceStub(channel)
+    async for _ in stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(platform="bench", run_ids=run_ids)):
+        pass
 
 
 async def main() -> None:
@@ -197,6 +214,7 @@ async def main() -> None:
     parser.add_argument("--quiet", type=float, default=0, help="also a quiet platform's AWS calls over this window")
     parser.add_argument("--before", default="", help="a checkout of the code before: its cases run too")
     parser.add_argument("--ingest-processes", default="", help="also each case with these events.ingest_processes")
+    parser.add_argument("--watched", action="store_true", help="--quiet: every run is also watched")
     parser.add_argument("--sample", type=int, default=10, help="time the changes of every Nth consumer only")
     args = parser.parse_args()
     codes = [("after", {})]
@@ -210,7 +228,7 @@ async def main() -> None:
             print(json.dumps(result), flush=True)
     if args.quiet:
         for code, env in codes:
-            print(json.dumps(await quiet(args.runs, args.quiet, code, env)), flush=True)
+            print(json.dumps(await quiet(args.runs, args.quiet, code, env, args.watched)), flush=True)
     if args.floor:
         print(json.dumps(await grpc_floor.drive(args.floor)), flush=True)
 

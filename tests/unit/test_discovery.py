@@ -52,8 +52,9 @@ class Feed:
         pass
 
 
-def discovery(platform: Platform, feed: Feed) -> Discovery:
-    return Discovery("p", [QUEUE], platform, platform.fetch, feed, lambda: datetime.now(UTC), 60.0)
+def discovery(platform: Platform, feed: Feed, confirmed: list[str] | None = None) -> Discovery:
+    confirm = (lambda run_ids: confirmed.extend(run_ids)) if confirmed is not None else (lambda run_ids: None)
+    return Discovery("p", [QUEUE], platform, platform.fetch, feed, lambda: datetime.now(UTC), 60.0, confirm=confirm)
 
 
 async def test_a_quiet_platform_of_many_runs_is_reconciled_by_listing_not_reading():
@@ -72,16 +73,20 @@ async def test_a_quiet_platform_of_many_runs_is_reconciled_by_listing_not_readin
 async def test_a_listed_run_that_changed_or_is_gone_is_read_and_no_other():
     jobs = {f"job-{i}": ("RUNNABLE", "") for i in range(2_000)}
     jobs["child-parent:0"] = ("RUNNING", "")
-    platform, feed = Platform(jobs), Feed(dict(jobs))
-    found = discovery(platform, feed)
+    platform, feed, confirmed = Platform(jobs), Feed(dict(jobs)), []
+    found = discovery(platform, feed, confirmed)
     await found.round()
+    assert sorted(confirmed) == sorted(jobs)  # all read in the first round: current now
     platform.read.clear()
+    confirmed.clear()
     platform.jobs["job-1"] = ("STARTING", "")
     platform.jobs["job-2"] = ("RUNNABLE", "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
     del platform.jobs["job-3"]  # ended long ago and forgotten (or listed under a terminal status)
     await found.round()
     assert sorted(platform.read) == ["child-parent:0", "job-1", "job-2", "job-3"]
     assert feed.dropped == ["job-3"]
+    # read or found unchanged, all but the gone one: the watch core's reconcile need not read them
+    assert sorted(confirmed) == sorted(set(jobs) - {"job-3"})
 
 
 async def test_a_small_platform_reads_its_runs_rather_than_listing_every_status():

@@ -349,3 +349,41 @@ async def test_stats_count_streams_and_watched_runs_and_the_poll_lag_grows_while
     assert hub.stats().watched_runs == 0 and hub.stats().oldest_poll_age_seconds == 0
     hub.unsubscribe(two)
     assert hub.stats().streams == 0
+
+
+async def test_runs_another_reconcile_confirmed_are_not_read_again_while_events_flow():
+    batch, clock = FakeBatch(), ManualClock()
+    watch = build_watch("prod", batch.describe, SETTINGS, clock)
+    ids = [f"r{i}" for i in range(300)]
+    batch.add(*ids)
+    subscriptions = [await watch.hub.subscribe(ids[i : i + 100]) for i in range(0, 300, 100)]
+    watch.poller.reconcile_every(60)  # events flow
+    await clock.advance(60)
+    before = len(batch.calls)
+    await clock.advance(60)
+    assert len(batch.calls) - before == 3  # the reconcile reads every watched run
+    watch.poller.confirmed(ids[100:], 120)  # the feed's round found 200 of them unchanged
+    before = len(batch.calls)
+    await clock.advance(60)
+    assert [sorted(call) for call in batch.calls[before:]] == [sorted(ids[:100])]
+    watch.poller.reconcile_every(None)  # events stopped: polling finds changes again, at once
+    before = len(batch.calls)
+    await clock.advance(SETTINGS.poll_interval_seconds)
+    assert {i for call in batch.calls[before:] for i in call} == set(ids)
+    watch.hub.close(errors.Unavailable("X", "bye"))
+    assert len(subscriptions) == 3
+
+
+async def test_without_events_a_confirmation_changes_no_schedule():
+    batch, clock = FakeBatch(), ManualClock()
+    watch = build_watch("prod", batch.describe, SETTINGS, clock)
+    ids = [f"r{i}" for i in range(200)]
+    batch.add(*ids)
+    subscriptions = [await watch.hub.subscribe(ids[:100]), await watch.hub.subscribe(ids[100:])]
+    await clock.advance(SETTINGS.poll_interval_seconds)
+    watch.poller.confirmed(ids, 120)
+    before = len(batch.calls)
+    await clock.advance(SETTINGS.poll_interval_seconds)
+    assert len(batch.calls) - before == 2  # polling is how changes are found without events
+    watch.hub.close(errors.Unavailable("X", "bye"))
+    assert len(subscriptions) == 2

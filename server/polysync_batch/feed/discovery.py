@@ -12,7 +12,9 @@ feed knows that may have changed. Those are all of them, unless listing the queu
 statuses (1,000 jobs per page) takes fewer calls than reading them (100 per call): then the
 round lists, and reads only the runs whose listed status or reason differs from the feed's, or
 that no longer appear (ended, or forgotten by AWS) — on a quiet platform of 10,000 runs, 15
-ListJobs a round instead of 1 ListJobs and 100 DescribeJobs. What
+ListJobs a round instead of 1 ListJobs and 100 DescribeJobs. The runs a round read, or found
+unchanged in a listing, are reported (`confirm`): the watch core's reconcile need not read them
+again. What
 the reads find reaches the feed through the watch core's change hook like any other change.
 Rounds run every `interval` seconds: the poll interval without events, the reconcile interval
 with them (events then carry the changes; the rounds find what they lost). Without a history
@@ -73,6 +75,7 @@ class Discovery:
         wall: Callable[[], datetime],
         interval: float,
         active: Callable[[], bool] = lambda: True,
+        confirm: Callable[[list[str]], None] = lambda run_ids: None,
     ) -> None:
         self.platform = platform
         self._queues = queues
@@ -82,6 +85,7 @@ class Discovery:
         self._wall = wall
         self.interval = interval
         self._active = active  # with a history table: only the replica that writes it discovers
+        self._confirm = confirm  # runs read or found unchanged: the watch core's reconcile skips them
         self._since: datetime | None = None  # None: the first round lists every non-terminal status
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._task: asyncio.Task | None = None
@@ -147,6 +151,7 @@ class Discovery:
             for run_id in chunk:
                 if found.get(run_id) is None:
                     self._feed.drop(run_id)  # AWS no longer knows it
+            self._confirm([run_id for run_id in chunk if found.get(run_id) is not None])  # read just now
         for run_id in new:
             self._seen[run_id] = None
             if len(self._seen) > MAX_SEEN:
@@ -169,4 +174,6 @@ class Discovery:
         for queue in self._queues:
             for status in NON_TERMINAL:
                 now.update((run.run_id, run) for run in await self._lister.list_runs(queue, native_status=status))
-        return {run_id: known for run_id, known in active.items() if ":" in run_id or now.get(run_id) != known}
+        changed = {run_id: known for run_id, known in active.items() if ":" in run_id or now.get(run_id) != known}
+        self._confirm([run_id for run_id in active if run_id not in changed])
+        return changed

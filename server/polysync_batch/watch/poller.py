@@ -3,7 +3,8 @@ run the sink says is watched is polled on its own adaptive schedule (the interva
 nothing changes), at most 100 ids per call, however many streams watch it. Results go to the
 sink (the hub), which fans them out; transient AWS errors mark the states stale and back off
 with jitter. While the platform's event queue answers (watch/event_source.py), polling is only
-reconciliation: every run waits `events.reconcile_interval_seconds` between polls.
+reconciliation: every run waits `events.reconcile_interval_seconds` between polls, and a run the
+feed's discovery round found unchanged is not read again before its next rounds (`confirmed`).
 
 The poller is wired in bootstrap.py: it reads through the platform's reader (`read`), reports to
 a `RunSink`, and is the hub's `Follower` (told what became watched, was seen, was dropped)."""
@@ -104,6 +105,20 @@ class RunPoller:
             interval = min(self._settings.max_poll_interval_seconds, schedule.interval * self._settings.interval_growth)
         self._schedules[run_id] = schedule = Schedule(interval, self._clock.monotonic() + interval)
         self._wake_before(schedule.next_poll)
+
+    def confirmed(self, run_ids: list[str], seconds: float) -> None:
+        """Another reconcile (the feed's discovery round, feed/discovery.py) found these runs
+        unchanged: while events flow, a watched one among them is not read again for `seconds`,
+        so a run both watched and in the feed costs one reconcile, not two. (Without events
+        polling is how changes are found, at its own pace.) The schedule is anchored on now, so
+        if events stop the run is polled `watch.poll_interval_seconds` after this."""
+        if self._reconcile_interval is None:
+            return
+        now = self._clock.monotonic()
+        for run_id in run_ids:
+            schedule = self._schedules.get(run_id)
+            if schedule is not None and schedule.next_poll < now + seconds:
+                self._schedules[run_id] = Schedule(seconds, now + seconds)
 
     def dropped(self, run_id: str) -> None:
         self._schedules.pop(run_id, None)
