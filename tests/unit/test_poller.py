@@ -387,3 +387,20 @@ async def test_without_events_a_confirmation_changes_no_schedule():
     assert len(batch.calls) - before == 2  # polling is how changes are found without events
     watch.hub.close(errors.Unavailable("X", "bye"))
     assert len(subscriptions) == 2
+
+
+async def test_while_describe_jobs_fails_a_confirmation_does_not_put_off_the_retry():
+    batch, clock = FakeBatch(), ManualClock()
+    watch = build_watch("prod", batch.describe, SETTINGS, clock)
+    batch.add("a")
+    subscription = await watch.hub.subscribe(["a"])
+    watch.poller.reconcile_every(60)
+    batch.fail_with = errors.ResourceExhausted("AWS_THROTTLED", "slow down")
+    await clock.advance(60)  # the reconcile fails: the state is stale, a retry is due within ~10 s
+    failed = len(batch.calls)
+    batch.fail_with = None
+    watch.poller.confirmed(["a"], 120)  # a listing saw it unchanged: the retry still clears the stale mark
+    await clock.advance(15)
+    assert len(batch.calls) > failed
+    watch.hub.close(errors.Unavailable("X", "bye"))
+    assert subscription is not None

@@ -112,8 +112,8 @@ class RunPoller:
         so a run both watched and in the feed costs one reconcile, not two. (Without events
         polling is how changes are found, at its own pace.) The schedule is anchored on now, so
         if events stop the run is polled `watch.poll_interval_seconds` after this."""
-        if self._reconcile_interval is None:
-            return
+        if self._reconcile_interval is None or self._failures:
+            return  # (while DescribeJobs fails, the poller's retries are what clears the stale marks)
         now = self._clock.monotonic()
         for run_id in run_ids:
             schedule = self._schedules.get(run_id)
