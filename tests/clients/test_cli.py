@@ -597,3 +597,31 @@ def test_watch_follows_a_run_across_a_server_restart(stack, env):
     assert process.returncode == 0, out + err
     assert "polysync: reconnecting (1)" in err and "UNAVAILABLE" in err
     assert out.splitlines()[-1].startswith(f"{run.run_id}  SUCCEEDED")
+
+
+def test_changes_in_flight_shows_how_runs_the_snapshot_does_not_list_ended():
+    """`polysync changes --in-flight RUN_ID`: after a restart, the runs the caller had in flight
+    are read at the snapshot's end (the client's follow_changes(in_flight=...))."""
+    reads: list[list[str]] = []
+
+    def read(request: Any) -> Any:
+        reads.append(list(request.run_ids))
+        ended = runs_pb.PipelineRun(run_id="r7", native_status="FAILED", terminal=True)
+        return pb.BatchGetPipelineRunsResponse(runs=[ended], missing_run_ids=["r9"])
+
+    calls = iter([_Call([_message(_change("r8", 1), cursor="c1", snapshot_complete=True), KeyboardInterrupt()])])
+    shown: list[tuple[str, int]] = []
+    notes: list[str] = []
+    follower = ChangesFollower(
+        _feed_client(lambda request: next(calls), read),
+        platform="demo",
+        cursor="",
+        emit=lambda change: shown.append((change.run.run_id, change.version)),
+        note=notes.append,
+        in_flight=["r7", "r8", "r9"],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        follower.run()
+    assert reads == [["r7", "r9"]]
+    assert shown == [("r8", 1), ("r7", 0)]
+    assert any("run r9 is gone" in note for note in notes)

@@ -161,6 +161,30 @@ def test_follow_changes_across_a_killed_server(history):
     assert all(e.cursor for e in events if e.kind in (client.FeedEvent.HEARTBEAT, client.FeedEvent.SNAPSHOT_COMPLETE))
 
 
+def test_a_restarted_caller_learns_how_the_runs_it_had_in_flight_ended():
+    """An orchestrator restarted without a cursor (or whose cursor expired) starts the helper with
+    the runs its own store has in flight: the snapshot lists only runs in flight now, so the
+    helper reads the others and hands out how each ended, or that the server knows it no more."""
+    with FeedStack(history=False) as stack:
+        ended = submit(stack.address, 0)
+        deadline = time.monotonic() + 60
+        while stack.jobs().get(ended) not in TERMINAL:
+            assert time.monotonic() < deadline, stack.jobs()
+            time.sleep(0.2)
+        unknown = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+        events: list[client.FeedEvent] = []
+        with client.connect(stack.address, policy=FAST) as c:
+            for event in c.follow_changes(in_flight=[ended, unknown], timeout=60):
+                events.append(event)
+                if event.kind == client.FeedEvent.SNAPSHOT_COMPLETE:
+                    break
+        held = stack.jobs()
+    told = {(e.kind, e.run.run_id, e.version, e.run.native_status) for e in events if e.run is not None}
+    assert (client.FeedEvent.CHANGE, ended, 0, held[ended]) in told, events
+    assert (client.FeedEvent.GONE, unknown, 0, "") in told, events
+    assert held[ended] in TERMINAL
+
+
 def test_the_feed_example_prints_changes_with_their_cursor():
     """clients/python/examples/follow_changes.py (quoted in the client's README) against a live
     server: a run's changes, each with a cursor; Ctrl-C prints the cursor to resume from."""

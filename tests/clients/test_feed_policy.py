@@ -85,6 +85,7 @@ def replay(flavour: str, scenario: dict[str, Any], target: str) -> Replay:
     kwargs: dict[str, Any] = {
         "cursor": start.get("cursor", ""),
         "tags": start.get("tags"),
+        "in_flight": start.get("in_flight", []),
         "on_reconnect": lambda attempt, delay, error: out.reconnects.append(attempt),
     }
     if flavour == "sync":

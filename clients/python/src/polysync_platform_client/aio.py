@@ -221,6 +221,7 @@ class PlatformClient:
         platform: str = "",
         cursor: str = "",
         tags: dict[str, str] | None = None,
+        in_flight: Iterable[str] = (),
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
@@ -228,6 +229,7 @@ class PlatformClient:
     ) -> ChangeFeed:
         """See polysync_platform_client.PlatformClient.follow_changes: `async for` its events."""
         state = FeedState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, cursor=cursor)
+        state.start_in_flight(in_flight)
         return ChangeFeed(state, self._follow(state, platform, tags, metadata, timeout, on_reconnect, idle_timeout))
 
     async def _follow(

@@ -233,6 +233,7 @@ class PlatformClient:
         platform: str = "",
         cursor: str = "",
         tags: dict[str, str] | None = None,
+        in_flight: Iterable[str] = (),
         metadata: Metadata | None = None,
         timeout: float | None = None,
         on_reconnect: OnReconnect | None = None,
@@ -242,7 +243,10 @@ class PlatformClient:
         follows a resource: without a `cursor`, first a snapshot of the non-terminal runs; on
         any disconnect it resumes from the last cursor; on CURSOR_EXPIRED it relists (a "relist"
         event, then a fresh snapshot); a change it already handed out (same run, no newer
-        version) is dropped. `tags`: only runs whose tags include all of these.
+        version) is dropped. `tags`: only runs whose tags include all of these. `in_flight`: runs
+        you know have not ended (after a restart, from your own store): at the next snapshot's
+        end (the first, without a cursor; after a relist, with one) those it does not list are
+        read, so you learn how each ended (a change of version 0) or that it is gone.
 
         Iterate the returned ChangeFeed for FeedEvents; store each event's `cursor` after
         handling it, and pass it as `cursor` to follow on later (after a restart) without
@@ -250,6 +254,7 @@ class PlatformClient:
         (docs/clients.md, "The feed helper"; clients/feed-policy.json). Leaving the loop, or
         `close()`, cancels the stream."""
         state = FeedState(policy=self._policy, retry_unauthenticated=self._retry_unauthenticated, cursor=cursor)
+        state.start_in_flight(in_flight)
         return ChangeFeed(state, self._follow(state, platform, tags, metadata, timeout, on_reconnect, idle_timeout))
 
     def _follow(

@@ -9,7 +9,8 @@ message, what it asks for on each new stream, and when it relists, reconnects or
 - At a snapshot's snapshot_complete, the runs handed out and not yet terminal that the snapshot
   did not list (after a relist: runs that ended, or that AWS forgot, while the feed could not be
   followed) are read with BatchGetPipelineRuns: each run found is a change of version 0, each
-  missing one a `gone` event; then snapshot_complete.
+  missing one a `gone` event; then snapshot_complete. The caller may start the helper with runs
+  it knows are in flight (`in_flight`): they are read the same way.
 - Reconnects follow the watch helpers' policy (polysync_platform_client.policy: UNAVAILABLE,
   AWS_THROTTLED, once UNAUTHENTICATED with a token source, the idle timeout; backoff and budget),
   except that a clean end always reconnects: the feed has no end of its own.
@@ -25,6 +26,7 @@ The same rules, as data and scenarios every client replays: clients/feed-policy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import ClassVar
@@ -96,6 +98,14 @@ class FeedState(Reconnects):
     _listed: set[str] | None = field(init=False, default=None)  # during a snapshot: the runs it listed
     # The rest of a message that completes a snapshot: its events after the reads, its cursor.
     _completing: tuple[list[str], str, datetime | None] | None = field(init=False, default=None)
+
+    def start_in_flight(self, run_ids: Iterable[str]) -> None:
+        """Runs the caller knows are in flight (after a restart, what its own store says has not
+        ended), ahead of any the helper hands out: the next snapshot's end reads those it does
+        not list, so the caller learns how they ended."""
+        for run_id in run_ids:
+            if run_id:
+                self._in_flight.setdefault(run_id)
 
     def request(self, platform: str, tags: dict[str, str] | None) -> pb.WatchRunChangesRequest:
         """The request of the next stream: from the last cursor, or a snapshot without one (which

@@ -450,8 +450,15 @@ def diagnose(s: Settings, run_id: str) -> Exit:
 
 @cli.command()
 @click.option("--cursor", default="", help="Resume after this cursor; without one: the runs not ended, then changes.")
+@click.option(
+    "--in-flight",
+    "in_flight",
+    multiple=True,
+    metavar="RUN_ID",
+    help="A run you know has not ended (repeatable): if the snapshot does not list it, how it ended is shown.",
+)
 @_command
-def changes(s: Settings, cursor: str) -> Exit:
+def changes(s: Settings, cursor: str, in_flight: tuple[str, ...]) -> Exit:
     """Follow every change of every run of the platform (WatchRunChanges, SPEC §12), one line per
     change, until Ctrl-C (exit 0; the last cursor is printed on stderr)."""
     with open_client(s) as client:
@@ -465,7 +472,9 @@ def changes(s: Settings, cursor: str) -> Exit:
         def note(text: str) -> None:
             print(f"polysync: {text}", file=sys.stderr, flush=True)
 
-        follower = ChangesFollower(client, platform=s.platform, cursor=cursor, emit=emit, note=note)
+        follower = ChangesFollower(
+            client, platform=s.platform, cursor=cursor, emit=emit, note=note, in_flight=list(in_flight)
+        )
         try:
             follower.run()
         except grpc.RpcError as error:
@@ -491,8 +500,10 @@ class ChangesFollower:
         cursor: str,
         emit: Callable[[pb.RunChange], None],
         note: Callable[[str], None],
+        in_flight: list[str] | None = None,
     ) -> None:
         self._client = client
+        self._in_flight = in_flight or []
         self._platform = platform
         self.cursor = cursor
         self._emit = emit
@@ -501,7 +512,9 @@ class ChangesFollower:
 
     def run(self) -> None:
         """Follows until interrupted (the feed has no end); raises what the policy does not retry."""
-        feed = self._client.follow_changes(platform=self._platform, cursor=self.cursor, on_reconnect=self._reconnect)
+        feed = self._client.follow_changes(
+            platform=self._platform, cursor=self.cursor, in_flight=self._in_flight, on_reconnect=self._reconnect
+        )
         try:
             for event in feed:
                 self._on_event(event)
