@@ -10,7 +10,7 @@ import boto3
 import pytest
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import EventsConfig, PlatformConfig
+from polysync_batch.config import EventsConfig, PlatformConfig, WatchConfig
 from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.emulator import Lifecycle, start_emulator
 from polysync_batch.service.registry import PlatformRegistry
@@ -29,7 +29,7 @@ def emulator():
         yield running
 
 
-def event_platforms(emulator, reconcile_seconds: float) -> PlatformRegistry:
+def event_platforms(emulator, reconcile_seconds: float, watch: WatchConfig = HELD_BACK) -> PlatformRegistry:
     session = boto3.Session(
         aws_access_key_id=emulator.access_key_id,
         aws_secret_access_key=emulator.secret_access_key,
@@ -38,7 +38,7 @@ def event_platforms(emulator, reconcile_seconds: float) -> PlatformRegistry:
     info = PlatformInfo("demo", emulator.region, emulator.job_queue, None, 600.0)
     events = EventsConfig(sqs_queue_url=emulator.events_queue_url, reconcile_interval_seconds=reconcile_seconds)
     aws = PlatformConfig(region=emulator.region, max_attempts=3, events=events)
-    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=HELD_BACK, aws=aws)
+    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=watch, aws=aws)
     return PlatformRegistry({"demo": platform}, "demo")
 
 

@@ -5,16 +5,12 @@ poller, so following the feed adds no DescribeJobs for them. Counted at the emul
 import asyncio
 import time
 
-import boto3
 import pytest
 from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
-from polysync_batch.bootstrap import build_platform
-from polysync_batch.config import EventsConfig, PlatformConfig
-from polysync_batch.domain.models import PlatformInfo
 from polysync_batch.emulator import Lifecycle, start_emulator
-from polysync_batch.service.registry import PlatformRegistry
 
+from tests.faults.test_feed_events import event_platforms
 from tests.service.test_feed import collect, submit_outside
 from tests.support import FAST_WATCH, serve
 
@@ -26,19 +22,6 @@ WINDOW = 8.0
 def emulator():
     with start_emulator(Lifecycle(submitted=0.1, pending=0.1, runnable=0.1, starting=0.1, running=3600)) as running:
         yield running
-
-
-def platforms(emulator) -> PlatformRegistry:
-    session = boto3.Session(
-        aws_access_key_id=emulator.access_key_id,
-        aws_secret_access_key=emulator.secret_access_key,
-        region_name=emulator.region,
-    )
-    info = PlatformInfo("demo", emulator.region, emulator.job_queue, None, 600.0)
-    events = EventsConfig(sqs_queue_url=emulator.events_queue_url, reconcile_interval_seconds=RECONCILE)
-    aws = PlatformConfig(region=emulator.region, max_attempts=3, events=events)
-    platform = build_platform(info, session, None, endpoint_url=emulator.endpoint_url, watch=FAST_WATCH, aws=aws)
-    return PlatformRegistry({"demo": platform}, "demo")
 
 
 async def test_following_the_feed_adds_no_reads_of_runs_already_watched(emulator):
@@ -53,7 +36,7 @@ async def test_following_the_feed_adds_no_reads_of_runs_already_watched(emulator
     backend.describe_jobs = counted
     try:
         run_ids = submit_outside(emulator, 5, "reconciled")
-        async with serve(platforms(emulator)) as served:
+        async with serve(event_platforms(emulator, RECONCILE, FAST_WATCH)) as served:
             watch = served.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=run_ids))
             running: set[str] = set()
             while running != set(run_ids):  # every run RUNNING (and staying so for an hour)
