@@ -18,12 +18,13 @@ type FeedEventKind string
 
 const (
 	// FeedChange: Run changed (Version and Time are the change's). Version 0 marks a run read
-	// with BatchGetPipelineRuns at the end of a relist's snapshot (see FeedRelist): its version
-	// in the new history is unknown, any later change of it has a higher one.
+	// with BatchGetPipelineRuns at the end of a relist's snapshot (see FeedRelist; or of the
+	// first snapshot, for a [WithInFlight] run): its version in the new history is unknown, any
+	// later change of it has a higher one.
 	FeedChange FeedEventKind = "change"
-	// FeedGone: a run handed out earlier, not terminal then, that neither AWS Batch nor the
-	// server's history knows any more (read at the end of a relist's snapshot): how it ended is
-	// unknown. Run carries only its RunId.
+	// FeedGone: a run handed out earlier (or given with [WithInFlight]), not terminal then, that
+	// neither AWS Batch nor the server's history knows any more (read at the end of a snapshot):
+	// how it ended is unknown. Run carries only its RunId.
 	FeedGone FeedEventKind = "gone"
 	// FeedSnapshotComplete: every non-terminal run has been handed out; changes follow.
 	FeedSnapshotComplete FeedEventKind = "snapshot_complete"
@@ -69,6 +70,15 @@ func WithCursor(cursor string) Option { return func(c *config) { c.cursor = curs
 // WithTags makes [FollowChanges] follow only the runs whose tags include all of these.
 func WithTags(tags map[string]string) Option { return func(c *config) { c.tags = tags } }
 
+// WithInFlight makes [FollowChanges] start with these runs in flight, as if it had handed them
+// out (in this order, before any it hands out): after a restart of your program, pass the runs
+// your own store says have not ended, so that the next snapshot's end (the first one without
+// [WithCursor]; with it, a relist's) reads those it does not list and reports how they ended,
+// as a FeedChange of version 0 or FeedGone. Empty ids are ignored; several calls add up.
+func WithInFlight(runIDs ...string) Option {
+	return func(c *config) { c.inFlight = append(c.inFlight, runIDs...) }
+}
+
 // FollowChanges follows every change of every run of the platform (the default one, or
 // [WithPlatform]'s) with WatchRunChanges (SPEC §12), as a Kubernetes informer follows a
 // resource, and calls fn with each [FeedEvent] in order. It returns only with an error: the
@@ -77,10 +87,10 @@ func WithTags(tags map[string]string) Option { return func(c *config) { c.tags =
 // Without [WithCursor] it asks first for a snapshot of the non-terminal runs; the snapshot's
 // events carry no cursor ("") until its FeedSnapshotComplete, and a stream that ends before it
 // is followed by a new snapshot (a cursor cannot resume the rest of a snapshot). At the end of a
-// snapshot, the runs handed out earlier and not yet terminal that it does not list (after a
-// relist: runs that ended, or that AWS forgot, meanwhile) are read with BatchGetPipelineRuns
-// (at most 1000 a call; an error is handled as the stream's error, and the next snapshot reads
-// them again) and handed out as FeedChange of version 0 or FeedGone, before
+// snapshot, the runs handed out earlier (and [WithInFlight]'s) and not yet terminal that it does
+// not list (after a relist: runs that ended, or that AWS forgot, meanwhile) are read with
+// BatchGetPipelineRuns (at most 1000 a call; an error is handled as the stream's error, and the
+// next snapshot reads them again) and handed out as FeedChange of version 0 or FeedGone, before
 // FeedSnapshotComplete. On any disconnect after the snapshot
 // it resumes from the last cursor received, following the watch helpers' reconnect policy
 // (docs/clients.md: UNAVAILABLE, AWS_THROTTLED, [WithFreshTokenRetry]'s one UNAUTHENTICATED,
@@ -97,6 +107,11 @@ func FollowChanges(ctx context.Context, client platformv1.PlatformServiceClient,
 	fn func(FeedEvent) error, opts ...Option) error {
 	cfg := newConfig(opts)
 	f := feedState{cursor: cfg.cursor, versions: map[string]int64{}, inFlight: map[string]uint64{}}
+	for _, id := range cfg.inFlight { // the caller's: in flight before any run handed out
+		if id != "" {
+			f.track(id)
+		}
+	}
 	r := retrier{cfg: &cfg}
 	unauthRetried := false
 	relisting := false
@@ -166,7 +181,7 @@ type feedState struct {
 	cursor   string           // the last cursor received ("" until a snapshot completes)
 	versions map[string]int64 // run id → the last version handed out
 	// inFlight: the runs handed out whose latest state is not terminal, each with the order it
-	// was first handed out in.
+	// was first handed out in (the caller's [WithInFlight] runs first, in the order given).
 	inFlight map[string]uint64
 	nextSeq  uint64
 	listed   map[string]bool // during a snapshot: the runs it listed; nil otherwise
@@ -304,7 +319,14 @@ func (f *feedState) handOut(run *platformv1.PipelineRun, version int64) {
 	f.versions[id] = version
 	if run.GetTerminal() {
 		delete(f.inFlight, id)
-	} else if _, ok := f.inFlight[id]; !ok {
+	} else {
+		f.track(id)
+	}
+}
+
+// track puts a run in flight, after those already in flight (one already in keeps its place).
+func (f *feedState) track(id string) {
+	if _, ok := f.inFlight[id]; !ok {
 		f.inFlight[id] = f.nextSeq
 		f.nextSeq++
 	}

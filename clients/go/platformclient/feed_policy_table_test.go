@@ -54,8 +54,9 @@ type feedTable struct {
 	Scenarios []struct {
 		Name  string `json:"name"`
 		Start struct {
-			Cursor string            `json:"cursor"`
-			Tags   map[string]string `json:"tags"`
+			Cursor   string            `json:"cursor"`
+			Tags     map[string]string `json:"tags"`
+			InFlight []string          `json:"in_flight"`
 		} `json:"start"`
 		Streams   [][]feedItem   `json:"streams"`
 		BatchGets []feedBatchGet `json:"batch_gets"`
@@ -204,7 +205,7 @@ func TestFeedPolicyTableScenarios(t *testing.T) {
 			events := []string{}
 			cursor := sc.Start.Cursor
 			opts := []platformclient.Option{platformclient.WithBackoff(backoff), platformclient.WithCursor(sc.Start.Cursor),
-				platformclient.WithTags(sc.Start.Tags),
+				platformclient.WithTags(sc.Start.Tags), platformclient.WithInFlight(sc.Start.InFlight...),
 				platformclient.WithOnReconnect(func(r platformclient.Reconnect) {
 					base := min(p.MaxBackoff, p.InitialBackoff*pow(p.Multiplier, r.Attempt-1)) * tableScale
 					if r.Delay < seconds(base*(1-p.Jitter)) || r.Delay > seconds(base*(1+p.Jitter)) {

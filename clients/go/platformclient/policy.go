@@ -89,6 +89,7 @@ type config struct {
 	platform        string
 	cursor          string            // FollowChanges: where to start
 	tags            map[string]string // FollowChanges: the tag filter
+	inFlight        []string          // FollowChanges: the runs the caller knows are in flight
 }
 
 func newConfig(opts []Option) config {

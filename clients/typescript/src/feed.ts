@@ -22,8 +22,9 @@ export type FeedEventKind = "change" | "gone" | "snapshot_complete" | "heartbeat
 export interface FeedEvent {
   /**
    * "change": a run changed (`run`, `version`, `time`); version 0n marks a run read with
-   * BatchGetPipelineRuns at the end of a relist's snapshot (below). "gone": a run handed out
-   * earlier, not terminal then, that neither AWS Batch nor the server's history knows any more
+   * BatchGetPipelineRuns at the end of a relist's snapshot (below; or of the first snapshot, for
+   * a run of the `inFlight` option). "gone": a run handed out earlier (or given in `inFlight`),
+   * not terminal then, that neither AWS Batch nor the server's history knows any more
    * (`run` carries only its `runId`; how it ended is unknown). "snapshot_complete": every
    * non-terminal run was handed out (after a start or a relist without a cursor). "heartbeat":
    * nothing changed; `cursor` is a fresher bookmark. "relist": the server no longer knows the
@@ -65,6 +66,14 @@ export interface FollowChangesOptions extends RetryOptions {
    */
   cursor?: string;
   /**
+   * Run ids you know are in flight: after a restart of your own, the runs your store says have
+   * not ended. They are in flight from the start, as if the helper had handed them out (in this
+   * order, before any it hands out), so the next snapshot's end (the first one without a
+   * `cursor`; with one, a relist's) reads those it does not list and yields how they ended: a
+   * "change" of version 0n, or "gone". Empty ids are ignored.
+   */
+  inFlight?: string[];
+  /**
    * Reconnect when a stream is silent this long, in ms (default 0: never). Set it above the
    * server's heartbeat interval (30 s by default).
    */
@@ -103,15 +112,19 @@ class FeedState {
   cursor: string;
   /** Run id → the last version handed out. */
   private versions = new Map<string, bigint>();
-  /** The runs handed out whose latest state is not terminal, in the order first handed out. */
+  /**
+   * The runs handed out whose latest state is not terminal, in the order first handed out (the
+   * caller's `inFlight` first, in the order given).
+   */
   private readonly inFlight = new Set<string>();
   /** During a snapshot: the runs it listed; undefined otherwise. */
   private listed: Set<string> | undefined;
   /** The message that completes a snapshot, while its reads are made. */
   private completing: WatchRunChangesResponse | undefined;
 
-  constructor(cursor: string) {
+  constructor(cursor: string, inFlight: readonly string[]) {
     this.cursor = cursor;
+    for (const runId of inFlight) if (runId !== "") this.inFlight.add(runId); // a Set keeps the first place
   }
 
   /** The next stream's request: from the last cursor, or without one a snapshot, which forgets the versions seen. */
@@ -223,9 +236,9 @@ function cursorExpired(error: ConnectError): boolean {
  * Without a cursor it starts with a snapshot of every non-terminal run ("change" events, then
  * "snapshot_complete"); the snapshot's events carry the cursor "" until its "snapshot_complete",
  * and a stream that ends before it is followed by a new snapshot (a cursor cannot resume the
- * rest of one). At a snapshot's end, the runs handed out earlier and not yet terminal that it
- * does not list (after a relist: runs that ended, or that AWS forgot, meanwhile) are read with
- * BatchGetPipelineRuns (at most 1000 a call, with the stream's platform and headers) and handed
+ * rest of one). At a snapshot's end, the runs handed out earlier (and the `inFlight` option's)
+ * and not yet terminal that it does not list (after a relist: runs that ended, or that AWS
+ * forgot, meanwhile) are read with BatchGetPipelineRuns (at most 1000 a call, with the stream's platform and headers) and handed
  * out as a "change" of version 0n or as "gone", before "snapshot_complete"; a failed read is
  * handled as the stream's error, and the next snapshot reads them again. On any disconnect (UNAVAILABLE, RESOURCE_EXHAUSTED / AWS_THROTTLED, a
  * clean end, the idle timeout, and once on UNAUTHENTICATED with a token source) it resumes from
@@ -245,7 +258,7 @@ export async function* followChanges(
   const tags = { ...(options.tags ?? {}) };
   const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
   const retrier = new Retrier(options, deadline);
-  const state = new FeedState(options.cursor ?? "");
+  const state = new FeedState(options.cursor ?? "", options.inFlight ?? []);
   let unauthRetried = false;
   let relisted = false; // a relist happened and no message arrived since
   for (;;) {

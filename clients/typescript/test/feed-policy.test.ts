@@ -46,7 +46,7 @@ interface BatchGet {
 
 interface Scenario {
   name: string;
-  start: { cursor: string; tags?: Record<string, string> };
+  start: { cursor: string; tags?: Record<string, string>; in_flight?: string[] };
   streams: Item[][];
   batch_gets?: BatchGet[];
   expect: {
@@ -153,6 +153,7 @@ for (const scenario of feed.scenarios) {
       for await (const event of followChanges(client, {
         cursor: scenario.start.cursor,
         ...(scenario.start.tags ? { tags: scenario.start.tags } : {}),
+        ...(scenario.start.in_flight ? { inFlight: scenario.start.in_flight } : {}),
         backoff,
         maxReconnects: watchPolicy.max_reconnects,
         onReconnect: ({ attempt, delayMs }) => {
