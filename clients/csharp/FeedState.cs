@@ -68,7 +68,8 @@ internal sealed class FeedState
     private readonly WatchState _watch;
     private Dictionary<string, long> _versions = new();
     private bool _relisted; // a relist happened and no message arrived since
-    // The runs handed out whose latest state is not terminal, each with the order it was first handed out in.
+    // The runs handed out whose latest state is not terminal, each with the order it was first handed out in
+    // (the caller's runs in flight, given to the constructor, first).
     private readonly Dictionary<string, long> _inFlight = new();
     private long _handedOut;
     private bool _snapshotting; // the open stream asked for a snapshot, not complete yet
@@ -76,10 +77,25 @@ internal sealed class FeedState
     private readonly Queue<List<string>> _reads = new(); // run ids to read before the snapshot is complete
     private WatchRunChangesResponse? _completing; // the snapshot_complete message waiting for those reads
 
-    public FeedState(string? cursor, ReconnectPolicy policy, bool retryUnauthenticated, Func<double>? random = null)
+    /// <summary>
+    /// From <paramref name="cursor"/> ("" or null: a snapshot first), with <paramref name="inFlight"/>
+    /// the run ids the caller knows to be in flight: in flight from the start, in the order given and
+    /// before any run handed out, so the next snapshot's end reads those it does not list (empty ids
+    /// are ignored; one given twice keeps its first place).
+    /// </summary>
+    public FeedState(string? cursor, IEnumerable<string>? inFlight, ReconnectPolicy policy, bool retryUnauthenticated,
+        Func<double>? random = null)
     {
         Cursor = cursor ?? "";
         _watch = new WatchState(Array.Empty<string>(), policy, retryUnauthenticated, random);
+        // Numbered as HandedOut numbers the runs handed out, before any of them.
+        foreach (var runId in inFlight ?? Array.Empty<string>())
+        {
+            if (!string.IsNullOrEmpty(runId) && !_inFlight.ContainsKey(runId))
+            {
+                _inFlight[runId] = _handedOut++;
+            }
+        }
     }
 
     /// <summary>

@@ -288,13 +288,18 @@ public sealed class PlatformClient : IDisposable
     /// version is not above the last one handed out for its run is dropped. Every other error is
     /// thrown. It never ends by itself: leave the <c>await foreach</c> or cancel. Store each event's
     /// Cursor once handled to resume later.
+    /// <paramref name="inFlight"/>: run ids you know to be in flight, e.g. after a restart the runs
+    /// your own store says have not ended. They count as in flight from the start (in the order
+    /// given, before any run the helper hands out), so the next snapshot's end (the first one's
+    /// without a cursor; with a cursor, after a relist) reads those it does not list and reports
+    /// how they ended, as a Change of version 0 or a Gone event. Empty ids are ignored.
     /// </summary>
     public async IAsyncEnumerable<FeedEvent> FollowChangesAsync(string cursor = "", string platform = "",
         IReadOnlyDictionary<string, string>? tags = null, Metadata? headers = null, TimeSpan? timeout = null,
-        Action<int, TimeSpan, Exception>? onReconnect = null,
+        Action<int, TimeSpan, Exception>? onReconnect = null, IEnumerable<string>? inFlight = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var state = new FeedState(cursor, _policy, _retryUnauthenticated);
+        var state = new FeedState(cursor, inFlight, _policy, _retryUnauthenticated);
         var deadline = DeadlineOf(timeout);
         while (true)
         {

@@ -333,6 +333,20 @@ need("run.Terminal" in handed and "_inFlight.Remove(runId);" in handed and "_inF
      and "!_inFlight.ContainsKey(runId)" in handed,
      "HandedOut does not keep the non-terminal runs in the order first handed out")
 need(on_message.count("HandedOut(") >= 3, "the changes handed out and the runs read do not update the runs in flight")
+# in_flight: the run ids the caller starts the helper with are in flight from the start, in the order
+# given and before any the helper hands out (numbered first, as HandedOut numbers the others)
+rule = policy.get("in_flight", "")
+need("caller may start the helper with run ids" in rule and "in the order given and before any the helper hands out" in rule,
+     "the table's in_flight rule for the caller's start ids is not the one checked here")
+ctor = between(state, "public FeedState(", "/// <summary>")
+need("IEnumerable<string>? inFlight" in ctor
+     and re.search(r"foreach \(var runId in inFlight \?\? Array\.Empty<string>\(\)\)\s*\{\s*"
+                   r"if \(!string\.IsNullOrEmpty\(runId\) && !_inFlight\.ContainsKey\(runId\)\)\s*\{\s*"
+                   r"_inFlight\[runId\] = _handedOut\+\+;\s*\}\s*\}", ctor) is not None,
+     "FeedState does not seed its runs in flight from the constructor's inFlight, in order, before any handed out")
+need(re.search(r"IEnumerable<string>\? inFlight = null,\s*\[EnumeratorCancellation\] CancellationToken cancellationToken", follow) is not None
+     and "new FeedState(cursor, inFlight, " in follow,
+     "FollowChangesAsync takes no inFlight (just before its cancellation token) or does not pass it to FeedState")
 # reread: at a snapshot's snapshot_complete, the in-flight runs it did not list, read with
 # BatchGetPipelineRuns (at most N a call, in in-flight order), then a change of version 0 for each
 # run answered and a 'gone' event for each missing id, before the snapshot's end event

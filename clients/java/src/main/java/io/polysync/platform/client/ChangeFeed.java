@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -49,7 +50,9 @@ import java.util.stream.StreamSupport;
  *       snapshot does not list (they ended, or AWS forgot them, while it could not follow) are read
  *       with BatchGetPipelineRuns: each is handed out as a {@link FeedEvent.Kind#CHANGE} of version
  *       0, or as {@link FeedEvent.Kind#GONE} when the server no longer knows it; before the
- *       snapshot's end event. A failed read is handled as the stream's error.
+ *       snapshot's end event. A failed read is handled as the stream's error. The runs the caller
+ *       starts the feed with as in flight ({@link PlatformClient#followChanges(String, Map, String,
+ *       Collection, Duration, RunWatch.ReconnectListener)}) count as handed out first.
  *   <li>A change whose version is not above the last one handed out for its run is dropped.
  *   <li>Every other error is thrown.
  * </ul>
@@ -76,7 +79,8 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
   private Map<String, Long> versions = new HashMap<>();
   private String cursor;
   private boolean relisted; // a relist happened and no message arrived since
-  // The runs handed out whose latest state is not terminal, in the order first handed out.
+  // The runs handed out whose latest state is not terminal, in the order first handed out (after
+  // the ones the caller started the feed with).
   private final Set<String> inFlight = new LinkedHashSet<>();
   private boolean snapshotting; // the open stream asked for a snapshot, not complete yet
   private Set<String> listed = new HashSet<>(); // the run ids that snapshot listed
@@ -87,8 +91,9 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
 
   ChangeFeed(Function<WatchRunChangesRequest, Iterator<WatchRunChangesResponse>> opener,
       Function<BatchGetPipelineRunsRequest, BatchGetPipelineRunsResponse> reader,
-      WatchRunChangesRequest base, WatchState state, RunWatch.Sleeper sleeper,
-      RunWatch.ReconnectListener listener, Deadline deadline, Duration idleTimeout) {
+      WatchRunChangesRequest base, Collection<String> knownInFlight, WatchState state,
+      RunWatch.Sleeper sleeper, RunWatch.ReconnectListener listener, Deadline deadline,
+      Duration idleTimeout) {
     this.opener = opener;
     this.reader = reader;
     this.base = base;
@@ -98,6 +103,12 @@ public final class ChangeFeed implements Iterator<FeedEvent>, Iterable<FeedEvent
     this.listener = listener;
     this.deadline = deadline;
     this.idle = new IdleTimer(idleTimeout);
+    // The caller's runs in flight come first, in its order, as if handed out before any other.
+    for (String runId : knownInFlight) {
+      if (runId != null && !runId.isEmpty()) {
+        inFlight.add(runId);
+      }
+    }
   }
 
   /**

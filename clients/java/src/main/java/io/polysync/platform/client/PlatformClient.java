@@ -41,6 +41,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
@@ -245,9 +246,18 @@ public final class PlatformClient implements AutoCloseable {
         sleeper, listener, overall, idleTimeout);
   }
 
-  /** Follows every run's changes on the default platform from {@code cursor} ("" for a snapshot first); see {@link #followChanges(String, Map, String, Duration, RunWatch.ReconnectListener)}. */
+  /** Follows every run's changes on the default platform from {@code cursor} ("" for a snapshot first); see {@link #followChanges(String, Map, String, Collection, Duration, RunWatch.ReconnectListener)}. */
   public ChangeFeed followChanges(String cursor) {
-    return followChanges("", Map.of(), cursor, null, null);
+    return followChanges("", Map.of(), cursor, List.of(), null, null);
+  }
+
+  /**
+   * {@link #followChanges(String, Map, String, Collection, Duration, RunWatch.ReconnectListener)}
+   * with no run known to be in flight.
+   */
+  public ChangeFeed followChanges(String platform, Map<String, String> tags, String cursor,
+      Duration timeout, RunWatch.ReconnectListener listener) {
+    return followChanges(platform, tags, cursor, List.of(), timeout, listener);
   }
 
   /**
@@ -257,9 +267,15 @@ public final class PlatformClient implements AutoCloseable {
    * all of these; {@code timeout} (may be null) covers every reconnect; {@code listener} (may be
    * null) sees each reconnect. The client's idle timeout and token supplier apply as for the
    * watches. Close the feed (try-with-resources) to stop it.
+   *
+   * <p>{@code inFlight} (may be null or empty) are run ids you know to be in flight, e.g. after a
+   * restart the runs your own store says have not ended: the feed counts them in flight from the
+   * start (in this order, before any run it hands out), so the next snapshot's end (the first
+   * one's without a cursor; with a cursor, after a relist) reads those it does not list and
+   * reports how they ended, as a change of version 0 or a GONE event. Empty ids are ignored.
    */
   public ChangeFeed followChanges(String platform, Map<String, String> tags, String cursor,
-      Duration timeout, RunWatch.ReconnectListener listener) {
+      Collection<String> inFlight, Duration timeout, RunWatch.ReconnectListener listener) {
     Deadline overall = deadline(timeout);
     PlatformServiceBlockingStub stub = stub(overall);
     WatchRunChangesRequest base = WatchRunChangesRequest.newBuilder()
@@ -278,7 +294,7 @@ public final class PlatformClient implements AutoCloseable {
       return stub.watchRunChanges(request);
     };
     // At a snapshot's end, the runs in flight that it does not list: same stub (deadline, headers).
-    return new ChangeFeed(open, stub::batchGetPipelineRuns, base,
+    return new ChangeFeed(open, stub::batchGetPipelineRuns, base, inFlight == null ? List.of() : inFlight,
         new WatchState(List.of(), policy, retryUnauthenticated, random), sleeper, listener, overall,
         idleTimeout);
   }

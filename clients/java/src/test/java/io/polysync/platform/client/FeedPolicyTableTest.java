@@ -165,10 +165,13 @@ class FeedPolicyTableTest {
       if (startTags != null) {
         startTags.forEach((k, v) -> tags.put(k, (String) v));
       }
+      // The runs the caller starts the helper with as in flight (the policy's in_flight), if any.
+      List<String> inFlight = get(start, "in_flight");
       List<String> events = new ArrayList<>();
       String cursor = (String) start.get("cursor");
       RuntimeException error = null;
-      try (ChangeFeed feed = client.followChanges("", tags, cursor, null, listener)) {
+      try (ChangeFeed feed = client.followChanges("", tags, cursor, inFlight == null ? List.of() : inFlight, null,
+          listener)) {
         for (FeedEvent event : feed) {
           events.add(describe(event));
           cursor = event.cursor();
