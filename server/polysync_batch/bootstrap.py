@@ -251,9 +251,9 @@ def _run_feed(
     interval = aws.events.reconcile_interval_seconds if aws.events is not None else watch.poll_interval_seconds
     # With a table only its writer discovers (one replica's AWS calls, not N); the others tail it.
     active = (lambda: history.leader) if isinstance(history, DynamoHistory) else (lambda: True)
-    # A run a round found unchanged is confirmed until the round after next would have confirmed
-    # it again (rounds start `interval` after the previous one ends); past that, the watch core's
-    # reconcile reads it as before (this replica stopped discovering, or rounds fail).
+    # A run a round read, or listed unchanged, is confirmed until the round after next would have
+    # confirmed it again (rounds start `interval` after the previous one ends); past that, the
+    # watch core's reconcile reads it as before (this replica stopped discovering, or rounds fail).
     discovery = Discovery(
         info.name,
         sorted(names),
