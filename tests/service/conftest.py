@@ -1,4 +1,7 @@
+import time
+
 import pytest
+from moto.batch.models import batch_backends
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
 
@@ -21,3 +24,20 @@ async def served(emulator):
     # The event-driven demo has tests of its own (test_events.py).
     async with serve(demo_platforms(emulator, None, FAST_WATCH, events=False)) as served:
         yield served
+
+
+@pytest.fixture
+def describe_calls(emulator):
+    """The DescribeJobs requests that reached the module emulator's Batch endpoint: when each
+    arrived (time.monotonic()) and its job ids."""
+    backend = batch_backends[emulator.account_id][emulator.region]
+    calls: list[tuple[float, list[str]]] = []
+    original = backend.describe_jobs
+
+    def counted(jobs):
+        calls.append((time.monotonic(), list(jobs or [])))
+        return original(jobs)
+
+    backend.describe_jobs = counted
+    yield calls
+    del backend.describe_jobs

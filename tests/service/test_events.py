@@ -8,7 +8,6 @@ import time
 
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.bootstrap import demo_platforms
 from polysync_batch.emulator import Lifecycle, start_emulator
@@ -23,22 +22,6 @@ HELD_BACK = held_back_watch()
 def emulator():
     with start_emulator(LIFECYCLE) as running:
         yield running
-
-
-@pytest.fixture
-def describe_calls(emulator):
-    """DescribeJobs requests that reached the emulator's Batch endpoint."""
-    backend = batch_backends[emulator.account_id][emulator.region]
-    calls = []
-    original = backend.describe_jobs
-
-    def counted(jobs):
-        calls.append(list(jobs or []))
-        return original(jobs)
-
-    backend.describe_jobs = counted
-    yield calls
-    del backend.describe_jobs
 
 
 async def read_until_end(stream, into: list, deadline: float):

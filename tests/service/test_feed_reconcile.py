@@ -3,10 +3,8 @@ docs/events.md): with events flowing, watched runs that a round read are not rea
 poller, so following the feed adds no DescribeJobs for them. Counted at the emulator."""
 
 import asyncio
-import time
 
 import pytest
-from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync_batch.emulator import Lifecycle, start_emulator
 
@@ -24,38 +22,26 @@ def emulator():
         yield running
 
 
-async def test_following_the_feed_adds_no_reads_of_runs_already_watched(emulator):
-    backend = batch_backends[emulator.account_id][emulator.region]
-    reads: list[float] = []
-    original = backend.describe_jobs
-
-    def counted(jobs):
-        reads.append(time.monotonic())
-        return original(jobs)
-
-    backend.describe_jobs = counted
-    try:
-        run_ids = submit_outside(emulator, 5, "reconciled")
-        async with serve(event_platforms(emulator, RECONCILE, FAST_WATCH)) as served:
-            watch = served.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=run_ids))
-            running: set[str] = set()
-            while running != set(run_ids):  # every run RUNNING (and staying so for an hour)
-                message = await asyncio.wait_for(watch.read(), 30)
-                if message.HasField("run") and message.run.native_status == "RUNNING":
-                    running.add(message.run.run_id)
-            await asyncio.sleep(RECONCILE)
-            started = len(reads)
-            await asyncio.sleep(WINDOW)
-            watched_only = len(reads) - started  # the poller's reconcile: one call a second
-            feed = served.stub.WatchRunChanges(pb.WatchRunChangesRequest(snapshot=True))
-            await collect(feed, lambda messages: messages[-1].snapshot_complete)
-            await asyncio.sleep(RECONCILE)
-            started = len(reads)
-            await asyncio.sleep(WINDOW)
-            with_feed = len(reads) - started  # the feed's rounds (before: those and the poller's, twice as many)
-            feed.cancel()
-            watch.cancel()
-    finally:
-        del backend.describe_jobs
+async def test_following_the_feed_adds_no_reads_of_runs_already_watched(emulator, describe_calls):
+    run_ids = submit_outside(emulator, 5, "reconciled")
+    async with serve(event_platforms(emulator, RECONCILE, FAST_WATCH)) as served:
+        watch = served.stub.WatchPipelineRuns(pb.WatchPipelineRunsRequest(run_ids=run_ids))
+        running: set[str] = set()
+        while running != set(run_ids):  # every run RUNNING (and staying so for an hour)
+            message = await asyncio.wait_for(watch.read(), 30)
+            if message.HasField("run") and message.run.native_status == "RUNNING":
+                running.add(message.run.run_id)
+        await asyncio.sleep(RECONCILE)
+        started = len(describe_calls)
+        await asyncio.sleep(WINDOW)
+        watched_only = len(describe_calls) - started  # the poller's reconcile: one call a second
+        feed = served.stub.WatchRunChanges(pb.WatchRunChangesRequest(snapshot=True))
+        await collect(feed, lambda messages: messages[-1].snapshot_complete)
+        await asyncio.sleep(RECONCILE)
+        started = len(describe_calls)
+        await asyncio.sleep(WINDOW)
+        with_feed = len(describe_calls) - started  # the feed's rounds (before: those and the poller's, twice as many)
+        feed.cancel()
+        watch.cancel()
     assert watched_only >= WINDOW / RECONCILE / 2, watched_only  # the reconcile ran
     assert with_feed <= watched_only * 1.5, (watched_only, with_feed)

@@ -10,7 +10,6 @@ import uuid
 
 import grpc
 import pytest
-from moto.batch.models import batch_backends
 from polysync.platform.v1 import platform_service_pb2 as pb
 from polysync.platform.v1 import platform_service_pb2_grpc
 from polysync_batch.bootstrap import demo_platforms
@@ -26,22 +25,6 @@ SLOW = Lifecycle(submitted=0.1, pending=0.1, runnable=30, starting=0.1, running=
 def emulator():
     with start_emulator(SLOW) as running:
         yield running
-
-
-@pytest.fixture
-def describe_calls(emulator):
-    """When each DescribeJobs reached the emulator (time.monotonic()) and with how many ids."""
-    backend = batch_backends[emulator.account_id][emulator.region]
-    calls: list[tuple[float, int]] = []
-    original = backend.describe_jobs
-
-    def counted(jobs):
-        calls.append((time.monotonic(), len(jobs or [])))
-        return original(jobs)
-
-    backend.describe_jobs = counted
-    yield calls
-    del backend.describe_jobs
 
 
 def budget(per_second: float, burst: int = 1):
