@@ -599,6 +599,37 @@ def test_watch_follows_a_run_across_a_server_restart(stack, env):
     assert out.splitlines()[-1].startswith(f"{run.run_id}  SUCCEEDED")
 
 
+def test_changes_reads_the_runs_in_flight_from_a_file_or_standard_input(env, tmp_path):
+    """`--in-flight-file PATH` (`-`: standard input): a restarted caller hands over the runs it
+    had in flight as a list, one id a line; a run that ended meanwhile is shown with how it
+    ended, an id AWS does not know as gone."""
+    run = submit(env, "hello")
+    assert polysync("watch", run.run_id, env=env).returncode == 0  # it ends before the feed opens
+    unknown = "00000000-0000-4000-8000-000000000000"
+    listing = f"# in flight before the restart\n\n  {run.run_id}  \n{unknown}\n"
+    (tmp_path / "in-flight.txt").write_text(listing)
+    for source in (str(tmp_path / "in-flight.txt"), "-"):
+        process = subprocess.Popen(
+            [POLYSYNC, "changes", "--in-flight-file", source],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )  # fmt: skip
+        try:
+            process.stdin.write(listing if source == "-" else "")
+            process.stdin.close()
+            process.stdin = None  # written: communicate() has nothing more to send
+            line, deadline = "", time.monotonic() + 30
+            while run.run_id not in line and time.monotonic() < deadline:
+                line = process.stdout.readline()
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=10)
+        finally:
+            process.kill()
+        assert line.startswith(f"-  {run.run_id}  v0  hello  SUCCEEDED  SUCCEEDED"), (source, line, stderr)
+        assert f"run {unknown} is gone" in stderr and process.returncode == 0, stderr
+    missing = polysync("changes", "--in-flight-file", str(tmp_path / "nowhere.txt"), env=env)
+    assert missing.returncode == 2 and "nowhere.txt" in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_changes_in_flight_shows_how_runs_the_snapshot_does_not_list_ended():
     """`polysync changes --in-flight RUN_ID`: after a restart, the runs the caller had in flight
     are read at the snapshot's end (the client's follow_changes(in_flight=...))."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 import grpc
@@ -457,10 +457,18 @@ def diagnose(s: Settings, run_id: str) -> Exit:
     metavar="RUN_ID",
     help="A run you know has not ended (repeatable): if the snapshot does not list it, how it ended is shown.",
 )
+@click.option(
+    "--in-flight-file",
+    "in_flight_file",
+    type=click.File("r"),
+    metavar="PATH",
+    help="Runs you know have not ended, one id per line ('-': standard input; blank lines and # comments skipped).",
+)
 @_command
-def changes(s: Settings, cursor: str, in_flight: tuple[str, ...]) -> Exit:
+def changes(s: Settings, cursor: str, in_flight: tuple[str, ...], in_flight_file: TextIO | None) -> Exit:
     """Follow every change of every run of the platform (WatchRunChanges, SPEC §12), one line per
     change, until Ctrl-C (exit 0; the last cursor is printed on stderr)."""
+    in_flight += tuple(_run_ids(in_flight_file)) if in_flight_file is not None else ()
     with open_client(s) as client:
 
         def emit(change: pb.RunChange) -> None:
@@ -485,6 +493,12 @@ def changes(s: Settings, cursor: str, in_flight: tuple[str, ...]) -> Exit:
             print(f"polysync: last cursor {follower.cursor or '(none yet)'}", file=sys.stderr, flush=True)
             return Exit.DONE
     return Exit.DONE
+
+
+def _run_ids(lines: Iterable[str]) -> list[str]:
+    """The run ids of a file, one a line: surrounding space, blank lines and `#` comments skipped."""
+    stripped = (line.strip() for line in lines)
+    return [line for line in stripped if line and not line.startswith("#")]
 
 
 class ChangesFollower:
