@@ -88,12 +88,12 @@ internal sealed class FeedState
     {
         Cursor = cursor ?? "";
         _watch = new WatchState(Array.Empty<string>(), policy, retryUnauthenticated, random);
-        // Numbered as HandedOut numbers the runs handed out, before any of them.
+        // In flight before any run is handed out, in the order given.
         foreach (var runId in inFlight ?? Array.Empty<string>())
         {
-            if (!string.IsNullOrEmpty(runId) && !_inFlight.ContainsKey(runId))
+            if (!string.IsNullOrEmpty(runId))
             {
-                _inFlight[runId] = _handedOut++;
+                Track(runId);
             }
         }
     }
@@ -210,9 +210,18 @@ internal sealed class FeedState
         {
             _inFlight.Remove(runId);
         }
-        else if (!_inFlight.ContainsKey(runId))
+        else
         {
-            _inFlight[runId] = _handedOut++;
+            Track(runId);
+        }
+    }
+
+    /// <summary>A run in flight from now on, numbered in the order first handed out (one already in flight keeps its place).</summary>
+    private void Track(string runId)
+    {
+        if (_inFlight.TryAdd(runId, _handedOut))
+        {
+            _handedOut++;
         }
     }
 

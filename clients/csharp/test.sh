@@ -329,20 +329,22 @@ need("without a cursor" in policy["resume"] and "keeps the last cursor" in finis
 # in_flight: the runs handed out whose latest run is not terminal, in the order first handed out
 need("terminal" in policy.get("in_flight", ""), "the table's in_flight rule is not the one checked here")
 handed = between(state, "private void HandedOut", "/// <summary>")
-need("run.Terminal" in handed and "_inFlight.Remove(runId);" in handed and "_inFlight[runId] = _handedOut++;" in handed
-     and "!_inFlight.ContainsKey(runId)" in handed,
+track = between(state, "private void Track(string runId)", "/// <summary>")
+need(re.search(r"if \(_inFlight\.TryAdd\(runId, _handedOut\)\)\s*\{\s*_handedOut\+\+;\s*\}", track) is not None,
+     "Track does not number a run the first time it is in flight (and keep the place of one already in)")
+need("run.Terminal" in handed and "_inFlight.Remove(runId);" in handed
+     and re.search(r"else\s*\{\s*Track\(runId\);\s*\}", handed) is not None,
      "HandedOut does not keep the non-terminal runs in the order first handed out")
 need(on_message.count("HandedOut(") >= 3, "the changes handed out and the runs read do not update the runs in flight")
 # in_flight: the run ids the caller starts the helper with are in flight from the start, in the order
-# given and before any the helper hands out (numbered first, as HandedOut numbers the others)
+# given and before any the helper hands out (numbered first by Track, as HandedOut numbers the others)
 rule = policy.get("in_flight", "")
 need("caller may start the helper with run ids" in rule and "in the order given and before any the helper hands out" in rule,
      "the table's in_flight rule for the caller's start ids is not the one checked here")
 ctor = between(state, "public FeedState(", "/// <summary>")
 need("IEnumerable<string>? inFlight" in ctor
      and re.search(r"foreach \(var runId in inFlight \?\? Array\.Empty<string>\(\)\)\s*\{\s*"
-                   r"if \(!string\.IsNullOrEmpty\(runId\) && !_inFlight\.ContainsKey\(runId\)\)\s*\{\s*"
-                   r"_inFlight\[runId\] = _handedOut\+\+;\s*\}\s*\}", ctor) is not None,
+                   r"if \(!string\.IsNullOrEmpty\(runId\)\)\s*\{\s*Track\(runId\);\s*\}\s*\}", ctor) is not None,
      "FeedState does not seed its runs in flight from the constructor's inFlight, in order, before any handed out")
 need(re.search(r"IEnumerable<string>\? inFlight = null,\s*\[EnumeratorCancellation\] CancellationToken cancellationToken", follow) is not None
      and "new FeedState(cursor, inFlight, " in follow,
