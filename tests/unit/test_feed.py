@@ -81,6 +81,36 @@ async def test_changes_that_arrive_together_share_a_message_and_tags_filter():
     await snapshot.aclose()
 
 
+async def test_under_a_burst_a_stream_sends_full_messages_and_the_rest_with_what_follows():
+    history = MemoryHistory("p")
+    feed = RunFeed("p", history, lambda r: True, 30.0, lambda: NOW)
+    stream = feed.stream("", False, {})
+    assert (await anext(stream)).heartbeat
+
+    def burst(prefix: str, count: int) -> None:
+        for i in range(count):
+            feed.listener(run(f"{prefix}{i}"), None, NOW)
+
+    def position(message) -> int:
+        return history.codec.decode(message.cursor, {})
+
+    burst("a", 1200)
+    await asyncio.sleep(0.1)  # recorded BATCH_SECONDS after its first change
+    full = [await anext(stream), await anext(stream)]
+    assert [(len(m.changes), position(m)) for m in full] == [(500, 500), (500, 1000)]  # the rest is not covered
+    burst("b", 250)  # recorded within the stream's gap after its last message
+    rest = await asyncio.wait_for(anext(stream), 1)
+    assert (len(rest.changes), position(rest)) == (450, 1450)
+    assert [c.run.run_id for c in rest.changes] == [f"a{i}" for i in range(1000, 1200)] + [f"b{i}" for i in range(250)]
+    # A rest with nothing after it goes one gap later, not with the next heartbeat (30 s).
+    burst("c", 600)
+    await asyncio.sleep(0.1)
+    assert len((await asyncio.wait_for(anext(stream), 1)).changes) == 500
+    last = await asyncio.wait_for(anext(stream), 1)
+    assert (len(last.changes), position(last), last.heartbeat) == (100, 2050, False)
+    await stream.aclose()
+
+
 def test_an_encoded_feed_message_is_what_the_message_encodes_to_and_each_change_is_encoded_once(monkeypatch):
     from polysync.platform.v1 import platform_service_pb2 as pb
     from polysync_batch.api import convert

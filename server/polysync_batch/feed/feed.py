@@ -215,15 +215,22 @@ class RunFeed:
                 changes = await self._history.after(position)
                 head = changes[-1].position if changes else position
                 matching = [c for c in changes if _matches(c.run, tags)] if tags else changes
-                for start in range(0, len(matching), MAX_CHANGES_PER_MESSAGE):
+                # Past one full message, a partial rest waits for the next read (one gap later):
+                # under a burst every message is full, and a stream sends far fewer of them.
+                ready = (
+                    len(matching) - len(matching) % MAX_CHANGES_PER_MESSAGE
+                    if len(matching) > MAX_CHANGES_PER_MESSAGE
+                    else len(matching)
+                )
+                for start in range(0, ready, MAX_CHANGES_PER_MESSAGE):
                     chunk = matching[start : start + MAX_CHANGES_PER_MESSAGE]
                     last = head if start + MAX_CHANGES_PER_MESSAGE >= len(matching) else chunk[-1].position
                     yield FeedMessage(chunk, codec.encode(last, tags), stale_since=self.stale_since)
                     sent_any, last_sent = True, loop.time()
                 sent_changes = bool(matching)
-                position = head
-                if len(changes) >= READ_LIMIT:
-                    continue  # far behind: read on before waiting
+                position = head if ready == len(matching) else matching[ready - 1].position
+                if len(changes) >= READ_LIMIT or ready < len(matching):
+                    continue  # far behind, or a rest held back: read on (after the gap) before waiting
                 quiet = loop.time() - last_sent
                 if not sent_any or quiet >= self._heartbeat:  # the first message at once; then bookmarks
                     yield FeedMessage([], codec.encode(position, tags), heartbeat=True, stale_since=self.stale_since)
