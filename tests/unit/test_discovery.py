@@ -65,8 +65,9 @@ async def test_a_quiet_platform_of_many_runs_is_reconciled_by_listing_not_readin
     platform.calls.clear()
     platform.read.clear()
     await found.round()
-    # 1 AFTER_CREATED_AT listing + 5 statuses (RUNNABLE: 10 pages) instead of 100 DescribeJobs.
-    assert platform.calls == {"ListJobs": 15}
+    # 1 AFTER_CREATED_AT listing + RUNNABLE, the one status the runs are in (10 pages), instead of
+    # 100 DescribeJobs; the four statuses none of them is in are not listed.
+    assert platform.calls == {"ListJobs": 11}
     assert platform.read == []
 
 
@@ -87,6 +88,19 @@ async def test_a_listed_run_that_changed_or_is_gone_is_read_and_no_other():
     assert feed.dropped == ["job-3"]
     # read or found unchanged, all but the gone one: the watch core's reconcile need not read them
     assert sorted(confirmed) == sorted(set(jobs) - {"job-3"})
+
+
+async def test_a_run_that_moved_to_a_status_no_known_run_is_in_is_read():
+    jobs = {f"job-{i}": ("RUNNABLE", "") for i in range(2_000)} | {f"run-{i}": ("RUNNING", "") for i in range(500)}
+    platform, feed = Platform(jobs), Feed(dict(jobs))
+    found = discovery(platform, feed)
+    await found.round()
+    platform.calls.clear()
+    platform.read.clear()
+    platform.jobs["job-7"] = ("STARTING", "")  # its event lost; STARTING is not listed
+    await found.round()
+    assert platform.calls == {"ListJobs": 4, "DescribeJobs": 1}  # created since, RUNNABLE (2 pages), RUNNING
+    assert platform.read == ["job-7"]
 
 
 async def test_a_small_platform_reads_its_runs_rather_than_listing_every_status():

@@ -8,11 +8,12 @@ previous round, less a margin, with AWS's AFTER_CREATED_AT filter, which lists e
 then one read (DescribeJobs, 100 ids per call, through the watch core's reader, which records
 what it finds) of the runs not seen before (array children `<jobId>:<index>` included: ListJobs
 lists only their parent, and their ids follow from its size) and of the non-terminal runs the
-feed knows that may have changed. Those are all of them, unless listing the queues' non-terminal
-statuses (1,000 jobs per page) takes fewer calls than reading them (100 per call): then the
-round lists, and reads only the runs whose listed status or reason differs from the feed's, or
-that no longer appear (ended, or forgotten by AWS) — on a quiet platform of 10,000 runs, 15
-ListJobs a round instead of 1 ListJobs and 100 DescribeJobs. The runs a round read, or found
+feed knows that may have changed. Those are all of them, unless listing the queues in the
+statuses those runs are in (1,000 jobs per page) takes fewer calls than reading them (100 per
+call): then the round lists, and reads only the runs whose listed status or reason differs from
+the feed's, or that no longer appear (moved to another status, ended, or forgotten by AWS) — on
+a quiet platform of 10,000 RUNNABLE runs, 11 ListJobs a round instead of 1 ListJobs and 100
+DescribeJobs. The runs a round read, or found
 unchanged in a listing, are reported (`confirm`): the watch core's reconcile need not read them
 again. What
 the reads find reaches the feed through the watch core's change hook like any other change.
@@ -160,11 +161,19 @@ class Discovery:
         self.rounds += 1
         self._feed.set_stale(None)
 
+    @staticmethod
+    def _known_statuses(active: dict[str, ListedRun]) -> list[str]:
+        """The non-terminal statuses the feed's known runs are in (array children, never listed,
+        aside): a status none of them is in need not be listed to tell whether they changed — a
+        run that moved into it is missing from its old status's listing, and is read."""
+        statuses = {known.native_status for run_id, known in active.items() if ":" not in run_id}
+        return [status for status in NON_TERMINAL if status in statuses]
+
     def _listing_is_cheaper(self, active: dict[str, ListedRun]) -> bool:
-        """Whether listing every non-terminal status of every queue (at least one call each, 1,000
+        """Whether listing the known runs' statuses in every queue (at least one call each, 1,000
         jobs a page) takes fewer calls than reading the known runs (100 a call)."""
         parents = sum(1 for run_id in active if ":" not in run_id)
-        listing = len(NON_TERMINAL) * len(self._queues) + -(-parents // LIST_LIMIT)
+        listing = len(self._known_statuses(active)) * len(self._queues) + -(-parents // LIST_LIMIT)
         return listing < -(-parents // DESCRIBE_LIMIT)
 
     async def _changed(self, active: dict[str, ListedRun]) -> dict[str, ListedRun]:
@@ -172,7 +181,7 @@ class Discovery:
         listed summary differs from the feed's or that are no longer listed."""
         now: dict[str, ListedRun] = {}
         for queue in self._queues:
-            for status in NON_TERMINAL:
+            for status in self._known_statuses(active):
                 now.update((run.run_id, run) for run in await self._lister.list_runs(queue, native_status=status))
         changed = {run_id: known for run_id, known in active.items() if ":" in run_id or now.get(run_id) != known}
         self._confirm([run_id for run_id in active if run_id not in changed])
