@@ -13,10 +13,9 @@ statuses those runs are in (1,000 jobs per page) takes fewer calls than reading 
 call): then the round lists, and reads only the runs whose listed status or reason differs from
 the feed's, or that no longer appear (moved to another status, ended, or forgotten by AWS) — on
 a quiet platform of 10,000 RUNNABLE runs, 11 ListJobs a round instead of 1 ListJobs and 100
-DescribeJobs. The runs a round read, or found
-unchanged in a listing, are reported (`confirm`): the watch core's reconcile need not read them
-again. What
-the reads find reaches the feed through the watch core's change hook like any other change.
+DescribeJobs. The runs a round read, or found unchanged in a listing, are reported (`confirm`):
+the watch core's reconcile need not read them again. What the reads find reaches the feed
+through the watch core's change hook like any other change.
 Rounds run every `interval` seconds: the poll interval without events, the reconcile interval
 with them (events then carry the changes; the rounds find what they lost). Without a history
 table discovery starts with the first feed stream (before it, no cursor exists that could miss
