@@ -140,8 +140,10 @@ class Discovery:
                 listed += [
                     run.run_id for run in await self._lister.list_runs(queue, created_after=self._since - MARGIN)
                 ]
-        if self._since is not None and self._listing_is_cheaper(active):
-            active = await self._changed(active)
+        if self._since is not None:
+            statuses = self._known_statuses(active)
+            if self._listing_is_cheaper(active, statuses):
+                active = await self._changed(active, statuses)
         listed += self._feed.array_children()  # ListJobs lists only parents; children follow from them
         new = [run_id for run_id in dict.fromkeys(listed) if run_id not in self._seen]
         ids = list(dict.fromkeys(new + list(active)))
@@ -168,19 +170,19 @@ class Discovery:
         statuses = {known.native_status for run_id, known in active.items() if ":" not in run_id}
         return [status for status in NON_TERMINAL if status in statuses]
 
-    def _listing_is_cheaper(self, active: dict[str, ListedRun]) -> bool:
-        """Whether listing the known runs' statuses in every queue (at least one call each, 1,000
+    def _listing_is_cheaper(self, active: dict[str, ListedRun], statuses: list[str]) -> bool:
+        """Whether listing the known runs' `statuses` in every queue (at least one call each, 1,000
         jobs a page) takes fewer calls than reading the known runs (100 a call)."""
         parents = sum(1 for run_id in active if ":" not in run_id)
-        listing = len(self._known_statuses(active)) * len(self._queues) + -(-parents // LIST_LIMIT)
+        listing = len(statuses) * len(self._queues) + -(-parents // LIST_LIMIT)
         return listing < -(-parents // DESCRIBE_LIMIT)
 
-    async def _changed(self, active: dict[str, ListedRun]) -> dict[str, ListedRun]:
+    async def _changed(self, active: dict[str, ListedRun], statuses: list[str]) -> dict[str, ListedRun]:
         """The known runs that may have changed: array children (not listed), and runs whose
-        listed summary differs from the feed's or that are no longer listed."""
+        summary listed under `statuses` differs from the feed's or that are no longer listed."""
         now: dict[str, ListedRun] = {}
         for queue in self._queues:
-            for status in self._known_statuses(active):
+            for status in statuses:
                 now.update((run.run_id, run) for run in await self._lister.list_runs(queue, native_status=status))
         changed = {run_id: known for run_id, known in active.items() if ":" in run_id or now.get(run_id) != known}
         self._confirm([run_id for run_id in active if run_id not in changed])
